@@ -1,0 +1,366 @@
+//! Vigie's charts, drawn once for every target: the dashboard draws them on a
+//! `<canvas>` through plotters-canvas, the server renders the same charts to SVG
+//! for reports, and the tests here check them through plotters' SVG backend.
+//!
+//! This crate knows nothing of Leptos or the DOM: it takes points, ranges and a
+//! theme, and draws on any [`DrawingBackend`]. It also owns the reduction of a
+//! series to what the pixels can show ([`decimate`]), because that decides both
+//! what a chart looks like and how long it takes to draw.
+
+use std::ops::Range;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// One point of a time series: Unix time in milliseconds, value.
+pub type Point = (i64, f64);
+
+/// Colours of a chart. The dashboard reads them from CSS variables so that the
+/// stylesheet stays the one place that defines the theme.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Theme {
+    pub background: RGBColor,
+    pub text: RGBColor,
+    pub grid: RGBColor,
+    pub axis: RGBColor,
+}
+
+impl Theme {
+    pub const DARK: Theme = Theme {
+        background: RGBColor(0x11, 0x18, 0x27),
+        text: RGBColor(0xcb, 0xd5, 0xe1),
+        grid: RGBColor(0x1f, 0x29, 0x37),
+        axis: RGBColor(0x47, 0x55, 0x69),
+    };
+    pub const LIGHT: Theme = Theme {
+        background: RGBColor(0xff, 0xff, 0xff),
+        text: RGBColor(0x33, 0x41, 0x55),
+        grid: RGBColor(0xe5, 0xe7, 0xeb),
+        axis: RGBColor(0x94, 0xa3, 0xb8),
+    };
+}
+
+/// One line on a chart.
+#[derive(Debug, Clone, Copy)]
+pub struct Series<'a> {
+    pub name: &'a str,
+    pub color: RGBColor,
+    /// Points in increasing time order.
+    pub points: &'a [Point],
+}
+
+/// Everything a time chart needs besides its series.
+pub struct TimeChart<'a> {
+    /// Time window shown, Unix milliseconds.
+    pub x_range: Range<i64>,
+    pub y_range: Range<f64>,
+    /// Appended to each value label, e.g. `" %"`.
+    pub y_unit: &'a str,
+    /// Device pixels per CSS pixel: fonts, margins and line widths are multiplied
+    /// by it so that a chart drawn at `devicePixelRatio` size stays crisp.
+    pub scale: f64,
+    pub theme: Theme,
+    /// Two consecutive points further apart than this are not joined: a missed
+    /// measurement shows as a gap, never as a line through it.
+    pub gap_ms: i64,
+    /// Formats a time label (the app uses the browser's local time, the server UTC).
+    pub x_label: &'a dyn Fn(i64) -> String,
+}
+
+impl std::fmt::Debug for TimeChart<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimeChart")
+            .field("x_range", &self.x_range)
+            .field("y_range", &self.y_range)
+            .field("scale", &self.scale)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A drawing failed in the backend (canvas context lost, SVG writer error...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartError(pub String);
+
+impl std::fmt::Display for ChartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "chart drawing failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for ChartError {}
+
+fn draw_err(e: impl std::fmt::Display) -> ChartError {
+    ChartError(e.to_string())
+}
+
+impl TimeChart<'_> {
+    /// Draws axes, grid and every series on `root`, replacing what was there.
+    ///
+    /// Each series is first reduced to at most four points per pixel column
+    /// (see [`decimate`]), so the cost follows the chart's width, not the data's length.
+    pub fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        series: &[Series<'_>],
+    ) -> Result<(), ChartError> {
+        let s = self.scale.max(0.5);
+        let px = |css: f64| (css * s).round() as u32;
+        root.fill(&self.theme.background).map_err(draw_err)?;
+        let label_font = ("sans-serif", 11.0 * s).into_font().color(&self.theme.text);
+
+        let mut chart = ChartBuilder::on(root)
+            .margin(px(8.0))
+            .x_label_area_size(px(22.0))
+            .y_label_area_size(px(48.0))
+            .build_cartesian_2d(self.x_range.clone(), self.y_range.clone())
+            .map_err(draw_err)?;
+
+        let x_label = |x: &i64| (self.x_label)(*x);
+        let y_label = |y: &f64| format!("{}{}", format_value(*y), self.y_unit);
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .bold_line_style(self.theme.grid)
+            .light_line_style(self.theme.background)
+            .axis_style(self.theme.axis)
+            .label_style(label_font)
+            .x_labels(6)
+            .y_labels(5)
+            .x_label_formatter(&x_label)
+            .y_label_formatter(&y_label)
+            .draw()
+            .map_err(draw_err)?;
+
+        let (width, _) = chart.plotting_area().dim_in_pixel();
+        let stroke = (1.5 * s).round().max(1.0) as u32;
+        for line in series {
+            let style = line.color.stroke_width(stroke);
+            let visible = decimate(line.points, self.x_range.clone(), width as usize);
+            for segment in split_gaps(&visible, self.gap_ms) {
+                chart
+                    .draw_series(LineSeries::new(segment.iter().copied(), style))
+                    .map_err(draw_err)?;
+            }
+        }
+        root.present().map_err(draw_err)
+    }
+}
+
+/// A short label for an axis value: no decimals from 10 up, one below.
+pub fn format_value(v: f64) -> String {
+    if v.abs() >= 10.0 || v == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Reduces `points` to what `columns` pixel columns over `x` can show: for each
+/// column the first, lowest, highest and last point, in time order (the "M4"
+/// reduction). The drawn line is pixel-identical to the full one, spikes
+/// included, for at most `4 × columns` points. Points outside `x` are dropped,
+/// except the nearest one on each side so that lines reach the chart's edges.
+pub fn decimate(points: &[Point], x: Range<i64>, columns: usize) -> Vec<Point> {
+    let start = points.partition_point(|p| p.0 < x.start).saturating_sub(1);
+    let end = (points.partition_point(|p| p.0 <= x.end) + 1).min(points.len());
+    let points = &points[start..end];
+    let span = (x.end - x.start).max(1) as i128;
+    if columns == 0 || points.len() <= 4 * columns {
+        return points.to_vec();
+    }
+    let column_of = |t: i64| -> usize {
+        let c = (i128::from(t - x.start) * columns as i128 / span).clamp(0, columns as i128 - 1);
+        c as usize
+    };
+    let mut out = Vec::with_capacity(4 * columns + 2);
+    let mut i = 0;
+    while i < points.len() {
+        let col = column_of(points[i].0);
+        let first = i;
+        let (mut lo, mut hi) = (i, i);
+        i += 1;
+        while i < points.len() && column_of(points[i].0) == col {
+            if points[i].1 < points[lo].1 {
+                lo = i;
+            }
+            if points[i].1 > points[hi].1 {
+                hi = i;
+            }
+            i += 1;
+        }
+        let last = i - 1;
+        let mut keep = [first, lo, hi, last];
+        keep.sort_unstable();
+        let mut prev = usize::MAX;
+        for k in keep {
+            if k != prev {
+                out.push(points[k]);
+                prev = k;
+            }
+        }
+    }
+    out
+}
+
+/// Splits a time-ordered series where two neighbours are more than `gap_ms` apart.
+pub fn split_gaps(points: &[Point], gap_ms: i64) -> impl Iterator<Item = &[Point]> {
+    points.chunk_by(move |a, b| b.0 - a.0 <= gap_ms)
+}
+
+/// Parses a CSS colour written as `#rgb` or `#rrggbb` (surrounding spaces allowed),
+/// the form the stylesheet's theme variables use.
+pub fn parse_hex_color(css: &str) -> Option<RGBColor> {
+    let hex = css.trim().strip_prefix('#')?;
+    let digit = |i: usize, len: usize| u8::from_str_radix(hex.get(i..i + len)?, 16).ok();
+    match hex.len() {
+        3 => Some(RGBColor(
+            digit(0, 1)? * 17,
+            digit(1, 1)? * 17,
+            digit(2, 1)? * 17,
+        )),
+        6 => Some(RGBColor(digit(0, 2)?, digit(2, 2)?, digit(4, 2)?)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(n: i64) -> Vec<Point> {
+        (0..n).map(|i| (i * 1000, (i % 7) as f64)).collect()
+    }
+
+    #[test]
+    fn decimate_keeps_short_series_whole() {
+        let pts = ramp(100);
+        assert_eq!(decimate(&pts, 0..99_000, 800), pts);
+    }
+
+    #[test]
+    fn decimate_bounds_the_point_count_and_keeps_spikes() {
+        let mut pts: Vec<Point> = (0..100_000).map(|i| (i, 1.0)).collect();
+        pts[54_321].1 = 99.0;
+        pts[12_345].1 = -5.0;
+        let out = decimate(&pts, 0..99_999, 500);
+        assert!(out.len() <= 4 * 500, "{} points", out.len());
+        assert!(out.contains(&(54_321, 99.0)), "the spike must survive");
+        assert!(out.contains(&(12_345, -5.0)), "the dip must survive");
+        assert!(out.windows(2).all(|w| w[0].0 < w[1].0), "time order kept");
+        assert_eq!(out.first(), pts.first());
+        assert_eq!(out.last(), pts.last());
+    }
+
+    #[test]
+    fn decimate_keeps_one_neighbour_outside_the_window() {
+        let pts = ramp(10);
+        let out = decimate(&pts, 3_500..6_500, 100);
+        assert_eq!(
+            out.iter().map(|p| p.0).collect::<Vec<_>>(),
+            vec![3000, 4000, 5000, 6000, 7000]
+        );
+    }
+
+    #[test]
+    fn gaps_split_lines() {
+        let pts = vec![(0, 1.0), (1000, 2.0), (5000, 3.0), (6000, 4.0)];
+        let parts: Vec<_> = split_gaps(&pts, 2500).collect();
+        assert_eq!(parts, vec![&pts[..2], &pts[2..]]);
+    }
+
+    #[test]
+    fn parses_theme_colours() {
+        assert_eq!(
+            parse_hex_color(" #0f172a"),
+            Some(RGBColor(0x0f, 0x17, 0x2a))
+        );
+        assert_eq!(parse_hex_color("#fff"), Some(RGBColor(255, 255, 255)));
+        assert_eq!(parse_hex_color("red"), None);
+        assert_eq!(parse_hex_color("#12345"), None);
+    }
+
+    fn render_svg(series: &[Series<'_>], scale: f64) -> String {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (800, 300)).into_drawing_area();
+            let label = |t: i64| format!("t{}", t / 1000);
+            let chart = TimeChart {
+                x_range: 0..60_000,
+                y_range: 0.0..100.0,
+                y_unit: " %",
+                scale,
+                theme: Theme::LIGHT,
+                gap_ms: 2_500,
+                x_label: &label,
+            };
+            chart.draw(&root, series).expect("draw");
+        }
+        svg
+    }
+
+    #[test]
+    fn svg_chart_has_axes_labels_and_one_polyline_per_segment() {
+        let cpu: Vec<Point> = (0..=60).map(|i| (i * 1000, 20.0 + i as f64)).collect();
+        let mut mem: Vec<Point> = (0..=60).map(|i| (i * 1000, 50.0)).collect();
+        mem.retain(|p| !(20_000..=30_000).contains(&p.0)); // a gap of 11 s
+        let svg = render_svg(
+            &[
+                Series {
+                    name: "cpu",
+                    color: RGBColor(255, 0, 0),
+                    points: &cpu,
+                },
+                Series {
+                    name: "mem",
+                    color: RGBColor(0, 0, 255),
+                    points: &mem,
+                },
+            ],
+            1.0,
+        );
+        assert!(svg.contains("100 %"), "top value label");
+        assert!(
+            svg.contains(">t30<") || svg.contains("t30"),
+            "time label from the formatter"
+        );
+        assert_eq!(
+            svg.matches(r##"stroke="#FF0000""##).count(),
+            1,
+            "cpu in one piece"
+        );
+        assert_eq!(
+            svg.matches(r##"stroke="#0000FF""##).count(),
+            2,
+            "memory split at its gap"
+        );
+    }
+
+    #[test]
+    fn scale_enlarges_text_and_strokes() {
+        let cpu: Vec<Point> = (0..=60).map(|i| (i * 1000, 10.0)).collect();
+        let series = [Series {
+            name: "cpu",
+            color: RGBColor(255, 0, 0),
+            points: &cpu,
+        }];
+        let one = render_svg(&series, 1.0);
+        let two = render_svg(&series, 2.0);
+        assert!(
+            one.contains("stroke-width=\"2\""),
+            "1.5 css px rounds to 2 device px"
+        );
+        assert!(two.contains("stroke-width=\"3\""), "doubled on a 2x screen");
+        let font_size = |svg: &str| -> f64 {
+            let at = svg.find("font-size=\"").expect("a label") + "font-size=\"".len();
+            svg[at..]
+                .split('"')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .expect("a number")
+        };
+        assert!(
+            (font_size(&two) / font_size(&one) - 2.0).abs() < 0.01,
+            "labels scale too"
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! The server's configuration, read once at start from flags and `VIGIE_*`
+//! environment variables into one typed struct that is passed down from there.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Settings of one `vigie-server` process. Every flag has an environment variable.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "vigie-server",
+    version,
+    about = "Vigie performance console server"
+)]
+pub struct Config {
+    /// Address to listen on. Loopback by default: nothing is exposed until the
+    /// operator decides so.
+    #[arg(long, env = "VIGIE_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Directory of the SQLite database (`vigie.db`); created when missing.
+    #[arg(long, env = "VIGIE_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Directory of the built dashboard (`trunk build --release` output), served at `/`.
+    #[arg(long, env = "VIGIE_STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+
+    /// Milliseconds between two samples of this host.
+    #[arg(long, env = "VIGIE_SAMPLE_INTERVAL_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(200..=60_000))]
+    pub sample_interval_ms: u64,
+
+    /// Hours of host samples kept in the database.
+    #[arg(long, env = "VIGIE_RETENTION_HOURS", default_value_t = 168,
+          value_parser = clap::value_parser!(u64).range(1..=87_600))]
+    pub retention_hours: u64,
+
+    /// Origins allowed to call the API from a browser (CORS), comma-separated,
+    /// e.g. the CDN origin the dashboard is served from. Empty: same origin only.
+    #[arg(long, env = "VIGIE_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+}
+
+impl Config {
+    /// Defaults with the given data and static directories, listening on a free
+    /// loopback port: what tests and embedders start from.
+    pub fn local(data_dir: impl Into<PathBuf>, static_dir: impl Into<PathBuf>) -> Self {
+        let mut config = Config::parse_from(["vigie-server"]);
+        config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.data_dir = data_dir.into();
+        config.static_dir = static_dir.into();
+        config
+    }
+
+    pub fn sample_interval(&self) -> Duration {
+        Duration::from_millis(self.sample_interval_ms)
+    }
+
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(self.retention_hours * 3600)
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("vigie.db")
+    }
+}

@@ -1,0 +1,32 @@
+//! `/livez` (the process answers) and `/readyz` (it can serve real data: the
+//! database answers and the sampler has taken a sample since start).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use vigie_api::Readiness;
+
+use crate::AppState;
+
+pub async fn livez() -> &'static str {
+    "ok"
+}
+
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let database = state.store().call(|s| s.ping()).await.is_ok();
+    let sampler = state.host().snapshot().live;
+    let ready = database && sampler;
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(Readiness {
+            ready,
+            database,
+            sampler,
+        }),
+    )
+}

@@ -1,0 +1,241 @@
+//! `vigie-server`: measures this host, stores the measurements in SQLite, serves
+//! them as JSON and Server-Sent Events under `/api/performance/`, and serves the
+//! built dashboard at `/`.
+//!
+//! [`app`] builds the router from an [`AppState`] (tests call it directly);
+//! [`start`] opens the store, starts the sampler and listens; `main.rs` only
+//! reads the config and waits for a signal.
+
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod host;
+pub mod store;
+pub mod stream;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::routing::{MethodRouter, get};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+use vigie_api::paths;
+
+pub use config::Config;
+use error::ApiError;
+use host::{HostCollector, HostHub};
+use store::{Store, StoreError};
+
+/// The OpenAPI document of every endpoint, served at `/api/openapi.json`.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    store: Store,
+    host: HostHub,
+    shutdown: CancellationToken,
+}
+
+impl AppState {
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    pub fn host(&self) -> &HostHub {
+        &self.inner.host
+    }
+    /// Cancelled when the server shuts down; long-lived responses end with it.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+}
+
+/// Registers `path` and `path/`: the seed clients call both forms.
+fn both(router: Router<AppState>, path: &str, handler: MethodRouter<AppState>) -> Router<AppState> {
+    router
+        .route(path, handler.clone())
+        .route(&format!("{path}/"), handler)
+}
+
+async fn api_not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(uri.path().to_owned())
+}
+
+async fn openapi() -> ([(HeaderName, &'static str); 1], &'static str) {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// The whole HTTP surface: API, health checks and the dashboard's files.
+pub fn app(state: AppState) -> Router {
+    let mut api = Router::new();
+    api = both(api, paths::SYSTEM_RESOURCES, get(host::system_resources));
+    api = both(api, paths::STREAM, get(stream::stream));
+    let api = api
+        .route("/api/openapi.json", get(openapi))
+        .route("/api", get(api_not_found))
+        .route("/api/{*rest}", get(api_not_found).post(api_not_found))
+        .route(paths::LIVEZ, get(health::livez))
+        .route(paths::READYZ, get(health::readyz));
+
+    let files = Router::new()
+        .fallback_service(web::static_files(&state.config().static_dir))
+        .layer(axum::middleware::from_fn(web::cache_headers))
+        .layer(CompressionLayer::new());
+
+    let mut router = api
+        .merge(files)
+        .with_state(state.clone())
+        .layer(TraceLayer::new_for_http());
+    if let Some(cors) = cors_layer(&state.config().cors_origins) {
+        router = router.layer(cors);
+    }
+    router
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .filter_map(|o| match HeaderValue::from_str(o) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                tracing::warn!(origin = o, "ignoring an invalid CORS origin");
+                None
+            }
+        })
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                HeaderName::from_static("last-event-id"),
+            ]),
+    )
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    http: JoinHandle<std::io::Result<()>>,
+    sampler: JoinHandle<()>,
+}
+
+impl Server {
+    /// The address actually bound (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, ends open streams, waits for requests in flight and the sampler.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the server stops (after [`Server::shutdown_token`] is cancelled).
+    pub async fn wait(self) -> std::io::Result<()> {
+        let served = self
+            .http
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let _ = self.sampler.await;
+        served
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+/// Opens the database, starts the host sampler and listens on `config.addr`.
+pub async fn start(config: Config) -> Result<Server, StartError> {
+    let db_path = config.database_path();
+    let data_dir = config.data_dir.clone();
+    let (store, collector, history) = tokio::task::spawn_blocking(move || {
+        let store = Store::open(&db_path)?;
+        let history = store.recent_host_samples(host::SERIES_LEN)?;
+        Ok::<_, StoreError>((store, HostCollector::new(&data_dir), history))
+    })
+    .await
+    .map_err(|e| StoreError::Task(e.to_string()))??;
+
+    let shutdown = CancellationToken::new();
+    let (host, sampler) = host::spawn_sampler(
+        collector,
+        history,
+        store.clone(),
+        config.sample_interval(),
+        config.retention(),
+        shutdown.clone(),
+    );
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.addr,
+        source,
+    })?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "listening beyond loopback: the API has no authentication yet");
+    }
+    let state = AppState {
+        inner: Arc::new(Inner {
+            config,
+            store,
+            host,
+            shutdown: shutdown.clone(),
+        }),
+    };
+    let router = app(state);
+    let stop = shutdown.clone();
+    let http = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+    });
+    tracing::info!(%addr, "vigie-server listening");
+    Ok(Server {
+        addr,
+        shutdown,
+        http,
+        sampler,
+    })
+}

@@ -1,0 +1,385 @@
+//! The server started for real on a loopback port, with a real SQLite file and
+//! this host's real figures, driven over HTTP.
+
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use vigie_api::{ErrorBody, HostSample, Readiness, SystemResources};
+use vigie_server::{Config, Server, start};
+
+struct Running {
+    server: Server,
+    base: String,
+    client: reqwest::Client,
+}
+
+async fn launch(data: &Path, statics: &Path, interval_ms: u64) -> Running {
+    let mut config = Config::local(data, statics);
+    config.sample_interval_ms = interval_ms;
+    let server = start(config).await.expect("server starts");
+    let base = format!("http://{}", server.addr());
+    Running {
+        server,
+        base,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl Running {
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    async fn resources(&self) -> SystemResources {
+        let resp = self.get("/api/performance/system-resources/").await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.expect("system-resources JSON")
+    }
+
+    /// Polls until the sampler has published a sample newer than `after`.
+    async fn resources_after(&self, after: Option<i64>) -> SystemResources {
+        for _ in 0..100 {
+            let r = self.resources().await;
+            if r.ts_ms.is_some() && r.ts_ms > after {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new sample within 5 s");
+    }
+}
+
+fn proc_meminfo(key: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").expect("/proc/meminfo");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(key))
+        .expect("key in meminfo");
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("number");
+    kib * 1024
+}
+
+fn df_size_bytes(dir: &Path) -> u64 {
+    let out = std::process::Command::new("df")
+        .args(["-B1", "--output=size"])
+        .arg(dir)
+        .output()
+        .expect("df runs");
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    text.lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .expect("df size")
+}
+
+#[tokio::test]
+async fn system_resources_are_this_hosts_real_figures() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let app = launch(data.path(), data.path(), 250).await;
+
+    let first = app.resources_after(None).await;
+    let second = app.resources_after(first.ts_ms).await;
+    assert!(
+        second.ts_ms > first.ts_ms,
+        "a newer sample on the second read"
+    );
+
+    let caps = &second.capacities;
+    assert_eq!(
+        caps.memory_total_bytes,
+        proc_meminfo("MemTotal:"),
+        "memory total is the OS's"
+    );
+    assert_eq!(
+        caps.disk_total_bytes,
+        df_size_bytes(data.path()),
+        "disk total is df's"
+    );
+    let stat = std::fs::read_to_string("/proc/stat").expect("/proc/stat");
+    let cpus = stat
+        .lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .count();
+    assert_eq!(caps.cpu_cores as usize, cpus);
+
+    let latest = second.series.last().expect("series has the latest sample");
+    assert_eq!(Some(latest.ts_ms), second.ts_ms);
+    assert_eq!(Some(latest.cpu_usage), second.cpu_usage);
+    for s in &second.series {
+        for v in [s.cpu_usage, s.memory_usage, s.disk_usage] {
+            assert!((0.0..=100.0).contains(&v), "{v} is a percentage");
+        }
+        assert!(s.network_usage >= 0.0);
+    }
+    // Memory in use as the OS sees it now, within a few points of the sample.
+    let os_used = 100.0 * (proc_meminfo("MemTotal:") - proc_meminfo("MemAvailable:")) as f64
+        / proc_meminfo("MemTotal:") as f64;
+    assert!((second.memory_usage.expect("memory") - os_used).abs() < 5.0);
+    assert!(
+        second.series.windows(2).all(|w| w[0].ts_ms < w[1].ts_ms),
+        "oldest first"
+    );
+
+    app.server.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn every_seed_path_answers_with_and_without_trailing_slash() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let app = launch(data.path(), data.path(), 250).await;
+    for path in [
+        "/api/performance/system-resources",
+        "/api/performance/system-resources/",
+    ] {
+        let resp = app.get(path).await;
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(resp.headers()["content-type"], "application/json");
+    }
+    app.server.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn unknown_api_paths_get_a_json_404_not_the_dashboard() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let app = launch(data.path(), data.path(), 250).await;
+    let resp = app.get("/api/performance/nope/").await;
+    assert_eq!(resp.status(), 404);
+    let body: ErrorBody = resp.json().await.expect("JSON error body");
+    assert!(body.error.contains("/api/performance/nope/"));
+    app.server.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn readiness_waits_for_the_first_sample() {
+    let data = tempfile::tempdir().expect("tempdir");
+    // One sample a minute: the test ends long before the first one.
+    let app = launch(data.path(), data.path(), 60_000).await;
+    let resp = app.get("/readyz").await;
+    assert_eq!(resp.status(), 503);
+    let body: Readiness = resp.json().await.expect("readiness JSON");
+    assert_eq!(
+        body,
+        Readiness {
+            ready: false,
+            database: true,
+            sampler: false
+        }
+    );
+    assert_eq!(app.get("/livez").await.status(), 200);
+    let empty = app.resources().await;
+    assert_eq!(
+        (empty.ts_ms, empty.cpu_usage),
+        (None, None),
+        "null, never a zero that looks measured"
+    );
+    app.server.shutdown().await.expect("clean shutdown");
+}
+
+/// Reads `n` SSE events (`id`, `data`) from a streaming response.
+async fn read_events(resp: reqwest::Response, n: usize) -> Vec<(String, HostSample)> {
+    let mut body = resp.bytes_stream();
+    let mut buf = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while events.len() < n {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("events arrive in time")
+            .expect("stream open")
+            .expect("chunk");
+        buf.push_str(std::str::from_utf8(&chunk).expect("utf8"));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let (mut id, mut data, mut name) = (None, None, None);
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    id = Some(v.trim().to_owned());
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data = Some(v.trim().to_owned());
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    name = Some(v.trim().to_owned());
+                }
+            }
+            if let (Some(id), Some(data), Some("sample")) = (id, data, name.as_deref()) {
+                events.push((id, serde_json::from_str(&data).expect("sample JSON")));
+            }
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn stream_pushes_each_sample_and_resumes_after_last_event_id() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let app = launch(data.path(), data.path(), 200).await;
+    let url = format!("{}/api/performance/stream/", app.base);
+
+    let live = app.client.get(&url).send().await.expect("stream");
+    assert_eq!(live.status(), 200);
+    assert_eq!(live.headers()["content-type"], "text/event-stream");
+    let events = read_events(live, 3).await;
+    for (id, sample) in &events {
+        assert_eq!(
+            id,
+            &sample.ts_ms.to_string(),
+            "the event id is the sample's timestamp"
+        );
+    }
+    assert!(events.windows(2).all(|w| w[0].1.ts_ms < w[1].1.ts_ms));
+
+    // Resume after the first event: the next ones come back, in order, none twice.
+    let held = app.resources().await.series;
+    let from = events[0].1.ts_ms;
+    let resumed = app
+        .client
+        .get(&url)
+        .header("Last-Event-ID", from.to_string())
+        .send()
+        .await
+        .expect("resumed stream");
+    let expected: Vec<i64> = held.iter().map(|s| s.ts_ms).filter(|t| *t > from).collect();
+    assert!(
+        expected.len() >= 2,
+        "at least the two later events are held for replay"
+    );
+    let got = read_events(resumed, expected.len()).await;
+    let got: Vec<i64> = got.iter().map(|(_, s)| s.ts_ms).collect();
+    assert_eq!(
+        got, expected,
+        "missed samples replayed without gap or duplicate"
+    );
+
+    let bad = app
+        .client
+        .get(&url)
+        .header("Last-Event-ID", "yesterday")
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(bad.status(), 400);
+    let body: ErrorBody = bad.json().await.expect("JSON error");
+    assert_eq!(body.field.as_deref(), Some("Last-Event-ID"));
+
+    // A graceful shutdown ends open streams instead of waiting on them.
+    let _open = app.client.get(&url).send().await.expect("stream");
+    tokio::time::timeout(Duration::from_secs(5), app.server.shutdown())
+        .await
+        .expect("shutdown does not hang on open streams")
+        .expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn samples_survive_a_restart_on_the_same_data_dir() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let app = launch(data.path(), data.path(), 200).await;
+    let first = app.resources_after(None).await;
+    let before = app.resources_after(first.ts_ms).await;
+    app.server.shutdown().await.expect("clean shutdown");
+
+    let app = launch(data.path(), data.path(), 60_000).await;
+    let after = app.resources().await;
+    assert!(before.series.len() >= 2);
+    let stored: Vec<i64> = after.series.iter().map(|s| s.ts_ms).collect();
+    for s in &before.series {
+        assert!(
+            stored.contains(&s.ts_ms),
+            "sample {} kept across the restart",
+            s.ts_ms
+        );
+    }
+    app.server.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn serves_the_dashboard_with_types_and_cache_rules() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let dist = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>Vigie</title>",
+    )
+    .expect("write");
+    std::fs::write(
+        dist.path().join("vigie-0123456789abcdef_bg.wasm"),
+        b"\0asm\x01\0\0\0",
+    )
+    .expect("write");
+    std::fs::write(dist.path().join("config.json"), "{}").expect("write");
+    let app = launch(data.path(), dist.path(), 250).await;
+
+    let index = app.get("/").await;
+    assert_eq!(index.status(), 200);
+    assert_eq!(index.headers()["cache-control"], "no-cache");
+    assert!(
+        index
+            .text()
+            .await
+            .expect("body")
+            .contains("<title>Vigie</title>")
+    );
+
+    let wasm = app.get("/vigie-0123456789abcdef_bg.wasm").await;
+    assert_eq!(wasm.status(), 200);
+    assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    assert_eq!(
+        wasm.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+
+    let config = app.get("/config.json").await;
+    assert_eq!(config.headers()["cache-control"], "no-cache");
+
+    let deep = app.get("/some/page").await;
+    assert_eq!(
+        deep.status(),
+        200,
+        "router deep links fall back to index.html"
+    );
+    assert!(
+        deep.text()
+            .await
+            .expect("body")
+            .contains("<title>Vigie</title>")
+    );
+    app.server.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn every_path_in_the_openapi_document_is_served() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let app = launch(data.path(), data.path(), 200).await;
+    app.resources_after(None).await;
+    let doc: serde_json::Value = app
+        .get("/api/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("OpenAPI JSON");
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
+    documented.sort_unstable();
+    assert_eq!(
+        documented,
+        [
+            "/api/openapi.json",
+            "/api/performance/stream/",
+            "/api/performance/system-resources/",
+            "/livez",
+            "/readyz"
+        ]
+    );
+    for path in documented {
+        let resp = app.get(path).await;
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    app.server.shutdown().await.expect("clean shutdown");
+}
