@@ -1,1 +1,60 @@
-//! placeholder
+//! The Vigie dashboard: a client-side Leptos app. [`App`] reads `config.json`,
+//! then provides the API client and the live host data as context and renders
+//! the router.
+
+pub mod api;
+pub mod components;
+pub mod format;
+pub mod live;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::api::ApiClient;
+use crate::components::header::Header;
+use crate::live::LiveHost;
+use crate::pages::not_found::NotFound;
+use crate::pages::overview::Overview;
+
+/// The path the app is served under, from `<base href>` (Trunk's public URL),
+/// without its trailing slash: `""` at a server's root, `"/vigie"` under a prefix.
+fn base_path() -> String {
+    let base = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.base_uri().ok().flatten())
+        .and_then(|uri| web_sys::Url::new(&uri).ok())
+        .map(|url| url.pathname())
+        .unwrap_or_default();
+    base.trim_end_matches('/').to_owned()
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let client = LocalResource::new(api::load_config);
+    move || match client.get() {
+        None => view! { <p class="boot">"Starting Vigie…"</p> }.into_any(),
+        Some(Ok(client)) => view! { <Shell client=client /> }.into_any(),
+        Some(Err(e)) => view! {
+            <p class="boot error" role="alert">"Vigie cannot start: config.json: " {e.to_string()}</p>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn Shell(client: ApiClient) -> impl IntoView {
+    provide_context(client.clone());
+    provide_context(LiveHost::start(client));
+    view! {
+        <Router base=base_path()>
+            <Header />
+            <main>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=Overview />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,152 @@
+//! The one place where the dashboard talks to `vigie-server`: JSON over HTTP
+//! (gloo-net) and the live stream (EventSource). The API origin comes from
+//! `config.json`, read once at start-up next to `index.html`, and defaults to the
+//! page's own origin: the same build runs from the server, from a CDN, or in
+//! another site's iframe.
+
+mod stream;
+
+use std::time::Duration;
+
+use gloo_net::http::{Request, Response};
+use serde::de::DeserializeOwned;
+use vigie_api::{DashboardConfig, ErrorBody, SystemResources, paths};
+
+pub use stream::{Connection, SampleStream};
+
+/// Why a call to the API failed. Network failures are kept apart from the
+/// server's own answers, because only the former are worth retrying.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClientError {
+    /// No answer: server down, network gone, CORS refused.
+    #[error("cannot reach the server: {0}")]
+    Network(String),
+    /// The server answered with an error status and its JSON body.
+    #[error("the server answered {status}: {}", .body.error)]
+    Api { status: u16, body: ErrorBody },
+    /// The answer was not what the contract says.
+    #[error("unexpected answer: {0}")]
+    Decode(String),
+}
+
+/// Address of the API; cheap to clone, provided once at the root as context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiClient {
+    base: String,
+}
+
+/// Attempts for a request that failed on the network, and the first wait.
+const ATTEMPTS: u32 = 3;
+const FIRST_BACKOFF: Duration = Duration::from_millis(300);
+
+impl ApiClient {
+    /// `base` is an origin with an optional path prefix; a trailing `/` is ignored.
+    pub fn new(base: &str) -> Self {
+        ApiClient { base: base.trim_end_matches('/').to_owned() }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Absolute URL of an API path such as [`paths::SYSTEM_RESOURCES`], with the
+    /// trailing slash the seed API uses.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}/", self.base, path.trim_end_matches('/'))
+    }
+
+    /// `GET` a JSON document, retrying network failures with a growing wait.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = self.url(path);
+        let mut wait = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            match Request::get(&url).send().await {
+                Ok(resp) => return decode(resp).await,
+                Err(e) if attempt >= ATTEMPTS => return Err(ClientError::Network(e.to_string())),
+                Err(_) => {
+                    sleep(wait).await;
+                    wait *= 2;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    pub async fn system_resources(&self) -> Result<SystemResources, ClientError> {
+        self.get_json(paths::SYSTEM_RESOURCES).await
+    }
+}
+
+async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ClientError> {
+    let status = resp.status();
+    if (200..300).contains(&status) {
+        return resp.json().await.map_err(|e| ClientError::Decode(e.to_string()));
+    }
+    let body = resp.json::<ErrorBody>().await.unwrap_or_else(|_| ErrorBody {
+        error: resp.status_text(),
+        field: None,
+    });
+    Err(ClientError::Api { status, body })
+}
+
+/// Waits `d` without blocking the page.
+pub async fn sleep(d: Duration) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                d.as_millis() as i32,
+            );
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Reads `config.json` next to `index.html` and returns the client it describes.
+/// A missing file means defaults; a malformed one is an error shown to the user.
+pub async fn load_config() -> Result<ApiClient, ClientError> {
+    let resp =
+        Request::get("config.json").send().await.map_err(|e| ClientError::Network(e.to_string()))?;
+    let config = match resp.status() {
+        404 => DashboardConfig::default(),
+        _ => decode::<DashboardConfig>(resp).await?,
+    };
+    Ok(ApiClient::new(&resolve_base(config.api_base.as_deref(), &page_origin())))
+}
+
+fn page_origin() -> String {
+    web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+}
+
+/// The API base: the configured one when set, else the page's origin.
+pub fn resolve_base(configured: Option<&str>, origin: &str) -> String {
+    match configured.map(str::trim) {
+        Some(base) if !base.is_empty() => base.trim_end_matches('/').to_owned(),
+        _ => origin.trim_end_matches('/').to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_defaults_to_the_page_origin() {
+        assert_eq!(resolve_base(None, "http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(resolve_base(Some("  "), "https://cdn.example"), "https://cdn.example");
+        assert_eq!(
+            resolve_base(Some("https://vigie.example/sub/"), "https://cdn.example"),
+            "https://vigie.example/sub"
+        );
+    }
+
+    #[test]
+    fn urls_keep_the_seed_trailing_slash_and_the_base_path() {
+        let client = ApiClient::new("https://vigie.example/sub/");
+        assert_eq!(
+            client.url(paths::SYSTEM_RESOURCES),
+            "https://vigie.example/sub/api/performance/system-resources/"
+        );
+    }
+}

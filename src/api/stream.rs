@@ -1,0 +1,182 @@
+//! The live stream: an `EventSource` on the server's SSE endpoint. The browser
+//! reconnects by itself after a dropped connection (and sends `Last-Event-ID`,
+//! so the server replays what was missed); when the browser gives up (the
+//! server answered with an error), this module opens a new one after a growing
+//! wait.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+use vigie_api::{HostSample, SAMPLE_EVENT, paths};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{Event, EventSource, MessageEvent};
+
+use super::ApiClient;
+
+/// State of the live connection as the user sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    /// First connection under way.
+    Connecting,
+    /// Connected; samples arrive.
+    Live,
+    /// Connection lost; the browser is retrying.
+    Reconnecting,
+    /// The server refused or is gone; a new attempt is scheduled.
+    Offline,
+}
+
+impl Connection {
+    pub fn label(self) -> &'static str {
+        match self {
+            Connection::Connecting => "connecting",
+            Connection::Live => "live",
+            Connection::Reconnecting => "reconnecting",
+            Connection::Offline => "offline",
+        }
+    }
+}
+
+type OnSample = Box<dyn Fn(HostSample)>;
+type OnState = Box<dyn Fn(Connection)>;
+
+struct Handlers {
+    url: String,
+    on_sample: OnSample,
+    on_state: OnState,
+    failures: Cell<u32>,
+}
+
+struct Open {
+    source: EventSource,
+    _on_sample: Closure<dyn FnMut(MessageEvent)>,
+    _on_open: Closure<dyn FnMut(Event)>,
+    _on_error: Closure<dyn FnMut(Event)>,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.source.close();
+    }
+}
+
+/// A live subscription to host samples; closes when dropped.
+pub struct SampleStream {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    handlers: Handlers,
+    open: RefCell<Option<Open>>,
+}
+
+impl std::fmt::Debug for SampleStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SampleStream").field("url", &self.inner.handlers.url).finish()
+    }
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+impl SampleStream {
+    /// Opens the stream; `on_sample` gets every sample, `on_state` every change
+    /// of connection state.
+    pub fn connect(
+        client: &ApiClient,
+        on_sample: impl Fn(HostSample) + 'static,
+        on_state: impl Fn(Connection) + 'static,
+    ) -> Self {
+        let inner = Rc::new(Inner {
+            handlers: Handlers {
+                url: client.url(paths::STREAM),
+                on_sample: Box::new(on_sample),
+                on_state: Box::new(on_state),
+                failures: Cell::new(0),
+            },
+            open: RefCell::new(None),
+        });
+        open(&inner);
+        SampleStream { inner }
+    }
+}
+
+impl Drop for SampleStream {
+    fn drop(&mut self) {
+        self.inner.open.borrow_mut().take();
+    }
+}
+
+fn open(inner: &Rc<Inner>) {
+    (inner.handlers.on_state)(Connection::Connecting);
+    let source = match EventSource::new(&inner.handlers.url) {
+        Ok(s) => s,
+        Err(_) => {
+            schedule_retry(inner);
+            return;
+        }
+    };
+    let weak = Rc::downgrade(inner);
+    let on_sample = Closure::<dyn FnMut(MessageEvent)>::new({
+        let weak = weak.clone();
+        move |e: MessageEvent| {
+            let Some(inner) = weak.upgrade() else { return };
+            let Some(text) = e.data().as_string() else { return };
+            match serde_json::from_str::<HostSample>(&text) {
+                Ok(sample) => (inner.handlers.on_sample)(sample),
+                Err(err) => web_sys::console::warn_1(&format!("bad sample event: {err}").into()),
+            }
+        }
+    });
+    let on_open = Closure::<dyn FnMut(Event)>::new({
+        let weak = weak.clone();
+        move |_| {
+            if let Some(inner) = weak.upgrade() {
+                inner.handlers.failures.set(0);
+                (inner.handlers.on_state)(Connection::Live);
+            }
+        }
+    });
+    let on_error = Closure::<dyn FnMut(Event)>::new({
+        let weak: Weak<Inner> = weak;
+        move |e: Event| {
+            let Some(inner) = weak.upgrade() else { return };
+            let closed = e
+                .target()
+                .and_then(|t| t.dyn_into::<EventSource>().ok())
+                .is_none_or(|s| s.ready_state() == EventSource::CLOSED);
+            if closed {
+                schedule_retry(&inner);
+            } else {
+                (inner.handlers.on_state)(Connection::Reconnecting);
+            }
+        }
+    });
+    let _ = source
+        .add_event_listener_with_callback(SAMPLE_EVENT, on_sample.as_ref().unchecked_ref());
+    source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    *inner.open.borrow_mut() =
+        Some(Open { source, _on_sample: on_sample, _on_open: on_open, _on_error: on_error });
+}
+
+/// Reports offline and opens a new `EventSource` after 1, 2, 4 … 30 s. Runs
+/// from a timer, never from inside the old source's own callback, so the old
+/// closures are not dropped while they run.
+fn schedule_retry(inner: &Rc<Inner>) {
+    (inner.handlers.on_state)(Connection::Offline);
+    let failures = inner.handlers.failures.get();
+    inner.handlers.failures.set(failures.saturating_add(1));
+    let wait = Duration::from_secs(1u64 << failures.min(5)).min(MAX_BACKOFF);
+    let weak = Rc::downgrade(inner);
+    leptos::prelude::set_timeout(
+        move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.open.borrow_mut().take();
+                open(&inner);
+            }
+        },
+        wait,
+    );
+}

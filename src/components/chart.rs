@@ -1,0 +1,153 @@
+//! A live time-series chart on a `<canvas>`, drawn by `vigie-charts` through
+//! plotters-canvas. The canvas is sized in device pixels (CSS size ×
+//! `devicePixelRatio`) and everything drawn is scaled with it, so it stays
+//! sharp on HiDPI screens; a `ResizeObserver` redraws it when its box changes.
+//! Colours come from the stylesheet's CSS variables.
+
+use std::ops::Range;
+
+use leptos::html;
+use leptos::prelude::*;
+use plotters::style::RGBColor;
+use plotters_canvas::CanvasBackend;
+use plotters::prelude::IntoDrawingArea;
+use vigie_charts::{Point, Series, Theme, TimeChart, parse_hex_color};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{HtmlCanvasElement, ResizeObserver, ResizeObserverEntry};
+
+use crate::format;
+
+/// One line: its name, the CSS variable holding its colour, its points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub name: &'static str,
+    pub color_var: &'static str,
+    pub points: Vec<Point>,
+}
+
+fn css_color(style: &web_sys::CssStyleDeclaration, var: &str) -> Option<RGBColor> {
+    style.get_property_value(var).ok().as_deref().and_then(parse_hex_color)
+}
+
+fn theme_of(style: &web_sys::CssStyleDeclaration) -> Theme {
+    let d = Theme::DARK;
+    Theme {
+        background: css_color(style, "--chart-bg").unwrap_or(d.background),
+        text: css_color(style, "--chart-text").unwrap_or(d.text),
+        grid: css_color(style, "--chart-grid").unwrap_or(d.grid),
+        axis: css_color(style, "--chart-axis").unwrap_or(d.axis),
+    }
+}
+
+/// Draws `lines` over `window` on `canvas`; returns the time of the newest point drawn.
+fn draw(
+    canvas: &HtmlCanvasElement,
+    css_size: (f64, f64),
+    lines: &[Line],
+    window: Range<i64>,
+    y_range: Range<f64>,
+    y_unit: &str,
+    gap_ms: i64,
+) -> Result<Option<i64>, String> {
+    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
+    let (w, h) = ((css_size.0 * dpr).round() as u32, (css_size.1 * dpr).round() as u32);
+    if canvas.width() != w {
+        canvas.set_width(w);
+    }
+    if canvas.height() != h {
+        canvas.set_height(h);
+    }
+    let style = web_sys::window()
+        .and_then(|win| win.get_computed_style(canvas).ok().flatten())
+        .ok_or("no computed style")?;
+    let colors: Vec<RGBColor> = lines
+        .iter()
+        .map(|l| css_color(&style, l.color_var).unwrap_or(RGBColor(0x38, 0xbd, 0xf8)))
+        .collect();
+    let series: Vec<Series<'_>> = lines
+        .iter()
+        .zip(&colors)
+        .map(|(l, c)| Series { name: l.name, color: *c, points: &l.points })
+        .collect();
+    let label = |t: i64| format::clock(t);
+    let chart = TimeChart {
+        x_range: window,
+        y_range,
+        y_unit,
+        scale: dpr,
+        theme: theme_of(&style),
+        gap_ms,
+        x_label: &label,
+    };
+    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?;
+    chart.draw(&backend.into_drawing_area(), &series).map_err(|e| e.to_string())?;
+    Ok(lines.iter().filter_map(|l| l.points.last().map(|p| p.0)).max())
+}
+
+#[component]
+pub fn TimeSeriesChart(
+    /// Accessible description of what the chart shows.
+    label: &'static str,
+    #[prop(into)] lines: Signal<Vec<Line>>,
+    /// Time window shown; nothing is drawn while it is `None`.
+    #[prop(into)] window: Signal<Option<Range<i64>>>,
+    y_range: Range<f64>,
+    y_unit: &'static str,
+    /// Points further apart than this are not joined.
+    #[prop(into)] gap_ms: Signal<i64>,
+) -> impl IntoView {
+    let container = NodeRef::<html::Div>::new();
+    let canvas = NodeRef::<html::Canvas>::new();
+    let size = RwSignal::new((0.0_f64, 0.0_f64));
+
+    // Watch the box's size: the outside world, hence an Effect.
+    type Observer = (ResizeObserver, Closure<dyn FnMut(js_sys::Array)>);
+    let observer = StoredValue::new_local(None::<Observer>);
+    Effect::new(move |_| {
+        let Some(el) = container.get() else { return };
+        let on_resize = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+            if let Ok(entry) = entries.get(0).dyn_into::<ResizeObserverEntry>() {
+                let rect = entry.content_rect();
+                size.set((rect.width(), rect.height()));
+            }
+        });
+        if let Ok(obs) = ResizeObserver::new(on_resize.as_ref().unchecked_ref()) {
+            obs.observe(&el);
+            observer.set_value(Some((obs, on_resize)));
+        }
+    });
+    on_cleanup(move || {
+        observer.update_value(|o| {
+            if let Some((obs, _)) = o.take() {
+                obs.disconnect();
+            }
+        });
+    });
+
+    // Draw whenever the data, the window or the size changes.
+    Effect::new(move |_| {
+        let (w, h) = size.get();
+        let Some(window) = window.get() else { return };
+        let Some(canvas) = canvas.get() else { return };
+        if w < 1.0 || h < 1.0 {
+            return;
+        }
+        let gap = gap_ms.get();
+        lines.with(|lines| {
+            match draw(&canvas, (w, h), lines, window, y_range.clone(), y_unit, gap) {
+                Ok(Some(ts)) => {
+                    let _ = canvas.set_attribute("data-last-ts", &ts.to_string());
+                }
+                Ok(None) => {}
+                Err(e) => web_sys::console::warn_1(&format!("chart not drawn: {e}").into()),
+            }
+        });
+    });
+
+    view! {
+        <div class="chart" node_ref=container>
+            <canvas node_ref=canvas role="img" aria-label=label></canvas>
+        </div>
+    }
+}

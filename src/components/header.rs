@@ -1,0 +1,19 @@
+//! The top bar: name, navigation (only pages that exist), connection state.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::connection::ConnectionIndicator;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    view! {
+        <header class="topbar">
+            <span class="brand">"Vigie"</span>
+            <nav aria-label="Main">
+                <A href="/" exact=true>"Overview"</A>
+            </nav>
+            <ConnectionIndicator />
+        </header>
+    }
+}

@@ -1,0 +1,6 @@
+//! Reusable view pieces.
+
+pub mod chart;
+pub mod connection;
+pub mod header;
+pub mod kpi;

@@ -1,0 +1,125 @@
+//! App-wide live data about the host, provided once at the root as context:
+//! the recent history (a resource, fetched from the API) merged with the samples
+//! pushed since (a signal fed by the live stream), and the connection state.
+
+use leptos::prelude::*;
+use vigie_api::{HostSample, SystemResources};
+
+use crate::api::{ApiClient, ClientError, Connection, SampleStream};
+
+/// Samples kept in the browser: as many as the server's recent series.
+pub const KEEP: usize = 300;
+
+#[derive(Clone, Copy)]
+pub struct LiveHost {
+    /// The server's recent series and the host's capacities.
+    pub history: LocalResource<Result<SystemResources, ClientError>>,
+    pub connection: RwSignal<Connection>,
+    /// `performance.now()` when the last sample arrived, for its age.
+    pub last_arrival_ms: RwSignal<Option<f64>>,
+    /// History and pushed samples merged, oldest first, unique timestamps.
+    pub samples: Memo<Vec<HostSample>>,
+}
+
+/// Merges two time-ordered runs into one, unique by timestamp, keeping the last `keep`.
+pub fn merge(history: &[HostSample], pushed: &[HostSample], keep: usize) -> Vec<HostSample> {
+    let mut all: Vec<HostSample> = history.iter().chain(pushed).cloned().collect();
+    all.sort_by_key(|s| s.ts_ms);
+    all.dedup_by_key(|s| s.ts_ms);
+    let excess = all.len().saturating_sub(keep);
+    all.drain(..excess);
+    all
+}
+
+pub fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+}
+
+impl std::fmt::Debug for LiveHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveHost").field("connection", &self.connection).finish_non_exhaustive()
+    }
+}
+
+impl LiveHost {
+    /// Fetches the history and opens the stream for the lifetime of the app.
+    pub fn start(client: ApiClient) -> Self {
+        let history = LocalResource::new({
+            let client = client.clone();
+            move || {
+                let client = client.clone();
+                async move { client.system_resources().await }
+            }
+        });
+        // Samples pushed by the stream, oldest first, at most KEEP.
+        let pushed = RwSignal::new(Vec::<HostSample>::new());
+        let connection = RwSignal::new(Connection::Connecting);
+        let last_arrival_ms = RwSignal::new(None);
+        let samples = Memo::new(move |_| {
+            let history = history.get();
+            let series = match &history {
+                Some(Ok(r)) => r.series.as_slice(),
+                _ => &[],
+            };
+            pushed.with(|p| merge(series, p, KEEP))
+        });
+
+        let stream = SampleStream::connect(
+            &client,
+            move |sample| {
+                pushed.update(|p| {
+                    p.push(sample);
+                    let excess = p.len().saturating_sub(KEEP);
+                    p.drain(..excess);
+                });
+                last_arrival_ms.set(Some(now_ms()));
+            },
+            move |state| {
+                // Back after the server refused us: the browser could not send
+                // Last-Event-ID to a new EventSource, so fetch the history again.
+                if state == Connection::Live
+                    && connection.get_untracked() == Connection::Offline
+                {
+                    history.refetch();
+                }
+                connection.set(state);
+            },
+        );
+        // The stream lives as long as the app's root owner.
+        let stream = StoredValue::new_local(Some(stream));
+        on_cleanup(move || stream.update_value(|s| drop(s.take())));
+
+        LiveHost { history, connection, last_arrival_ms, samples }
+    }
+
+    pub fn latest(&self) -> Option<HostSample> {
+        self.samples.with(|s| s.last().cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(ts_ms: i64) -> HostSample {
+        HostSample {
+            ts_ms,
+            cpu_usage: ts_ms as f64,
+            memory_usage: 0.0,
+            disk_usage: 0.0,
+            network_usage: 0.0,
+            memory_used_bytes: 0,
+            disk_used_bytes: 0,
+            network_rx_bytes_per_s: 0.0,
+            network_tx_bytes_per_s: 0.0,
+        }
+    }
+
+    #[test]
+    fn merge_orders_dedups_and_trims() {
+        let history = [s(1), s(2), s(3)];
+        let pushed = [s(3), s(4), s(2), s(5)];
+        let merged: Vec<i64> = merge(&history, &pushed, 4).iter().map(|x| x.ts_ms).collect();
+        assert_eq!(merged, vec![2, 3, 4, 5]);
+    }
+}

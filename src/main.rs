@@ -1,0 +1,6 @@
+//! Entry point of the dashboard: mounts [`vigie::App`] on `<body>`.
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(vigie::App);
+}

@@ -1,0 +1,14 @@
+//! What an unknown path shows.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    view! {
+        <section class="page">
+            <h1>"Page not found"</h1>
+            <p>"This address is not part of Vigie. " <A href="/">"Back to the overview"</A></p>
+        </section>
+    }
+}
