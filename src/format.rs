@@ -14,7 +14,11 @@ pub fn bytes(v: f64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{v:.0} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{v:.0} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
 }
 
 /// `12.0 KiB/s`
@@ -36,7 +40,12 @@ pub fn age(seconds: f64) -> String {
 #[cfg(target_arch = "wasm32")]
 pub fn clock(ts_ms: i64) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts_ms as f64));
-    format!("{:02}:{:02}:{:02}", d.get_hours(), d.get_minutes(), d.get_seconds())
+    format!(
+        "{:02}:{:02}:{:02}",
+        d.get_hours(),
+        d.get_minutes(),
+        d.get_seconds()
+    )
 }
 
 /// `HH:MM:SS` in UTC (native builds, used by tests).

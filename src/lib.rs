@@ -33,13 +33,15 @@ fn base_path() -> String {
 #[component]
 pub fn App() -> impl IntoView {
     let client = LocalResource::new(api::load_config);
-    move || match client.get() {
+    move || {
+        match client.get() {
         None => view! { <p class="boot">"Starting Vigie…"</p> }.into_any(),
         Some(Ok(client)) => view! { <Shell client=client /> }.into_any(),
         Some(Err(e)) => view! {
             <p class="boot error" role="alert">"Vigie cannot start: config.json: " {e.to_string()}</p>
         }
         .into_any(),
+    }
     }
 }
 

@@ -32,12 +32,17 @@ pub fn merge(history: &[HostSample], pushed: &[HostSample], keep: usize) -> Vec<
 }
 
 pub fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
 }
 
 impl std::fmt::Debug for LiveHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LiveHost").field("connection", &self.connection).finish_non_exhaustive()
+        f.debug_struct("LiveHost")
+            .field("connection", &self.connection)
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,9 +82,7 @@ impl LiveHost {
             move |state| {
                 // Back after the server refused us: the browser could not send
                 // Last-Event-ID to a new EventSource, so fetch the history again.
-                if state == Connection::Live
-                    && connection.get_untracked() == Connection::Offline
-                {
+                if state == Connection::Live && connection.get_untracked() == Connection::Offline {
                     history.refetch();
                 }
                 connection.set(state);
@@ -89,7 +92,12 @@ impl LiveHost {
         let stream = StoredValue::new_local(Some(stream));
         on_cleanup(move || stream.update_value(|s| drop(s.take())));
 
-        LiveHost { history, connection, last_arrival_ms, samples }
+        LiveHost {
+            history,
+            connection,
+            last_arrival_ms,
+            samples,
+        }
     }
 
     pub fn latest(&self) -> Option<HostSample> {
@@ -119,7 +127,10 @@ mod tests {
     fn merge_orders_dedups_and_trims() {
         let history = [s(1), s(2), s(3)];
         let pushed = [s(3), s(4), s(2), s(5)];
-        let merged: Vec<i64> = merge(&history, &pushed, 4).iter().map(|x| x.ts_ms).collect();
+        let merged: Vec<i64> = merge(&history, &pushed, 4)
+            .iter()
+            .map(|x| x.ts_ms)
+            .collect();
         assert_eq!(merged, vec![2, 3, 4, 5]);
     }
 }

@@ -42,7 +42,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(300);
 impl ApiClient {
     /// `base` is an origin with an optional path prefix; a trailing `/` is ignored.
     pub fn new(base: &str) -> Self {
-        ApiClient { base: base.trim_end_matches('/').to_owned() }
+        ApiClient {
+            base: base.trim_end_matches('/').to_owned(),
+        }
     }
 
     pub fn base(&self) -> &str {
@@ -81,12 +83,18 @@ impl ApiClient {
 async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ClientError> {
     let status = resp.status();
     if (200..300).contains(&status) {
-        return resp.json().await.map_err(|e| ClientError::Decode(e.to_string()));
+        return resp
+            .json()
+            .await
+            .map_err(|e| ClientError::Decode(e.to_string()));
     }
-    let body = resp.json::<ErrorBody>().await.unwrap_or_else(|_| ErrorBody {
-        error: resp.status_text(),
-        field: None,
-    });
+    let body = resp
+        .json::<ErrorBody>()
+        .await
+        .unwrap_or_else(|_| ErrorBody {
+            error: resp.status_text(),
+            field: None,
+        });
     Err(ClientError::Api { status, body })
 }
 
@@ -106,17 +114,24 @@ pub async fn sleep(d: Duration) {
 /// Reads `config.json` next to `index.html` and returns the client it describes.
 /// A missing file means defaults; a malformed one is an error shown to the user.
 pub async fn load_config() -> Result<ApiClient, ClientError> {
-    let resp =
-        Request::get("config.json").send().await.map_err(|e| ClientError::Network(e.to_string()))?;
+    let resp = Request::get("config.json")
+        .send()
+        .await
+        .map_err(|e| ClientError::Network(e.to_string()))?;
     let config = match resp.status() {
         404 => DashboardConfig::default(),
         _ => decode::<DashboardConfig>(resp).await?,
     };
-    Ok(ApiClient::new(&resolve_base(config.api_base.as_deref(), &page_origin())))
+    Ok(ApiClient::new(&resolve_base(
+        config.api_base.as_deref(),
+        &page_origin(),
+    )))
 }
 
 fn page_origin() -> String {
-    web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
 }
 
 /// The API base: the configured one when set, else the page's origin.
@@ -133,8 +148,14 @@ mod tests {
 
     #[test]
     fn base_defaults_to_the_page_origin() {
-        assert_eq!(resolve_base(None, "http://127.0.0.1:8080"), "http://127.0.0.1:8080");
-        assert_eq!(resolve_base(Some("  "), "https://cdn.example"), "https://cdn.example");
+        assert_eq!(
+            resolve_base(None, "http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            resolve_base(Some("  "), "https://cdn.example"),
+            "https://cdn.example"
+        );
         assert_eq!(
             resolve_base(Some("https://vigie.example/sub/"), "https://cdn.example"),
             "https://vigie.example/sub"

@@ -74,7 +74,9 @@ struct Inner {
 
 impl std::fmt::Debug for SampleStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SampleStream").field("url", &self.inner.handlers.url).finish()
+        f.debug_struct("SampleStream")
+            .field("url", &self.inner.handlers.url)
+            .finish()
     }
 }
 
@@ -122,7 +124,9 @@ fn open(inner: &Rc<Inner>) {
         let weak = weak.clone();
         move |e: MessageEvent| {
             let Some(inner) = weak.upgrade() else { return };
-            let Some(text) = e.data().as_string() else { return };
+            let Some(text) = e.data().as_string() else {
+                return;
+            };
             match serde_json::from_str::<HostSample>(&text) {
                 Ok(sample) => (inner.handlers.on_sample)(sample),
                 Err(err) => web_sys::console::warn_1(&format!("bad sample event: {err}").into()),
@@ -153,12 +157,16 @@ fn open(inner: &Rc<Inner>) {
             }
         }
     });
-    let _ = source
-        .add_event_listener_with_callback(SAMPLE_EVENT, on_sample.as_ref().unchecked_ref());
+    let _ =
+        source.add_event_listener_with_callback(SAMPLE_EVENT, on_sample.as_ref().unchecked_ref());
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    *inner.open.borrow_mut() =
-        Some(Open { source, _on_sample: on_sample, _on_open: on_open, _on_error: on_error });
+    *inner.open.borrow_mut() = Some(Open {
+        source,
+        _on_sample: on_sample,
+        _on_open: on_open,
+        _on_error: on_error,
+    });
 }
 
 /// Reports offline and opens a new `EventSource` after 1, 2, 4 … 30 s. Runs

@@ -8,9 +8,9 @@ use std::ops::Range;
 
 use leptos::html;
 use leptos::prelude::*;
+use plotters::prelude::IntoDrawingArea;
 use plotters::style::RGBColor;
 use plotters_canvas::CanvasBackend;
-use plotters::prelude::IntoDrawingArea;
 use vigie_charts::{Point, Series, Theme, TimeChart, parse_hex_color};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -27,7 +27,11 @@ pub struct Line {
 }
 
 fn css_color(style: &web_sys::CssStyleDeclaration, var: &str) -> Option<RGBColor> {
-    style.get_property_value(var).ok().as_deref().and_then(parse_hex_color)
+    style
+        .get_property_value(var)
+        .ok()
+        .as_deref()
+        .and_then(parse_hex_color)
 }
 
 fn theme_of(style: &web_sys::CssStyleDeclaration) -> Theme {
@@ -50,8 +54,13 @@ fn draw(
     y_unit: &str,
     gap_ms: i64,
 ) -> Result<Option<i64>, String> {
-    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
-    let (w, h) = ((css_size.0 * dpr).round() as u32, (css_size.1 * dpr).round() as u32);
+    let dpr = web_sys::window()
+        .map_or(1.0, |w| w.device_pixel_ratio())
+        .max(1.0);
+    let (w, h) = (
+        (css_size.0 * dpr).round() as u32,
+        (css_size.1 * dpr).round() as u32,
+    );
     if canvas.width() != w {
         canvas.set_width(w);
     }
@@ -68,7 +77,11 @@ fn draw(
     let series: Vec<Series<'_>> = lines
         .iter()
         .zip(&colors)
-        .map(|(l, c)| Series { name: l.name, color: *c, points: &l.points })
+        .map(|(l, c)| Series {
+            name: l.name,
+            color: *c,
+            points: &l.points,
+        })
         .collect();
     let label = |t: i64| format::clock(t);
     let chart = TimeChart {
@@ -81,8 +94,13 @@ fn draw(
         x_label: &label,
     };
     let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?;
-    chart.draw(&backend.into_drawing_area(), &series).map_err(|e| e.to_string())?;
-    Ok(lines.iter().filter_map(|l| l.points.last().map(|p| p.0)).max())
+    chart
+        .draw(&backend.into_drawing_area(), &series)
+        .map_err(|e| e.to_string())?;
+    Ok(lines
+        .iter()
+        .filter_map(|l| l.points.last().map(|p| p.0))
+        .max())
 }
 
 #[component]
@@ -91,11 +109,13 @@ pub fn TimeSeriesChart(
     label: &'static str,
     #[prop(into)] lines: Signal<Vec<Line>>,
     /// Time window shown; nothing is drawn while it is `None`.
-    #[prop(into)] window: Signal<Option<Range<i64>>>,
+    #[prop(into)]
+    window: Signal<Option<Range<i64>>>,
     y_range: Range<f64>,
     y_unit: &'static str,
     /// Points further apart than this are not joined.
-    #[prop(into)] gap_ms: Signal<i64>,
+    #[prop(into)]
+    gap_ms: Signal<i64>,
 ) -> impl IntoView {
     let container = NodeRef::<html::Div>::new();
     let canvas = NodeRef::<html::Canvas>::new();

@@ -56,7 +56,9 @@ pub fn Overview() -> impl IntoView {
     let mem = Signal::derive(move || format::percent(latest.get().map(|s| s.memory_usage)));
     let disk = Signal::derive(move || format::percent(latest.get().map(|s| s.disk_usage)));
     let net = Signal::derive(move || {
-        latest.get().map_or_else(|| "—".into(), |s| format::rate(s.network_usage * 1024.0))
+        latest
+            .get()
+            .map_or_else(|| "—".into(), |s| format::rate(s.network_usage * 1024.0))
     });
     let mem_detail = Signal::derive(move || match (latest.get(), capacities.get()) {
         (Some(s), Some(c)) => format!(

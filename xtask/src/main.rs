@@ -1,1 +1,37 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, so that a fresh machine needs
+//! nothing but Rust, Node/npm and apt.
+//!
+//! - `cargo xtask run [-- server flags]`: install what is missing, build the
+//!   dashboard, start `vigie-server` on http://127.0.0.1:8080/.
+//! - `cargo xtask test`: everything CI runs, ending with `N passed, N failed`.
+//! - `cargo xtask dist`: build the dashboard's release bundle and print its sizes.
+
+mod cmd;
+mod dist;
+mod test;
+mod tools;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <run [-- server flags] | test | dist>";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let result = match args.next().as_deref() {
+        Some("run") => dist::run(args.filter(|a| a != "--").collect()),
+        Some("test") => test::run(),
+        Some("dist") => dist::build().map(|_| ()),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Building the dashboard's release bundle (Trunk), reporting its size, and
+//! `cargo xtask run`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use crate::cmd::{self, Result, step};
+use crate::tools;
+
+/// Bytes of one bundle file, raw and gzip-compressed at level 9.
+#[derive(Debug, Clone)]
+pub struct FileSize {
+    pub name: String,
+    pub raw: u64,
+    pub gzip: u64,
+}
+
+pub fn dist_dir() -> PathBuf {
+    cmd::root().join("dist")
+}
+
+fn gzip_len(bytes: &[u8]) -> u64 {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(bytes);
+    enc.finish().map_or(0, |v| v.len() as u64)
+}
+
+/// Sizes of the wasm, JS and CSS files of a built bundle, largest first.
+pub fn bundle_sizes(dir: &Path) -> Result<Vec<FileSize>> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut sizes = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !matches!(ext, "wasm" | "js" | "css") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        sizes.push(FileSize {
+            name: entry.file_name().to_string_lossy().into_owned(),
+            raw: bytes.len() as u64,
+            gzip: gzip_len(&bytes),
+        });
+    }
+    sizes.sort_by(|a, b| b.raw.cmp(&a.raw));
+    Ok(sizes)
+}
+
+fn kb(bytes: u64) -> String {
+    format!("{:.1} KB", bytes as f64 / 1000.0)
+}
+
+pub fn print_sizes(sizes: &[FileSize]) {
+    println!("{:<44} {:>10} {:>10}", "release bundle", "raw", "gzip");
+    for s in sizes {
+        println!("{:<44} {:>10} {:>10}", s.name, kb(s.raw), kb(s.gzip));
+    }
+    let (raw, gzip) = sizes
+        .iter()
+        .fold((0, 0), |(r, g), s| (r + s.raw, g + s.gzip));
+    println!(
+        "{:<44} {:>10} {:>10}",
+        "total (wasm + JS + CSS)",
+        kb(raw),
+        kb(gzip)
+    );
+}
+
+/// Builds the dashboard with `trunk build --release --offline` into dist/.
+pub fn build() -> Result<PathBuf> {
+    tools::ensure_build_tools()?;
+    // Trunk's --offline makes cargo offline too: fetch the crates first.
+    cmd::run(cmd::cargo().args(["fetch", "--quiet"]))?;
+    step("building the dashboard (trunk build --release)");
+    let started = std::time::Instant::now();
+    cmd::run(
+        Command::new("trunk")
+            .args(["build", "--release", "--offline"])
+            .current_dir(cmd::root())
+            .env("PATH", tools::path_with_npm_bin()),
+    )?;
+    println!("built in {:.0} s", started.elapsed().as_secs_f64());
+    let dir = dist_dir();
+    print_sizes(&bundle_sizes(&dir)?);
+    Ok(dir)
+}
+
+/// `cargo xtask run`: build everything, then run the server in the foreground.
+pub fn run(server_args: Vec<String>) -> Result {
+    let dist = build()?;
+    step("building vigie-server (profile `server`)");
+    cmd::run(cmd::cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "vigie-server",
+        "--profile",
+        "server",
+    ]))?;
+    let bin = cmd::root().join("target/server/vigie-server");
+    let mut server = Command::new(bin);
+    server.current_dir(cmd::root()).args(&server_args);
+    if std::env::var_os("VIGIE_STATIC_DIR").is_none() {
+        server.env("VIGIE_STATIC_DIR", &dist);
+    }
+    let addr = std::env::var("VIGIE_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    step(&format!(
+        "starting vigie-server: open http://{addr}/ (Ctrl-C stops it)"
+    ));
+    cmd::run(&mut server)
+}

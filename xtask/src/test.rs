@@ -1,0 +1,206 @@
+//! `cargo xtask test`: exactly what CI runs, in order, stopping at the first
+//! failure: formatting, clippy (native and wasm32), native tests, wasm tests in
+//! headless Chromium, the release build, and Playwright against a real
+//! `vigie-server` serving that build. Ends with `N passed, N failed`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use crate::cmd::{self, Counts, Result, step};
+use crate::{dist, tools};
+
+pub fn run() -> Result {
+    let started = Instant::now();
+    let mut counts = Counts::default();
+    let outcome = pipeline(&mut counts);
+    if let Err(e) = &outcome {
+        eprintln!("\nxtask test: {e}");
+        // A failed check that is not a test still counts as a failure.
+        if counts.failed == 0 {
+            counts.failed = 1;
+        }
+    }
+    println!(
+        "\nxtask test finished in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("{} passed, {} failed", counts.passed, counts.failed);
+    outcome
+}
+
+fn pipeline(counts: &mut Counts) -> Result {
+    step("formatting (cargo fmt --check)");
+    cmd::run(cmd::cargo().args(["fmt", "--all", "--", "--check"]))?;
+
+    tools::ensure_build_tools()?;
+    tools::ensure_chromium()?;
+
+    step("clippy, native");
+    cmd::run(cmd::cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("clippy, wasm32");
+    cmd::run(cmd::cargo().args([
+        "clippy",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "vigie",
+        "-p",
+        "vigie-api",
+        "-p",
+        "vigie-charts",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    step("native tests");
+    let (c, result) = cmd::run_counting(cmd::cargo().args(["test", "--workspace"]));
+    *counts += c;
+    result?;
+
+    step("wasm tests in headless Chromium");
+    let (c, result) = cmd::run_counting(
+        cmd::cargo()
+            .args(["test", "--target", "wasm32-unknown-unknown", "-p", "vigie"])
+            .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "60"),
+    );
+    *counts += c;
+    result?;
+
+    let dist = dist::build()?;
+    step("building vigie-server for the end-to-end tests");
+    cmd::run(cmd::cargo().args(["build", "--quiet", "-p", "vigie-server"]))?;
+
+    step("end-to-end tests (Playwright) against the real server and release build");
+    let c = end2end(&dist)?;
+    *counts += c;
+    if c.failed > 0 {
+        return Err(format!("{} end-to-end test(s) failed", c.failed));
+    }
+    Ok(())
+}
+
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+/// A server process that is stopped (SIGTERM, then SIGKILL) when dropped.
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+fn end2end(dist: &Path) -> Result<Counts> {
+    let port = free_port()?;
+    let data = cmd::root().join("target/e2e-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let server = Command::new(cmd::root().join("target/debug/vigie-server"))
+        .env("VIGIE_ADDR", format!("127.0.0.1:{port}"))
+        .env("VIGIE_DATA_DIR", &data)
+        .env("VIGIE_STATIC_DIR", dist)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .map_err(|e| format!("cannot start vigie-server: {e}"))?;
+    let server = ServerProcess(server);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http_status(port, "/readyz") != Some(200) {
+        if Instant::now() > deadline {
+            return Err("vigie-server was not ready within 30 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let report = cmd::root().join("target/playwright-report.json");
+    let _ = std::fs::remove_file(&report);
+    let status = Command::new(tools::npm_dir().join("node_modules/.bin/playwright"))
+        .args(["test", "--reporter=list,json"])
+        .current_dir(tools::npm_dir())
+        .env("VIGIE_BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("CHROMIUM", tools::CHROMIUM)
+        .env("PLAYWRIGHT_JSON_OUTPUT_NAME", &report)
+        .status()
+        .map_err(|e| format!("cannot start Playwright: {e}"))?;
+    drop(server);
+
+    let json = std::fs::read_to_string(&report)
+        .map_err(|e| format!("Playwright wrote no report ({status}): {e}"))?;
+    let counts = playwright_counts(&json)?;
+    if !status.success() && counts.failed == 0 {
+        return Err(format!("Playwright failed ({status})"));
+    }
+    Ok(counts)
+}
+
+/// Reads the `stats` of Playwright's JSON report. A flaky test (passed on a
+/// retry) counts as failed: retries are off, and must not hide anything.
+fn playwright_counts(json: &str) -> Result<Counts> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("bad Playwright report: {e}"))?;
+    let stat = |k: &str| v["stats"][k].as_u64().unwrap_or(0);
+    let counts = Counts {
+        passed: stat("expected"),
+        failed: stat("unexpected") + stat("flaky"),
+    };
+    if counts.passed + counts.failed == 0 {
+        return Err("Playwright ran no test".into());
+    }
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn playwright_stats_are_counted_and_flaky_is_a_failure() {
+        let json = r#"{"stats":{"expected":3,"unexpected":1,"flaky":1,"skipped":0}}"#;
+        assert_eq!(
+            playwright_counts(json),
+            Ok(Counts {
+                passed: 3,
+                failed: 2
+            })
+        );
+        assert!(playwright_counts(r#"{"stats":{"expected":0}}"#).is_err());
+    }
+}

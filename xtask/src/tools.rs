@@ -1,0 +1,142 @@
+//! Installs what the build and the tests need when it is missing, at the
+//! versions known to work (see README): the wasm target, Trunk,
+//! wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen, wasm-opt from npm's
+//! `binaryen` together with Playwright, and Debian's Chromium and ChromeDriver.
+//! Every check is cheap, so a second run installs nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::cmd::{self, Result, step};
+
+pub const TRUNK_VERSION: &str = "0.21.14";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Where npm installs the front-end tools (wasm-opt, Playwright).
+pub fn npm_dir() -> PathBuf {
+    cmd::root().join("end2end")
+}
+
+/// PATH with the npm tools first, for Trunk to find wasm-opt.
+pub fn path_with_npm_bin() -> String {
+    let bin = npm_dir().join("node_modules/.bin");
+    match std::env::var("PATH") {
+        Ok(p) if !p.is_empty() => format!("{}:{p}", bin.display()),
+        _ => bin.display().to_string(),
+    }
+}
+
+/// The version of `package` recorded in Cargo.lock.
+pub fn locked_version(package: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(cmd::root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let wanted = format!("name = \"{package}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == wanted {
+            if let Some(v) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = "))
+            {
+                return Ok(v.trim_matches('"').to_owned());
+            }
+        }
+    }
+    Err(format!("{package} is not in Cargo.lock"))
+}
+
+fn installed_version(program: &str) -> Option<String> {
+    // `trunk 0.21.14`, `wasm-bindgen 0.2.130`
+    cmd::output(Command::new(program).arg("--version"))
+        .and_then(|s| s.split_whitespace().nth(1).map(str::to_owned))
+}
+
+fn wasm_target() -> Result {
+    let installed = cmd::output(Command::new("rustup").args(["target", "list", "--installed"]))
+        .unwrap_or_default();
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    step("installing the Rust target wasm32-unknown-unknown");
+    cmd::run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+fn cargo_install(program: &str, krate: &str, version: &str, locked: bool, minutes: u32) -> Result {
+    if installed_version(program).as_deref() == Some(version) {
+        return Ok(());
+    }
+    step(&format!(
+        "installing {krate} {version} (about {minutes} min on 2 cores)"
+    ));
+    let mut c = cmd::cargo();
+    c.args(["install", krate, "--version", version]);
+    if locked {
+        c.arg("--locked");
+    }
+    cmd::run(&mut c)
+}
+
+/// `npm ci` in end2end/ when node_modules is missing or older than the lock file.
+fn npm_tools() -> Result {
+    let dir = npm_dir();
+    let lock = dir.join("package-lock.json");
+    let marker = dir.join("node_modules/.package-lock.json");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let fresh = matches!((modified(&lock), modified(&marker)), (Some(l), Some(m)) if m >= l);
+    if fresh && dir.join("node_modules/.bin/wasm-opt").exists() {
+        return Ok(());
+    }
+    step("installing npm packages in end2end/ (binaryen's wasm-opt, Playwright)");
+    cmd::run(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            // Playwright drives Debian's Chromium; its own browser download
+            // cannot work on a machine that only reaches package registries.
+            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
+    )
+}
+
+/// What building the dashboard needs.
+pub fn ensure_build_tools() -> Result {
+    wasm_target()?;
+    cargo_install("trunk", "trunk", TRUNK_VERSION, true, 7)?;
+    // Without --locked: the registry lacks a pinned dependency of some releases.
+    let bindgen = locked_version("wasm-bindgen")?;
+    cargo_install("wasm-bindgen", "wasm-bindgen-cli", &bindgen, false, 2)?;
+    npm_tools()
+}
+
+/// Debian's Chromium and ChromeDriver, for the wasm tests and Playwright.
+pub fn ensure_chromium() -> Result {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return Ok(());
+    }
+    step("installing chromium and chromium-driver from Debian (apt)");
+    let root = cmd::output(Command::new("id").arg("-u")).as_deref() == Some("0");
+    let apt = |args: &[&str]| {
+        let mut c = if root {
+            Command::new("apt-get")
+        } else {
+            Command::new("sudo")
+        };
+        if !root {
+            c.arg("apt-get");
+        }
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd::run(&mut c)
+    };
+    apt(&["update", "-q"])?;
+    apt(&[
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        "chromium",
+        "chromium-driver",
+    ])
+}
