@@ -48,7 +48,7 @@ pub fn bundle_sizes(dir: &Path) -> Result<Vec<FileSize>> {
             gzip: gzip_len(&bytes),
         });
     }
-    sizes.sort_by(|a, b| b.raw.cmp(&a.raw));
+    sizes.sort_by_key(|s| std::cmp::Reverse(s.raw));
     Ok(sizes)
 }
 

@@ -30,7 +30,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("xtask: {e}");
+            if !e.is_empty() {
+                eprintln!("xtask: {e}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -34,13 +34,12 @@ pub fn locked_version(package: &str) -> Result<String> {
     let wanted = format!("name = \"{package}\"");
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == wanted {
-            if let Some(v) = lines
+        if line.trim() == wanted
+            && let Some(v) = lines
                 .next()
                 .and_then(|l| l.trim().strip_prefix("version = "))
-            {
-                return Ok(v.trim_matches('"').to_owned());
-            }
+        {
+            return Ok(v.trim_matches('"').to_owned());
         }
     }
     Err(format!("{package} is not in Cargo.lock"))
