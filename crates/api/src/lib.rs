@@ -15,6 +15,16 @@ pub mod paths {
     pub const SYSTEM_RESOURCES: &str = "/api/performance/system-resources";
     /// `GET`: Server-Sent Events; each `sample` event carries one [`super::HostSample`].
     pub const STREAM: &str = "/api/performance/stream";
+    /// `GET`: response-time figures over a range (seed `performance_metrics`).
+    pub const METRICS: &str = "/api/performance/metrics";
+    /// `GET` list, `POST` create.
+    pub const TARGETS: &str = "/api/performance/targets";
+    /// `GET`: monitoring state. `POST start-monitoring/` and `stop-monitoring/` change it.
+    pub const MONITORING: &str = "/api/performance/monitoring";
+    pub const START_MONITORING: &str = "/api/performance/start-monitoring";
+    pub const STOP_MONITORING: &str = "/api/performance/stop-monitoring";
+    /// `GET`: the seeds' combined object.
+    pub const OVERVIEW: &str = "/api/performance";
     /// `GET`: the process is running.
     pub const LIVEZ: &str = "/livez";
     /// `GET`: the process can serve (database open, first sample taken).
@@ -23,6 +33,217 @@ pub mod paths {
 
 /// Name of the SSE event that carries one [`HostSample`].
 pub const SAMPLE_EVENT: &str = "sample";
+/// Name of the SSE event that carries one [`ProbeResult`].
+pub const PROBE_EVENT: &str = "probe";
+/// Name of the SSE event that carries the [`MonitoringState`] when it changes.
+pub const MONITORING_EVENT: &str = "monitoring";
+
+/// HTTP method a probe uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ProbeMethod {
+    #[default]
+    Get,
+    Head,
+}
+
+/// What an admin declares about an endpoint to probe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetSpec {
+    pub name: String,
+    /// `http://` or `https://` URL.
+    pub url: String,
+    #[serde(default)]
+    pub method: ProbeMethod,
+    /// Status that counts as success.
+    #[serde(default = "default_expected_status")]
+    pub expected_status: u16,
+    /// Milliseconds between two probes; at least 1000.
+    #[serde(default = "default_interval_ms")]
+    pub interval_ms: u64,
+    /// Milliseconds before a probe counts as timed out; at most `interval_ms`.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+fn default_expected_status() -> u16 {
+    200
+}
+fn default_interval_ms() -> u64 {
+    5000
+}
+fn default_timeout_ms() -> u64 {
+    3000
+}
+fn default_true() -> bool {
+    true
+}
+
+/// How one probe ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Answered with the expected status.
+    Ok,
+    /// No complete answer within the timeout.
+    Timeout,
+    /// The connection was refused.
+    Refused,
+    /// The host name did not resolve.
+    Dns,
+    /// The TLS handshake failed.
+    Tls,
+    /// Answered, with another status than expected.
+    BadStatus,
+    /// Any other transport failure (reset, protocol error...).
+    Error,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Ok,
+        Outcome::Timeout,
+        Outcome::Refused,
+        Outcome::Dns,
+        Outcome::Tls,
+        Outcome::BadStatus,
+        Outcome::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Timeout => "timeout",
+            Outcome::Refused => "refused",
+            Outcome::Dns => "dns",
+            Outcome::Tls => "tls",
+            Outcome::BadStatus => "bad_status",
+            Outcome::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+}
+
+/// One probe of one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeResult {
+    pub target_id: i64,
+    pub ts_ms: i64,
+    pub outcome: Outcome,
+    /// Time to the complete answer. `None` when there was no answer (timeout,
+    /// refused...): failures never enter latency figures.
+    pub latency_ms: Option<f64>,
+    /// HTTP status, when there was an answer.
+    pub status: Option<u16>,
+}
+
+/// Whether a target answers, from its recent probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// Not probed yet (new, disabled, or monitoring paused since start).
+    Unknown,
+    Up,
+    /// Failed `down_after` times in a row.
+    Down,
+}
+
+/// A probe target as stored, with its live state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    pub id: i64,
+    #[serde(flatten)]
+    pub spec: TargetSpec,
+    pub health: Health,
+    pub consecutive_failures: u32,
+    pub last_result: Option<ProbeResult>,
+}
+
+/// Body of `GET targets/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetList {
+    pub targets: Vec<Target>,
+}
+
+/// Collection on or off; survives restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonitoringState {
+    pub monitoring: bool,
+    /// When it last changed, Unix ms; `None` if never.
+    pub changed_at_ms: Option<i64>,
+}
+
+/// The seeds' `performance_metrics`: response times of the probes in a range.
+/// Every figure is `None` when nothing was measured: never a zero that looks measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerformanceMetrics {
+    /// Mean latency of successful probes, ms.
+    pub avg_response_time: Option<f64>,
+    /// Probes run.
+    pub total_requests: u64,
+    /// Failed probes, percent of all.
+    pub error_rate: Option<f64>,
+    /// Probes per second over the range.
+    pub throughput: Option<f64>,
+    /// Successful probes, percent of all.
+    pub availability: Option<f64>,
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+/// One bucket of a downsampled latency series. Latency figures cover the
+/// successful probes of the bucket; `min`/`max` keep spikes visible.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricsPoint {
+    /// Start of the bucket, Unix ms.
+    pub ts_ms: i64,
+    pub count: u64,
+    pub errors: u64,
+    pub avg: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+/// Body of `GET metrics/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricsResponse {
+    pub performance_metrics: PerformanceMetrics,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Width of each series bucket, ms.
+    pub bucket_ms: i64,
+    /// `None`: all targets.
+    pub target_id: Option<i64>,
+    pub series: Vec<MetricsPoint>,
+}
+
+/// The seeds' cache block. Vigie has no cache source yet: `available` is false
+/// and every figure null.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CachePerformance {
+    pub available: bool,
+    pub hit_rate: Option<f64>,
+    pub total_hits: Option<u64>,
+    pub total_misses: Option<u64>,
+    pub avg_response_time: Option<f64>,
+}
+
+/// Body of `GET /api/performance/`: the object the seed dashboard fetched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    pub performance_metrics: PerformanceMetrics,
+    pub system_resources: SystemResources,
+    pub cache_performance: CachePerformance,
+    pub monitoring: MonitoringState,
+}
 
 /// One measurement of this host, taken by the server's sampler once a second.
 ///

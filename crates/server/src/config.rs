@@ -38,6 +38,21 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=87_600))]
     pub retention_hours: u64,
 
+    /// JSON file of probe targets (an array of target specs) stored at start;
+    /// a target of the same name is replaced.
+    #[arg(long, env = "VIGIE_TARGETS_FILE")]
+    pub targets_file: Option<PathBuf>,
+
+    /// Failures in a row after which a target is reported down.
+    #[arg(long, env = "VIGIE_DOWN_AFTER", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub down_after: u32,
+
+    /// Probe this server's own /livez out of the box (first start adds the target).
+    #[arg(long, env = "VIGIE_DEFAULT_TARGET", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub default_target: bool,
+
     /// Origins allowed to call the API from a browser (CORS), comma-separated,
     /// e.g. the CDN origin the dashboard is served from. Empty: same origin only.
     #[arg(long, env = "VIGIE_CORS_ORIGINS", value_delimiter = ',')]

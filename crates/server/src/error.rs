@@ -2,6 +2,8 @@
 //! Client mistakes name the field at fault; server faults are logged in full
 //! and answered with a generic message.
 
+use std::borrow::Cow;
+
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,7 +13,7 @@ use vigie_api::ErrorBody;
 pub enum ApiError {
     #[error("{message}")]
     BadRequest {
-        field: &'static str,
+        field: Cow<'static, str>,
         message: String,
     },
     #[error("no such resource: {0}")]
@@ -20,12 +22,14 @@ pub enum ApiError {
     Unavailable(&'static str),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ApiError {
-    pub fn bad_request(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         ApiError::BadRequest {
-            field,
+            field: field.into(),
             message: message.into(),
         }
     }
@@ -38,7 +42,7 @@ impl IntoResponse for ApiError {
                 StatusCode::BAD_REQUEST,
                 ErrorBody {
                     error: message.clone(),
-                    field: Some((*field).to_owned()),
+                    field: Some(field.to_string()),
                 },
             ),
             ApiError::NotFound(_) => (
@@ -55,6 +59,16 @@ impl IntoResponse for ApiError {
                     field: None,
                 },
             ),
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorBody {
+                        error: "internal error".into(),
+                        field: None,
+                    },
+                )
+            }
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "database error");
                 (
@@ -68,4 +82,28 @@ impl IntoResponse for ApiError {
         };
         (status, Json(body)).into_response()
     }
+}
+
+/// Parses a JSON request body into `T`; a mistake becomes a 400 that names the
+/// field at fault (`interval_ms`, or the missing one), never a panic.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner().to_string();
+        let path = e.path().to_string();
+        let field = if e.inner().is_syntax() || e.inner().is_eof() {
+            "body".to_owned()
+        } else if path != "." && !path.is_empty() {
+            path
+        } else if let Some(name) = inner
+            .split('`')
+            .nth(1)
+            .filter(|_| inner.starts_with("missing field"))
+        {
+            name.to_owned()
+        } else {
+            "body".to_owned()
+        };
+        ApiError::bad_request(field, format!("invalid JSON body: {inner}"))
+    })
 }

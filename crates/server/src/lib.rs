@@ -8,29 +8,46 @@
 
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod host;
+pub mod metrics;
+pub mod monitoring;
+pub mod probes;
 pub mod store;
 pub mod stream;
+pub mod targets;
 pub mod web;
+pub mod writer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use vigie_api::paths;
 
 pub use config::Config;
 use error::ApiError;
-use host::{HostCollector, HostHub};
+use events::EventHub;
+use host::{HostCollector, HostHub, SamplerDeps};
+use monitoring::Monitoring;
+use probes::Prober;
 use store::{Store, StoreError};
+
+/// Unix time now, in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
 
 /// The OpenAPI document of every endpoint, served at `/api/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -46,6 +63,9 @@ struct Inner {
     config: Config,
     store: Store,
     host: HostHub,
+    events: EventHub,
+    monitoring: Monitoring,
+    prober: Prober,
     shutdown: CancellationToken,
 }
 
@@ -58,6 +78,15 @@ impl AppState {
     }
     pub fn host(&self) -> &HostHub {
         &self.inner.host
+    }
+    pub fn events(&self) -> &EventHub {
+        &self.inner.events
+    }
+    pub fn monitoring(&self) -> &Monitoring {
+        &self.inner.monitoring
+    }
+    pub fn prober(&self) -> &Prober {
+        &self.inner.prober
     }
     /// Cancelled when the server shuts down; long-lived responses end with it.
     pub fn shutdown(&self) -> &CancellationToken {
@@ -85,10 +114,32 @@ pub fn app(state: AppState) -> Router {
     let mut api = Router::new();
     api = both(api, paths::SYSTEM_RESOURCES, get(host::system_resources));
     api = both(api, paths::STREAM, get(stream::stream));
+    api = both(api, paths::METRICS, get(metrics::metrics));
+    api = both(api, paths::OVERVIEW, get(metrics::overview));
+    api = both(
+        api,
+        paths::TARGETS,
+        get(targets::list).post(targets::create),
+    );
+    api = both(
+        api,
+        &format!("{}/{{id}}", paths::TARGETS),
+        get(targets::read)
+            .put(targets::replace)
+            .delete(targets::delete),
+    );
+    api = both(api, paths::MONITORING, get(monitoring::get_state));
+    api = both(api, paths::START_MONITORING, post(monitoring::start));
+    api = both(api, paths::STOP_MONITORING, post(monitoring::stop));
     let api = api
         .route("/api/openapi.json", get(openapi))
-        .route("/api", get(api_not_found))
-        .route("/api/{*rest}", get(api_not_found).post(api_not_found))
+        .route(
+            "/api/{*rest}",
+            get(api_not_found)
+                .post(api_not_found)
+                .put(api_not_found)
+                .delete(api_not_found),
+        )
         .route(paths::LIVEZ, get(health::livez))
         .route(paths::READYZ, get(health::readyz));
 
@@ -100,7 +151,12 @@ pub fn app(state: AppState) -> Router {
     let mut router = api
         .merge(files)
         .with_state(state.clone())
-        .layer(TraceLayer::new_for_http());
+        // Errors worth an operator's attention are logged where they happen
+        // (ApiError); a 503 from /readyz during start-up is not one.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        );
     if let Some(cors) = cors_layer(&state.config().cors_origins) {
         router = router.layer(cors);
     }
@@ -139,6 +195,8 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    TargetsFile(#[from] targets::TargetsFileError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -152,7 +210,7 @@ pub struct Server {
     addr: SocketAddr,
     shutdown: CancellationToken,
     http: JoinHandle<std::io::Result<()>>,
-    sampler: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Server {
@@ -161,7 +219,8 @@ impl Server {
         self.addr
     }
 
-    /// Stops accepting, ends open streams, waits for requests in flight and the sampler.
+    /// Stops accepting, ends open streams, waits for requests in flight, the
+    /// sampler, and the writer's last batch.
     pub async fn shutdown(self) -> std::io::Result<()> {
         self.shutdown.cancel();
         self.wait().await
@@ -173,7 +232,9 @@ impl Server {
             .http
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        let _ = self.sampler.await;
+        for task in self.background {
+            let _ = task.await;
+        }
         served
     }
 
@@ -182,27 +243,9 @@ impl Server {
     }
 }
 
-/// Opens the database, starts the host sampler and listens on `config.addr`.
+/// Opens the database, starts the writer, the host sampler and the probes,
+/// and listens on `config.addr`.
 pub async fn start(config: Config) -> Result<Server, StartError> {
-    let db_path = config.database_path();
-    let data_dir = config.data_dir.clone();
-    let (store, collector, history) = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&db_path)?;
-        let history = store.recent_host_samples(host::SERIES_LEN)?;
-        Ok::<_, StoreError>((store, HostCollector::new(&data_dir), history))
-    })
-    .await
-    .map_err(|e| StoreError::Task(e.to_string()))??;
-
-    let shutdown = CancellationToken::new();
-    let (host, sampler) = host::spawn_sampler(
-        collector,
-        history,
-        store.clone(),
-        config.sample_interval(),
-        config.retention(),
-        shutdown.clone(),
-    );
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Bind {
@@ -216,11 +259,69 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     if !addr.ip().is_loopback() {
         tracing::warn!(%addr, "listening beyond loopback: the API has no authentication yet");
     }
+
+    let db_path = config.database_path();
+    let data_dir = config.data_dir.clone();
+    let targets_file = config.targets_file.clone();
+    // Probe ourselves on loopback even when listening on every interface.
+    let livez = format!("http://127.0.0.1:{}{}", addr.port(), paths::LIVEZ);
+    let default_target = config.default_target;
+    let (store, collector, history, monitoring, targets) = tokio::task::spawn_blocking(move || {
+        let store = Store::open(&db_path)?;
+        if default_target {
+            targets::ensure_default_target(&store, &livez)?;
+        }
+        if let Some(file) = &targets_file {
+            targets::load_file(&store, file)?;
+        }
+        let history = store.recent_host_samples(host::SERIES_LEN)?;
+        let monitoring = Monitoring::load(&store)?;
+        let targets = store.targets()?;
+        Ok::<_, StartError>((
+            store,
+            HostCollector::new(&data_dir),
+            history,
+            monitoring,
+            targets,
+        ))
+    })
+    .await
+    .map_err(|e| StoreError::Task(e.to_string()))??;
+
+    let shutdown = CancellationToken::new();
+    let events = EventHub::default();
+    let (writer, writer_task) = writer::spawn_writer(store.clone(), shutdown.clone());
+    let prober = Prober::new(
+        writer.clone(),
+        events.clone(),
+        monitoring.clone(),
+        shutdown.clone(),
+        config.down_after,
+    );
+    for (id, spec) in &targets {
+        prober.apply(*id, spec);
+    }
+    let (host, sampler) = host::spawn_sampler(
+        collector,
+        history,
+        SamplerDeps {
+            store: store.clone(),
+            writer,
+            events: events.clone(),
+            monitoring: monitoring.clone(),
+            interval: config.sample_interval(),
+            retention: config.retention(),
+            shutdown: shutdown.clone(),
+        },
+    );
     let state = AppState {
         inner: Arc::new(Inner {
             config,
             store,
             host,
+            events,
+            monitoring,
+            prober,
             shutdown: shutdown.clone(),
         }),
     };
@@ -236,6 +337,6 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         addr,
         shutdown,
         http,
-        sampler,
+        background: vec![sampler, writer_task],
     })
 }

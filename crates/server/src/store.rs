@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rusqlite::{Connection, params};
-use vigie_api::HostSample;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use vigie_api::{HostSample, Outcome, ProbeMethod, ProbeResult, TargetSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -30,7 +30,8 @@ pub struct Store {
 }
 
 /// Each entry moves the schema one version up; never edit a released one.
-const MIGRATIONS: &[&str] = &["CREATE TABLE host_samples (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE host_samples (
         ts_ms INTEGER PRIMARY KEY,
         cpu_usage REAL NOT NULL,
         memory_usage REAL NOT NULL,
@@ -40,7 +41,27 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE host_samples (
         disk_used_bytes INTEGER NOT NULL,
         network_rx_bytes_per_s REAL NOT NULL,
         network_tx_bytes_per_s REAL NOT NULL
-    );"];
+    );",
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE targets (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        url TEXT NOT NULL,
+        method TEXT NOT NULL,
+        expected_status INTEGER NOT NULL,
+        interval_ms INTEGER NOT NULL,
+        timeout_ms INTEGER NOT NULL,
+        enabled INTEGER NOT NULL
+     );
+     CREATE TABLE probe_results (
+        target_id INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        latency_ms REAL,
+        status INTEGER
+     );
+     CREATE INDEX probe_results_by_time ON probe_results (ts_ms, target_id);",
+];
 
 impl Store {
     /// Opens (creating if needed) `path`, in WAL mode, and migrates it.
@@ -85,21 +106,184 @@ impl Store {
     }
 
     pub fn insert_host_sample(&self, s: &HostSample) -> Result<(), StoreError> {
+        self.insert_batch(std::slice::from_ref(s), &[])
+    }
+
+    /// Stores host samples and probe results in one transaction: all or nothing.
+    pub fn insert_batch(
+        &self,
+        samples: &[HostSample],
+        probes: &[ProbeResult],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        {
+            let mut host = tx.prepare_cached(
+                "INSERT OR REPLACE INTO host_samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for s in samples {
+                host.execute(params![
+                    s.ts_ms,
+                    s.cpu_usage,
+                    s.memory_usage,
+                    s.disk_usage,
+                    s.network_usage,
+                    s.memory_used_bytes as i64,
+                    s.disk_used_bytes as i64,
+                    s.network_rx_bytes_per_s,
+                    s.network_tx_bytes_per_s
+                ])?;
+            }
+            let mut probe = tx.prepare_cached(
+                "INSERT INTO probe_results (target_id, ts_ms, outcome, latency_ms, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for p in probes {
+                probe.execute(params![
+                    p.target_id,
+                    p.ts_ms,
+                    p.outcome.as_str(),
+                    p.latency_ms,
+                    p.status
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Host samples with `from_ms <= ts_ms <= to_ms`, oldest first.
+    pub fn host_samples_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<HostSample>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage, memory_used_bytes,
+                    disk_used_bytes, network_rx_bytes_per_s, network_tx_bytes_per_s
+             FROM host_samples WHERE ts_ms BETWEEN ?1 AND ?2 ORDER BY ts_ms",
+        )?;
+        let rows = stmt.query_map([from_ms, to_ms], host_sample_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Probe results with `from_ms <= ts_ms <= to_ms`, of one target or all, oldest first.
+    pub fn probe_results_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        target: Option<i64>,
+    ) -> Result<Vec<ProbeResult>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT target_id, ts_ms, outcome, latency_ms, status FROM probe_results
+             WHERE ts_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR target_id = ?3)
+             ORDER BY ts_ms",
+        )?;
+        let rows = stmt.query_map(params![from_ms, to_ms, target], |r| {
+            let outcome: String = r.get(2)?;
+            Ok(ProbeResult {
+                target_id: r.get(0)?,
+                ts_ms: r.get(1)?,
+                outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Error),
+                latency_ms: r.get(3)?,
+                status: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()?
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
         self.lock()?.execute(
-            "INSERT OR REPLACE INTO host_samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                s.ts_ms,
-                s.cpu_usage,
-                s.memory_usage,
-                s.disk_usage,
-                s.network_usage,
-                s.memory_used_bytes as i64,
-                s.disk_used_bytes as i64,
-                s.network_rx_bytes_per_s,
-                s.network_tx_bytes_per_s
-            ],
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
         )?;
         Ok(())
+    }
+
+    pub fn targets(&self) -> Result<Vec<(i64, TargetSpec)>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, name, url, method, expected_status, interval_ms, timeout_ms, enabled
+             FROM targets ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], target_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    pub fn target(&self, id: i64) -> Result<Option<TargetSpec>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, name, url, method, expected_status, interval_ms, timeout_ms, enabled
+             FROM targets WHERE id = ?1",
+        )?;
+        Ok(stmt
+            .query_row([id], target_row)
+            .optional()?
+            .map(|(_, spec)| spec))
+    }
+
+    pub fn insert_target(&self, t: &TargetSpec) -> Result<i64, StoreError> {
+        let conn = self.lock()?;
+        conn.execute(
+            "INSERT INTO targets (name, url, method, expected_status, interval_ms, timeout_ms, enabled)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                t.name,
+                t.url,
+                method_str(t.method),
+                t.expected_status,
+                t.interval_ms as i64,
+                t.timeout_ms as i64,
+                t.enabled
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Replaces a target's spec; `false` when there is no such target.
+    pub fn update_target(&self, id: i64, t: &TargetSpec) -> Result<bool, StoreError> {
+        let n = self.lock()?.execute(
+            "UPDATE targets SET name = ?2, url = ?3, method = ?4, expected_status = ?5,
+                    interval_ms = ?6, timeout_ms = ?7, enabled = ?8 WHERE id = ?1",
+            params![
+                id,
+                t.name,
+                t.url,
+                method_str(t.method),
+                t.expected_status,
+                t.interval_ms as i64,
+                t.timeout_ms as i64,
+                t.enabled
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Deletes a target (its results stay in the history); `false` when absent.
+    pub fn delete_target(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()?
+            .execute("DELETE FROM targets WHERE id = ?1", [id])?
+            == 1)
+    }
+
+    /// Deletes probe results older than `before_ms`; returns how many went.
+    pub fn prune_probe_results(&self, before_ms: i64) -> Result<usize, StoreError> {
+        Ok(self
+            .lock()?
+            .execute("DELETE FROM probe_results WHERE ts_ms < ?1", [before_ms])?)
     }
 
     /// The newest `limit` samples, oldest first.
@@ -111,19 +295,7 @@ impl Store {
              FROM host_samples ORDER BY ts_ms DESC LIMIT ?1",
         )?;
         let mut rows = stmt
-            .query_map([limit as i64], |r| {
-                Ok(HostSample {
-                    ts_ms: r.get(0)?,
-                    cpu_usage: r.get(1)?,
-                    memory_usage: r.get(2)?,
-                    disk_usage: r.get(3)?,
-                    network_usage: r.get(4)?,
-                    memory_used_bytes: r.get::<_, i64>(5)?.max(0) as u64,
-                    disk_used_bytes: r.get::<_, i64>(6)?.max(0) as u64,
-                    network_rx_bytes_per_s: r.get(7)?,
-                    network_tx_bytes_per_s: r.get(8)?,
-                })
-            })?
+            .query_map([limit as i64], host_sample_row)?
             .collect::<Result<Vec<_>, _>>()?;
         rows.reverse();
         Ok(rows)
@@ -135,6 +307,47 @@ impl Store {
             .lock()?
             .execute("DELETE FROM host_samples WHERE ts_ms < ?1", [before_ms])?)
     }
+}
+
+fn method_str(m: ProbeMethod) -> &'static str {
+    match m {
+        ProbeMethod::Get => "GET",
+        ProbeMethod::Head => "HEAD",
+    }
+}
+
+fn target_row(r: &Row<'_>) -> rusqlite::Result<(i64, TargetSpec)> {
+    let method: String = r.get(3)?;
+    Ok((
+        r.get(0)?,
+        TargetSpec {
+            name: r.get(1)?,
+            url: r.get(2)?,
+            method: if method == "HEAD" {
+                ProbeMethod::Head
+            } else {
+                ProbeMethod::Get
+            },
+            expected_status: r.get(4)?,
+            interval_ms: r.get::<_, i64>(5)?.max(0) as u64,
+            timeout_ms: r.get::<_, i64>(6)?.max(0) as u64,
+            enabled: r.get(7)?,
+        },
+    ))
+}
+
+fn host_sample_row(r: &Row<'_>) -> rusqlite::Result<HostSample> {
+    Ok(HostSample {
+        ts_ms: r.get(0)?,
+        cpu_usage: r.get(1)?,
+        memory_usage: r.get(2)?,
+        disk_usage: r.get(3)?,
+        network_usage: r.get(4)?,
+        memory_used_bytes: r.get::<_, i64>(5)?.max(0) as u64,
+        disk_used_bytes: r.get::<_, i64>(6)?.max(0) as u64,
+        network_rx_bytes_per_s: r.get(7)?,
+        network_tx_bytes_per_s: r.get(8)?,
+    })
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

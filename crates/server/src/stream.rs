@@ -1,8 +1,11 @@
-//! `GET /api/performance/stream/`: Server-Sent Events. Each `sample` event is one
-//! new host sample, its id the sample's timestamp. A client that reconnects with
-//! `Last-Event-ID` first gets the samples it missed that are still in memory,
-//! then the live ones, without duplicates. The stream ends when the server shuts
-//! down, so a graceful shutdown never waits on open dashboards.
+//! `GET /api/performance/stream/`: Server-Sent Events from the [`EventHub`]:
+//! `sample` (host), `probe` (one probe result) and `monitoring` (state change).
+//! A client that reconnects with `Last-Event-ID` first gets the events it
+//! missed that are still held, then the live ones, none twice. The stream ends
+//! when the server shuts down, so a graceful shutdown never waits on open
+//! dashboards.
+//!
+//! [`EventHub`]: crate::events::EventHub
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -12,16 +15,16 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
-use vigie_api::{HostSample, SAMPLE_EVENT};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::events::LiveEvent;
 
-fn sample_event(sample: &HostSample, data: String) -> Event {
+fn sse(e: &LiveEvent) -> Event {
     Event::default()
-        .event(SAMPLE_EVENT)
-        .id(sample.ts_ms.to_string())
-        .data(data)
+        .event(e.kind)
+        .id(e.id.to_string())
+        .data(e.data.as_str())
 }
 
 fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
@@ -35,7 +38,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     text.parse::<i64>().map(Some).map_err(|_| {
         ApiError::bad_request(
             "Last-Event-ID",
-            "Last-Event-ID must be an event id sent by this server (a sample timestamp in ms)",
+            "Last-Event-ID must be an event id sent by this server",
         )
     })
 }
@@ -45,36 +48,21 @@ pub async fn stream(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let resume_after = last_event_id(&headers)?;
-    // Subscribe before reading the snapshot: a sample published in between is
-    // then seen twice (and dropped below), never missed.
-    let live = BroadcastStream::new(state.host().subscribe());
-    let snapshot = state.host().snapshot();
-    let replay: Vec<_> = match resume_after {
-        Some(after) => snapshot
-            .samples
-            .iter()
-            .filter(|s| s.ts_ms > after)
-            .cloned()
-            .collect(),
-        None => Vec::new(),
-    };
-    let mut last_sent = replay
+    let (live, missed) = state.events().subscribe(resume_after);
+    let mut last_sent = missed
         .last()
-        .map(|s| s.ts_ms)
+        .map(|e| e.id)
         .or(resume_after)
         .unwrap_or(i64::MIN);
-    let replay = stream::iter(replay).map(|s| {
-        let data = serde_json::to_string(&s).unwrap_or_default();
-        Ok(sample_event(&s, data))
-    });
-    let live = live.filter_map(move |item| {
+    let replay = stream::iter(missed).map(|e| Ok(sse(&e)));
+    let live = BroadcastStream::new(live).filter_map(move |item| {
         let event = match item {
-            Ok(e) if e.sample.ts_ms > last_sent => {
-                last_sent = e.sample.ts_ms;
-                Some(Ok(sample_event(&e.sample, e.data.clone())))
+            Ok(e) if e.id > last_sent => {
+                last_sent = e.id;
+                Some(Ok(sse(&e)))
             }
             // Already replayed, or this client fell behind the channel: it
-            // resumes with the next sample (a reconnect would fill the hole).
+            // resumes with the next event (a reconnect would fill the hole).
             Ok(_) | Err(_) => None,
         };
         std::future::ready(event)

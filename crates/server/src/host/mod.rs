@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 pub use collector::HostCollector;
-pub use sampler::{HostEvent, HostHub, HostSnapshot, spawn_sampler};
+pub use sampler::{HostHub, HostSnapshot, SamplerDeps, spawn_sampler};
 
 use crate::AppState;
 

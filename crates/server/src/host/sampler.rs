@@ -1,20 +1,25 @@
-//! The host sampler task: one collector, one tick per interval. Each tick stores
-//! the sample, publishes a new snapshot (`watch`: the latest state, with the
-//! `system-resources` body already serialised) and an event (`broadcast`: for
-//! the SSE stream, its `data:` line already serialised).
+//! The host sampler task: one collector, one tick per interval. Each tick
+//! publishes a new snapshot (`watch`: the latest state, with the
+//! `system-resources` body already serialised), a `sample` event on the live
+//! stream, and hands the sample to the writer. It also prunes measurements
+//! past retention once an hour. While monitoring is off it measures nothing.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use vigie_api::{HostCapacities, HostSample, SystemResources};
+use vigie_api::{HostCapacities, HostSample, SAMPLE_EVENT, SystemResources};
 
 use super::{HostCollector, SERIES_LEN};
+use crate::events::EventHub;
+use crate::monitoring::Monitoring;
+use crate::now_ms;
 use crate::store::Store;
+use crate::writer::{Record, Writer};
 
 /// What the API serves until the next tick.
 #[derive(Debug)]
@@ -27,28 +32,15 @@ pub struct HostSnapshot {
     pub live: bool,
 }
 
-/// One new sample, as pushed to SSE subscribers.
-#[derive(Debug)]
-pub struct HostEvent {
-    pub sample: HostSample,
-    /// The sample as JSON: serialised once, sent to every subscriber.
-    pub data: String,
-}
-
 /// The receiving ends of the sampler, held by the app state.
 #[derive(Debug, Clone)]
 pub struct HostHub {
     snapshot: watch::Receiver<Arc<HostSnapshot>>,
-    events: broadcast::Sender<Arc<HostEvent>>,
 }
 
 impl HostHub {
     pub fn snapshot(&self) -> Arc<HostSnapshot> {
         self.snapshot.borrow().clone()
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<HostEvent>> {
-        self.events.subscribe()
     }
 }
 
@@ -80,11 +72,16 @@ impl HostSnapshot {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+/// What the sampler needs besides its collector.
+#[derive(Debug)]
+pub struct SamplerDeps {
+    pub store: Store,
+    pub writer: Writer,
+    pub events: EventHub,
+    pub monitoring: Monitoring,
+    pub interval: Duration,
+    pub retention: Duration,
+    pub shutdown: CancellationToken,
 }
 
 /// Starts the sampler. `history` (oldest first) seeds the series so that a
@@ -92,11 +89,17 @@ fn now_ms() -> i64 {
 pub fn spawn_sampler(
     collector: HostCollector,
     history: Vec<HostSample>,
-    store: Store,
-    interval: Duration,
-    retention: Duration,
-    shutdown: CancellationToken,
+    deps: SamplerDeps,
 ) -> (HostHub, JoinHandle<()>) {
+    let SamplerDeps {
+        store,
+        writer,
+        events,
+        monitoring,
+        interval,
+        retention,
+        shutdown,
+    } = deps;
     let capacities = collector.capacities().clone();
     let mut samples: VecDeque<HostSample> = history.into_iter().collect();
     while samples.len() > SERIES_LEN {
@@ -104,10 +107,8 @@ pub fn spawn_sampler(
     }
     let first = HostSnapshot::new(samples.clone(), &capacities, interval, false);
     let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(first));
-    let (events, _) = broadcast::channel(64);
     let hub = HostHub {
         snapshot: snapshot_rx,
-        events: events.clone(),
     };
 
     let task = tokio::spawn(async move {
@@ -117,27 +118,25 @@ pub fn spawn_sampler(
         ticker.tick().await; // the first tick is immediate; CPU usage needs one interval
         let prune_every = (3_600_000 / interval.as_millis().max(1)) as u64;
         let mut ticks = 0u64;
+        // After a pause, CPU usage and network rates would average over the
+        // whole pause: the first reading after it only sets the baseline.
+        let mut baseline_only = false;
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 _ = ticker.tick() => {}
             }
+            if ticks.is_multiple_of(prune_every) {
+                prune(&store, retention).await;
+            }
+            ticks += 1;
+            if !monitoring.is_on() {
+                baseline_only = true;
+                continue;
+            }
             let Some(mut c) = collector.take() else { break };
-            let db = store.clone();
-            let prune = ticks.is_multiple_of(prune_every);
-            let cutoff = now_ms() - retention.as_millis() as i64;
             let joined = tokio::task::spawn_blocking(move || {
                 let sample = c.sample(now_ms());
-                if let Err(e) = db.insert_host_sample(&sample) {
-                    tracing::error!(error = %e, "storing a host sample failed");
-                }
-                if prune {
-                    match db.prune_host_samples(cutoff) {
-                        Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old host samples"),
-                        Ok(_) => {}
-                        Err(e) => tracing::error!(error = %e, "pruning host samples failed"),
-                    }
-                }
                 (c, sample)
             })
             .await;
@@ -146,7 +145,9 @@ pub fn spawn_sampler(
                 break;
             };
             collector = Some(c);
-            ticks += 1;
+            if std::mem::take(&mut baseline_only) {
+                continue;
+            }
 
             samples.push_back(sample.clone());
             if samples.len() > SERIES_LEN {
@@ -158,10 +159,26 @@ pub fn spawn_sampler(
                 interval,
                 true,
             )));
-            let data = serde_json::to_string(&sample).unwrap_or_default();
-            // No subscriber is not an error.
-            let _ = events.send(Arc::new(HostEvent { sample, data }));
+            events.publish(SAMPLE_EVENT, sample.ts_ms, &sample);
+            writer.write(Record::Host(sample)).await;
         }
     });
     (hub, task)
+}
+
+async fn prune(store: &Store, retention: Duration) {
+    let cutoff = now_ms() - retention.as_millis() as i64;
+    let pruned = store
+        .call(move |s| {
+            Ok((
+                s.prune_host_samples(cutoff)?,
+                s.prune_probe_results(cutoff)?,
+            ))
+        })
+        .await;
+    match pruned {
+        Ok((0, 0)) => {}
+        Ok((hosts, probes)) => tracing::info!(hosts, probes, "pruned measurements past retention"),
+        Err(e) => tracing::error!(error = %e, "pruning failed"),
+    }
 }

@@ -1,0 +1,369 @@
+//! `GET metrics/`: response times of the probes over a time range, with the
+//! seed's `performance_metrics` figures, p50/p95/p99, and a series reduced on
+//! the server to at most the number of points asked for. Each bucket keeps its
+//! min and max so spikes survive the reduction; buckets without a probe are
+//! left out, so a gap stays a gap. Also the seeds' combined object at
+//! `GET /api/performance/`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use vigie_api::{
+    CachePerformance, MetricsPoint, MetricsResponse, Outcome, Overview, PerformanceMetrics,
+    ProbeResult, SystemResources,
+};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub const DEFAULT_POINTS: u32 = 300;
+pub const MAX_POINTS: u32 = 2000;
+const DEFAULT_RANGE_MS: i64 = 5 * 60 * 1000;
+
+/// A validated query: `[from_ms, to_ms]`, optional target, point budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RangeQuery {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub target: Option<i64>,
+    pub points: u32,
+}
+
+/// `5m`, `15m`, `1h`, `6h`, `24h`, `7d`, and any `<n><s|m|h|d>`, in ms.
+pub fn parse_duration_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let split = text.len().checked_sub(1)?;
+    let (n, unit) = text.split_at(split);
+    let n: i64 = n.parse().ok().filter(|n| *n > 0)?;
+    let unit_ms = match unit {
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(unit_ms)
+}
+
+/// Reads `range` or `from`/`to` (Unix ms), `target` and `points`.
+pub fn parse_range(
+    q: &HashMap<String, String>,
+    now_ms: i64,
+    retention_ms: i64,
+) -> Result<RangeQuery, ApiError> {
+    let int = |name: &'static str| -> Result<Option<i64>, ApiError> {
+        q.get(name)
+            .map(|v| {
+                v.trim().parse::<i64>().map_err(|_| {
+                    ApiError::bad_request(name, format!("{name} must be an integer, got {v:?}"))
+                })
+            })
+            .transpose()
+    };
+    let (from_ms, to_ms) = match q.get("range") {
+        Some(r) => {
+            if q.contains_key("from") || q.contains_key("to") {
+                return Err(ApiError::bad_request(
+                    "range",
+                    "give either range or from/to",
+                ));
+            }
+            let d = parse_duration_ms(r).ok_or_else(|| {
+                ApiError::bad_request(
+                    "range",
+                    format!("range must look like 5m, 1h or 7d, got {r:?}"),
+                )
+            })?;
+            (now_ms - d, now_ms)
+        }
+        None => {
+            let to = int("to")?.unwrap_or(now_ms);
+            (int("from")?.unwrap_or(to - DEFAULT_RANGE_MS), to)
+        }
+    };
+    if from_ms >= to_ms {
+        return Err(ApiError::bad_request("from", "from must be before to"));
+    }
+    if to_ms - from_ms > retention_ms {
+        return Err(ApiError::bad_request(
+            "from",
+            format!(
+                "the range is longer than the retention ({} h)",
+                retention_ms / 3_600_000
+            ),
+        ));
+    }
+    let points = match int("points")? {
+        None => DEFAULT_POINTS,
+        Some(p) if (1..=i64::from(MAX_POINTS)).contains(&p) => p as u32,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "points",
+                format!("points must be 1 to {MAX_POINTS}"),
+            ));
+        }
+    };
+    Ok(RangeQuery {
+        from_ms,
+        to_ms,
+        target: int("target")?,
+        points,
+    })
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+fn sorted_latencies<'a>(results: impl Iterator<Item = &'a ProbeResult>) -> Vec<f64> {
+    let mut v: Vec<f64> = results
+        .filter(|r| r.outcome == Outcome::Ok)
+        .filter_map(|r| r.latency_ms)
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// The figures of a set of probe results over `span_ms`.
+pub fn summarise(results: &[ProbeResult], span_ms: i64) -> PerformanceMetrics {
+    let total = results.len() as u64;
+    let errors = results.iter().filter(|r| r.outcome != Outcome::Ok).count() as u64;
+    let lat = sorted_latencies(results.iter());
+    let pct = |n: u64| (total > 0).then(|| n as f64 * 100.0 / total as f64);
+    PerformanceMetrics {
+        avg_response_time: (!lat.is_empty()).then(|| lat.iter().sum::<f64>() / lat.len() as f64),
+        total_requests: total,
+        error_rate: pct(errors),
+        throughput: (total > 0 && span_ms > 0).then(|| total as f64 * 1000.0 / span_ms as f64),
+        availability: pct(total - errors),
+        p50: percentile(&lat, 50.0),
+        p95: percentile(&lat, 95.0),
+        p99: percentile(&lat, 99.0),
+    }
+}
+
+/// Width of the buckets that cut `[from, to]` into at most `points`, in whole seconds.
+pub fn bucket_ms(from_ms: i64, to_ms: i64, points: u32) -> i64 {
+    let span = (to_ms - from_ms).max(1) as u64;
+    let raw = span.div_ceil(u64::from(points.max(1)));
+    (raw.div_ceil(1000).max(1) * 1000) as i64
+}
+
+/// Reduces time-ordered results to one point per non-empty bucket.
+pub fn series(results: &[ProbeResult], from_ms: i64, bucket: i64) -> Vec<MetricsPoint> {
+    results
+        .chunk_by(|a, b| {
+            (a.ts_ms - from_ms).div_euclid(bucket) == (b.ts_ms - from_ms).div_euclid(bucket)
+        })
+        .map(|chunk| {
+            let start = from_ms + (chunk[0].ts_ms - from_ms).div_euclid(bucket) * bucket;
+            let lat = sorted_latencies(chunk.iter());
+            MetricsPoint {
+                ts_ms: start,
+                count: chunk.len() as u64,
+                errors: chunk.iter().filter(|r| r.outcome != Outcome::Ok).count() as u64,
+                avg: (!lat.is_empty()).then(|| lat.iter().sum::<f64>() / lat.len() as f64),
+                min: lat.first().copied(),
+                max: lat.last().copied(),
+                p95: percentile(&lat, 95.0),
+                p99: percentile(&lat, 99.0),
+            }
+        })
+        .collect()
+}
+
+async fn query_metrics(state: &AppState, q: RangeQuery) -> Result<MetricsResponse, ApiError> {
+    if let Some(id) = q.target
+        && state.store().call(move |s| s.target(id)).await?.is_none()
+    {
+        return Err(ApiError::bad_request(
+            "target",
+            format!("no target with id {id}"),
+        ));
+    }
+    let results = state
+        .store()
+        .call(move |s| s.probe_results_between(q.from_ms, q.to_ms, q.target))
+        .await?;
+    let bucket = bucket_ms(q.from_ms, q.to_ms, q.points);
+    Ok(MetricsResponse {
+        performance_metrics: summarise(&results, q.to_ms - q.from_ms),
+        from_ms: q.from_ms,
+        to_ms: q.to_ms,
+        bucket_ms: bucket,
+        target_id: q.target,
+        series: series(&results, q.from_ms, bucket),
+    })
+}
+
+fn range_of(state: &AppState, q: &HashMap<String, String>) -> Result<RangeQuery, ApiError> {
+    parse_range(
+        q,
+        crate::now_ms(),
+        state.config().retention().as_millis() as i64,
+    )
+}
+
+/// `GET metrics/?range=1h&target=2&points=300` (or `from`/`to` in Unix ms).
+pub async fn metrics(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<MetricsResponse>, ApiError> {
+    let range = range_of(&state, &q)?;
+    query_metrics(&state, range).await.map(Json)
+}
+
+/// `GET /api/performance/`: the seeds' combined object, over the last 5 minutes
+/// (or the range asked for).
+pub async fn overview(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Overview>, ApiError> {
+    let range = range_of(&state, &q)?;
+    let metrics = query_metrics(&state, range).await?;
+    let snapshot = state.host().snapshot();
+    let system_resources: SystemResources = serde_json::from_slice(&snapshot.body)
+        .map_err(|e| ApiError::Internal(format!("host snapshot: {e}")))?;
+    Ok(Json(Overview {
+        performance_metrics: metrics.performance_metrics,
+        system_resources,
+        cache_performance: CachePerformance {
+            available: false,
+            hit_rate: None,
+            total_hits: None,
+            total_misses: None,
+            avg_response_time: None,
+        },
+        monitoring: state.monitoring().state(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(ts_ms: i64, latency: f64) -> ProbeResult {
+        ProbeResult {
+            target_id: 1,
+            ts_ms,
+            outcome: Outcome::Ok,
+            latency_ms: Some(latency),
+            status: Some(200),
+        }
+    }
+    fn failed(ts_ms: i64, outcome: Outcome) -> ProbeResult {
+        ProbeResult {
+            target_id: 1,
+            ts_ms,
+            outcome,
+            latency_ms: None,
+            status: None,
+        }
+    }
+
+    #[test]
+    fn failures_count_in_error_rate_but_never_in_latency() {
+        let mut results: Vec<ProbeResult> = (1..=100).map(|i| ok(i * 1000, i as f64)).collect();
+        results.push(failed(101_000, Outcome::Timeout));
+        results.push(failed(102_000, Outcome::Refused));
+        let m = summarise(&results, 102_000);
+        assert_eq!(m.total_requests, 102);
+        assert_eq!(m.avg_response_time, Some(50.5));
+        assert_eq!((m.p50, m.p95, m.p99), (Some(50.0), Some(95.0), Some(99.0)));
+        let rate = m.error_rate.expect("rate");
+        assert!((rate - 200.0 / 102.0).abs() < 1e-9);
+        assert!((m.availability.expect("availability") + rate - 100.0).abs() < 1e-9);
+        assert!((m.throughput.expect("throughput") - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nothing_measured_is_null_not_zero() {
+        let m = summarise(&[], 60_000);
+        assert_eq!(m.total_requests, 0);
+        assert_eq!(
+            (m.avg_response_time, m.error_rate, m.p95, m.throughput),
+            (None, None, None, None)
+        );
+    }
+
+    #[test]
+    fn series_keeps_spikes_and_gaps() {
+        let mut results: Vec<ProbeResult> = (0..60).map(|i| ok(i * 1000, 10.0)).collect();
+        results[30].latency_ms = Some(900.0);
+        // 60 s of silence, then one more
+        results.push(ok(125_000, 12.0));
+        let bucket = bucket_ms(0, 130_000, 13); // 10 s buckets
+        assert_eq!(bucket, 10_000);
+        let s = series(&results, 0, bucket);
+        let starts: Vec<i64> = s.iter().map(|p| p.ts_ms).collect();
+        assert_eq!(
+            starts,
+            vec![0, 10_000, 20_000, 30_000, 40_000, 50_000, 120_000],
+            "the gap stays"
+        );
+        assert_eq!(s[3].max, Some(900.0), "the spike survives");
+        assert_eq!(s[3].min, Some(10.0));
+        assert_eq!(s[0].count, 10);
+    }
+
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn field(r: Result<RangeQuery, ApiError>) -> String {
+        match r {
+            Err(ApiError::BadRequest { field, .. }) => field.into_owned(),
+            other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ranges_parse_and_bad_ones_name_their_field() {
+        let week = 7 * 86_400_000;
+        let now = 1_000_000_000_000;
+        let r = parse_range(&q(&[("range", "1h"), ("target", "3")]), now, week).expect("ok");
+        assert_eq!(
+            (r.from_ms, r.to_ms, r.target, r.points),
+            (now - 3_600_000, now, Some(3), 300)
+        );
+        let r = parse_range(&q(&[]), now, week).expect("default");
+        assert_eq!(r.to_ms - r.from_ms, 300_000);
+        assert_eq!(
+            field(parse_range(&q(&[("from", "20"), ("to", "10")]), now, week)),
+            "from"
+        );
+        assert_eq!(
+            field(parse_range(&q(&[("range", "8d")]), now, week)),
+            "from"
+        );
+        assert_eq!(
+            field(parse_range(&q(&[("range", "soon")]), now, week)),
+            "range"
+        );
+        assert_eq!(
+            field(parse_range(&q(&[("from", "yesterday")]), now, week)),
+            "from"
+        );
+        assert_eq!(
+            field(parse_range(&q(&[("points", "5000")]), now, week)),
+            "points"
+        );
+        assert_eq!(
+            field(parse_range(&q(&[("points", "0")]), now, week)),
+            "points"
+        );
+        assert_eq!(
+            field(parse_range(&q(&[("target", "x")]), now, week)),
+            "target"
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! Monitoring on or off: the seed's `start-monitoring/` and `stop-monitoring/`.
+//! While off, the host sampler and the probes take no measurement. The state is
+//! stored, so it survives a restart, and pushed on the live stream.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use tokio::sync::watch;
+use vigie_api::{MONITORING_EVENT, MonitoringState};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::store::{Store, StoreError};
+
+const KEY_ON: &str = "monitoring";
+const KEY_CHANGED: &str = "monitoring_changed_at_ms";
+
+#[derive(Debug, Clone)]
+pub struct Monitoring {
+    tx: Arc<watch::Sender<MonitoringState>>,
+}
+
+impl Monitoring {
+    /// Reads the stored state (on, when never set).
+    pub fn load(store: &Store) -> Result<Self, StoreError> {
+        let monitoring = store.setting(KEY_ON)?.is_none_or(|v| v != "off");
+        let changed_at_ms = store.setting(KEY_CHANGED)?.and_then(|v| v.parse().ok());
+        let (tx, _) = watch::channel(MonitoringState {
+            monitoring,
+            changed_at_ms,
+        });
+        Ok(Monitoring { tx: Arc::new(tx) })
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.tx.borrow().monitoring
+    }
+
+    pub fn state(&self) -> MonitoringState {
+        *self.tx.borrow()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<MonitoringState> {
+        self.tx.subscribe()
+    }
+}
+
+async fn set(state: &AppState, on: bool) -> Result<MonitoringState, ApiError> {
+    let now = crate::now_ms();
+    state
+        .store()
+        .call(move |s| {
+            s.set_setting(KEY_ON, if on { "on" } else { "off" })?;
+            s.set_setting(KEY_CHANGED, &now.to_string())
+        })
+        .await?;
+    let new = MonitoringState {
+        monitoring: on,
+        changed_at_ms: Some(now),
+    };
+    state.monitoring().tx.send_replace(new);
+    state.events().publish(MONITORING_EVENT, now, &new);
+    tracing::info!(monitoring = on, "monitoring switched");
+    Ok(new)
+}
+
+/// `GET /api/performance/monitoring/`
+pub async fn get_state(State(state): State<AppState>) -> Json<MonitoringState> {
+    Json(state.monitoring().state())
+}
+
+/// `POST /api/performance/start-monitoring/`
+pub async fn start(State(state): State<AppState>) -> Result<Json<MonitoringState>, ApiError> {
+    set(&state, true).await.map(Json)
+}
+
+/// `POST /api/performance/stop-monitoring/`
+pub async fn stop(State(state): State<AppState>) -> Result<Json<MonitoringState>, ApiError> {
+    set(&state, false).await.map(Json)
+}

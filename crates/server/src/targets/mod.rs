@@ -1,0 +1,178 @@
+//! Probe targets: the endpoints an admin wants watched. Stored in SQLite,
+//! managed through `targets/` (list, create, read, replace, delete), and also
+//! declared in an optional JSON file read at start. Every change restarts that
+//! target's probe task at once.
+
+mod validate;
+
+use std::path::Path;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::StatusCode;
+use vigie_api::{Target, TargetList, TargetSpec};
+
+pub use validate::validate;
+
+use crate::AppState;
+use crate::error::{ApiError, parse_json};
+use crate::probes::Prober;
+use crate::store::{Store, StoreError};
+
+/// The stored spec joined with the probe's live state.
+pub fn with_state(prober: &Prober, id: i64, spec: TargetSpec) -> Target {
+    let rt = prober.runtime(id);
+    Target {
+        id,
+        spec,
+        health: rt.health,
+        consecutive_failures: rt.consecutive_failures,
+        last_result: rt.last_result,
+    }
+}
+
+/// `GET targets/`
+pub async fn list(State(state): State<AppState>) -> Result<Json<TargetList>, ApiError> {
+    let rows = state.store().call(|s| s.targets()).await?;
+    let targets = rows
+        .into_iter()
+        .map(|(id, spec)| with_state(state.prober(), id, spec))
+        .collect();
+    Ok(Json(TargetList { targets }))
+}
+
+/// `POST targets/`
+pub async fn create(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Target>), ApiError> {
+    let spec = validate(parse_json(&body)?)?;
+    let stored = spec.clone();
+    let id = state
+        .store()
+        .call(move |s| s.insert_target(&stored))
+        .await?;
+    state.prober().apply(id, &spec);
+    Ok((
+        StatusCode::CREATED,
+        Json(with_state(state.prober(), id, spec)),
+    ))
+}
+
+/// `GET targets/{id}/`
+pub async fn read(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<i64>,
+) -> Result<Json<Target>, ApiError> {
+    let spec = state.store().call(move |s| s.target(id)).await?;
+    let spec = spec.ok_or_else(|| ApiError::NotFound(format!("target {id}")))?;
+    Ok(Json(with_state(state.prober(), id, spec)))
+}
+
+/// `PUT targets/{id}/`: replaces the whole spec.
+pub async fn replace(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<i64>,
+    body: Bytes,
+) -> Result<Json<Target>, ApiError> {
+    let spec = validate(parse_json(&body)?)?;
+    let stored = spec.clone();
+    if !state
+        .store()
+        .call(move |s| s.update_target(id, &stored))
+        .await?
+    {
+        return Err(ApiError::NotFound(format!("target {id}")));
+    }
+    state.prober().apply(id, &spec);
+    Ok(Json(with_state(state.prober(), id, spec)))
+}
+
+/// `DELETE targets/{id}/`: stops probing; past results stay in the history.
+pub async fn delete(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    if !state.store().call(move |s| s.delete_target(id)).await? {
+        return Err(ApiError::NotFound(format!("target {id}")));
+    }
+    state.prober().stop(id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetsFileError {
+    #[error("cannot read targets file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("targets file {path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads the targets file (a JSON array of target specs) and stores each
+/// target, replacing the stored one of the same name: the file wins.
+pub fn load_file(store: &Store, path: &Path) -> Result<(), TargetsFileError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read(path).map_err(|source| TargetsFileError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let invalid = |message: String| TargetsFileError::Invalid {
+        path: shown.clone(),
+        message,
+    };
+    let specs: Vec<TargetSpec> =
+        serde_json::from_slice(&text).map_err(|e| invalid(e.to_string()))?;
+    let existing = store.targets()?;
+    for (i, spec) in specs.into_iter().enumerate() {
+        let spec = validate(spec).map_err(|e| invalid(format!("target #{}: {e}", i + 1)))?;
+        match existing.iter().find(|(_, s)| s.name == spec.name) {
+            Some((id, _)) => {
+                store.update_target(*id, &spec)?;
+            }
+            None => {
+                store.insert_target(&spec)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+const DEFAULT_TARGET_KEY: &str = "default_target_id";
+
+/// On first start, adds a target probing this server's own `/livez`, so a new
+/// install shows response times at once; on later starts, points it at the
+/// address now bound (unless the admin deleted it).
+pub fn ensure_default_target(store: &Store, livez_url: &str) -> Result<(), StoreError> {
+    match store
+        .setting(DEFAULT_TARGET_KEY)?
+        .and_then(|v| v.parse::<i64>().ok())
+    {
+        Some(id) => {
+            if let Some(mut spec) = store.target(id)?
+                && spec.url != livez_url
+            {
+                spec.url = livez_url.to_owned();
+                store.update_target(id, &spec)?;
+            }
+        }
+        None => {
+            let id = store.insert_target(&TargetSpec {
+                name: "Vigie API (/livez)".into(),
+                url: livez_url.to_owned(),
+                method: Default::default(),
+                expected_status: 200,
+                interval_ms: 1000,
+                timeout_ms: 1000,
+                enabled: true,
+            })?;
+            store.set_setting(DEFAULT_TARGET_KEY, &id.to_string())?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! What makes a target spec acceptable. Each refusal names the field.
+
+use vigie_api::TargetSpec;
+
+use crate::error::ApiError;
+
+pub const MIN_INTERVAL_MS: u64 = 1000;
+pub const MAX_INTERVAL_MS: u64 = 24 * 3600 * 1000;
+pub const MIN_TIMEOUT_MS: u64 = 50;
+
+/// Checks and normalises (trims the name and URL) a spec.
+pub fn validate(mut spec: TargetSpec) -> Result<TargetSpec, ApiError> {
+    spec.name = spec.name.trim().to_owned();
+    spec.url = spec.url.trim().to_owned();
+    if spec.name.is_empty() || spec.name.chars().count() > 100 {
+        return Err(ApiError::bad_request(
+            "name",
+            "name must be 1 to 100 characters",
+        ));
+    }
+    let url = reqwest::Url::parse(&spec.url)
+        .map_err(|e| ApiError::bad_request("url", format!("url is not a valid URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ApiError::bad_request(
+            "url",
+            "url must start with http:// or https://",
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(ApiError::bad_request("url", "url must name a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Credentials in a URL end up in logs and screens.
+        return Err(ApiError::bad_request(
+            "url",
+            "url must not carry credentials",
+        ));
+    }
+    if !(100..=599).contains(&spec.expected_status) {
+        return Err(ApiError::bad_request(
+            "expected_status",
+            "expected_status must be 100 to 599",
+        ));
+    }
+    if !(MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(&spec.interval_ms) {
+        return Err(ApiError::bad_request(
+            "interval_ms",
+            format!("interval_ms must be {MIN_INTERVAL_MS} to {MAX_INTERVAL_MS} (1 s to 24 h)"),
+        ));
+    }
+    if spec.timeout_ms < MIN_TIMEOUT_MS || spec.timeout_ms > spec.interval_ms {
+        return Err(ApiError::bad_request(
+            "timeout_ms",
+            format!(
+                "timeout_ms must be {MIN_TIMEOUT_MS} to interval_ms ({})",
+                spec.interval_ms
+            ),
+        ));
+    }
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> TargetSpec {
+        TargetSpec {
+            name: " api ".into(),
+            url: " http://127.0.0.1:9/health ".into(),
+            method: Default::default(),
+            expected_status: 200,
+            interval_ms: 5000,
+            timeout_ms: 2000,
+            enabled: true,
+        }
+    }
+
+    fn field_of(spec: TargetSpec) -> String {
+        match validate(spec) {
+            Err(ApiError::BadRequest { field, .. }) => field.into_owned(),
+            other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_and_trims_a_good_spec() {
+        let ok = validate(spec()).expect("valid");
+        assert_eq!(
+            (ok.name.as_str(), ok.url.as_str()),
+            ("api", "http://127.0.0.1:9/health")
+        );
+    }
+
+    #[test]
+    fn names_the_field_at_fault() {
+        assert_eq!(
+            field_of(TargetSpec {
+                name: "  ".into(),
+                ..spec()
+            }),
+            "name"
+        );
+        assert_eq!(
+            field_of(TargetSpec {
+                url: "not a url".into(),
+                ..spec()
+            }),
+            "url"
+        );
+        assert_eq!(
+            field_of(TargetSpec {
+                url: "ftp://host/x".into(),
+                ..spec()
+            }),
+            "url"
+        );
+        assert_eq!(
+            field_of(TargetSpec {
+                url: "http://u:p@host/".into(),
+                ..spec()
+            }),
+            "url"
+        );
+        assert_eq!(
+            field_of(TargetSpec {
+                expected_status: 42,
+                ..spec()
+            }),
+            "expected_status"
+        );
+        assert_eq!(
+            field_of(TargetSpec {
+                interval_ms: 999,
+                ..spec()
+            }),
+            "interval_ms"
+        );
+        assert_eq!(
+            field_of(TargetSpec {
+                timeout_ms: 6000,
+                ..spec()
+            }),
+            "timeout_ms"
+        );
+    }
+}
