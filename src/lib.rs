@@ -17,6 +17,7 @@ use crate::components::header::Header;
 use crate::live::LiveHost;
 use crate::pages::not_found::NotFound;
 use crate::pages::overview::Overview;
+use crate::pages::targets::Targets;
 
 /// The path the app is served under, from `<base href>` (Trunk's public URL),
 /// without its trailing slash: `""` at a server's root, `"/vigie"` under a prefix.
@@ -55,6 +56,7 @@ fn Shell(client: ApiClient) -> impl IntoView {
             <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Overview />
+                    <Route path=path!("/targets") view=Targets />
                 </Routes>
             </main>
         </Router>

@@ -1,11 +1,13 @@
-//! App-wide live data about the host, provided once at the root as context:
-//! the recent history (a resource, fetched from the API) merged with the samples
-//! pushed since (a signal fed by the live stream), and the connection state.
+//! App-wide live data, provided once at the root as context: the host's recent
+//! history (a resource, fetched from the API) merged with the samples pushed
+//! since (a signal fed by the live stream), the monitoring state, a count of
+//! probe results received (pages refetch their figures when it moves), and the
+//! connection state.
 
 use leptos::prelude::*;
-use vigie_api::{HostSample, SystemResources};
+use vigie_api::{HostSample, MonitoringState, SystemResources};
 
-use crate::api::{ApiClient, ClientError, Connection, SampleStream};
+use crate::api::{ApiClient, ClientError, Connection, LiveStream, StreamHandlers};
 
 /// Samples kept in the browser: as many as the server's recent series.
 pub const KEEP: usize = 300;
@@ -19,6 +21,12 @@ pub struct LiveHost {
     pub last_arrival_ms: RwSignal<Option<f64>>,
     /// History and pushed samples merged, oldest first, unique timestamps.
     pub samples: Memo<Vec<HostSample>>,
+    /// Probe results received over the stream since the page opened.
+    pub probes_seen: RwSignal<u64>,
+    /// The newest monitoring state known: fetched, pushed, or set here.
+    pub monitoring: Memo<Option<MonitoringState>>,
+    /// A state learnt after the fetch (pushed, or the answer to a switch).
+    monitoring_update: RwSignal<Option<MonitoringState>>,
 }
 
 /// Merges two time-ordered runs into one, unique by timestamp, keeping the last `keep`.
@@ -29,6 +37,28 @@ pub fn merge(history: &[HostSample], pushed: &[HostSample], keep: usize) -> Vec<
     let excess = all.len().saturating_sub(keep);
     all.drain(..excess);
     all
+}
+
+/// The more recent of two monitoring states.
+pub fn newest(a: Option<MonitoringState>, b: Option<MonitoringState>) -> Option<MonitoringState> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.changed_at_ms >= a.changed_at_ms {
+            b
+        } else {
+            a
+        }),
+        (a, b) => b.or(a),
+    }
+}
+
+/// A counter that goes up every `period` while the calling component lives:
+/// what a resource reads to refresh on a schedule.
+pub fn ticker(period: std::time::Duration) -> ReadSignal<u64> {
+    let (count, set_count) = signal(0_u64);
+    if let Ok(handle) = set_interval_with_handle(move || set_count.update(|n| *n += 1), period) {
+        on_cleanup(move || handle.clear());
+    }
+    count
 }
 
 pub fn now_ms() -> f64 {
@@ -69,23 +99,44 @@ impl LiveHost {
             pushed.with(|p| merge(series, p, KEEP))
         });
 
-        let stream = SampleStream::connect(
+        let fetched_monitoring = LocalResource::new({
+            let client = client.clone();
+            move || {
+                let client = client.clone();
+                async move { client.monitoring().await }
+            }
+        });
+        let monitoring_update = RwSignal::new(None::<MonitoringState>);
+        let monitoring = Memo::new(move |_| {
+            let fetched = fetched_monitoring.get().and_then(Result::ok);
+            newest(fetched, monitoring_update.get())
+        });
+        let probes_seen = RwSignal::new(0_u64);
+
+        let stream = LiveStream::connect(
             &client,
-            move |sample| {
-                pushed.update(|p| {
-                    p.push(sample);
-                    let excess = p.len().saturating_sub(KEEP);
-                    p.drain(..excess);
-                });
-                last_arrival_ms.set(Some(now_ms()));
-            },
-            move |state| {
-                // Back after the server refused us: the browser could not send
-                // Last-Event-ID to a new EventSource, so fetch the history again.
-                if state == Connection::Live && connection.get_untracked() == Connection::Offline {
-                    history.refetch();
-                }
-                connection.set(state);
+            StreamHandlers {
+                on_sample: Box::new(move |sample| {
+                    pushed.update(|p| {
+                        p.push(sample);
+                        let excess = p.len().saturating_sub(KEEP);
+                        p.drain(..excess);
+                    });
+                    last_arrival_ms.set(Some(now_ms()));
+                }),
+                on_probe: Box::new(move |_| probes_seen.update(|n| *n += 1)),
+                on_monitoring: Box::new(move |m| monitoring_update.set(Some(m))),
+                on_state: Box::new(move |state| {
+                    // Back after the server refused us: the browser could not send
+                    // Last-Event-ID to a new EventSource, so fetch again.
+                    if state == Connection::Live
+                        && connection.get_untracked() == Connection::Offline
+                    {
+                        history.refetch();
+                        fetched_monitoring.refetch();
+                    }
+                    connection.set(state);
+                }),
             },
         );
         // The stream lives as long as the app's root owner.
@@ -97,7 +148,15 @@ impl LiveHost {
             connection,
             last_arrival_ms,
             samples,
+            probes_seen,
+            monitoring,
+            monitoring_update,
         }
+    }
+
+    /// Records the state the server answered a switch with.
+    pub fn monitoring_changed(&self, state: MonitoringState) {
+        self.monitoring_update.set(Some(state));
     }
 
     pub fn latest(&self) -> Option<HostSample> {

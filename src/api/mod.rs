@@ -8,11 +8,15 @@ mod stream;
 
 use std::time::Duration;
 
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Method, Request, RequestBuilder, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use vigie_api::{DashboardConfig, ErrorBody, SystemResources, paths};
+use vigie_api::{
+    DashboardConfig, ErrorBody, MetricsResponse, MonitoringState, SystemResources, Target,
+    TargetList, TargetSpec, paths,
+};
 
-pub use stream::{Connection, SampleStream};
+pub use stream::{Connection, LiveStream, StreamHandlers};
 
 /// Why a call to the API failed. Network failures are kept apart from the
 /// server's own answers, because only the former are worth retrying.
@@ -21,12 +25,23 @@ pub enum ClientError {
     /// No answer: server down, network gone, CORS refused.
     #[error("cannot reach the server: {0}")]
     Network(String),
-    /// The server answered with an error status and its JSON body.
+    /// The server answered with an error status and its JSON body (which
+    /// names the field at fault when the input was bad).
     #[error("the server answered {status}: {}", .body.error)]
     Api { status: u16, body: ErrorBody },
     /// The answer was not what the contract says.
     #[error("unexpected answer: {0}")]
     Decode(String),
+}
+
+impl ClientError {
+    /// The request field the server named as wrong, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { body, .. } => body.field.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Address of the API; cheap to clone, provided once at the root as context.
@@ -59,11 +74,14 @@ impl ApiClient {
 
     /// `GET` a JSON document, retrying network failures with a growing wait.
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let url = self.url(path);
+        self.get_json_url(&self.url(path)).await
+    }
+
+    async fn get_json_url<T: DeserializeOwned>(&self, url: &str) -> Result<T, ClientError> {
         let mut wait = FIRST_BACKOFF;
         let mut attempt = 1;
         loop {
-            match Request::get(&url).send().await {
+            match Request::get(url).send().await {
                 Ok(resp) => return decode(resp).await,
                 Err(e) if attempt >= ATTEMPTS => return Err(ClientError::Network(e.to_string())),
                 Err(_) => {
@@ -75,9 +93,152 @@ impl ApiClient {
         }
     }
 
+    /// Sends a JSON body (or none) and decodes the JSON answer. Not retried:
+    /// a change must not be applied twice because an answer was lost.
+    async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let builder = RequestBuilder::new(url).method(method);
+        let request = match body {
+            Some(b) => builder
+                .json(b)
+                .map_err(|e| ClientError::Decode(e.to_string()))?,
+            None => builder
+                .build()
+                .map_err(|e| ClientError::Decode(e.to_string()))?,
+        };
+        let resp = request
+            .send()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        decode(resp).await
+    }
+
     pub async fn system_resources(&self) -> Result<SystemResources, ClientError> {
         self.get_json(paths::SYSTEM_RESOURCES).await
     }
+
+    /// Response-time figures over `range` (`5m`, `1h`...) or `[from, to]` ms,
+    /// for one target or all.
+    pub async fn metrics(
+        &self,
+        window: &Window,
+        target: Option<i64>,
+    ) -> Result<MetricsResponse, ClientError> {
+        let mut url = format!("{}?points={}", self.url(paths::METRICS), window.points);
+        match window.span {
+            Span::Last(range) => url.push_str(&format!("&range={}", range.as_str())),
+            Span::Between(from, to) => url.push_str(&format!("&from={from}&to={to}")),
+        }
+        if let Some(id) = target {
+            url.push_str(&format!("&target={id}"));
+        }
+        self.get_json_url(&url).await
+    }
+
+    pub async fn targets(&self) -> Result<TargetList, ClientError> {
+        self.get_json(paths::TARGETS).await
+    }
+
+    pub async fn create_target(&self, spec: &TargetSpec) -> Result<Target, ClientError> {
+        self.send(Method::POST, &self.url(paths::TARGETS), Some(spec))
+            .await
+    }
+
+    pub async fn replace_target(&self, id: i64, spec: &TargetSpec) -> Result<Target, ClientError> {
+        let url = self.url(&format!("{}/{id}", paths::TARGETS));
+        self.send(Method::PUT, &url, Some(spec)).await
+    }
+
+    pub async fn delete_target(&self, id: i64) -> Result<(), ClientError> {
+        let url = self.url(&format!("{}/{id}", paths::TARGETS));
+        let resp = Request::delete(&url)
+            .send()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        match resp.status() {
+            204 => Ok(()),
+            _ => decode::<()>(resp).await,
+        }
+    }
+
+    pub async fn monitoring(&self) -> Result<MonitoringState, ClientError> {
+        self.get_json(paths::MONITORING).await
+    }
+
+    /// Starts or stops monitoring; returns the new state.
+    pub async fn set_monitoring(&self, on: bool) -> Result<MonitoringState, ClientError> {
+        let path = if on {
+            paths::START_MONITORING
+        } else {
+            paths::STOP_MONITORING
+        };
+        self.send::<(), _>(Method::POST, &self.url(path), None)
+            .await
+    }
+}
+
+/// Preset ranges of the range picker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    M5,
+    M15,
+    H1,
+    H6,
+    H24,
+    D7,
+}
+
+impl Range {
+    pub const ALL: [Range; 6] = [
+        Range::M5,
+        Range::M15,
+        Range::H1,
+        Range::H6,
+        Range::H24,
+        Range::D7,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Range::M5 => "5m",
+            Range::M15 => "15m",
+            Range::H1 => "1h",
+            Range::H6 => "6h",
+            Range::H24 => "24h",
+            Range::D7 => "7d",
+        }
+    }
+
+    pub fn millis(self) -> i64 {
+        const MIN: i64 = 60_000;
+        match self {
+            Range::M5 => 5 * MIN,
+            Range::M15 => 15 * MIN,
+            Range::H1 => 60 * MIN,
+            Range::H6 => 360 * MIN,
+            Range::H24 => 1440 * MIN,
+            Range::D7 => 7 * 1440 * MIN,
+        }
+    }
+}
+
+/// What a chart asks the server for: a span of time and a point budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub span: Span,
+    pub points: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// Ending now.
+    Last(Range),
+    /// A zoomed-in part, Unix ms.
+    Between(i64, i64),
 }
 
 async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ClientError> {

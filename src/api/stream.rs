@@ -1,4 +1,5 @@
-//! The live stream: an `EventSource` on the server's SSE endpoint. The browser
+//! The live stream: an `EventSource` on the server's SSE endpoint, carrying
+//! host samples, probe results and monitoring changes. The browser
 //! reconnects by itself after a dropped connection (and sends `Last-Event-ID`,
 //! so the server replays what was missed); when the browser gives up (the
 //! server answered with an error), this module opens a new one after a growing
@@ -8,7 +9,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use vigie_api::{HostSample, SAMPLE_EVENT, paths};
+use serde::de::DeserializeOwned;
+use vigie_api::{
+    HostSample, MONITORING_EVENT, MonitoringState, PROBE_EVENT, ProbeResult, SAMPLE_EVENT, paths,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{Event, EventSource, MessageEvent};
@@ -39,19 +43,29 @@ impl Connection {
     }
 }
 
-type OnSample = Box<dyn Fn(HostSample)>;
-type OnState = Box<dyn Fn(Connection)>;
+/// What to do with each kind of event.
+pub struct StreamHandlers {
+    pub on_sample: Box<dyn Fn(HostSample)>,
+    pub on_probe: Box<dyn Fn(ProbeResult)>,
+    pub on_monitoring: Box<dyn Fn(MonitoringState)>,
+    pub on_state: Box<dyn Fn(Connection)>,
+}
+
+impl std::fmt::Debug for StreamHandlers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamHandlers")
+    }
+}
 
 struct Handlers {
     url: String,
-    on_sample: OnSample,
-    on_state: OnState,
+    on: StreamHandlers,
     failures: Cell<u32>,
 }
 
 struct Open {
     source: EventSource,
-    _on_sample: Closure<dyn FnMut(MessageEvent)>,
+    _on_events: Vec<Closure<dyn FnMut(MessageEvent)>>,
     _on_open: Closure<dyn FnMut(Event)>,
     _on_error: Closure<dyn FnMut(Event)>,
 }
@@ -62,8 +76,8 @@ impl Drop for Open {
     }
 }
 
-/// A live subscription to host samples; closes when dropped.
-pub struct SampleStream {
+/// A live subscription; closes when dropped.
+pub struct LiveStream {
     inner: Rc<Inner>,
 }
 
@@ -72,7 +86,7 @@ struct Inner {
     open: RefCell<Option<Open>>,
 }
 
-impl std::fmt::Debug for SampleStream {
+impl std::fmt::Debug for LiveStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SampleStream")
             .field("url", &self.inner.handlers.url)
@@ -82,36 +96,30 @@ impl std::fmt::Debug for SampleStream {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-impl SampleStream {
-    /// Opens the stream; `on_sample` gets every sample, `on_state` every change
-    /// of connection state.
-    pub fn connect(
-        client: &ApiClient,
-        on_sample: impl Fn(HostSample) + 'static,
-        on_state: impl Fn(Connection) + 'static,
-    ) -> Self {
+impl LiveStream {
+    /// Opens the stream; each handler gets its kind of event.
+    pub fn connect(client: &ApiClient, on: StreamHandlers) -> Self {
         let inner = Rc::new(Inner {
             handlers: Handlers {
                 url: client.url(paths::STREAM),
-                on_sample: Box::new(on_sample),
-                on_state: Box::new(on_state),
+                on,
                 failures: Cell::new(0),
             },
             open: RefCell::new(None),
         });
         open(&inner);
-        SampleStream { inner }
+        LiveStream { inner }
     }
 }
 
-impl Drop for SampleStream {
+impl Drop for LiveStream {
     fn drop(&mut self) {
         self.inner.open.borrow_mut().take();
     }
 }
 
 fn open(inner: &Rc<Inner>) {
-    (inner.handlers.on_state)(Connection::Connecting);
+    (inner.handlers.on.on_state)(Connection::Connecting);
     let source = match EventSource::new(&inner.handlers.url) {
         Ok(s) => s,
         Err(_) => {
@@ -120,25 +128,19 @@ fn open(inner: &Rc<Inner>) {
         }
     };
     let weak = Rc::downgrade(inner);
-    let on_sample = Closure::<dyn FnMut(MessageEvent)>::new({
-        let weak = weak.clone();
-        move |e: MessageEvent| {
-            let Some(inner) = weak.upgrade() else { return };
-            let Some(text) = e.data().as_string() else {
-                return;
-            };
-            match serde_json::from_str::<HostSample>(&text) {
-                Ok(sample) => (inner.handlers.on_sample)(sample),
-                Err(err) => web_sys::console::warn_1(&format!("bad sample event: {err}").into()),
-            }
-        }
-    });
+    let on_events = vec![
+        listen(&source, SAMPLE_EVENT, &weak, |h, v| (h.on_sample)(v)),
+        listen(&source, PROBE_EVENT, &weak, |h, v| (h.on_probe)(v)),
+        listen(&source, MONITORING_EVENT, &weak, |h, v| {
+            (h.on_monitoring)(v)
+        }),
+    ];
     let on_open = Closure::<dyn FnMut(Event)>::new({
         let weak = weak.clone();
         move |_| {
             if let Some(inner) = weak.upgrade() {
                 inner.handlers.failures.set(0);
-                (inner.handlers.on_state)(Connection::Live);
+                (inner.handlers.on.on_state)(Connection::Live);
             }
         }
     });
@@ -153,27 +155,48 @@ fn open(inner: &Rc<Inner>) {
             if closed {
                 schedule_retry(&inner);
             } else {
-                (inner.handlers.on_state)(Connection::Reconnecting);
+                (inner.handlers.on.on_state)(Connection::Reconnecting);
             }
         }
     });
-    let _ =
-        source.add_event_listener_with_callback(SAMPLE_EVENT, on_sample.as_ref().unchecked_ref());
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     *inner.open.borrow_mut() = Some(Open {
         source,
-        _on_sample: on_sample,
+        _on_events: on_events,
         _on_open: on_open,
         _on_error: on_error,
     });
+}
+
+/// Listens to `name` events, decoding each as a `T` for `deliver`.
+fn listen<T: DeserializeOwned + 'static>(
+    source: &EventSource,
+    name: &str,
+    weak: &Weak<Inner>,
+    deliver: fn(&StreamHandlers, T),
+) -> Closure<dyn FnMut(MessageEvent)> {
+    let weak = weak.clone();
+    let event = name.to_owned();
+    let closure = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        let Some(inner) = weak.upgrade() else { return };
+        let Some(text) = e.data().as_string() else {
+            return;
+        };
+        match serde_json::from_str::<T>(&text) {
+            Ok(value) => deliver(&inner.handlers.on, value),
+            Err(err) => web_sys::console::warn_1(&format!("bad {event} event: {err}").into()),
+        }
+    });
+    let _ = source.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
+    closure
 }
 
 /// Reports offline and opens a new `EventSource` after 1, 2, 4 … 30 s. Runs
 /// from a timer, never from inside the old source's own callback, so the old
 /// closures are not dropped while they run.
 fn schedule_retry(inner: &Rc<Inner>) {
-    (inner.handlers.on_state)(Connection::Offline);
+    (inner.handlers.on.on_state)(Connection::Offline);
     let failures = inner.handlers.failures.get();
     inner.handlers.failures.set(failures.saturating_add(1));
     let wait = Duration::from_secs(1u64 << failures.min(5)).min(MAX_BACKOFF);

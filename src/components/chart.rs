@@ -2,7 +2,9 @@
 //! plotters-canvas. The canvas is sized in device pixels (CSS size ×
 //! `devicePixelRatio`) and everything drawn is scaled with it, so it stays
 //! sharp on HiDPI screens; a `ResizeObserver` redraws it when its box changes.
-//! Colours come from the stylesheet's CSS variables.
+//! Colours come from the stylesheet's CSS variables. Hovering shows the exact
+//! values under the pointer; dragging across selects a time span to zoom into
+//! (when the page offers zoom).
 
 use std::ops::Range;
 
@@ -11,7 +13,7 @@ use leptos::prelude::*;
 use plotters::prelude::IntoDrawingArea;
 use plotters::style::RGBColor;
 use plotters_canvas::CanvasBackend;
-use vigie_charts::{Point, Series, Theme, TimeChart, parse_hex_color};
+use vigie_charts::{Point, Series, Theme, TimeChart, parse_hex_color, time_at};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{HtmlCanvasElement, ResizeObserver, ResizeObserverEntry};
@@ -111,15 +113,22 @@ pub fn TimeSeriesChart(
     /// Time window shown; nothing is drawn while it is `None`.
     #[prop(into)]
     window: Signal<Option<Range<i64>>>,
-    y_range: Range<f64>,
+    #[prop(into)] y_range: Signal<Range<f64>>,
     y_unit: &'static str,
     /// Points further apart than this are not joined.
     #[prop(into)]
     gap_ms: Signal<i64>,
+    /// Called with the span dragged across, Unix ms; without it, no zoom.
+    #[prop(optional)]
+    on_zoom: Option<Callback<(i64, i64)>>,
 ) -> impl IntoView {
     let container = NodeRef::<html::Div>::new();
     let canvas = NodeRef::<html::Canvas>::new();
     let size = RwSignal::new((0.0_f64, 0.0_f64));
+    // Pointer position (CSS px from the left) while hovering, and where a drag began.
+    let hover_x = RwSignal::new(None::<f64>);
+    let drag_from = RwSignal::new(None::<f64>);
+    let time_under = move |x: f64| window.get().map(|w| time_at(x, size.get_untracked().0, &w));
 
     // Watch the box's size: the outside world, hence an Effect.
     type Observer = (ResizeObserver, Closure<dyn FnMut(js_sys::Array)>);
@@ -154,20 +163,97 @@ pub fn TimeSeriesChart(
             return;
         }
         let gap = gap_ms.get();
-        lines.with(|lines| {
-            match draw(&canvas, (w, h), lines, window, y_range.clone(), y_unit, gap) {
+        let y_range = y_range.get();
+        lines.with(
+            |lines| match draw(&canvas, (w, h), lines, window, y_range, y_unit, gap) {
                 Ok(Some(ts)) => {
                     let _ = canvas.set_attribute("data-last-ts", &ts.to_string());
                 }
                 Ok(None) => {}
                 Err(e) => web_sys::console::warn_1(&format!("chart not drawn: {e}").into()),
-            }
-        });
+            },
+        );
     });
 
+    let readout = move || {
+        let t = time_under(hover_x.get()?)?;
+        let values = lines.with(|lines| {
+            lines
+                .iter()
+                .filter_map(|l| {
+                    let v = nearest(&l.points, t, gap_ms.get())?;
+                    Some(format!(
+                        "{} {}{}",
+                        l.name,
+                        vigie_charts::format_value(v),
+                        y_unit
+                    ))
+                })
+                .collect::<Vec<_>>()
+                .join(" · ")
+        });
+        Some(format!(
+            "{} · {}",
+            format::clock(t),
+            if values.is_empty() {
+                "no data"
+            } else {
+                &values
+            }
+        ))
+    };
+    let selection = move || {
+        let (a, b) = (drag_from.get()?, hover_x.get()?);
+        ((a - b).abs() > 2.0).then(|| format!("left: {}px; width: {}px", a.min(b), (a - b).abs()))
+    };
+    let offset_x = |ev: &web_sys::MouseEvent| f64::from(ev.offset_x());
+
     view! {
-        <div class="chart" node_ref=container>
+        <div
+            class="chart"
+            class:zoomable=on_zoom.is_some()
+            node_ref=container
+            on:pointermove=move |ev| hover_x.set(Some(offset_x(&ev)))
+            on:pointerleave=move |_| {
+                hover_x.set(None);
+                drag_from.set(None);
+            }
+            on:pointerdown=move |ev| {
+                if on_zoom.is_some() {
+                    drag_from.set(Some(offset_x(&ev)));
+                }
+            }
+            on:pointerup=move |ev| {
+                let (Some(from), Some(zoom)) = (drag_from.get_untracked(), on_zoom) else {
+                    return;
+                };
+                drag_from.set(None);
+                let to = offset_x(&ev);
+                if (from - to).abs() < 5.0 {
+                    return;
+                }
+                if let (Some(a), Some(b)) = (time_under(from.min(to)), time_under(from.max(to)))
+                    && b > a
+                {
+                    zoom.run((a, b));
+                }
+            }
+        >
             <canvas node_ref=canvas role="img" aria-label=label></canvas>
+            {move || selection().map(|style| view! { <div class="chart-selection" style=style></div> })}
+            {move || readout().map(|text| view! { <div class="chart-readout" data-testid="chart-readout">{text}</div> })}
         </div>
     }
+}
+
+/// The value of the point nearest to `t`, if one lies within `gap_ms` of it.
+fn nearest(points: &[Point], t: i64, gap_ms: i64) -> Option<f64> {
+    let i = points.partition_point(|p| p.0 < t);
+    [i.checked_sub(1), Some(i)]
+        .into_iter()
+        .flatten()
+        .filter_map(|i| points.get(i))
+        .min_by_key(|p| (p.0 - t).abs())
+        .filter(|p| (p.0 - t).abs() <= gap_ms)
+        .map(|p| p.1)
 }

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::connection::ConnectionIndicator;
+use super::monitoring::MonitoringSwitch;
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -12,7 +13,9 @@ pub fn Header() -> impl IntoView {
             <span class="brand">"Vigie"</span>
             <nav aria-label="Main">
                 <A href="/" exact=true>"Overview"</A>
+                <A href="/targets">"Targets"</A>
             </nav>
+            <MonitoringSwitch />
             <ConnectionIndicator />
         </header>
     }

@@ -4,3 +4,4 @@ pub mod chart;
 pub mod connection;
 pub mod header;
 pub mod kpi;
+pub mod monitoring;

@@ -2,3 +2,5 @@
 
 pub mod not_found;
 pub mod overview;
+pub mod response_times;
+pub mod targets;

@@ -1,5 +1,5 @@
-//! `/`: this host at a glance: its latest figures and a live chart of CPU and
-//! memory over the last five minutes.
+//! `/`: response times of the probed targets, then this host at a glance: its
+//! latest figures and a live chart of CPU and memory over the last five minutes.
 
 use leptos::prelude::*;
 use vigie_api::HostCapacities;
@@ -8,6 +8,7 @@ use crate::components::chart::{Line, TimeSeriesChart};
 use crate::components::kpi::Kpi;
 use crate::format;
 use crate::live::LiveHost;
+use crate::pages::response_times::ResponseTimes;
 
 /// Width of the live window.
 const WINDOW_MS: i64 = 5 * 60 * 1000;
@@ -90,8 +91,10 @@ pub fn Overview() -> impl IntoView {
 
     view! {
         <section class="page">
-            <header class="page-header">
-                <h1>"This host"</h1>
+            <h1 class="visually-hidden">"Overview"</h1>
+            <ResponseTimes />
+            <header class="section-header">
+                <h2>"This host"</h2>
                 <p class="subtitle">{cap(|c| c.hostname.clone())}</p>
             </header>
             {move || error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
@@ -103,7 +106,7 @@ pub fn Overview() -> impl IntoView {
             </div>
             <article class="panel">
                 <header class="panel-header">
-                    <h2>"CPU and memory"</h2>
+                    <h3>"CPU and memory"</h3>
                     <ul class="legend">
                         <li class="series-1">"CPU"</li>
                         <li class="series-2">"Memory"</li>

@@ -31,6 +31,19 @@ pub mod paths {
     pub const READYZ: &str = "/readyz";
 }
 
+/// Service level targets from the first users' documents: what the overview
+/// compares the measurements with.
+pub mod sli {
+    /// Availability at least this, percent.
+    pub const AVAILABILITY_PCT: f64 = 99.9;
+    /// p95 response time at most this, ms.
+    pub const P95_MS: f64 = 500.0;
+    /// p99 response time at most this, ms.
+    pub const P99_MS: f64 = 1000.0;
+    /// Error rate at most this, percent.
+    pub const ERROR_RATE_PCT: f64 = 0.1;
+}
+
 /// Name of the SSE event that carries one [`HostSample`].
 pub const SAMPLE_EVENT: &str = "sample";
 /// Name of the SSE event that carries one [`ProbeResult`].

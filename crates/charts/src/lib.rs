@@ -93,6 +93,23 @@ fn draw_err(e: impl std::fmt::Display) -> ChartError {
     ChartError(e.to_string())
 }
 
+/// Space around the plot, in CSS pixels (multiplied by `scale` when drawn).
+pub const MARGIN: f64 = 8.0;
+/// Height of the time labels under the plot, CSS pixels.
+pub const X_LABEL_AREA: f64 = 22.0;
+/// Width of the value labels left of the plot, CSS pixels.
+pub const Y_LABEL_AREA: f64 = 48.0;
+
+/// The time under horizontal position `x` (CSS pixels from the chart's left
+/// edge) of a chart `width` CSS pixels wide showing `range`; clamped to it.
+/// This is the inverse of where [`TimeChart::draw`] puts a time.
+pub fn time_at(x: f64, width: f64, range: &Range<i64>) -> i64 {
+    let left = MARGIN + Y_LABEL_AREA;
+    let plot = (width - left - MARGIN).max(1.0);
+    let f = ((x - left) / plot).clamp(0.0, 1.0);
+    range.start + ((range.end - range.start) as f64 * f).round() as i64
+}
+
 impl TimeChart<'_> {
     /// Draws axes, grid and every series on `root`, replacing what was there.
     ///
@@ -109,9 +126,9 @@ impl TimeChart<'_> {
         let label_font = ("sans-serif", 11.0 * s).into_font().color(&self.theme.text);
 
         let mut chart = ChartBuilder::on(root)
-            .margin(px(8.0))
-            .x_label_area_size(px(22.0))
-            .y_label_area_size(px(48.0))
+            .margin(px(MARGIN))
+            .x_label_area_size(px(X_LABEL_AREA))
+            .y_label_area_size(px(Y_LABEL_AREA))
             .build_cartesian_2d(self.x_range.clone(), self.y_range.clone())
             .map_err(draw_err)?;
 
@@ -266,6 +283,16 @@ mod tests {
         let pts = vec![(0, 1.0), (1000, 2.0), (5000, 3.0), (6000, 4.0)];
         let parts: Vec<_> = split_gaps(&pts, 2500).collect();
         assert_eq!(parts, vec![&pts[..2], &pts[2..]]);
+    }
+
+    #[test]
+    fn time_at_inverts_the_plot_position() {
+        let range = 0..100_000;
+        let left = MARGIN + Y_LABEL_AREA;
+        assert_eq!(time_at(left, 856.0, &range), 0);
+        assert_eq!(time_at(856.0 - MARGIN, 856.0, &range), 100_000);
+        assert_eq!(time_at(left + 396.0, 856.0, &range), 50_000);
+        assert_eq!(time_at(-20.0, 856.0, &range), 0, "clamped");
     }
 
     #[test]

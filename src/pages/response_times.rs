@@ -1,0 +1,285 @@
+//! The response-time part of the overview: figures of the probes against the
+//! SLI targets, and charts of response times (avg, p95, p99) and error rate
+//! over a picked range, for all targets or one. Drag across a chart to zoom in.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use vigie_api::{MetricsResponse, sli};
+
+use crate::api::{ApiClient, Range, Span, Window};
+use crate::components::chart::{Line, TimeSeriesChart};
+use crate::components::kpi::Kpi;
+use crate::format;
+use crate::live::{LiveHost, ticker};
+
+/// Points asked for: about one per two pixels of a wide chart.
+const POINTS: u32 = 600;
+
+/// How often a range ending now is fetched again, in seconds.
+fn refresh_every_s(range: Range) -> u64 {
+    match range {
+        Range::M5 | Range::M15 => 1,
+        Range::H1 => 5,
+        Range::H6 | Range::H24 => 30,
+        Range::D7 => 120,
+    }
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".into(), |v| format!("{v:.0} ms"))
+}
+
+#[component]
+pub fn ResponseTimes() -> impl IntoView {
+    let client = expect_context::<ApiClient>();
+    let live = expect_context::<LiveHost>();
+    let range = RwSignal::new(Range::M5);
+    let zoom = RwSignal::new(None::<(i64, i64)>);
+    let target = RwSignal::new(None::<i64>);
+
+    let tick = ticker(Duration::from_secs(1));
+    let targets = LocalResource::new({
+        let client = client.clone();
+        move || {
+            // New targets show up in the filter within 10 s.
+            let _ = tick.get() / 10;
+            let client = client.clone();
+            async move { client.targets().await }
+        }
+    });
+    // Refetch on a schedule that suits the range, and not at all while the
+    // view is zoomed or monitoring is paused: then nothing new can appear.
+    let refresh = Memo::new(move |prev: Option<&u64>| {
+        let measuring = live.monitoring.get().is_none_or(|m| m.monitoring);
+        if zoom.get().is_some() || !measuring {
+            return prev.copied().unwrap_or(0);
+        }
+        tick.get() / refresh_every_s(range.get())
+    });
+    let metrics = LocalResource::new(move || {
+        refresh.get();
+        let span = match zoom.get() {
+            Some((from, to)) => Span::Between(from, to),
+            None => Span::Last(range.get()),
+        };
+        let window = Window {
+            span,
+            points: POINTS,
+        };
+        let target = target.get();
+        let client = client.clone();
+        async move { client.metrics(&window, target).await }
+    });
+    // Keep showing the last answer while the next one loads.
+    let shown = Memo::new(
+        move |prev: Option<&Option<MetricsResponse>>| match metrics.get() {
+            Some(Ok(m)) => Some(m),
+            _ => prev.cloned().flatten(),
+        },
+    );
+    let error = move || match metrics.get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
+
+    let pm = move || shown.get().map(|m| m.performance_metrics);
+    let availability = Signal::derive(move || format::percent(pm().and_then(|p| p.availability)));
+    let p95 = Signal::derive(move || ms(pm().and_then(|p| p.p95)));
+    let p99 = Signal::derive(move || ms(pm().and_then(|p| p.p99)));
+    let error_rate = Signal::derive(move || format::percent(pm().and_then(|p| p.error_rate)));
+    let avg = Signal::derive(move || ms(pm().and_then(|p| p.avg_response_time)));
+    let counted = Signal::derive(move || {
+        pm().map_or_else(String::new, |p| {
+            let rate = p
+                .throughput
+                .map_or_else(String::new, |t| format!(" · {t:.2}/s"));
+            format!("{} probes{rate}", p.total_requests)
+        })
+    });
+
+    let window = Signal::derive(move || shown.get().map(|m| m.from_ms..m.to_ms));
+    // Points of one target come every interval: a gap is a missing probe, not
+    // a bucket without one.
+    let gap_ms = Signal::derive(move || {
+        let bucket = shown.get().map_or(1000, |m| m.bucket_ms);
+        let interval = match targets.get() {
+            Some(Ok(list)) => list
+                .targets
+                .iter()
+                .filter(|t| t.spec.enabled && target.get().is_none_or(|id| id == t.id))
+                .map(|t| t.spec.interval_ms as i64)
+                .max()
+                .unwrap_or(1000),
+            _ => 1000,
+        };
+        bucket.max(interval) * 5 / 2
+    });
+    let latency_lines = Signal::derive(move || {
+        let Some(m) = shown.get() else {
+            return Vec::new();
+        };
+        let line = |name, color_var, pick: fn(&vigie_api::MetricsPoint) -> Option<f64>| Line {
+            name,
+            color_var,
+            points: m
+                .series
+                .iter()
+                .filter_map(|p| pick(p).map(|v| (p.ts_ms, v)))
+                .collect(),
+        };
+        vec![
+            line("avg", "--series-1", |p| p.avg),
+            line("p95", "--series-2", |p| p.p95),
+            line("p99", "--series-3", |p| p.p99),
+        ]
+    });
+    let latency_top = Signal::derive(move || {
+        latency_lines.with(|lines| {
+            let top = lines
+                .iter()
+                .flat_map(|l| l.points.iter().map(|p| p.1))
+                .fold(0.0, f64::max);
+            nice_ceiling(top.max(1.0) * 1.1)
+        })
+    });
+    let error_lines = Signal::derive(move || {
+        let Some(m) = shown.get() else {
+            return Vec::new();
+        };
+        vec![Line {
+            name: "errors",
+            color_var: "--series-bad",
+            points: m
+                .series
+                .iter()
+                .filter(|p| p.count > 0)
+                .map(|p| (p.ts_ms, p.errors as f64 * 100.0 / p.count as f64))
+                .collect(),
+        }]
+    });
+    let on_zoom = Callback::new(move |(from, to): (i64, i64)| zoom.set(Some((from, to))));
+
+    let target_options = move || {
+        match targets.get() {
+        Some(Ok(list)) => list
+            .targets
+            .into_iter()
+            .map(|t| {
+                let id = t.id;
+                view! { <option value=id.to_string() selected=move || target.get() == Some(id)>{t.spec.name}</option> }
+            })
+            .collect_view()
+            .into_any(),
+        _ => ().into_any(),
+    }
+    };
+
+    view! {
+        <section class="response-times" aria-label="Response times">
+            <div class="toolbar">
+                <h2>"Response times"</h2>
+                <div class="ranges" role="group" aria-label="Range">
+                    {Range::ALL
+                        .into_iter()
+                        .map(|r| {
+                            view! {
+                                <button
+                                    type="button"
+                                    aria-pressed=move || (zoom.get().is_none() && range.get() == r).to_string()
+                                    on:click=move |_| {
+                                        zoom.set(None);
+                                        range.set(r);
+                                    }
+                                >
+                                    {r.as_str()}
+                                </button>
+                            }
+                        })
+                        .collect_view()}
+                </div>
+                {move || zoom.get().map(|(from, to)| view! {
+                    <span class="zoomed" data-testid="zoomed">
+                        {format!("{} – {}", format::clock(from), format::clock(to))}
+                        <button type="button" on:click=move |_| zoom.set(None)>"Reset zoom"</button>
+                    </span>
+                })}
+                <label class="target-filter">
+                    "Target "
+                    <select on:change=move |ev| target.set(event_target_value(&ev).parse().ok())>
+                        <option value="" selected=move || target.get().is_none()>"All targets"</option>
+                        {target_options}
+                    </select>
+                </label>
+            </div>
+            {move || error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
+            <div class="kpis">
+                <Kpi label="Availability" value=availability detail=format!("target ≥ {} %", sli::AVAILABILITY_PCT)
+                    ok=Signal::derive(move || pm().and_then(|p| p.availability).map(|v| v >= sli::AVAILABILITY_PCT)) />
+                <Kpi label="p95" value=p95 detail=format!("target ≤ {} ms", sli::P95_MS)
+                    ok=Signal::derive(move || pm().and_then(|p| p.p95).map(|v| v <= sli::P95_MS)) />
+                <Kpi label="p99" value=p99 detail=format!("target ≤ {} ms", sli::P99_MS)
+                    ok=Signal::derive(move || pm().and_then(|p| p.p99).map(|v| v <= sli::P99_MS)) />
+                <Kpi label="Error rate" value=error_rate detail=format!("target ≤ {} %", sli::ERROR_RATE_PCT)
+                    ok=Signal::derive(move || pm().and_then(|p| p.error_rate).map(|v| v <= sli::ERROR_RATE_PCT)) />
+                <Kpi label="Average" value=avg detail=counted />
+            </div>
+            <article class="panel">
+                <header class="panel-header">
+                    <h3>"Response time"</h3>
+                    <ul class="legend">
+                        <li class="series-1">"avg"</li>
+                        <li class="series-2">"p95"</li>
+                        <li class="series-3">"p99"</li>
+                    </ul>
+                </header>
+                <TimeSeriesChart
+                    label="Response time of the probes, milliseconds: average, p95 and p99"
+                    lines=latency_lines
+                    window=window
+                    y_range=Signal::derive(move || 0.0..latency_top.get())
+                    y_unit=" ms"
+                    gap_ms=gap_ms
+                    on_zoom=on_zoom
+                />
+            </article>
+            <article class="panel">
+                <header class="panel-header">
+                    <h3>"Error rate"</h3>
+                </header>
+                <TimeSeriesChart
+                    label="Share of failed probes, percent"
+                    lines=error_lines
+                    window=window
+                    y_range=0.0..100.0
+                    y_unit=" %"
+                    gap_ms=gap_ms
+                    on_zoom=on_zoom
+                />
+            </article>
+        </section>
+    }
+}
+
+/// The next of 1, 2, 5 × 10ⁿ at or above `v`: a y-axis top that reads well.
+pub fn nice_ceiling(v: f64) -> f64 {
+    let mag = 10f64.powf(v.max(1e-9).log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * mag)
+        .find(|c| *c >= v)
+        .unwrap_or(10.0 * mag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nice_ceiling;
+
+    #[test]
+    fn ceilings_read_well() {
+        assert_eq!(nice_ceiling(0.7), 1.0);
+        assert_eq!(nice_ceiling(13.0), 20.0);
+        assert_eq!(nice_ceiling(420.0), 500.0);
+        assert_eq!(nice_ceiling(1000.0), 1000.0);
+    }
+}

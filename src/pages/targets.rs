@@ -1,0 +1,207 @@
+//! `/targets`: the HTTP endpoints Vigie probes. Add one, see each one's state
+//! and last outcome, pause or remove it.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use vigie_api::{Health, Outcome, ProbeMethod, Target, TargetSpec};
+
+use crate::api::{ApiClient, ClientError};
+use crate::live::ticker;
+
+fn outcome_text(t: &Target) -> String {
+    match &t.last_result {
+        None => "not probed yet".into(),
+        Some(r) => match (r.outcome, r.latency_ms, r.status) {
+            (Outcome::Ok, Some(ms), _) => format!("ok · {ms:.0} ms"),
+            (Outcome::BadStatus, _, Some(status)) => format!("status {status}"),
+            (o, _, _) => o.as_str().replace('_', " "),
+        },
+    }
+}
+
+fn health_text(h: Health) -> &'static str {
+    match h {
+        Health::Unknown => "unknown",
+        Health::Up => "up",
+        Health::Down => "down",
+    }
+}
+
+#[component]
+pub fn Targets() -> impl IntoView {
+    let client = expect_context::<ApiClient>();
+    // The list refreshes every 2 s: states and last outcomes move with the probes.
+    let tick = ticker(Duration::from_secs(2));
+    let changed = RwSignal::new(0_u32);
+    let targets = LocalResource::new({
+        let client = client.clone();
+        move || {
+            tick.get();
+            changed.get();
+            let client = client.clone();
+            async move { client.targets().await }
+        }
+    });
+
+    let remove = Action::new_local({
+        let client = client.clone();
+        move |id: &i64| {
+            let client = client.clone();
+            let id = *id;
+            async move {
+                let done = client.delete_target(id).await;
+                changed.update(|n| *n += 1);
+                done
+            }
+        }
+    });
+    let toggle = Action::new_local({
+        let client = client.clone();
+        move |t: &Target| {
+            let client = client.clone();
+            let (id, mut spec) = (t.id, t.spec.clone());
+            spec.enabled = !spec.enabled;
+            async move {
+                let done = client.replace_target(id, &spec).await;
+                changed.update(|n| *n += 1);
+                done
+            }
+        }
+    });
+
+    let rows = move || {
+        match targets.get() {
+        None => view! { <p>"Loading…"</p> }.into_any(),
+        Some(Err(e)) => view! { <p class="banner error" role="alert">{e.to_string()}</p> }.into_any(),
+        Some(Ok(list)) if list.targets.is_empty() => {
+            view! { <p class="empty">"No target yet: add the first one above."</p> }.into_any()
+        }
+        Some(Ok(list)) => view! {
+            <table class="targets">
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"URL"</th>
+                        <th scope="col">"State"</th>
+                        <th scope="col">"Last probe"</th>
+                        <th scope="col">"Every"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=move || list.targets.clone() key=|t| (t.id, t.spec.enabled, t.last_result.as_ref().map(|r| r.ts_ms)) let:t>
+                        {
+                            let health = if t.spec.enabled { health_text(t.health) } else { "disabled" };
+                            let name = t.spec.name.clone();
+                            let toggle_label = if t.spec.enabled { "Disable" } else { "Enable" };
+                            let id = t.id;
+                            let for_toggle = t.clone();
+                            view! {
+                                <tr data-testid="target-row" data-name=name.clone()>
+                                    <th scope="row">{name.clone()}</th>
+                                    <td class="url">{t.spec.url.clone()}</td>
+                                    <td><span class=format!("health health-{health}")>{health}</span></td>
+                                    <td>{outcome_text(&t)}</td>
+                                    <td>{format!("{} s", t.spec.interval_ms as f64 / 1000.0)}</td>
+                                    <td class="actions">
+                                        <button type="button" aria-label=format!("{toggle_label} {name}") on:click=move |_| { toggle.dispatch(for_toggle.clone()); }>{toggle_label}</button>
+                                        <button type="button" class="danger" aria-label=format!("Remove {name}") on:click=move |_| { remove.dispatch(id); }>"Remove"</button>
+                                    </td>
+                                </tr>
+                            }
+                        }
+                    </For>
+                </tbody>
+            </table>
+        }
+        .into_any(),
+    }
+    };
+
+    view! {
+        <section class="page">
+            <header class="page-header">
+                <h1>"Targets"</h1>
+                <p class="subtitle">"HTTP endpoints probed for response time and availability"</p>
+            </header>
+            <NewTarget on_added=Callback::new(move |_| changed.update(|n| *n += 1)) />
+            {rows}
+        </section>
+    }
+}
+
+/// The form that adds a target. The server validates; its answer names the
+/// field at fault, which is marked and explained next to it.
+#[component]
+fn NewTarget(on_added: Callback<()>) -> impl IntoView {
+    let client = expect_context::<ApiClient>();
+    let name = RwSignal::new(String::new());
+    let url = RwSignal::new(String::new());
+    let interval_s = RwSignal::new("5".to_owned());
+    let timeout_ms = RwSignal::new("3000".to_owned());
+    let expected = RwSignal::new("200".to_owned());
+    let method = RwSignal::new(ProbeMethod::Get);
+    let error = RwSignal::new(None::<ClientError>);
+
+    let add = Action::new_local(move |spec: &TargetSpec| {
+        let client = client.clone();
+        let spec = spec.clone();
+        async move {
+            match client.create_target(&spec).await {
+                Ok(_) => {
+                    error.set(None);
+                    name.set(String::new());
+                    url.set(String::new());
+                    on_added.run(());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        }
+    });
+
+    let number = |text: &str| text.trim().parse::<f64>().ok();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        // Numbers the browser cannot read go to the server as invalid ones, so
+        // that the same rule and the same message apply everywhere.
+        let spec = TargetSpec {
+            name: name.get_untracked(),
+            url: url.get_untracked(),
+            method: method.get_untracked(),
+            expected_status: number(&expected.get_untracked()).map_or(0, |v| v as u16),
+            interval_ms: number(&interval_s.get_untracked()).map_or(0, |v| (v * 1000.0) as u64),
+            timeout_ms: number(&timeout_ms.get_untracked()).map_or(0, |v| v as u64),
+            enabled: true,
+        };
+        add.dispatch(spec);
+    };
+    let invalid = move |field: &'static str| {
+        move || {
+            error
+                .with(|e| e.as_ref().and_then(|e| e.field()) == Some(field))
+                .to_string()
+        }
+    };
+
+    view! {
+        <form class="panel new-target" on:submit=submit aria-label="Add a target">
+            <h2>"Add a target"</h2>
+            <div class="fields">
+                <label>"Name" <input type="text" required bind:value=name aria-invalid=invalid("name") /></label>
+                <label class="wide">"URL" <input type="text" required placeholder="https://example.com/health" bind:value=url aria-invalid=invalid("url") /></label>
+                <label>"Method"
+                    <select on:change=move |ev| method.set(if event_target_value(&ev) == "HEAD" { ProbeMethod::Head } else { ProbeMethod::Get })>
+                        <option value="GET" selected>"GET"</option>
+                        <option value="HEAD">"HEAD"</option>
+                    </select>
+                </label>
+                <label>"Every (s)" <input type="number" min="1" step="any" bind:value=interval_s aria-invalid=invalid("interval_ms") /></label>
+                <label>"Timeout (ms)" <input type="number" min="50" bind:value=timeout_ms aria-invalid=invalid("timeout_ms") /></label>
+                <label>"Expected status" <input type="number" min="100" max="599" bind:value=expected aria-invalid=invalid("expected_status") /></label>
+            </div>
+            <button type="submit" disabled=move || add.pending().get()>"Add target"</button>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+        </form>
+    }
+}
