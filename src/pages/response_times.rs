@@ -199,7 +199,7 @@ pub fn ResponseTimes() -> impl IntoView {
                         .collect_view()}
                 </div>
                 {move || zoom.get().map(|(from, to)| view! {
-                    <span class="zoomed" data-testid="zoomed">
+                    <span class="zoomed" data-testid="zoomed" data-from=from data-to=to>
                         {format!("{} – {}", format::clock(from), format::clock(to))}
                         <button type="button" on:click=move |_| zoom.set(None)>"Reset zoom"</button>
                     </span>

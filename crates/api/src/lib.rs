@@ -25,6 +25,8 @@ pub mod paths {
     pub const STOP_MONITORING: &str = "/api/performance/stop-monitoring";
     /// `GET`: the seeds' combined object.
     pub const OVERVIEW: &str = "/api/performance";
+    /// `GET`: Vigie's own metrics in the Prometheus text format.
+    pub const PROMETHEUS: &str = "/metrics";
     /// `GET`: the process is running.
     pub const LIVEZ: &str = "/livez";
     /// `GET`: the process can serve (database open, first sample taken).

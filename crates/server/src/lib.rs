@@ -17,6 +17,7 @@ pub mod probes;
 pub mod store;
 pub mod stream;
 pub mod targets;
+pub mod telemetry;
 pub mod web;
 pub mod writer;
 
@@ -66,6 +67,7 @@ struct Inner {
     events: EventHub,
     monitoring: Monitoring,
     prober: Prober,
+    telemetry: Arc<telemetry::Telemetry>,
     shutdown: CancellationToken,
 }
 
@@ -87,6 +89,9 @@ impl AppState {
     }
     pub fn prober(&self) -> &Prober {
         &self.inner.prober
+    }
+    pub fn telemetry(&self) -> &telemetry::Telemetry {
+        &self.inner.telemetry
     }
     /// Cancelled when the server shuts down; long-lived responses end with it.
     pub fn shutdown(&self) -> &CancellationToken {
@@ -141,8 +146,14 @@ pub fn app(state: AppState) -> Router {
                 .delete(api_not_found),
         )
         .route(paths::LIVEZ, get(health::livez))
+        .route(paths::PROMETHEUS, get(telemetry::metrics))
         .route(paths::READYZ, get(health::readyz));
 
+    // Times every API request; `route_layer` so the matched route is known.
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        telemetry::track,
+    ));
     let files = Router::new()
         .fallback_service(web::static_files(&state.config().static_dir))
         .layer(axum::middleware::from_fn(web::cache_headers))
@@ -290,11 +301,14 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
 
     let shutdown = CancellationToken::new();
     let events = EventHub::default();
-    let (writer, writer_task) = writer::spawn_writer(store.clone(), shutdown.clone());
+    let telemetry = Arc::new(telemetry::Telemetry::default());
+    let (writer, writer_task) =
+        writer::spawn_writer(store.clone(), telemetry.clone(), shutdown.clone());
     let prober = Prober::new(
         writer.clone(),
         events.clone(),
         monitoring.clone(),
+        telemetry.clone(),
         shutdown.clone(),
         config.down_after,
     );
@@ -322,6 +336,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             events,
             monitoring,
             prober,
+            telemetry,
             shutdown: shutdown.clone(),
         }),
     };

@@ -8,7 +8,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use vigie_api::{HostSample, ProbeResult};
 
+use std::sync::Arc;
+
 use crate::store::Store;
+use crate::telemetry::Telemetry;
 
 const MAX_BATCH: usize = 2000;
 const QUEUE: usize = 10_000;
@@ -34,7 +37,11 @@ impl Writer {
     }
 }
 
-pub fn spawn_writer(store: Store, shutdown: CancellationToken) -> (Writer, JoinHandle<()>) {
+pub fn spawn_writer(
+    store: Store,
+    telemetry: Arc<Telemetry>,
+    shutdown: CancellationToken,
+) -> (Writer, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<Record>(QUEUE);
     let task = tokio::spawn(async move {
         loop {
@@ -62,10 +69,11 @@ pub fn spawn_writer(store: Store, shutdown: CancellationToken) -> (Writer, JoinH
                         }
                     }
                     db.insert_batch(&hosts, &probes)
+                        .map(|()| (hosts.len(), probes.len()))
                 })
                 .await;
                 match written {
-                    Ok(Ok(())) => {}
+                    Ok(Ok((hosts, probes))) => telemetry.stored(hosts, probes),
                     Ok(Err(e)) => tracing::error!(error = %e, "writing measurements failed"),
                     Err(e) => tracing::error!(error = %e, "the writer thread failed"),
                 }

@@ -383,6 +383,7 @@ async fn every_path_in_the_openapi_document_is_served() {
             "/api/performance/targets/",
             "/api/performance/targets/{id}/",
             "/livez",
+            "/metrics",
             "/readyz"
         ]
     );
@@ -393,5 +394,44 @@ async fn every_path_in_the_openapi_document_is_served() {
         let resp = app.get(path).await;
         assert_eq!(resp.status(), 200, "{path}");
     }
+    app.server.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn own_metrics_count_api_requests_in_a_prometheus_histogram() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let app = launch(data.path(), data.path(), 200).await;
+    app.resources_after(None).await; // polls until a sample exists: some requests already
+    let before = app.get("/metrics").await.text().await.expect("text");
+    let count_of = |text: &str| -> u64 {
+        let key = "vigie_http_request_duration_seconds_count{method=\"GET\",route=\"/api/performance/system-resources/\",status=\"200\"} ";
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map_or(0, |v| v.parse().expect("count"))
+    };
+    for _ in 0..5 {
+        app.get("/api/performance/system-resources/").await;
+    }
+    let resp = app.get("/metrics").await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = resp.text().await.expect("text");
+    assert_eq!(
+        count_of(&text),
+        count_of(&before) + 5,
+        "each request counted once, by route template"
+    );
+    assert!(text.contains("# TYPE vigie_http_request_duration_seconds histogram"));
+    let stored = text
+        .lines()
+        .find_map(|l| l.strip_prefix("vigie_points_stored_total{kind=\"host\"} "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("host points counter");
+    assert!(stored >= 1, "the samples written are counted");
     app.server.shutdown().await.expect("clean shutdown");
 }

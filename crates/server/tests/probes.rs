@@ -515,3 +515,57 @@ async fn everything_stored_before_a_sigkill_is_there_after_restart() {
     child.kill().expect("stop");
     child.wait().expect("reaped");
 }
+
+#[tokio::test]
+async fn targets_declared_in_a_file_are_stored_and_probed_and_a_bad_file_stops_start() {
+    let up = upstream().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let file = data.path().join("targets.json");
+    std::fs::write(
+        &file,
+        json!([{"name": "from file", "url": format!("http://{up}/fast"), "interval_ms": 1000, "timeout_ms": 500}])
+            .to_string(),
+    )
+    .expect("write");
+    let mut config = Config::local(data.path(), data.path());
+    config.targets_file = Some(file.clone());
+    let server = start(config.clone()).await.expect("start");
+    let base = format!("http://{}/api/performance", server.addr());
+    let list: TargetList = reqwest::get(format!("{base}/targets/"))
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("list");
+    let names: Vec<&str> = list.targets.iter().map(|t| t.spec.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["Vigie API (/livez)", "from file"],
+        "the default target and the file's"
+    );
+    server.shutdown().await.expect("shutdown");
+
+    // Starting again with the same file does not duplicate it.
+    let server = start(config.clone()).await.expect("restart");
+    let base = format!("http://{}/api/performance", server.addr());
+    let list: TargetList = reqwest::get(format!("{base}/targets/"))
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("list");
+    assert_eq!(list.targets.len(), 2);
+    server.shutdown().await.expect("shutdown");
+
+    std::fs::write(
+        &file,
+        r#"[{"name": "bad", "url": "ftp://x/", "interval_ms": 1000}]"#,
+    )
+    .expect("write");
+    let err = start(config).await.expect_err("a bad file stops the start");
+    let text = err.to_string();
+    assert!(
+        text.contains("targets.json") && text.contains("url"),
+        "{text}"
+    );
+}

@@ -19,6 +19,7 @@ pub use classify::classify;
 
 use crate::events::EventHub;
 use crate::monitoring::Monitoring;
+use crate::telemetry::Telemetry;
 use crate::writer::{Record, Writer};
 
 /// Body bytes read at most: enough to time a page, not to download a file.
@@ -72,6 +73,7 @@ struct Inner {
     writer: Writer,
     events: EventHub,
     monitoring: Monitoring,
+    telemetry: Arc<Telemetry>,
     shutdown: CancellationToken,
     down_after: u32,
 }
@@ -81,6 +83,7 @@ impl Prober {
         writer: Writer,
         events: EventHub,
         monitoring: Monitoring,
+        telemetry: Arc<Telemetry>,
         shutdown: CancellationToken,
         down_after: u32,
     ) -> Self {
@@ -97,6 +100,7 @@ impl Prober {
                 writer,
                 events,
                 monitoring,
+                telemetry,
                 shutdown,
                 down_after: down_after.max(1),
             }),
@@ -157,6 +161,7 @@ async fn run_target(inner: Arc<Inner>, id: i64, spec: TargetSpec, stop: Cancella
             () = stop.cancelled() => return,
             r = probe(&inner.client, &spec) => r,
         };
+        inner.telemetry.probe_run(outcome);
         let result = ProbeResult {
             target_id: id,
             ts_ms,
