@@ -310,6 +310,42 @@ pub struct SystemResources {
     /// Seconds between samples.
     pub interval_s: f64,
     pub series: Vec<HostSample>,
+    /// Present when a range was asked for (`range`, or `from`/`to`): the stored
+    /// samples of that range, reduced to at most `points` buckets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<ResourceHistory>,
+}
+
+/// Lowest, mean and highest value of one figure over a bucket: the mean draws
+/// the line, the extremes keep short spikes visible.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    pub min: f64,
+    pub avg: f64,
+    pub max: f64,
+}
+
+/// One bucket of stored host samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourcePoint {
+    /// Start of the bucket, Unix ms.
+    pub ts_ms: i64,
+    /// Samples in the bucket.
+    pub count: u64,
+    pub cpu_usage: Spread,
+    pub memory_usage: Spread,
+    pub disk_usage: Spread,
+    pub network_usage: Spread,
+}
+
+/// Host samples over a range, bucketed; buckets without a sample are left
+/// out, so a pause or an outage stays a gap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceHistory {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub bucket_ms: i64,
+    pub points: Vec<ResourcePoint>,
 }
 
 /// JSON body of every 4xx/5xx answer.
@@ -375,6 +411,7 @@ mod tests {
             },
             interval_s: 1.0,
             series: vec![sample()],
+            history: None,
         };
         let json = serde_json::to_value(&body).expect("serialise");
         for key in ["cpu_usage", "memory_usage", "disk_usage", "network_usage"] {

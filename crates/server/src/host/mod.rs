@@ -6,26 +6,141 @@
 mod collector;
 mod sampler;
 
-use axum::extract::State;
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 pub use collector::HostCollector;
 pub use sampler::{HostHub, HostSnapshot, SamplerDeps, spawn_sampler};
+use vigie_api::{HostSample, ResourceHistory, ResourcePoint, Spread, SystemResources};
 
 use crate::AppState;
+use crate::error::ApiError;
+use crate::metrics::parse_range;
 
 /// How many recent samples the API and the stream's replay keep in memory
 /// (5 minutes at the default 1 s interval).
 pub const SERIES_LEN: usize = 300;
 
-/// `GET /api/performance/system-resources/`
-pub async fn system_resources(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state.host().snapshot().body.clone();
-    (
-        [
+/// `GET /api/performance/system-resources/`: the latest sample and the recent
+/// series, as the last tick serialised them; with `range` (or `from`/`to`)
+/// and `points`, also the stored samples of that range, bucketed.
+pub async fn system_resources(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let snapshot = state.host().snapshot();
+    if q.is_empty() {
+        let headers = [
             (header::CONTENT_TYPE, "application/json"),
             (header::CACHE_CONTROL, "no-store"),
-        ],
-        body,
-    )
+        ];
+        return Ok((headers, snapshot.body.clone()).into_response());
+    }
+    if q.contains_key("target") {
+        return Err(ApiError::bad_request(
+            "target",
+            "system-resources has no target filter",
+        ));
+    }
+    let range = parse_range(
+        &q,
+        crate::now_ms(),
+        state.config().retention().as_millis() as i64,
+    )?;
+    let samples = state
+        .store()
+        .call(move |s| s.host_samples_between(range.from_ms, range.to_ms))
+        .await?;
+    let bucket_ms = crate::metrics::bucket_ms(range.from_ms, range.to_ms, range.points);
+    let mut body: SystemResources = serde_json::from_slice(&snapshot.body)
+        .map_err(|e| ApiError::Internal(format!("host snapshot: {e}")))?;
+    body.history = Some(ResourceHistory {
+        from_ms: range.from_ms,
+        to_ms: range.to_ms,
+        bucket_ms,
+        points: bucket_samples(&samples, range.from_ms, bucket_ms),
+    });
+    Ok(Json(body).into_response())
+}
+
+fn spread(values: impl Iterator<Item = f64>) -> Spread {
+    let (mut min, mut max, mut sum, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0.0);
+    for v in values {
+        min = min.min(v);
+        max = max.max(v);
+        sum += v;
+        n += 1.0;
+    }
+    Spread {
+        min,
+        avg: sum / n,
+        max,
+    }
+}
+
+/// Reduces time-ordered samples to one point per non-empty bucket of `bucket_ms`.
+pub fn bucket_samples(samples: &[HostSample], from_ms: i64, bucket_ms: i64) -> Vec<ResourcePoint> {
+    let bucket_of = |s: &HostSample| (s.ts_ms - from_ms).div_euclid(bucket_ms);
+    samples
+        .chunk_by(|a, b| bucket_of(a) == bucket_of(b))
+        .map(|chunk| ResourcePoint {
+            ts_ms: from_ms + bucket_of(&chunk[0]) * bucket_ms,
+            count: chunk.len() as u64,
+            cpu_usage: spread(chunk.iter().map(|s| s.cpu_usage)),
+            memory_usage: spread(chunk.iter().map(|s| s.memory_usage)),
+            disk_usage: spread(chunk.iter().map(|s| s.disk_usage)),
+            network_usage: spread(chunk.iter().map(|s| s.network_usage)),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(ts_ms: i64, cpu: f64) -> HostSample {
+        HostSample {
+            ts_ms,
+            cpu_usage: cpu,
+            memory_usage: 50.0,
+            disk_usage: 10.0,
+            network_usage: 1.0,
+            memory_used_bytes: 0,
+            disk_used_bytes: 0,
+            network_rx_bytes_per_s: 0.0,
+            network_tx_bytes_per_s: 0.0,
+        }
+    }
+
+    #[test]
+    fn buckets_keep_min_max_and_leave_gaps() {
+        let mut samples: Vec<HostSample> = (0..20).map(|i| s(i * 1000, 10.0)).collect();
+        samples[7].cpu_usage = 95.0;
+        samples.push(s(60_000, 20.0));
+        let points = bucket_samples(&samples, 0, 10_000);
+        assert_eq!(
+            points.iter().map(|p| p.ts_ms).collect::<Vec<_>>(),
+            vec![0, 10_000, 60_000]
+        );
+        assert_eq!(points[0].count, 10);
+        assert_eq!(
+            points[0].cpu_usage,
+            Spread {
+                min: 10.0,
+                avg: 18.5,
+                max: 95.0
+            }
+        );
+        assert_eq!(
+            points[2].cpu_usage,
+            Spread {
+                min: 20.0,
+                avg: 20.0,
+                max: 20.0
+            }
+        );
+    }
 }

@@ -61,6 +61,7 @@ impl HostSnapshot {
             capacities: capacities.clone(),
             interval_s: interval.as_secs_f64(),
             series: samples.iter().cloned().collect(),
+            history: None,
         };
         // Serialising plain numbers and strings cannot fail.
         let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
