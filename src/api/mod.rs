@@ -121,6 +121,15 @@ impl ApiClient {
         self.get_json(paths::SYSTEM_RESOURCES).await
     }
 
+    /// Host samples of a window, bucketed on the server (in `history`).
+    pub async fn system_resources_in(
+        &self,
+        window: &Window,
+    ) -> Result<SystemResources, ClientError> {
+        let url = format!("{}?{}", self.url(paths::SYSTEM_RESOURCES), window.query());
+        self.get_json_url(&url).await
+    }
+
     /// Response-time figures over `range` (`5m`, `1h`...) or `[from, to]` ms,
     /// for one target or all.
     pub async fn metrics(
@@ -128,11 +137,7 @@ impl ApiClient {
         window: &Window,
         target: Option<i64>,
     ) -> Result<MetricsResponse, ClientError> {
-        let mut url = format!("{}?points={}", self.url(paths::METRICS), window.points);
-        match window.span {
-            Span::Last(range) => url.push_str(&format!("&range={}", range.as_str())),
-            Span::Between(from, to) => url.push_str(&format!("&from={from}&to={to}")),
-        }
+        let mut url = format!("{}?{}", self.url(paths::METRICS), window.query());
         if let Some(id) = target {
             url.push_str(&format!("&target={id}"));
         }
@@ -233,6 +238,16 @@ pub struct Window {
     pub points: u32,
 }
 
+impl Window {
+    /// The window as query parameters.
+    pub fn query(&self) -> String {
+        match self.span {
+            Span::Last(range) => format!("points={}&range={}", self.points, range.as_str()),
+            Span::Between(from, to) => format!("points={}&from={from}&to={to}", self.points),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Span {
     /// Ending now.
@@ -321,6 +336,20 @@ mod tests {
             resolve_base(Some("https://vigie.example/sub/"), "https://cdn.example"),
             "https://vigie.example/sub"
         );
+    }
+
+    #[test]
+    fn windows_become_query_parameters() {
+        let last = Window {
+            span: Span::Last(Range::H1),
+            points: 300,
+        };
+        assert_eq!(last.query(), "points=300&range=1h");
+        let zoomed = Window {
+            span: Span::Between(10, 20),
+            points: 5,
+        };
+        assert_eq!(zoomed.query(), "points=5&from=10&to=20");
     }
 
     #[test]

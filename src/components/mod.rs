@@ -5,3 +5,4 @@ pub mod connection;
 pub mod header;
 pub mod kpi;
 pub mod monitoring;
+pub mod range_picker;

@@ -1,21 +1,54 @@
 //! `/`: response times of the probed targets, then this host at a glance: its
-//! latest figures and a live chart of CPU and memory over the last five minutes.
+//! latest figures and a chart of CPU and memory. Over the last five minutes
+//! that chart is drawn from the live stream alone; over any other range (or a
+//! zoom) from the stored samples, bucketed by the server.
+
+use std::time::Duration;
 
 use leptos::prelude::*;
 use vigie_api::HostCapacities;
 
+use crate::api::ApiClient;
 use crate::components::chart::{Line, TimeSeriesChart};
 use crate::components::kpi::Kpi;
+use crate::components::range_picker::TimeView;
 use crate::format;
-use crate::live::LiveHost;
+use crate::live::{LiveHost, ticker};
 use crate::pages::response_times::ResponseTimes;
 
 /// Width of the live window.
 const WINDOW_MS: i64 = 5 * 60 * 1000;
+/// Buckets asked for a stored range.
+const POINTS: u32 = 600;
 
 #[component]
 pub fn Overview() -> impl IntoView {
     let live = expect_context::<LiveHost>();
+    let client = expect_context::<ApiClient>();
+    let view = TimeView::default();
+    let tick = ticker(Duration::from_secs(1));
+    let refresh = view.refresh_key(&live, tick);
+    // Stored samples, only when the view is not the live default.
+    let stored = LocalResource::new(move || {
+        refresh.get();
+        let window = (!view.is_live_default()).then(|| view.window(POINTS));
+        let client = client.clone();
+        async move {
+            match window {
+                Some(w) => client.system_resources_in(&w).await.map(|r| r.history),
+                None => Ok(None),
+            }
+        }
+    });
+    let stored = Memo::new(move |prev: Option<&Option<vigie_api::ResourceHistory>>| {
+        if view.is_live_default() {
+            return None;
+        }
+        match stored.get() {
+            Some(Ok(h)) => h,
+            _ => prev.cloned().flatten(),
+        }
+    });
     let latest = Memo::new(move |_| live.latest());
     let capacities = Memo::new(move |_| match live.history.get() {
         Some(Ok(r)) => Some(r.capacities),
@@ -30,8 +63,22 @@ pub fn Overview() -> impl IntoView {
         _ => None,
     };
 
-    let window = Signal::derive(move || latest.get().map(|s| (s.ts_ms - WINDOW_MS)..s.ts_ms));
+    let window = Signal::derive(move || match stored.get() {
+        Some(h) => Some(h.from_ms..h.to_ms),
+        None => latest.get().map(|s| (s.ts_ms - WINDOW_MS)..s.ts_ms),
+    });
     let lines = Signal::derive(move || {
+        if let Some(h) = stored.get() {
+            let line = |name, color_var, pick: fn(&vigie_api::ResourcePoint) -> f64| Line {
+                name,
+                color_var,
+                points: h.points.iter().map(|p| (p.ts_ms, pick(p))).collect(),
+            };
+            return vec![
+                line("CPU", "--series-1", |p| p.cpu_usage.avg),
+                line("Memory", "--series-2", |p| p.memory_usage.avg),
+            ];
+        }
         live.samples.with(|s| {
             vec![
                 Line {
@@ -48,7 +95,13 @@ pub fn Overview() -> impl IntoView {
         })
     });
     // Two and a half intervals without a sample is a gap, not a line.
-    let gap_ms = Signal::derive(move || interval_ms.get() * 5 / 2);
+    let gap_ms = Signal::derive(move || {
+        let step = stored
+            .get()
+            .map_or(0, |h| h.bucket_ms)
+            .max(interval_ms.get());
+        step * 5 / 2
+    });
 
     let cap = move |f: fn(&HostCapacities) -> String| {
         move || capacities.get().as_ref().map(f).unwrap_or_default()
@@ -92,7 +145,7 @@ pub fn Overview() -> impl IntoView {
     view! {
         <section class="page">
             <h1 class="visually-hidden">"Overview"</h1>
-            <ResponseTimes />
+            <ResponseTimes view=view />
             <header class="section-header">
                 <h2>"This host"</h2>
                 <p class="subtitle">{cap(|c| c.hostname.clone())}</p>
@@ -113,12 +166,13 @@ pub fn Overview() -> impl IntoView {
                     </ul>
                 </header>
                 <TimeSeriesChart
-                    label="CPU and memory use of this host over the last five minutes, percent"
+                    label="CPU and memory use of this host, percent"
                     lines=lines
                     window=window
                     y_range=0.0..100.0
                     y_unit=" %"
                     gap_ms=gap_ms
+                    on_zoom=view.zoom_to()
                 />
                 <p
                     class="readout"

@@ -7,35 +7,24 @@ use std::time::Duration;
 use leptos::prelude::*;
 use vigie_api::{MetricsResponse, sli};
 
-use crate::api::{ApiClient, Range, Span, Window};
+use crate::api::ApiClient;
 use crate::components::chart::{Line, TimeSeriesChart};
 use crate::components::kpi::Kpi;
+use crate::components::range_picker::{RangePicker, TimeView};
 use crate::format;
 use crate::live::{LiveHost, ticker};
 
 /// Points asked for: about one per two pixels of a wide chart.
 const POINTS: u32 = 600;
 
-/// How often a range ending now is fetched again, in seconds.
-fn refresh_every_s(range: Range) -> u64 {
-    match range {
-        Range::M5 | Range::M15 => 1,
-        Range::H1 => 5,
-        Range::H6 | Range::H24 => 30,
-        Range::D7 => 120,
-    }
-}
-
 fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "—".into(), |v| format!("{v:.0} ms"))
 }
 
 #[component]
-pub fn ResponseTimes() -> impl IntoView {
+pub fn ResponseTimes(view: TimeView) -> impl IntoView {
     let client = expect_context::<ApiClient>();
     let live = expect_context::<LiveHost>();
-    let range = RwSignal::new(Range::M5);
-    let zoom = RwSignal::new(None::<(i64, i64)>);
     let target = RwSignal::new(None::<i64>);
 
     let tick = ticker(Duration::from_secs(1));
@@ -48,25 +37,10 @@ pub fn ResponseTimes() -> impl IntoView {
             async move { client.targets().await }
         }
     });
-    // Refetch on a schedule that suits the range, and not at all while the
-    // view is zoomed or monitoring is paused: then nothing new can appear.
-    let refresh = Memo::new(move |prev: Option<&u64>| {
-        let measuring = live.monitoring.get().is_none_or(|m| m.monitoring);
-        if zoom.get().is_some() || !measuring {
-            return prev.copied().unwrap_or(0);
-        }
-        tick.get() / refresh_every_s(range.get())
-    });
+    let refresh = view.refresh_key(&live, tick);
     let metrics = LocalResource::new(move || {
         refresh.get();
-        let span = match zoom.get() {
-            Some((from, to)) => Span::Between(from, to),
-            None => Span::Last(range.get()),
-        };
-        let window = Window {
-            span,
-            points: POINTS,
-        };
+        let window = view.window(POINTS);
         let target = target.get();
         let client = client.clone();
         async move { client.metrics(&window, target).await }
@@ -158,7 +132,7 @@ pub fn ResponseTimes() -> impl IntoView {
                 .collect(),
         }]
     });
-    let on_zoom = Callback::new(move |(from, to): (i64, i64)| zoom.set(Some((from, to))));
+    let on_zoom = view.zoom_to();
 
     let target_options = move || {
         match targets.get() {
@@ -179,31 +153,7 @@ pub fn ResponseTimes() -> impl IntoView {
         <section class="response-times" aria-label="Response times">
             <div class="toolbar">
                 <h2>"Response times"</h2>
-                <div class="ranges" role="group" aria-label="Range">
-                    {Range::ALL
-                        .into_iter()
-                        .map(|r| {
-                            view! {
-                                <button
-                                    type="button"
-                                    aria-pressed=move || (zoom.get().is_none() && range.get() == r).to_string()
-                                    on:click=move |_| {
-                                        zoom.set(None);
-                                        range.set(r);
-                                    }
-                                >
-                                    {r.as_str()}
-                                </button>
-                            }
-                        })
-                        .collect_view()}
-                </div>
-                {move || zoom.get().map(|(from, to)| view! {
-                    <span class="zoomed" data-testid="zoomed" data-from=from data-to=to>
-                        {format!("{} – {}", format::clock(from), format::clock(to))}
-                        <button type="button" on:click=move |_| zoom.set(None)>"Reset zoom"</button>
-                    </span>
-                })}
+                <RangePicker view=view />
                 <label class="target-filter">
                     "Target "
                     <select on:change=move |ev| target.set(event_target_value(&ev).parse().ok())>

@@ -70,14 +70,79 @@ pub fn Targets() -> impl IntoView {
         }
     });
 
-    let rows = move || {
-        match targets.get() {
-        None => view! { <p>"Loading…"</p> }.into_any(),
-        Some(Err(e)) => view! { <p class="banner error" role="alert">{e.to_string()}</p> }.into_any(),
-        Some(Ok(list)) if list.targets.is_empty() => {
-            view! { <p class="empty">"No target yet: add the first one above."</p> }.into_any()
+    // The last list received; rows are keyed by id and their cells read it,
+    // so a refresh updates text in place instead of rebuilding the table.
+    let list = Memo::new(move |prev: Option<&Vec<Target>>| match targets.get() {
+        Some(Ok(l)) => l.targets,
+        _ => prev.cloned().unwrap_or_default(),
+    });
+    // Memos: the table below is rebuilt only when these change, not on every refresh.
+    let loaded = Memo::new(move |_| targets.get().is_some());
+    let empty = Memo::new(move |_| list.with(Vec::is_empty));
+    let load_error = move || match targets.get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
+    let row = move |id: i64| {
+        let current = Memo::new(move |_| list.with(|l| l.iter().find(|t| t.id == id).cloned()));
+        let text = move |f: fn(&Target) -> String| {
+            move || current.get().as_ref().map(f).unwrap_or_default()
+        };
+        let health = move || {
+            current.get().map_or("unknown", |t| {
+                if t.spec.enabled {
+                    health_text(t.health)
+                } else {
+                    "disabled"
+                }
+            })
+        };
+        let name = current
+            .get_untracked()
+            .map(|t| t.spec.name)
+            .unwrap_or_default();
+        let label_name = name.clone();
+        let toggle_label = move || {
+            if current.get().is_some_and(|t| t.spec.enabled) {
+                "Disable"
+            } else {
+                "Enable"
+            }
+        };
+        view! {
+            <tr data-testid="target-row" data-name=name.clone()>
+                <th scope="row">{text(|t| t.spec.name.clone())}</th>
+                <td class="url">{text(|t| t.spec.url.clone())}</td>
+                <td><span class=move || format!("health health-{}", health())>{health}</span></td>
+                <td>{text(outcome_text)}</td>
+                <td>{text(|t| format!("{} s", t.spec.interval_ms as f64 / 1000.0))}</td>
+                <td class="actions">
+                    <button
+                        type="button"
+                        aria-label=move || format!("{} {label_name}", toggle_label())
+                        on:click=move |_| {
+                            if let Some(t) = current.get_untracked() {
+                                toggle.dispatch(t);
+                            }
+                        }
+                    >
+                        {toggle_label}
+                    </button>
+                    <button type="button" class="danger" aria-label=format!("Remove {name}") on:click=move |_| { remove.dispatch(id); }>"Remove"</button>
+                </td>
+            </tr>
         }
-        Some(Ok(list)) => view! {
+    };
+
+    let rows = move || {
+        if !loaded.get() {
+            return view! { <p>"Loading…"</p> }.into_any();
+        }
+        if empty.get() {
+            return view! { <p class="empty">"No target yet: add the first one above."</p> }
+                .into_any();
+        }
+        view! {
             <table class="targets">
                 <thead>
                     <tr>
@@ -90,33 +155,11 @@ pub fn Targets() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=move || list.targets.clone() key=|t| (t.id, t.spec.enabled, t.last_result.as_ref().map(|r| r.ts_ms)) let:t>
-                        {
-                            let health = if t.spec.enabled { health_text(t.health) } else { "disabled" };
-                            let name = t.spec.name.clone();
-                            let toggle_label = if t.spec.enabled { "Disable" } else { "Enable" };
-                            let id = t.id;
-                            let for_toggle = t.clone();
-                            view! {
-                                <tr data-testid="target-row" data-name=name.clone()>
-                                    <th scope="row">{name.clone()}</th>
-                                    <td class="url">{t.spec.url.clone()}</td>
-                                    <td><span class=format!("health health-{health}")>{health}</span></td>
-                                    <td>{outcome_text(&t)}</td>
-                                    <td>{format!("{} s", t.spec.interval_ms as f64 / 1000.0)}</td>
-                                    <td class="actions">
-                                        <button type="button" aria-label=format!("{toggle_label} {name}") on:click=move |_| { toggle.dispatch(for_toggle.clone()); }>{toggle_label}</button>
-                                        <button type="button" class="danger" aria-label=format!("Remove {name}") on:click=move |_| { remove.dispatch(id); }>"Remove"</button>
-                                    </td>
-                                </tr>
-                            }
-                        }
-                    </For>
+                    <For each=move || list.get() key=|t| t.id children=move |t| row(t.id) />
                 </tbody>
             </table>
         }
-        .into_any(),
-    }
+        .into_any()
     };
 
     view! {
@@ -126,6 +169,7 @@ pub fn Targets() -> impl IntoView {
                 <p class="subtitle">"HTTP endpoints probed for response time and availability"</p>
             </header>
             <NewTarget on_added=Callback::new(move |_| changed.update(|n| *n += 1)) />
+            {move || load_error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
             {rows}
         </section>
     }

@@ -446,24 +446,40 @@ async fn system_resources_over_a_range_are_bucketed_from_the_database() {
     }
     // Let the writer catch up with the last sample.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let resp = app.get("/api/performance/system-resources/?range=1m&points=2").await;
+    let resp = app
+        .get("/api/performance/system-resources/?range=1m&points=2")
+        .await;
     assert_eq!(resp.status(), 200);
     let body: SystemResources = resp.json().await.expect("JSON");
     let history = body.history.expect("a history for a range");
     assert_eq!(history.to_ms - history.from_ms, 60_000);
     assert_eq!(history.bucket_ms, 30_000);
-    assert!(!history.points.is_empty() && history.points.len() <= 2, "{:?}", history.points);
+    assert!(
+        !history.points.is_empty() && history.points.len() <= 2,
+        "{:?}",
+        history.points
+    );
     let counted: u64 = history.points.iter().map(|p| p.count).sum();
-    assert!(counted >= 6, "every stored sample of the range is in a bucket: {counted}");
+    assert!(
+        counted >= 6,
+        "every stored sample of the range is in a bucket: {counted}"
+    );
     for p in &history.points {
         for s in [p.cpu_usage, p.memory_usage, p.disk_usage, p.network_usage] {
             assert!(s.min <= s.avg && s.avg <= s.max, "{s:?}");
         }
     }
     let held: Vec<f64> = body.series.iter().map(|s| s.cpu_usage).collect();
-    let top = history.points.iter().map(|p| p.cpu_usage.max).fold(f64::MIN, f64::max);
+    let top = history
+        .points
+        .iter()
+        .map(|p| p.cpu_usage.max)
+        .fold(f64::MIN, f64::max);
     let held_top = held.iter().copied().fold(f64::MIN, f64::max);
-    assert!(top >= held_top - 1e-9, "the highest CPU sample survives the reduction");
+    assert!(
+        top >= held_top - 1e-9,
+        "the highest CPU sample survives the reduction"
+    );
 
     for (query, field) in [
         ("range=lots", "range"),
@@ -471,7 +487,9 @@ async fn system_resources_over_a_range_are_bucketed_from_the_database() {
         ("points=0", "points"),
         ("from=5&to=1", "from"),
     ] {
-        let resp = app.get(&format!("/api/performance/system-resources/?{query}")).await;
+        let resp = app
+            .get(&format!("/api/performance/system-resources/?{query}"))
+            .await;
         assert_eq!(resp.status(), 400, "{query}");
         let body: ErrorBody = resp.json().await.expect("JSON error");
         assert_eq!(body.field.as_deref(), Some(field), "{query}");
