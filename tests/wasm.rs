@@ -45,7 +45,7 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) {
 }
 
 fn canvas_in(el: &HtmlElement) -> HtmlCanvasElement {
-    el.query_selector("canvas")
+    el.query_selector("canvas[role=img]")
         .expect("query")
         .expect("a canvas")
         .unchecked_into()

@@ -46,16 +46,21 @@ fn theme_of(style: &web_sys::CssStyleDeclaration) -> Theme {
     }
 }
 
-/// Draws `lines` over `window` on `canvas`; returns the time of the newest point drawn.
-fn draw(
-    canvas: &HtmlCanvasElement,
+/// What one surface of the chart needs to be drawn.
+struct Frame<'a> {
     css_size: (f64, f64),
-    lines: &[Line],
     window: Range<i64>,
     y_range: Range<f64>,
-    y_unit: &str,
+    y_unit: &'a str,
     gap_ms: i64,
-) -> Result<Option<i64>, String> {
+}
+
+/// Sizes `canvas` to the box in device pixels and returns the pixel ratio
+/// and the computed style (for the theme's colours).
+fn prepare(
+    canvas: &HtmlCanvasElement,
+    css_size: (f64, f64),
+) -> Result<(f64, web_sys::CssStyleDeclaration), String> {
     let dpr = web_sys::window()
         .map_or(1.0, |w| w.device_pixel_ratio())
         .max(1.0);
@@ -72,37 +77,78 @@ fn draw(
     let style = web_sys::window()
         .and_then(|win| win.get_computed_style(canvas).ok().flatten())
         .ok_or("no computed style")?;
-    let colors: Vec<RGBColor> = lines
-        .iter()
-        .map(|l| css_color(&style, l.color_var).unwrap_or(RGBColor(0x38, 0xbd, 0xf8)))
-        .collect();
-    let series: Vec<Series<'_>> = lines
-        .iter()
-        .zip(&colors)
-        .map(|(l, c)| Series {
-            name: l.name,
-            color: *c,
-            points: &l.points,
-        })
-        .collect();
+    Ok((dpr, style))
+}
+
+fn with_chart<T>(
+    canvas: &HtmlCanvasElement,
+    frame: &Frame<'_>,
+    f: impl FnOnce(&TimeChart<'_>, &web_sys::CssStyleDeclaration, CanvasBackend) -> Result<T, String>,
+) -> Result<T, String> {
+    let (dpr, style) = prepare(canvas, frame.css_size)?;
     let label = |t: i64| format::clock(t);
     let chart = TimeChart {
-        x_range: window,
-        y_range,
-        y_unit,
+        x_range: frame.window.clone(),
+        y_range: frame.y_range.clone(),
+        y_unit: frame.y_unit,
         scale: dpr,
         theme: theme_of(&style),
-        gap_ms,
+        gap_ms: frame.gap_ms,
         x_label: &label,
     };
     let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?;
-    chart
-        .draw(&backend.into_drawing_area(), &series)
-        .map_err(|e| e.to_string())?;
-    Ok(lines
-        .iter()
-        .filter_map(|l| l.points.last().map(|p| p.0))
-        .max())
+    f(&chart, &style, backend)
+}
+
+/// Background, grid and labels on the lower canvas.
+fn draw_axes(canvas: &HtmlCanvasElement, frame: &Frame<'_>) -> Result<(), String> {
+    with_chart(canvas, frame, |chart, _, backend| {
+        chart
+            .draw_axes(&backend.into_drawing_area())
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// `lines` on the upper, transparent canvas; returns the newest time drawn.
+fn draw_lines(
+    canvas: &HtmlCanvasElement,
+    frame: &Frame<'_>,
+    lines: &[Line],
+) -> Result<Option<i64>, String> {
+    with_chart(canvas, frame, |chart, style, backend| {
+        let ctx: web_sys::CanvasRenderingContext2d = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into().ok())
+            .ok_or("no 2d context")?;
+        ctx.clear_rect(
+            0.0,
+            0.0,
+            f64::from(canvas.width()),
+            f64::from(canvas.height()),
+        );
+        let colors: Vec<RGBColor> = lines
+            .iter()
+            .map(|l| css_color(style, l.color_var).unwrap_or(RGBColor(0x38, 0xbd, 0xf8)))
+            .collect();
+        let series: Vec<Series<'_>> = lines
+            .iter()
+            .zip(&colors)
+            .map(|(l, c)| Series {
+                name: l.name,
+                color: *c,
+                points: &l.points,
+            })
+            .collect();
+        chart
+            .draw_lines(&backend.into_drawing_area(), &series)
+            .map_err(|e| e.to_string())?;
+        Ok(lines
+            .iter()
+            .filter_map(|l| l.points.last().map(|p| p.0))
+            .max())
+    })
 }
 
 #[component]
@@ -124,6 +170,7 @@ pub fn TimeSeriesChart(
 ) -> impl IntoView {
     let container = NodeRef::<html::Div>::new();
     let canvas = NodeRef::<html::Canvas>::new();
+    let axes = NodeRef::<html::Canvas>::new();
     let size = RwSignal::new((0.0_f64, 0.0_f64));
     // Pointer position (CSS px from the left) while hovering, and where a drag began.
     let hover_x = RwSignal::new(None::<f64>);
@@ -154,25 +201,48 @@ pub fn TimeSeriesChart(
         });
     });
 
-    // Draw whenever the data, the window or the size changes.
-    Effect::new(move |_| {
+    // Two stacked canvases: the axes are drawn when the window, the value
+    // range or the size changes; the lines on every new point.
+    let frame = move || {
         let (w, h) = size.get();
-        let Some(window) = window.get() else { return };
-        let Some(canvas) = canvas.get() else { return };
-        if w < 1.0 || h < 1.0 {
+        let window = window.get()?;
+        (w >= 1.0 && h >= 1.0).then(|| (w, h, window, y_range.get(), gap_ms.get()))
+    };
+    Effect::new(move |_| {
+        let Some((w, h, window, y_range, gap_ms)) = frame() else {
             return;
+        };
+        let Some(canvas) = axes.get() else { return };
+        let frame = Frame {
+            css_size: (w, h),
+            window,
+            y_range,
+            y_unit,
+            gap_ms,
+        };
+        if let Err(e) = draw_axes(&canvas, &frame) {
+            web_sys::console::warn_1(&format!("chart axes not drawn: {e}").into());
         }
-        let gap = gap_ms.get();
-        let y_range = y_range.get();
-        lines.with(
-            |lines| match draw(&canvas, (w, h), lines, window, y_range, y_unit, gap) {
-                Ok(Some(ts)) => {
-                    let _ = canvas.set_attribute("data-last-ts", &ts.to_string());
-                }
-                Ok(None) => {}
-                Err(e) => web_sys::console::warn_1(&format!("chart not drawn: {e}").into()),
-            },
-        );
+    });
+    Effect::new(move |_| {
+        let Some((w, h, window, y_range, gap_ms)) = frame() else {
+            return;
+        };
+        let Some(canvas) = canvas.get() else { return };
+        let frame = Frame {
+            css_size: (w, h),
+            window,
+            y_range,
+            y_unit,
+            gap_ms,
+        };
+        lines.with(|lines| match draw_lines(&canvas, &frame, lines) {
+            Ok(Some(ts)) => {
+                let _ = canvas.set_attribute("data-last-ts", &ts.to_string());
+            }
+            Ok(None) => {}
+            Err(e) => web_sys::console::warn_1(&format!("chart not drawn: {e}").into()),
+        });
     });
 
     let readout = move || {
@@ -239,7 +309,8 @@ pub fn TimeSeriesChart(
                 }
             }
         >
-            <canvas node_ref=canvas role="img" aria-label=label></canvas>
+            <canvas class="chart-axes" node_ref=axes aria-hidden="true"></canvas>
+            <canvas class="chart-lines" node_ref=canvas role="img" aria-label=label></canvas>
             {move || selection().map(|style| view! { <div class="chart-selection" style=style></div> })}
             {move || readout().map(|text| view! { <div class="chart-readout" data-testid="chart-readout">{text}</div> })}
         </div>

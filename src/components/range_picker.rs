@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use vigie_charts::steady_window;
+
 use crate::api::{Range, Span, Window};
 use crate::format;
 use crate::live::LiveHost;
@@ -57,6 +59,16 @@ impl TimeView {
             };
             tick.get() / every
         })
+    }
+
+    /// The window a chart draws for data fetched over `[from, to]`: exact when
+    /// zoomed, steady (see [`steady_window`]) when it ends now and moves.
+    pub fn chart_window(&self, from_ms: i64, to_ms: i64) -> std::ops::Range<i64> {
+        if self.zoom.get().is_some() {
+            from_ms..to_ms
+        } else {
+            steady_window(to_ms, to_ms - from_ms)
+        }
     }
 
     pub fn zoom_to(&self) -> Callback<(i64, i64)> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use vigie_api::HostCapacities;
+use vigie_charts::steady_window;
 
 use crate::api::ApiClient;
 use crate::components::chart::{Line, TimeSeriesChart};
@@ -64,8 +65,8 @@ pub fn Overview() -> impl IntoView {
     };
 
     let window = Signal::derive(move || match stored.get() {
-        Some(h) => Some(h.from_ms..h.to_ms),
-        None => latest.get().map(|s| (s.ts_ms - WINDOW_MS)..s.ts_ms),
+        Some(h) => Some(view.chart_window(h.from_ms, h.to_ms)),
+        None => latest.get().map(|s| steady_window(s.ts_ms, WINDOW_MS)),
     });
     let lines = Signal::derive(move || {
         if let Some(h) = stored.get() {

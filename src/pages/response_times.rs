@@ -72,7 +72,7 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
         })
     });
 
-    let window = Signal::derive(move || shown.get().map(|m| m.from_ms..m.to_ms));
+    let window = Signal::derive(move || shown.get().map(|m| view.chart_window(m.from_ms, m.to_ms)));
     // Points of one target come every interval: a gap is a missing probe, not
     // a bucket without one.
     let gap_ms = Signal::derive(move || {

@@ -10,6 +10,7 @@
 use std::ops::Range;
 
 use plotters::coord::Shift;
+use plotters::coord::types::{RangedCoordf64, RangedCoordi64};
 use plotters::prelude::*;
 
 /// One point of a time series: Unix time in milliseconds, value.
@@ -111,27 +112,47 @@ pub fn time_at(x: f64, width: f64, range: &Range<i64>) -> i64 {
 }
 
 impl TimeChart<'_> {
-    /// Draws axes, grid and every series on `root`, replacing what was there.
-    ///
-    /// Each series is first reduced to at most four points per pixel column
-    /// (see [`decimate`]), so the cost follows the chart's width, not the data's length.
+    /// Draws axes, grid and every series on `root`, replacing what was there:
+    /// [`TimeChart::draw_axes`] then [`TimeChart::draw_lines`] on one surface.
     pub fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
         series: &[Series<'_>],
     ) -> Result<(), ChartError> {
-        let s = self.scale.max(0.5);
-        let px = |css: f64| (css * s).round() as u32;
-        root.fill(&self.theme.background).map_err(draw_err)?;
-        let label_font = ("sans-serif", 11.0 * s).into_font().color(&self.theme.text);
+        self.draw_axes(root)?;
+        self.draw_lines(root, series)
+    }
 
-        let mut chart = ChartBuilder::on(root)
-            .margin(px(MARGIN))
-            .x_label_area_size(px(X_LABEL_AREA))
-            .y_label_area_size(px(Y_LABEL_AREA))
+    fn px(&self, css: f64) -> u32 {
+        (css * self.scale.max(0.5)).round() as u32
+    }
+
+    /// The coordinate system: the same plot area for the axes and the lines,
+    /// so two stacked surfaces line up to the pixel.
+    fn context<'a, DB: DrawingBackend>(
+        &self,
+        root: &'a DrawingArea<DB, Shift>,
+    ) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordi64, RangedCoordf64>>, ChartError> {
+        ChartBuilder::on(root)
+            .margin(self.px(MARGIN))
+            .x_label_area_size(self.px(X_LABEL_AREA))
+            .y_label_area_size(self.px(Y_LABEL_AREA))
             .build_cartesian_2d(self.x_range.clone(), self.y_range.clone())
-            .map_err(draw_err)?;
+            .map_err(draw_err)
+    }
 
+    /// Background, grid, axes and labels: what changes only with the ranges,
+    /// the size or the theme. Measuring label text is the costly part of a
+    /// draw, so a live chart draws this once per range, not once per tick.
+    pub fn draw_axes<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), ChartError> {
+        root.fill(&self.theme.background).map_err(draw_err)?;
+        let label_font = ("sans-serif", 11.0 * self.scale.max(0.5))
+            .into_font()
+            .color(&self.theme.text);
+        let mut chart = self.context(root)?;
         let x_label = |x: &i64| (self.x_label)(*x);
         let y_label = |y: &f64| format!("{}{}", format_value(*y), self.y_unit);
         chart
@@ -147,9 +168,22 @@ impl TimeChart<'_> {
             .y_label_formatter(&y_label)
             .draw()
             .map_err(draw_err)?;
+        root.present().map_err(draw_err)
+    }
 
+    /// The series alone, over what is already on `root` (the caller clears a
+    /// lines-only surface first).
+    ///
+    /// Each series is first reduced to at most four points per pixel column
+    /// (see [`decimate`]), so the cost follows the chart's width, not the data's length.
+    pub fn draw_lines<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        series: &[Series<'_>],
+    ) -> Result<(), ChartError> {
+        let mut chart = self.context(root)?;
         let (width, _) = chart.plotting_area().dim_in_pixel();
-        let stroke = (1.5 * s).round().max(1.0) as u32;
+        let stroke = self.px(1.5).max(1);
         for line in series {
             let style = line.color.stroke_width(stroke);
             let visible = decimate(line.points, self.x_range.clone(), width as usize);
@@ -161,6 +195,20 @@ impl TimeChart<'_> {
         }
         root.present().map_err(draw_err)
     }
+}
+
+/// A window of `span_ms` that ends at or after `end_ms`, its end moved only in
+/// steps of a tenth of the span: a live chart keeps its axes (and their
+/// costly labels) for that long, while the newest point walks to the edge.
+pub fn steady_window(end_ms: i64, span_ms: i64) -> Range<i64> {
+    let step = (span_ms / 10).max(1);
+    let end = end_ms.div_euclid(step) * step
+        + if end_ms.rem_euclid(step) == 0 {
+            0
+        } else {
+            step
+        };
+    end - span_ms..end
 }
 
 /// A short label for an axis value: no decimals from 10 up, one below.
@@ -279,6 +327,22 @@ mod tests {
     }
 
     #[test]
+    fn steady_windows_move_in_tenths_and_always_hold_the_end() {
+        assert_eq!(steady_window(300_000, 300_000), 0..300_000);
+        assert_eq!(steady_window(300_001, 300_000), 30_000..330_000);
+        assert_eq!(
+            steady_window(329_999, 300_000),
+            30_000..330_000,
+            "same axes for 30 s"
+        );
+        for end in [1_000, 12_345, 299_999, 1_700_000_000_123] {
+            let w = steady_window(end, 300_000);
+            assert!(w.contains(&end) || w.end == end);
+            assert_eq!(w.end - w.start, 300_000);
+        }
+    }
+
+    #[test]
     fn gaps_split_lines() {
         let pts = vec![(0, 1.0), (1000, 2.0), (5000, 3.0), (6000, 4.0)];
         let parts: Vec<_> = split_gaps(&pts, 2500).collect();
@@ -359,6 +423,54 @@ mod tests {
             svg.matches(r##"stroke="#0000FF""##).count(),
             2,
             "memory split at its gap"
+        );
+    }
+
+    #[test]
+    fn axes_and_lines_drawn_apart_make_the_same_picture() {
+        let cpu: Vec<Point> = (0..=60).map(|i| (i * 1000, 20.0 + i as f64)).collect();
+        let series = [Series {
+            name: "cpu",
+            color: RGBColor(255, 0, 0),
+            points: &cpu,
+        }];
+        let whole = render_svg(&series, 1.0);
+        let mut axes = String::new();
+        let mut lines = String::new();
+        {
+            let label = |t: i64| format!("t{}", t / 1000);
+            let chart = TimeChart {
+                x_range: 0..60_000,
+                y_range: 0.0..100.0,
+                y_unit: " %",
+                scale: 1.0,
+                theme: Theme::LIGHT,
+                gap_ms: 2_500,
+                x_label: &label,
+            };
+            let root = SVGBackend::with_string(&mut axes, (800, 300)).into_drawing_area();
+            chart.draw_axes(&root).expect("axes");
+            drop(root);
+            let root = SVGBackend::with_string(&mut lines, (800, 300)).into_drawing_area();
+            chart.draw_lines(&root, &series).expect("lines");
+        }
+        assert!(
+            !lines.contains("<text"),
+            "no label is measured or drawn with the lines"
+        );
+        assert!(
+            !axes.contains(r##"stroke="#FF0000""##),
+            "no series on the axes surface"
+        );
+        let line_of = |svg: &str| {
+            svg.lines()
+                .find(|l| l.contains(r##"stroke="#FF0000""##))
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            line_of(&lines),
+            line_of(&whole),
+            "the line lands on the same pixels"
         );
     }
 
