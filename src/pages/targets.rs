@@ -229,7 +229,7 @@ fn NewTarget(on_added: Callback<()>) -> impl IntoView {
     };
 
     view! {
-        <form class="panel new-target" on:submit=submit aria-label="Add a target">
+        <form class="panel new-target" novalidate on:submit=submit aria-label="Add a target">
             <h2>"Add a target"</h2>
             <div class="fields">
                 <label>"Name" <input type="text" required bind:value=name aria-invalid=invalid("name") /></label>
