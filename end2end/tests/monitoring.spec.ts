@@ -39,8 +39,17 @@ test('add a target in the UI and see its response-time line appear', async ({ pa
   await expect(page.getByRole('group', { name: 'Availability' })).toContainText('100.0 %');
   await expect(page.getByRole('group', { name: 'p95' })).toContainText(/\d+ ms/);
 
-  // Clean up: the target goes, its row with it.
+  // Edit it: every 2 s instead of 1.
   await page.goto('/targets');
+  await page.getByRole('button', { name: `Edit ${name}` }).click();
+  const edit = page.getByRole('form', { name: 'Edit a target' });
+  await expect(edit.getByLabel('Name')).toHaveValue(name);
+  await edit.getByLabel('Every (s)').fill('2');
+  await edit.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByRole('form', { name: 'Add a target' })).toBeVisible();
+  await expect(row.getByRole('cell', { name: '2 s', exact: true })).toBeVisible();
+
+  // Clean up: the target goes, its row with it.
   await page.getByRole('button', { name: `Remove ${name}` }).click();
   await expect(page.getByTestId('target-row').filter({ hasText: name })).toHaveCount(0);
 });

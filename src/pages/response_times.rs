@@ -132,6 +132,30 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
                 .collect(),
         }]
     });
+    let throughput_lines = Signal::derive(move || {
+        let Some(m) = shown.get() else {
+            return Vec::new();
+        };
+        let seconds = m.bucket_ms as f64 / 1000.0;
+        vec![Line {
+            name: "probes/s",
+            color_var: "--series-1",
+            points: m
+                .series
+                .iter()
+                .map(|p| (p.ts_ms, p.count as f64 / seconds))
+                .collect(),
+        }]
+    });
+    let throughput_top = Signal::derive(move || {
+        throughput_lines.with(|lines| {
+            let top = lines
+                .iter()
+                .flat_map(|l| l.points.iter().map(|p| p.1))
+                .fold(0.0, f64::max);
+            nice_ceiling(top.max(0.1) * 1.1)
+        })
+    });
     let on_zoom = view.zoom_to();
 
     let target_options = move || {
@@ -189,6 +213,20 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
                     window=window
                     y_range=Signal::derive(move || 0.0..latency_top.get())
                     y_unit=" ms"
+                    gap_ms=gap_ms
+                    on_zoom=on_zoom
+                />
+            </article>
+            <article class="panel">
+                <header class="panel-header">
+                    <h3>"Throughput"</h3>
+                </header>
+                <TimeSeriesChart
+                    label="Probes per second"
+                    lines=throughput_lines
+                    window=window
+                    y_range=Signal::derive(move || 0.0..throughput_top.get())
+                    y_unit="/s"
                     gap_ms=gap_ms
                     on_zoom=on_zoom
                 />

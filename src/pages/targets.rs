@@ -34,6 +34,7 @@ pub fn Targets() -> impl IntoView {
     // The list refreshes every 2 s: states and last outcomes move with the probes.
     let tick = ticker(Duration::from_secs(2));
     let changed = RwSignal::new(0_u32);
+    let form = FormState::new();
     let targets = LocalResource::new({
         let client = client.clone();
         move || {
@@ -128,6 +129,17 @@ pub fn Targets() -> impl IntoView {
                     >
                         {toggle_label}
                     </button>
+                    <button
+                        type="button"
+                        aria-label=format!("Edit {name}")
+                        on:click=move |_| {
+                            if let Some(t) = current.get_untracked() {
+                                form.load(&t);
+                            }
+                        }
+                    >
+                        "Edit"
+                    </button>
                     <button type="button" class="danger" aria-label=format!("Remove {name}") on:click=move |_| { remove.dispatch(id); }>"Remove"</button>
                 </td>
             </tr>
@@ -168,84 +180,157 @@ pub fn Targets() -> impl IntoView {
                 <h1>"Targets"</h1>
                 <p class="subtitle">"HTTP endpoints probed for response time and availability"</p>
             </header>
-            <NewTarget on_added=Callback::new(move |_| changed.update(|n| *n += 1)) />
+            <TargetForm form=form on_saved=Callback::new(move |_| changed.update(|n| *n += 1)) />
             {move || load_error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
             {rows}
         </section>
     }
 }
 
-/// The form that adds a target. The server validates; its answer names the
-/// field at fault, which is marked and explained next to it.
-#[component]
-fn NewTarget(on_added: Callback<()>) -> impl IntoView {
-    let client = expect_context::<ApiClient>();
-    let name = RwSignal::new(String::new());
-    let url = RwSignal::new(String::new());
-    let interval_s = RwSignal::new("5".to_owned());
-    let timeout_ms = RwSignal::new("3000".to_owned());
-    let expected = RwSignal::new("200".to_owned());
-    let method = RwSignal::new(ProbeMethod::Get);
-    let error = RwSignal::new(None::<ClientError>);
+/// What the target form holds: text as typed, and the target being edited.
+#[derive(Debug, Clone, Copy)]
+struct FormState {
+    name: RwSignal<String>,
+    url: RwSignal<String>,
+    interval_s: RwSignal<String>,
+    timeout_ms: RwSignal<String>,
+    expected: RwSignal<String>,
+    method: RwSignal<ProbeMethod>,
+    /// `Some((id, enabled))` while editing that target.
+    editing: RwSignal<Option<(i64, bool)>>,
+    error: RwSignal<Option<ClientError>>,
+}
 
-    let add = Action::new_local(move |spec: &TargetSpec| {
+impl FormState {
+    fn new() -> Self {
+        FormState {
+            name: RwSignal::new(String::new()),
+            url: RwSignal::new(String::new()),
+            interval_s: RwSignal::new("5".into()),
+            timeout_ms: RwSignal::new("3000".into()),
+            expected: RwSignal::new("200".into()),
+            method: RwSignal::new(ProbeMethod::Get),
+            editing: RwSignal::new(None),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// Fills the form with `t` to edit it.
+    fn load(&self, t: &Target) {
+        self.name.set(t.spec.name.clone());
+        self.url.set(t.spec.url.clone());
+        self.interval_s
+            .set(format!("{}", t.spec.interval_ms as f64 / 1000.0));
+        self.timeout_ms.set(t.spec.timeout_ms.to_string());
+        self.expected.set(t.spec.expected_status.to_string());
+        self.method.set(t.spec.method);
+        self.editing.set(Some((t.id, t.spec.enabled)));
+        self.error.set(None);
+    }
+
+    fn clear(&self) {
+        self.name.set(String::new());
+        self.url.set(String::new());
+        self.interval_s.set("5".into());
+        self.timeout_ms.set("3000".into());
+        self.expected.set("200".into());
+        self.method.set(ProbeMethod::Get);
+        self.editing.set(None);
+        self.error.set(None);
+    }
+
+    /// The spec as typed. Numbers the browser cannot read go to the server as
+    /// invalid ones, so that one rule and one message apply everywhere.
+    fn spec(&self) -> TargetSpec {
+        let number = |s: RwSignal<String>| s.get_untracked().trim().parse::<f64>().ok();
+        TargetSpec {
+            name: self.name.get_untracked(),
+            url: self.url.get_untracked(),
+            method: self.method.get_untracked(),
+            expected_status: number(self.expected).map_or(0, |v| v as u16),
+            interval_ms: number(self.interval_s).map_or(0, |v| (v * 1000.0) as u64),
+            timeout_ms: number(self.timeout_ms).map_or(0, |v| v as u64),
+            enabled: self
+                .editing
+                .get_untracked()
+                .is_none_or(|(_, enabled)| enabled),
+        }
+    }
+}
+
+/// The form that adds a target, or saves the one being edited. The server
+/// validates; its answer names the field at fault, which is marked and
+/// explained next to it.
+#[component]
+fn TargetForm(form: FormState, on_saved: Callback<()>) -> impl IntoView {
+    let client = expect_context::<ApiClient>();
+    let save = Action::new_local(move |(editing, spec): &(Option<i64>, TargetSpec)| {
         let client = client.clone();
-        let spec = spec.clone();
+        let (editing, spec) = (*editing, spec.clone());
         async move {
-            match client.create_target(&spec).await {
+            let saved = match editing {
+                Some(id) => client.replace_target(id, &spec).await,
+                None => client.create_target(&spec).await,
+            };
+            match saved {
                 Ok(_) => {
-                    error.set(None);
-                    name.set(String::new());
-                    url.set(String::new());
-                    on_added.run(());
+                    form.clear();
+                    on_saved.run(());
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => form.error.set(Some(e)),
             }
         }
     });
-
-    let number = |text: &str| text.trim().parse::<f64>().ok();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        // Numbers the browser cannot read go to the server as invalid ones, so
-        // that the same rule and the same message apply everywhere.
-        let spec = TargetSpec {
-            name: name.get_untracked(),
-            url: url.get_untracked(),
-            method: method.get_untracked(),
-            expected_status: number(&expected.get_untracked()).map_or(0, |v| v as u16),
-            interval_ms: number(&interval_s.get_untracked()).map_or(0, |v| (v * 1000.0) as u64),
-            timeout_ms: number(&timeout_ms.get_untracked()).map_or(0, |v| v as u64),
-            enabled: true,
-        };
-        add.dispatch(spec);
+        save.dispatch((form.editing.get_untracked().map(|(id, _)| id), form.spec()));
     };
     let invalid = move |field: &'static str| {
         move || {
-            error
+            form.error
                 .with(|e| e.as_ref().and_then(|e| e.field()) == Some(field))
                 .to_string()
         }
     };
+    let editing = move || form.editing.get().is_some();
+    let FormState {
+        name,
+        url,
+        interval_s,
+        timeout_ms,
+        expected,
+        method,
+        ..
+    } = form;
 
     view! {
-        <form class="panel new-target" novalidate on:submit=submit aria-label="Add a target">
-            <h2>"Add a target"</h2>
+        <form
+            class="panel new-target"
+            novalidate
+            on:submit=submit
+            aria-label=move || if editing() { "Edit a target" } else { "Add a target" }
+        >
+            <h2>{move || if editing() { "Edit target" } else { "Add a target" }}</h2>
             <div class="fields">
                 <label>"Name" <input type="text" required bind:value=name aria-invalid=invalid("name") /></label>
                 <label class="wide">"URL" <input type="text" required placeholder="https://example.com/health" bind:value=url aria-invalid=invalid("url") /></label>
                 <label>"Method"
                     <select on:change=move |ev| method.set(if event_target_value(&ev) == "HEAD" { ProbeMethod::Head } else { ProbeMethod::Get })>
-                        <option value="GET" selected>"GET"</option>
-                        <option value="HEAD">"HEAD"</option>
+                        <option value="GET" selected=move || method.get() == ProbeMethod::Get>"GET"</option>
+                        <option value="HEAD" selected=move || method.get() == ProbeMethod::Head>"HEAD"</option>
                     </select>
                 </label>
                 <label>"Every (s)" <input type="number" min="1" step="any" bind:value=interval_s aria-invalid=invalid("interval_ms") /></label>
                 <label>"Timeout (ms)" <input type="number" min="50" bind:value=timeout_ms aria-invalid=invalid("timeout_ms") /></label>
                 <label>"Expected status" <input type="number" min="100" max="599" bind:value=expected aria-invalid=invalid("expected_status") /></label>
             </div>
-            <button type="submit" disabled=move || add.pending().get()>"Add target"</button>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            <button type="submit" disabled=move || save.pending().get()>
+                {move || if editing() { "Save changes" } else { "Add target" }}
+            </button>
+            {move || editing().then(|| view! {
+                <button type="button" on:click=move |_| form.clear()>"Cancel"</button>
+            })}
+            {move || form.error.get().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
         </form>
     }
 }
