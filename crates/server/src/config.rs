@@ -33,7 +33,19 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(200..=60_000))]
     pub sample_interval_ms: u64,
 
-    /// Hours of host samples kept in the database.
+    /// Hours of measurements kept at full resolution; older ones are folded
+    /// into one row per minute (at most the retention).
+    #[arg(long, env = "VIGIE_RAW_RETENTION_HOURS", default_value_t = 24,
+          value_parser = clap::value_parser!(u64).range(1..=87_600))]
+    pub raw_retention_hours: u64,
+
+    /// Most megabytes of data in the database; the oldest hours go first when
+    /// it is over. 0: no limit.
+    #[arg(long, env = "VIGIE_MAX_DB_MB", default_value_t = 1024)]
+    pub max_db_mb: u64,
+
+    /// Hours of measurements (per-minute rollups past the raw window) kept in
+    /// the database; also the longest range a query may ask for.
     #[arg(long, env = "VIGIE_RETENTION_HOURS", default_value_t = 168,
           value_parser = clap::value_parser!(u64).range(1..=87_600))]
     pub retention_hours: u64,
@@ -76,6 +88,11 @@ impl Config {
 
     pub fn retention(&self) -> Duration {
         Duration::from_secs(self.retention_hours * 3600)
+    }
+
+    /// How long raw measurements are kept: never longer than the retention.
+    pub fn raw_window(&self) -> Duration {
+        Duration::from_secs(self.raw_retention_hours.min(self.retention_hours) * 3600)
     }
 
     pub fn database_path(&self) -> PathBuf {

@@ -11,9 +11,11 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod host;
+pub mod maintenance;
 pub mod metrics;
 pub mod monitoring;
 pub mod probes;
+pub mod rollup;
 pub mod store;
 pub mod stream;
 pub mod targets;
@@ -315,16 +317,23 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     for (id, spec) in &targets {
         prober.apply(*id, spec);
     }
+    let maintenance = maintenance::spawn_maintenance(
+        store.clone(),
+        maintenance::Policy {
+            raw_window: config.raw_window(),
+            retention: config.retention(),
+            max_bytes: config.max_db_mb * 1024 * 1024,
+        },
+        shutdown.clone(),
+    );
     let (host, sampler) = host::spawn_sampler(
         collector,
         history,
         SamplerDeps {
-            store: store.clone(),
             writer,
             events: events.clone(),
             monitoring: monitoring.clone(),
             interval: config.sample_interval(),
-            retention: config.retention(),
             shutdown: shutdown.clone(),
         },
     );
@@ -352,6 +361,6 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         addr,
         shutdown,
         http,
-        background: vec![sampler, writer_task],
+        background: vec![sampler, writer_task, maintenance],
     })
 }

@@ -5,7 +5,7 @@
 //! left out, so a gap stays a gap. Also the seeds' combined object at
 //! `GET /api/performance/`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -16,6 +16,7 @@ use vigie_api::{
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::rollup::ProbeAggregate;
 
 pub const DEFAULT_POINTS: u32 = 300;
 pub const MAX_POINTS: u32 = 2000;
@@ -121,30 +122,69 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
-fn sorted_latencies<'a>(results: impl Iterator<Item = &'a ProbeResult>) -> Vec<f64> {
-    let mut v: Vec<f64> = results
-        .filter(|r| r.outcome == Outcome::Ok)
-        .filter_map(|r| r.latency_ms)
-        .collect();
-    v.sort_by(f64::total_cmp);
-    v
+/// Probes being summed up. While only raw results went in, the exact
+/// latencies are kept and percentiles are exact; once a rollup joins, they
+/// come from the merged histogram (within 2 %).
+#[derive(Debug, Clone)]
+struct Acc {
+    agg: ProbeAggregate,
+    exact: Option<Vec<f64>>,
 }
 
-/// The figures of a set of probe results over `span_ms`.
-pub fn summarise(results: &[ProbeResult], span_ms: i64) -> PerformanceMetrics {
-    let total = results.len() as u64;
-    let errors = results.iter().filter(|r| r.outcome != Outcome::Ok).count() as u64;
-    let lat = sorted_latencies(results.iter());
-    let pct = |n: u64| (total > 0).then(|| n as f64 * 100.0 / total as f64);
+impl Default for Acc {
+    fn default() -> Self {
+        Acc {
+            agg: ProbeAggregate::default(),
+            exact: Some(Vec::new()),
+        }
+    }
+}
+
+impl Acc {
+    fn add(&mut self, r: &ProbeResult) {
+        self.agg.add(r);
+        if let (Some(v), Outcome::Ok, Some(ms)) = (&mut self.exact, r.outcome, r.latency_ms) {
+            v.push(ms);
+        }
+    }
+
+    fn add_rollup(&mut self, a: &ProbeAggregate) {
+        self.agg.merge(a);
+        self.exact = None;
+    }
+
+    fn percentiles<const N: usize>(&mut self, ps: [f64; N]) -> [Option<f64>; N] {
+        match &mut self.exact {
+            Some(v) => {
+                v.sort_by(f64::total_cmp);
+                ps.map(|p| percentile(v, p))
+            }
+            None => ps.map(|p| self.agg.percentile(p)),
+        }
+    }
+}
+
+/// The figures of raw probe results and per-minute rollups over `span_ms`.
+pub fn summarise(
+    results: &[ProbeResult],
+    rollups: &[ProbeAggregate],
+    span_ms: i64,
+) -> PerformanceMetrics {
+    let mut acc = Acc::default();
+    results.iter().for_each(|r| acc.add(r));
+    rollups.iter().for_each(|a| acc.add_rollup(a));
+    let [p50, p95, p99] = acc.percentiles([50.0, 95.0, 99.0]);
+    let a = &acc.agg;
+    let pct = |n: u64| (a.count > 0).then(|| n as f64 * 100.0 / a.count as f64);
     PerformanceMetrics {
-        avg_response_time: (!lat.is_empty()).then(|| lat.iter().sum::<f64>() / lat.len() as f64),
-        total_requests: total,
-        error_rate: pct(errors),
-        throughput: (total > 0 && span_ms > 0).then(|| total as f64 * 1000.0 / span_ms as f64),
-        availability: pct(total - errors),
-        p50: percentile(&lat, 50.0),
-        p95: percentile(&lat, 95.0),
-        p99: percentile(&lat, 99.0),
+        avg_response_time: a.avg(),
+        total_requests: a.count,
+        error_rate: pct(a.errors),
+        throughput: (a.count > 0 && span_ms > 0).then(|| a.count as f64 * 1000.0 / span_ms as f64),
+        availability: pct(a.count - a.errors),
+        p50,
+        p95,
+        p99,
     }
 }
 
@@ -155,24 +195,35 @@ pub fn bucket_ms(from_ms: i64, to_ms: i64, points: u32) -> i64 {
     (raw.div_ceil(1000).max(1) * 1000) as i64
 }
 
-/// Reduces time-ordered results to one point per non-empty bucket.
-pub fn series(results: &[ProbeResult], from_ms: i64, bucket: i64) -> Vec<MetricsPoint> {
-    results
-        .chunk_by(|a, b| {
-            (a.ts_ms - from_ms).div_euclid(bucket) == (b.ts_ms - from_ms).div_euclid(bucket)
-        })
-        .map(|chunk| {
-            let start = from_ms + (chunk[0].ts_ms - from_ms).div_euclid(bucket) * bucket;
-            let lat = sorted_latencies(chunk.iter());
+/// One point per non-empty bucket of raw results and rollups (a rollup
+/// counts in the bucket its minute starts in).
+pub fn series(
+    results: &[ProbeResult],
+    rollups: &[(i64, ProbeAggregate)],
+    from_ms: i64,
+    bucket: i64,
+) -> Vec<MetricsPoint> {
+    let index = |ts: i64| (ts - from_ms).div_euclid(bucket);
+    let mut buckets: BTreeMap<i64, Acc> = BTreeMap::new();
+    for r in results {
+        buckets.entry(index(r.ts_ms)).or_default().add(r);
+    }
+    for (ts, a) in rollups {
+        buckets.entry(index(*ts)).or_default().add_rollup(a);
+    }
+    buckets
+        .into_iter()
+        .map(|(i, mut acc)| {
+            let [p95, p99] = acc.percentiles([95.0, 99.0]);
             MetricsPoint {
-                ts_ms: start,
-                count: chunk.len() as u64,
-                errors: chunk.iter().filter(|r| r.outcome != Outcome::Ok).count() as u64,
-                avg: (!lat.is_empty()).then(|| lat.iter().sum::<f64>() / lat.len() as f64),
-                min: lat.first().copied(),
-                max: lat.last().copied(),
-                p95: percentile(&lat, 95.0),
-                p99: percentile(&lat, 99.0),
+                ts_ms: from_ms + i * bucket,
+                count: acc.agg.count,
+                errors: acc.agg.errors,
+                avg: acc.agg.avg(),
+                min: acc.agg.lat_min,
+                max: acc.agg.lat_max,
+                p95,
+                p99,
             }
         })
         .collect()
@@ -187,18 +238,26 @@ async fn query_metrics(state: &AppState, q: RangeQuery) -> Result<MetricsRespons
             format!("no target with id {id}"),
         ));
     }
-    let results = state
+    let (results, rollups) = state
         .store()
-        .call(move |s| s.probe_results_between(q.from_ms, q.to_ms, q.target))
+        .call(move |s| {
+            Ok((
+                s.probe_results_between(q.from_ms, q.to_ms, q.target)?,
+                s.probe_rollups_between(q.from_ms, q.to_ms, q.target)?,
+            ))
+        })
         .await?;
     let bucket = bucket_ms(q.from_ms, q.to_ms, q.points);
+    let by_minute: Vec<(i64, ProbeAggregate)> =
+        rollups.into_iter().map(|(_, ts, a)| (ts, a)).collect();
+    let aggregates: Vec<ProbeAggregate> = by_minute.iter().map(|(_, a)| a.clone()).collect();
     Ok(MetricsResponse {
-        performance_metrics: summarise(&results, q.to_ms - q.from_ms),
+        performance_metrics: summarise(&results, &aggregates, q.to_ms - q.from_ms),
         from_ms: q.from_ms,
         to_ms: q.to_ms,
         bucket_ms: bucket,
         target_id: q.target,
-        series: series(&results, q.from_ms, bucket),
+        series: series(&results, &by_minute, q.from_ms, bucket),
     })
 }
 
@@ -272,7 +331,7 @@ mod tests {
         let mut results: Vec<ProbeResult> = (1..=100).map(|i| ok(i * 1000, i as f64)).collect();
         results.push(failed(101_000, Outcome::Timeout));
         results.push(failed(102_000, Outcome::Refused));
-        let m = summarise(&results, 102_000);
+        let m = summarise(&results, &[], 102_000);
         assert_eq!(m.total_requests, 102);
         assert_eq!(m.avg_response_time, Some(50.5));
         assert_eq!((m.p50, m.p95, m.p99), (Some(50.0), Some(95.0), Some(99.0)));
@@ -284,7 +343,7 @@ mod tests {
 
     #[test]
     fn nothing_measured_is_null_not_zero() {
-        let m = summarise(&[], 60_000);
+        let m = summarise(&[], &[], 60_000);
         assert_eq!(m.total_requests, 0);
         assert_eq!(
             (m.avg_response_time, m.error_rate, m.p95, m.throughput),
@@ -300,7 +359,7 @@ mod tests {
         results.push(ok(125_000, 12.0));
         let bucket = bucket_ms(0, 130_000, 13); // 10 s buckets
         assert_eq!(bucket, 10_000);
-        let s = series(&results, 0, bucket);
+        let s = series(&results, &[], 0, bucket);
         let starts: Vec<i64> = s.iter().map(|p| p.ts_ms).collect();
         assert_eq!(
             starts,

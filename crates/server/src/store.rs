@@ -8,6 +8,21 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use vigie_api::{HostSample, Outcome, ProbeMethod, ProbeResult, TargetSpec};
 
+use crate::rollup::{
+    HostAggregate, LatencyHistogram, ProbeAggregate, Sums, fold_hosts, fold_probes, minute_of,
+};
+
+/// What one maintenance pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Maintenance {
+    /// Raw rows folded into rollups.
+    pub rolled_up: usize,
+    /// Rows deleted for being older than the retention.
+    pub expired: usize,
+    /// Rows deleted to bring the database under its size limit.
+    pub evicted: usize,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("sqlite: {0}")]
@@ -61,6 +76,26 @@ const MIGRATIONS: &[&str] = &[
         status INTEGER
      );
      CREATE INDEX probe_results_by_time ON probe_results (ts_ms, target_id);",
+    "CREATE TABLE probe_rollups (
+        target_id INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        lat_count INTEGER NOT NULL,
+        lat_sum REAL NOT NULL,
+        lat_min REAL,
+        lat_max REAL,
+        hist BLOB NOT NULL,
+        PRIMARY KEY (ts_ms, target_id)
+     ) WITHOUT ROWID;
+     CREATE TABLE host_rollups (
+        ts_ms INTEGER PRIMARY KEY,
+        count INTEGER NOT NULL,
+        cpu_min REAL NOT NULL, cpu_max REAL NOT NULL, cpu_sum REAL NOT NULL,
+        mem_min REAL NOT NULL, mem_max REAL NOT NULL, mem_sum REAL NOT NULL,
+        disk_min REAL NOT NULL, disk_max REAL NOT NULL, disk_sum REAL NOT NULL,
+        net_min REAL NOT NULL, net_max REAL NOT NULL, net_sum REAL NOT NULL
+     );",
 ];
 
 impl Store {
@@ -181,16 +216,7 @@ impl Store {
              WHERE ts_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR target_id = ?3)
              ORDER BY ts_ms",
         )?;
-        let rows = stmt.query_map(params![from_ms, to_ms, target], |r| {
-            let outcome: String = r.get(2)?;
-            Ok(ProbeResult {
-                target_id: r.get(0)?,
-                ts_ms: r.get(1)?,
-                outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Error),
-                latency_ms: r.get(3)?,
-                status: r.get(4)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![from_ms, to_ms, target], probe_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
@@ -279,11 +305,219 @@ impl Store {
             == 1)
     }
 
-    /// Deletes probe results older than `before_ms`; returns how many went.
-    pub fn prune_probe_results(&self, before_ms: i64) -> Result<usize, StoreError> {
-        Ok(self
-            .lock()?
-            .execute("DELETE FROM probe_results WHERE ts_ms < ?1", [before_ms])?)
+    /// Per-minute probe aggregates whose minute starts in `[from_ms, to_ms]`.
+    pub fn probe_rollups_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        target: Option<i64>,
+    ) -> Result<Vec<(i64, i64, ProbeAggregate)>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT target_id, ts_ms, count, errors, lat_count, lat_sum, lat_min, lat_max, hist
+             FROM probe_rollups WHERE ts_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR target_id = ?3)
+             ORDER BY ts_ms",
+        )?;
+        let rows = stmt.query_map(params![from_ms, to_ms, target], |r| {
+            let hist: Vec<u8> = r.get(8)?;
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                ProbeAggregate {
+                    count: r.get::<_, i64>(2)?.max(0) as u64,
+                    errors: r.get::<_, i64>(3)?.max(0) as u64,
+                    lat_count: r.get::<_, i64>(4)?.max(0) as u64,
+                    lat_sum: r.get(5)?,
+                    lat_min: r.get(6)?,
+                    lat_max: r.get(7)?,
+                    hist: LatencyHistogram::decode(&hist).unwrap_or_default(),
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Per-minute host aggregates whose minute starts in `[from_ms, to_ms]`.
+    pub fn host_rollups_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, HostAggregate)>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT ts_ms, count, cpu_min, cpu_max, cpu_sum, mem_min, mem_max, mem_sum,
+                    disk_min, disk_max, disk_sum, net_min, net_max, net_sum
+             FROM host_rollups WHERE ts_ms BETWEEN ?1 AND ?2 ORDER BY ts_ms",
+        )?;
+        let rows = stmt.query_map([from_ms, to_ms], |r| {
+            let sums = |i: usize| -> rusqlite::Result<Sums> {
+                Ok(Sums {
+                    min: r.get(i)?,
+                    max: r.get(i + 1)?,
+                    sum: r.get(i + 2)?,
+                })
+            };
+            Ok((
+                r.get(0)?,
+                HostAggregate {
+                    count: r.get::<_, i64>(1)?.max(0) as u64,
+                    figures: [sums(2)?, sums(5)?, sums(8)?, sums(11)?],
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// One maintenance pass, in one transaction: raw measurements older than
+    /// `raw_before_ms` are folded into per-minute rollups (merged with any row
+    /// already there) and deleted; everything older than `expire_before_ms`
+    /// is deleted; then, while the data takes more than `max_bytes` (0: no
+    /// limit), the oldest hour is deleted.
+    pub fn maintain(
+        &self,
+        raw_before_ms: i64,
+        expire_before_ms: i64,
+        max_bytes: u64,
+    ) -> Result<Maintenance, StoreError> {
+        let raw_before = minute_of(raw_before_ms);
+        let mut report = Maintenance::default();
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        {
+            let probes = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT target_id, ts_ms, outcome, latency_ms, status FROM probe_results
+                     WHERE ts_ms < ?1",
+                )?;
+                let rows = stmt.query_map([raw_before], probe_row)?;
+                rows.collect::<Result<Vec<_>, _>>()?
+            };
+            let hosts = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage,
+                            memory_used_bytes, disk_used_bytes, network_rx_bytes_per_s,
+                            network_tx_bytes_per_s
+                     FROM host_samples WHERE ts_ms < ?1",
+                )?;
+                let rows = stmt.query_map([raw_before], host_sample_row)?;
+                rows.collect::<Result<Vec<_>, _>>()?
+            };
+            report.rolled_up = probes.len() + hosts.len();
+            for ((target, minute), mut agg) in fold_probes(&probes) {
+                let existing = tx
+                    .query_row(
+                        "SELECT count, errors, lat_count, lat_sum, lat_min, lat_max, hist
+                         FROM probe_rollups WHERE target_id = ?1 AND ts_ms = ?2",
+                        [target, minute],
+                        |r| {
+                            let hist: Vec<u8> = r.get(6)?;
+                            Ok(ProbeAggregate {
+                                count: r.get::<_, i64>(0)?.max(0) as u64,
+                                errors: r.get::<_, i64>(1)?.max(0) as u64,
+                                lat_count: r.get::<_, i64>(2)?.max(0) as u64,
+                                lat_sum: r.get(3)?,
+                                lat_min: r.get(4)?,
+                                lat_max: r.get(5)?,
+                                hist: LatencyHistogram::decode(&hist).unwrap_or_default(),
+                            })
+                        },
+                    )
+                    .optional()?;
+                if let Some(existing) = existing {
+                    agg.merge(&existing);
+                }
+                tx.execute(
+                    "INSERT OR REPLACE INTO probe_rollups VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        target,
+                        minute,
+                        agg.count as i64,
+                        agg.errors as i64,
+                        agg.lat_count as i64,
+                        agg.lat_sum,
+                        agg.lat_min,
+                        agg.lat_max,
+                        agg.hist.encode()
+                    ],
+                )?;
+            }
+            for (minute, mut agg) in fold_hosts(&hosts) {
+                let existing = tx
+                    .query_row(
+                        "SELECT count, cpu_min, cpu_max, cpu_sum, mem_min, mem_max, mem_sum,
+                                disk_min, disk_max, disk_sum, net_min, net_max, net_sum
+                         FROM host_rollups WHERE ts_ms = ?1",
+                        [minute],
+                        |r| {
+                            let sums = |i: usize| -> rusqlite::Result<Sums> {
+                                Ok(Sums {
+                                    min: r.get(i)?,
+                                    max: r.get(i + 1)?,
+                                    sum: r.get(i + 2)?,
+                                })
+                            };
+                            Ok(HostAggregate {
+                                count: r.get::<_, i64>(0)?.max(0) as u64,
+                                figures: [sums(1)?, sums(4)?, sums(7)?, sums(10)?],
+                            })
+                        },
+                    )
+                    .optional()?;
+                if let Some(existing) = existing {
+                    agg.merge(&existing);
+                }
+                let [c, m, d, n] = agg.figures;
+                tx.execute(
+                    "INSERT OR REPLACE INTO host_rollups
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    params![
+                        minute,
+                        agg.count as i64,
+                        c.min,
+                        c.max,
+                        c.sum,
+                        m.min,
+                        m.max,
+                        m.sum,
+                        d.min,
+                        d.max,
+                        d.sum,
+                        n.min,
+                        n.max,
+                        n.sum
+                    ],
+                )?;
+            }
+            tx.execute("DELETE FROM probe_results WHERE ts_ms < ?1", [raw_before])?;
+            tx.execute("DELETE FROM host_samples WHERE ts_ms < ?1", [raw_before])?;
+            report.expired = delete_before(&tx, expire_before_ms)?;
+            if max_bytes > 0 {
+                while used_bytes(&tx)? > max_bytes {
+                    let oldest: Option<i64> = tx.query_row(
+                        "SELECT MIN(t) FROM (
+                            SELECT MIN(ts_ms) AS t FROM probe_rollups
+                            UNION ALL SELECT MIN(ts_ms) FROM host_rollups
+                            UNION ALL SELECT MIN(ts_ms) FROM probe_results
+                            UNION ALL SELECT MIN(ts_ms) FROM host_samples)",
+                        [],
+                        |r| r.get(0),
+                    )?;
+                    let Some(oldest) = oldest else { break };
+                    let evicted = delete_before(&tx, oldest + 3_600_000)?;
+                    if evicted == 0 {
+                        break;
+                    }
+                    report.evicted += evicted;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// Bytes of the database's pages that hold data (free pages left out).
+    pub fn used_bytes(&self) -> Result<u64, StoreError> {
+        used_bytes(&*self.lock()?)
     }
 
     /// The newest `limit` samples, oldest first.
@@ -300,13 +534,42 @@ impl Store {
         rows.reverse();
         Ok(rows)
     }
+}
 
-    /// Deletes host samples older than `before_ms`; returns how many went.
-    pub fn prune_host_samples(&self, before_ms: i64) -> Result<usize, StoreError> {
-        Ok(self
-            .lock()?
-            .execute("DELETE FROM host_samples WHERE ts_ms < ?1", [before_ms])?)
+fn delete_before(conn: &Connection, before_ms: i64) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for table in [
+        "probe_rollups",
+        "host_rollups",
+        "probe_results",
+        "host_samples",
+    ] {
+        n += conn.execute(
+            &format!("DELETE FROM {table} WHERE ts_ms < ?1"),
+            [before_ms],
+        )?;
     }
+    Ok(n)
+}
+
+fn used_bytes(conn: &Connection) -> Result<u64, StoreError> {
+    let pragma = |name: &str| -> Result<u64, StoreError> {
+        Ok(conn
+            .pragma_query_value(None, name, |r| r.get::<_, i64>(0))?
+            .max(0) as u64)
+    };
+    Ok((pragma("page_count")? - pragma("freelist_count")?) * pragma("page_size")?)
+}
+
+fn probe_row(r: &Row<'_>) -> rusqlite::Result<ProbeResult> {
+    let outcome: String = r.get(2)?;
+    Ok(ProbeResult {
+        target_id: r.get(0)?,
+        ts_ms: r.get(1)?,
+        outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Error),
+        latency_ms: r.get(3)?,
+        status: r.get(4)?,
+    })
 }
 
 fn method_str(m: ProbeMethod) -> &'static str {
@@ -392,11 +655,129 @@ mod tests {
         let store = Store::open(&path).expect("reopen");
         let got = store.recent_host_samples(2).expect("read");
         assert_eq!(got, vec![sample(2000), sample(3000)]);
-        assert_eq!(store.prune_host_samples(2500).expect("prune"), 2);
+        let report = store.maintain(0, 2500, 0).expect("maintain");
+        assert_eq!(report.expired, 2);
         assert_eq!(
             store.recent_host_samples(10).expect("read"),
             vec![sample(3000)]
         );
+    }
+
+    fn probe(ts_ms: i64, i: i64) -> ProbeResult {
+        let failed = i % 13 == 0;
+        ProbeResult {
+            target_id: 1 + i % 2,
+            ts_ms,
+            outcome: if failed {
+                Outcome::Timeout
+            } else {
+                Outcome::Ok
+            },
+            latency_ms: (!failed).then_some(5.0 + (i % 200) as f64 * 1.7),
+            status: (!failed).then_some(200),
+        }
+    }
+
+    fn figures(store: &Store, from: i64, to: i64) -> vigie_api::PerformanceMetrics {
+        let raw = store.probe_results_between(from, to, None).expect("raw");
+        let rolled: Vec<ProbeAggregate> = store
+            .probe_rollups_between(from, to, None)
+            .expect("rollups")
+            .into_iter()
+            .map(|(_, _, a)| a)
+            .collect();
+        crate::metrics::summarise(&raw, &rolled, to - from)
+    }
+
+    #[test]
+    fn rolling_up_keeps_counts_and_averages_and_percentiles_close() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("vigie.db")).expect("open");
+        let hour = 3_600_000;
+        let end = 1_800_000_000_000; // a whole minute
+        let start = end - 3 * hour;
+        let probes: Vec<ProbeResult> = (0..3 * 3600).map(|i| probe(start + i * 1000, i)).collect();
+        let hosts: Vec<HostSample> = (0..3 * 3600).map(|i| sample(start + i * 1000)).collect();
+        store.insert_batch(&hosts, &probes).expect("insert");
+        let before = figures(&store, start, end);
+
+        let report = store.maintain(end - hour, 0, 0).expect("maintain");
+        assert_eq!(
+            report.rolled_up,
+            2 * 2 * 3600,
+            "two hours of probes and samples"
+        );
+        assert!(
+            store
+                .probe_results_between(start, end - hour - 1, None)
+                .expect("raw")
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .probe_rollups_between(start, end, None)
+                .expect("r")
+                .len(),
+            2 * 120
+        );
+        let after = figures(&store, start, end);
+        assert_eq!(after.total_requests, before.total_requests);
+        assert_eq!(after.error_rate, before.error_rate);
+        let (a, b) = (
+            after.avg_response_time.expect("avg"),
+            before.avg_response_time.expect("avg"),
+        );
+        assert!(
+            (a / b - 1.0).abs() < 1e-12,
+            "sum ÷ count survives: {a} vs {b}"
+        );
+        for (x, y) in [(after.p95, before.p95), (after.p99, before.p99)] {
+            let (x, y) = (x.expect("p"), y.expect("p"));
+            assert!((x / y - 1.0).abs() <= 0.02, "{x} vs {y}");
+        }
+        let host_rolled = store
+            .host_rollups_between(start, end)
+            .expect("host rollups");
+        assert_eq!(
+            host_rolled.iter().map(|(_, a)| a.count).sum::<u64>(),
+            2 * 3600
+        );
+
+        // Again: nothing left to fold, nothing changes.
+        assert_eq!(
+            store.maintain(end - hour, 0, 0).expect("again").rolled_up,
+            0
+        );
+        assert_eq!(figures(&store, start, end), after);
+
+        // Past the retention, rollups go too.
+        let report = store
+            .maintain(end - hour, end - 2 * hour, 0)
+            .expect("expire");
+        assert_eq!(
+            report.expired,
+            2 * 60 + 60,
+            "an hour of rollups: 2 targets and the host"
+        );
+        assert_eq!(figures(&store, start, end).total_requests, 2 * 3600);
+    }
+
+    #[test]
+    fn over_its_size_limit_the_database_drops_its_oldest_hours_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("vigie.db")).expect("open");
+        let end = 1_800_000_000_000;
+        let start = end - 6 * 3_600_000;
+        let probes: Vec<ProbeResult> = (0..6 * 3600).map(|i| probe(start + i * 1000, i)).collect();
+        store.insert_batch(&[], &probes).expect("insert");
+        let full = store.used_bytes().expect("size");
+        let report = store.maintain(0, 0, full / 2).expect("maintain");
+        assert!(report.evicted > 0);
+        assert!(store.used_bytes().expect("size") <= full / 2);
+        let left = store.probe_results_between(start, end, None).expect("raw");
+        assert!(!left.is_empty(), "the newest hours stay");
+        assert_eq!(left.last().map(|p| p.ts_ms), probes.last().map(|p| p.ts_ms));
+        assert!(left[0].ts_ms > start, "the oldest went first");
     }
 
     #[test]

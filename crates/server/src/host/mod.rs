@@ -14,11 +14,14 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 pub use collector::HostCollector;
 pub use sampler::{HostHub, HostSnapshot, SamplerDeps, spawn_sampler};
-use vigie_api::{HostSample, ResourceHistory, ResourcePoint, Spread, SystemResources};
+use std::collections::BTreeMap;
+
+use vigie_api::{HostSample, ResourceHistory, ResourcePoint, SystemResources};
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::metrics::parse_range;
+use crate::rollup::HostAggregate;
 
 /// How many recent samples the API and the stream's replay keep in memory
 /// (5 minutes at the default 1 s interval).
@@ -50,9 +53,14 @@ pub async fn system_resources(
         crate::now_ms(),
         state.config().retention().as_millis() as i64,
     )?;
-    let samples = state
+    let (samples, rollups) = state
         .store()
-        .call(move |s| s.host_samples_between(range.from_ms, range.to_ms))
+        .call(move |s| {
+            Ok((
+                s.host_samples_between(range.from_ms, range.to_ms)?,
+                s.host_rollups_between(range.from_ms, range.to_ms)?,
+            ))
+        })
         .await?;
     let bucket_ms = crate::metrics::bucket_ms(range.from_ms, range.to_ms, range.points);
     let mut body: SystemResources = serde_json::from_slice(&snapshot.body)
@@ -61,38 +69,41 @@ pub async fn system_resources(
         from_ms: range.from_ms,
         to_ms: range.to_ms,
         bucket_ms,
-        points: bucket_samples(&samples, range.from_ms, bucket_ms),
+        points: bucket_samples(&samples, &rollups, range.from_ms, bucket_ms),
     });
     Ok(Json(body).into_response())
 }
 
-fn spread(values: impl Iterator<Item = f64>) -> Spread {
-    let (mut min, mut max, mut sum, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0.0);
-    for v in values {
-        min = min.min(v);
-        max = max.max(v);
-        sum += v;
-        n += 1.0;
+/// One point per non-empty bucket of raw samples and per-minute rollups (a
+/// rollup counts in the bucket its minute starts in). Means are sums over
+/// counts, never means of means.
+pub fn bucket_samples(
+    samples: &[HostSample],
+    rollups: &[(i64, HostAggregate)],
+    from_ms: i64,
+    bucket_ms: i64,
+) -> Vec<ResourcePoint> {
+    let index = |ts: i64| (ts - from_ms).div_euclid(bucket_ms);
+    let mut buckets: BTreeMap<i64, HostAggregate> = BTreeMap::new();
+    let parts = samples.iter().map(|s| (s.ts_ms, HostAggregate::of(s)));
+    for (ts, agg) in parts.chain(rollups.iter().copied()) {
+        buckets
+            .entry(index(ts))
+            .and_modify(|b| b.merge(&agg))
+            .or_insert(agg);
     }
-    Spread {
-        min,
-        avg: sum / n,
-        max,
-    }
-}
-
-/// Reduces time-ordered samples to one point per non-empty bucket of `bucket_ms`.
-pub fn bucket_samples(samples: &[HostSample], from_ms: i64, bucket_ms: i64) -> Vec<ResourcePoint> {
-    let bucket_of = |s: &HostSample| (s.ts_ms - from_ms).div_euclid(bucket_ms);
-    samples
-        .chunk_by(|a, b| bucket_of(a) == bucket_of(b))
-        .map(|chunk| ResourcePoint {
-            ts_ms: from_ms + bucket_of(&chunk[0]) * bucket_ms,
-            count: chunk.len() as u64,
-            cpu_usage: spread(chunk.iter().map(|s| s.cpu_usage)),
-            memory_usage: spread(chunk.iter().map(|s| s.memory_usage)),
-            disk_usage: spread(chunk.iter().map(|s| s.disk_usage)),
-            network_usage: spread(chunk.iter().map(|s| s.network_usage)),
+    buckets
+        .into_iter()
+        .map(|(i, agg)| {
+            let [cpu, memory, disk, network] = agg.figures.map(|f| f.spread(agg.count));
+            ResourcePoint {
+                ts_ms: from_ms + i * bucket_ms,
+                count: agg.count,
+                cpu_usage: cpu,
+                memory_usage: memory,
+                disk_usage: disk,
+                network_usage: network,
+            }
         })
         .collect()
 }
@@ -100,6 +111,7 @@ pub fn bucket_samples(samples: &[HostSample], from_ms: i64, bucket_ms: i64) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vigie_api::Spread;
 
     fn s(ts_ms: i64, cpu: f64) -> HostSample {
         HostSample {
@@ -120,7 +132,7 @@ mod tests {
         let mut samples: Vec<HostSample> = (0..20).map(|i| s(i * 1000, 10.0)).collect();
         samples[7].cpu_usage = 95.0;
         samples.push(s(60_000, 20.0));
-        let points = bucket_samples(&samples, 0, 10_000);
+        let points = bucket_samples(&samples, &[], 0, 10_000);
         assert_eq!(
             points.iter().map(|p| p.ts_ms).collect::<Vec<_>>(),
             vec![0, 10_000, 60_000]

@@ -1,8 +1,8 @@
 //! The host sampler task: one collector, one tick per interval. Each tick
 //! publishes a new snapshot (`watch`: the latest state, with the
 //! `system-resources` body already serialised), a `sample` event on the live
-//! stream, and hands the sample to the writer. It also prunes measurements
-//! past retention once an hour. While monitoring is off it measures nothing.
+//! stream, and hands the sample to the writer. While monitoring is off it
+//! measures nothing.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -18,7 +18,6 @@ use super::{HostCollector, SERIES_LEN};
 use crate::events::EventHub;
 use crate::monitoring::Monitoring;
 use crate::now_ms;
-use crate::store::Store;
 use crate::writer::{Record, Writer};
 
 /// What the API serves until the next tick.
@@ -76,12 +75,10 @@ impl HostSnapshot {
 /// What the sampler needs besides its collector.
 #[derive(Debug)]
 pub struct SamplerDeps {
-    pub store: Store,
     pub writer: Writer,
     pub events: EventHub,
     pub monitoring: Monitoring,
     pub interval: Duration,
-    pub retention: Duration,
     pub shutdown: CancellationToken,
 }
 
@@ -93,12 +90,10 @@ pub fn spawn_sampler(
     deps: SamplerDeps,
 ) -> (HostHub, JoinHandle<()>) {
     let SamplerDeps {
-        store,
         writer,
         events,
         monitoring,
         interval,
-        retention,
         shutdown,
     } = deps;
     let capacities = collector.capacities().clone();
@@ -117,8 +112,6 @@ pub fn spawn_sampler(
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await; // the first tick is immediate; CPU usage needs one interval
-        let prune_every = (3_600_000 / interval.as_millis().max(1)) as u64;
-        let mut ticks = 0u64;
         // After a pause, CPU usage and network rates would average over the
         // whole pause: the first reading after it only sets the baseline.
         let mut baseline_only = false;
@@ -127,10 +120,7 @@ pub fn spawn_sampler(
                 () = shutdown.cancelled() => break,
                 _ = ticker.tick() => {}
             }
-            if ticks.is_multiple_of(prune_every) {
-                prune(&store, retention).await;
-            }
-            ticks += 1;
+
             if !monitoring.is_on() {
                 baseline_only = true;
                 continue;
@@ -165,21 +155,4 @@ pub fn spawn_sampler(
         }
     });
     (hub, task)
-}
-
-async fn prune(store: &Store, retention: Duration) {
-    let cutoff = now_ms() - retention.as_millis() as i64;
-    let pruned = store
-        .call(move |s| {
-            Ok((
-                s.prune_host_samples(cutoff)?,
-                s.prune_probe_results(cutoff)?,
-            ))
-        })
-        .await;
-    match pruned {
-        Ok((0, 0)) => {}
-        Ok((hosts, probes)) => tracing::info!(hosts, probes, "pruned measurements past retention"),
-        Err(e) => tracing::error!(error = %e, "pruning failed"),
-    }
 }
