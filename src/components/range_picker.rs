@@ -41,23 +41,34 @@ impl TimeView {
     }
 
     /// A key that changes when data for this view should be fetched again:
-    /// on a schedule that suits the range, and never while zoomed or paused,
-    /// when nothing new can appear. `tick` counts seconds.
-    pub fn refresh_key(&self, live: &LiveHost, tick: ReadSignal<u64>) -> Memo<u64> {
+    /// when the live stream has pushed something new (`pushed` moved), at
+    /// most once per period that suits the range; never while zoomed or
+    /// paused, when nothing new can appear. `tick` counts seconds.
+    pub fn refresh_key(
+        &self,
+        live: &LiveHost,
+        tick: ReadSignal<u64>,
+        pushed: Signal<u64>,
+    ) -> Memo<(u64, u64)> {
         let view = *self;
         let live = *live;
-        Memo::new(move |prev: Option<&u64>| {
+        Memo::new(move |prev: Option<&(u64, u64)>| {
             let measuring = live.monitoring.get().is_none_or(|m| m.monitoring);
-            if view.zoom.get().is_some() || !measuring {
-                return prev.copied().unwrap_or(0);
-            }
+            let seen = pushed.get();
             let every = match view.range.get() {
                 Range::M5 | Range::M15 => 1,
                 Range::H1 => 5,
                 Range::H6 | Range::H24 => 30,
                 Range::D7 => 120,
             };
-            tick.get() / every
+            let period = tick.get() / every;
+            match prev {
+                None => (seen, period),
+                Some(&held) if view.zoom.get().is_some() || !measuring => held,
+                // Nothing new, or already fetched in this period: wait.
+                Some(&(s, p)) if s == seen || p == period => (s, p),
+                Some(_) => (seen, period),
+            }
         })
     }
 

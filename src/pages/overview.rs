@@ -28,7 +28,8 @@ pub fn Overview() -> impl IntoView {
     let client = expect_context::<ApiClient>();
     let view = TimeView::default();
     let tick = ticker(Duration::from_secs(1));
-    let refresh = view.refresh_key(&live, tick);
+    let newest = Signal::derive(move || live.last_arrival_ms.get().map_or(0, |t| t as u64));
+    let refresh = view.refresh_key(&live, tick, newest);
     // Stored samples, only when the view is not the live default.
     let stored = LocalResource::new(move || {
         refresh.get();

@@ -37,7 +37,8 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
             async move { client.targets().await }
         }
     });
-    let refresh = view.refresh_key(&live, tick);
+    // Fetched again when probes have pushed new results.
+    let refresh = view.refresh_key(&live, tick, live.probes_seen.into());
     let metrics = LocalResource::new(move || {
         refresh.get();
         let window = view.window(POINTS);
