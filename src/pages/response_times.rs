@@ -14,8 +14,15 @@ use crate::components::range_picker::{RangePicker, TimeView};
 use crate::format;
 use crate::live::{LiveHost, ticker};
 
-/// Points asked for: about one per two pixels of a wide chart.
-const POINTS: u32 = 600;
+/// Most points asked for: about one per two pixels of a wide chart.
+const MAX_POINTS: u32 = 600;
+
+/// Points for a span: at most [`MAX_POINTS`], and buckets no narrower than the
+/// longest probe interval, so that each bucket holds a probe of every target
+/// and throughput and error rate do not saw-tooth between buckets.
+fn points_for(span_ms: i64, interval_ms: i64) -> u32 {
+    (span_ms / interval_ms.max(1)).clamp(1, i64::from(MAX_POINTS)) as u32
+}
 
 fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "—".into(), |v| format!("{v:.0} ms"))
@@ -37,11 +44,26 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
             async move { client.targets().await }
         }
     });
+    // The longest interval among the targets shown.
+    let interval_ms = Memo::new(move |_| match targets.get() {
+        Some(Ok(list)) => list
+            .targets
+            .iter()
+            .filter(|t| t.spec.enabled && target.get().is_none_or(|id| id == t.id))
+            .map(|t| t.spec.interval_ms as i64)
+            .max()
+            .unwrap_or(1000),
+        _ => 1000,
+    });
     // Fetched again when probes have pushed new results.
     let refresh = view.refresh_key(&live, tick, live.probes_seen.into());
     let metrics = LocalResource::new(move || {
         refresh.get();
-        let window = view.window(POINTS);
+        let span = match view.zoom.get() {
+            Some((from, to)) => to - from,
+            None => view.range.get().millis(),
+        };
+        let window = view.window(points_for(span, interval_ms.get()));
         let target = target.get();
         let client = client.clone();
         async move { client.metrics(&window, target).await }
@@ -78,17 +100,7 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
     // a bucket without one.
     let gap_ms = Signal::derive(move || {
         let bucket = shown.get().map_or(1000, |m| m.bucket_ms);
-        let interval = match targets.get() {
-            Some(Ok(list)) => list
-                .targets
-                .iter()
-                .filter(|t| t.spec.enabled && target.get().is_none_or(|id| id == t.id))
-                .map(|t| t.spec.interval_ms as i64)
-                .max()
-                .unwrap_or(1000),
-            _ => 1000,
-        };
-        bucket.max(interval) * 5 / 2
+        bucket.max(interval_ms.get()) * 5 / 2
     });
     let latency_lines = Signal::derive(move || {
         let Some(m) = shown.get() else {
@@ -263,6 +275,14 @@ pub fn nice_ceiling(v: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::nice_ceiling;
+
+    #[test]
+    fn buckets_are_no_narrower_than_the_probe_interval() {
+        assert_eq!(super::points_for(300_000, 1000), 300);
+        assert_eq!(super::points_for(300_000, 5000), 60);
+        assert_eq!(super::points_for(7 * 86_400_000, 1000), 600);
+        assert_eq!(super::points_for(1000, 60_000), 1);
+    }
 
     #[test]
     fn ceilings_read_well() {
