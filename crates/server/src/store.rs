@@ -319,20 +319,7 @@ impl Store {
              ORDER BY ts_ms",
         )?;
         let rows = stmt.query_map(params![from_ms, to_ms, target], |r| {
-            let hist: Vec<u8> = r.get(8)?;
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                ProbeAggregate {
-                    count: r.get::<_, i64>(2)?.max(0) as u64,
-                    errors: r.get::<_, i64>(3)?.max(0) as u64,
-                    lat_count: r.get::<_, i64>(4)?.max(0) as u64,
-                    lat_sum: r.get(5)?,
-                    lat_min: r.get(6)?,
-                    lat_max: r.get(7)?,
-                    hist: LatencyHistogram::decode(&hist).unwrap_or_default(),
-                },
-            ))
+            Ok((r.get(0)?, r.get(1)?, probe_aggregate_at(r, 2)?))
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
@@ -350,20 +337,7 @@ impl Store {
              FROM host_rollups WHERE ts_ms BETWEEN ?1 AND ?2 ORDER BY ts_ms",
         )?;
         let rows = stmt.query_map([from_ms, to_ms], |r| {
-            let sums = |i: usize| -> rusqlite::Result<Sums> {
-                Ok(Sums {
-                    min: r.get(i)?,
-                    max: r.get(i + 1)?,
-                    sum: r.get(i + 2)?,
-                })
-            };
-            Ok((
-                r.get(0)?,
-                HostAggregate {
-                    count: r.get::<_, i64>(1)?.max(0) as u64,
-                    figures: [sums(2)?, sums(5)?, sums(8)?, sums(11)?],
-                },
-            ))
+            Ok((r.get(0)?, host_aggregate_at(r, 1)?))
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
@@ -409,18 +383,7 @@ impl Store {
                         "SELECT count, errors, lat_count, lat_sum, lat_min, lat_max, hist
                          FROM probe_rollups WHERE target_id = ?1 AND ts_ms = ?2",
                         [target, minute],
-                        |r| {
-                            let hist: Vec<u8> = r.get(6)?;
-                            Ok(ProbeAggregate {
-                                count: r.get::<_, i64>(0)?.max(0) as u64,
-                                errors: r.get::<_, i64>(1)?.max(0) as u64,
-                                lat_count: r.get::<_, i64>(2)?.max(0) as u64,
-                                lat_sum: r.get(3)?,
-                                lat_min: r.get(4)?,
-                                lat_max: r.get(5)?,
-                                hist: LatencyHistogram::decode(&hist).unwrap_or_default(),
-                            })
-                        },
+                        |r| probe_aggregate_at(r, 0),
                     )
                     .optional()?;
                 if let Some(existing) = existing {
@@ -448,19 +411,7 @@ impl Store {
                                 disk_min, disk_max, disk_sum, net_min, net_max, net_sum
                          FROM host_rollups WHERE ts_ms = ?1",
                         [minute],
-                        |r| {
-                            let sums = |i: usize| -> rusqlite::Result<Sums> {
-                                Ok(Sums {
-                                    min: r.get(i)?,
-                                    max: r.get(i + 1)?,
-                                    sum: r.get(i + 2)?,
-                                })
-                            };
-                            Ok(HostAggregate {
-                                count: r.get::<_, i64>(0)?.max(0) as u64,
-                                figures: [sums(1)?, sums(4)?, sums(7)?, sums(10)?],
-                            })
-                        },
+                        |r| host_aggregate_at(r, 0),
                     )
                     .optional()?;
                 if let Some(existing) = existing {
@@ -534,6 +485,37 @@ impl Store {
         rows.reverse();
         Ok(rows)
     }
+}
+
+/// A probe rollup from columns `i..`: count, errors, lat_count, lat_sum,
+/// lat_min, lat_max, hist.
+fn probe_aggregate_at(r: &Row<'_>, i: usize) -> rusqlite::Result<ProbeAggregate> {
+    let hist: Vec<u8> = r.get(i + 6)?;
+    Ok(ProbeAggregate {
+        count: r.get::<_, i64>(i)?.max(0) as u64,
+        errors: r.get::<_, i64>(i + 1)?.max(0) as u64,
+        lat_count: r.get::<_, i64>(i + 2)?.max(0) as u64,
+        lat_sum: r.get(i + 3)?,
+        lat_min: r.get(i + 4)?,
+        lat_max: r.get(i + 5)?,
+        hist: LatencyHistogram::decode(&hist).unwrap_or_default(),
+    })
+}
+
+/// A host rollup from columns `i..`: count, then min, max, sum of cpu,
+/// memory, disk and network.
+fn host_aggregate_at(r: &Row<'_>, i: usize) -> rusqlite::Result<HostAggregate> {
+    let sums = |j: usize| -> rusqlite::Result<Sums> {
+        Ok(Sums {
+            min: r.get(j)?,
+            max: r.get(j + 1)?,
+            sum: r.get(j + 2)?,
+        })
+    };
+    Ok(HostAggregate {
+        count: r.get::<_, i64>(i)?.max(0) as u64,
+        figures: [sums(i + 1)?, sums(i + 4)?, sums(i + 7)?, sums(i + 10)?],
+    })
 }
 
 fn delete_before(conn: &Connection, before_ms: i64) -> Result<usize, StoreError> {

@@ -222,39 +222,17 @@ async fn bad_input_is_refused_with_the_field_named_and_nothing_changes() {
         b[k] = val;
         b
     };
-    assert_bad(
-        v.post("/targets/", &with("url", json!("not a url"))).await,
-        "url",
-    )
-    .await;
-    assert_bad(
-        v.post("/targets/", &with("url", json!("ftp://example.com/")))
-            .await,
-        "url",
-    )
-    .await;
-    assert_bad(
-        v.post("/targets/", &with("interval_ms", json!(500))).await,
-        "interval_ms",
-    )
-    .await;
-    assert_bad(
-        v.post("/targets/", &with("interval_ms", json!("often")))
-            .await,
-        "interval_ms",
-    )
-    .await;
-    assert_bad(
-        v.post("/targets/", &with("timeout_ms", json!(5000))).await,
-        "timeout_ms",
-    )
-    .await;
-    assert_bad(v.post("/targets/", &with("name", json!(""))).await, "name").await;
-    assert_bad(
-        v.post("/targets/", &with("method", json!("DELETE"))).await,
-        "method",
-    )
-    .await;
+    for (field, value) in [
+        ("url", json!("not a url")),
+        ("url", json!("ftp://example.com/")),
+        ("interval_ms", json!(500)),
+        ("interval_ms", json!("often")),
+        ("timeout_ms", json!(5000)),
+        ("name", json!("")),
+        ("method", json!("DELETE")),
+    ] {
+        assert_bad(v.post("/targets/", &with(field, value)).await, field).await;
+    }
     let mut missing = good.clone();
     missing.as_object_mut().expect("object").remove("url");
     assert_bad(v.post("/targets/", &missing).await, "url").await;
