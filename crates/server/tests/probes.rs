@@ -334,6 +334,19 @@ async fn pausing_stops_measuring_and_the_state_survives_a_restart() {
     v.server.shutdown().await.expect("shutdown");
 }
 
+async fn fetch<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+) -> T {
+    http.get(url)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON body")
+}
+
 /// The real binary, killed with SIGKILL while probes run, restarted on the same data.
 #[tokio::test]
 async fn everything_stored_before_a_sigkill_is_there_after_restart() {
@@ -397,30 +410,10 @@ async fn everything_stored_before_a_sigkill_is_there_after_restart() {
     let from = vigie_server::now_ms() - 60_000;
     let to = vigie_server::now_ms() + 60_000;
     let query = format!("{base}/metrics/?from={from}&to={to}&points=2000");
-    let before: MetricsResponse = http
-        .get(&query)
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("metrics");
-    let targets_before: TargetList = http
-        .get(format!("{base}/targets/"))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("targets");
-    let host_before: vigie_api::SystemResources = http
-        .get(format!("{base}/system-resources/"))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("resources");
+    let before: MetricsResponse = fetch(&http, &query).await;
+    let targets_before: TargetList = fetch(&http, format!("{base}/targets/")).await;
+    let host_before: vigie_api::SystemResources =
+        fetch(&http, format!("{base}/system-resources/")).await;
     assert!(
         before.performance_metrics.total_requests >= 4,
         "probes ran before the kill"
@@ -431,14 +424,7 @@ async fn everything_stored_before_a_sigkill_is_there_after_restart() {
 
     let mut child = spawn(port);
     wait_ready().await;
-    let after: MetricsResponse = http
-        .get(&query)
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("metrics");
+    let after: MetricsResponse = fetch(&http, &query).await;
     assert!(after.performance_metrics.total_requests >= before.performance_metrics.total_requests);
     for point in &before.series {
         let same = after
@@ -452,14 +438,7 @@ async fn everything_stored_before_a_sigkill_is_there_after_restart() {
             point.ts_ms
         );
     }
-    let targets_after: TargetList = http
-        .get(format!("{base}/targets/"))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("targets");
+    let targets_after: TargetList = fetch(&http, format!("{base}/targets/")).await;
     let specs = |l: &TargetList| {
         l.targets
             .iter()
@@ -467,23 +446,10 @@ async fn everything_stored_before_a_sigkill_is_there_after_restart() {
             .collect::<Vec<_>>()
     };
     assert_eq!(specs(&targets_after), specs(&targets_before));
-    let state: MonitoringState = http
-        .get(format!("{base}/monitoring/"))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("state");
+    let state: MonitoringState = fetch(&http, format!("{base}/monitoring/")).await;
     assert_eq!(state, on);
-    let host_after: vigie_api::SystemResources = http
-        .get(format!("{base}/system-resources/"))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("resources");
+    let host_after: vigie_api::SystemResources =
+        fetch(&http, format!("{base}/system-resources/")).await;
     let kept: Vec<i64> = host_after.series.iter().map(|s| s.ts_ms).collect();
     // The sample taken in the last instant before the kill may not have reached
     // the disk; every one before it must have.
