@@ -25,12 +25,81 @@ pub mod paths {
     pub const STOP_MONITORING: &str = "/api/performance/stop-monitoring";
     /// `GET`: the seeds' combined object.
     pub const OVERVIEW: &str = "/api/performance";
+    /// `POST`: a batch of request records from an application.
+    pub const INGEST: &str = "/api/performance/ingest";
+    /// `GET`: endpoints ranked by p95, error rate or request count.
+    pub const ENDPOINTS: &str = "/api/performance/endpoints";
     /// `GET`: Vigie's own metrics in the Prometheus text format.
     pub const PROMETHEUS: &str = "/metrics";
     /// `GET`: the process is running.
     pub const LIVEZ: &str = "/livez";
     /// `GET`: the process can serve (database open, first sample taken).
     pub const READYZ: &str = "/readyz";
+}
+
+/// One request an application served, as its middleware saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Route or path, e.g. `/api/orders/{id}`.
+    pub endpoint: String,
+    /// HTTP method, e.g. `GET`.
+    pub method: String,
+    /// HTTP status answered.
+    pub status: u16,
+    /// Time to answer, milliseconds; finite and not negative.
+    pub duration_ms: f64,
+    /// When it was served, Unix ms; defaults to arrival.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// The application that served it; defaults to `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+}
+
+/// Body of `POST ingest/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestBatch {
+    pub records: Vec<RequestRecord>,
+}
+
+/// Answer to `POST ingest/`, sent once the batch is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestAck {
+    pub stored: u64,
+}
+
+/// Which measurements `metrics/` summarises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Vigie's own HTTP probes of the targets.
+    #[default]
+    Probes,
+    /// Requests reported by applications through `ingest/`.
+    Requests,
+}
+
+/// Figures of one endpoint of one service over a range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointStats {
+    pub service: String,
+    pub method: String,
+    pub endpoint: String,
+    pub count: u64,
+    /// 5xx answers, percent of all.
+    pub error_rate: f64,
+    pub avg_response_time: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+/// Body of `GET endpoints/`, worst first by the order asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointList {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub endpoints: Vec<EndpointStats>,
 }
 
 /// Service level targets from the first users' documents: what the overview
@@ -235,8 +304,17 @@ pub struct MetricsResponse {
     pub to_ms: i64,
     /// Width of each series bucket, ms.
     pub bucket_ms: i64,
-    /// `None`: all targets.
+    /// What was summarised.
+    #[serde(default)]
+    pub source: Source,
+    /// Probes of this target only; `None`: all targets (or requests).
     pub target_id: Option<i64>,
+    /// Requests of this service only.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Requests of this endpoint only.
+    #[serde(default)]
+    pub endpoint: Option<String>,
     pub series: Vec<MetricsPoint>,
 }
 

@@ -65,6 +65,11 @@ pub struct Config {
           action = clap::ArgAction::Set)]
     pub default_target: bool,
 
+    /// Most request records in one ingest batch; a larger batch gets 413.
+    #[arg(long, env = "VIGIE_INGEST_MAX_RECORDS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub ingest_max_records: u64,
+
     /// Origins allowed to call the API from a browser (CORS), comma-separated,
     /// e.g. the CDN origin the dashboard is served from. Empty: same origin only.
     #[arg(long, env = "VIGIE_CORS_ORIGINS", value_delimiter = ',')]

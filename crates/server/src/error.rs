@@ -18,6 +18,8 @@ pub enum ApiError {
     },
     #[error("no such resource: {0}")]
     NotFound(String),
+    #[error("request too large: {0}")]
+    TooLarge(String),
     #[error("not ready: {0}")]
     Unavailable(&'static str),
     #[error(transparent)]
@@ -50,6 +52,13 @@ impl IntoResponse for ApiError {
                 ErrorBody {
                     error: self.to_string(),
                     field: None,
+                },
+            ),
+            ApiError::TooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorBody {
+                    error: self.to_string(),
+                    field: Some("records".into()),
                 },
             ),
             ApiError::Unavailable(_) => (

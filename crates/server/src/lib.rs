@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod host;
+pub mod ingest;
 pub mod maintenance;
 pub mod metrics;
 pub mod monitoring;
@@ -69,6 +70,7 @@ struct Inner {
     events: EventHub,
     monitoring: Monitoring,
     prober: Prober,
+    writer: writer::Writer,
     telemetry: Arc<telemetry::Telemetry>,
     shutdown: CancellationToken,
 }
@@ -91,6 +93,9 @@ impl AppState {
     }
     pub fn prober(&self) -> &Prober {
         &self.inner.prober
+    }
+    pub fn writer(&self) -> &writer::Writer {
+        &self.inner.writer
     }
     pub fn telemetry(&self) -> &telemetry::Telemetry {
         &self.inner.telemetry
@@ -135,6 +140,13 @@ pub fn app(state: AppState) -> Router {
             .put(targets::replace)
             .delete(targets::delete),
     );
+    api = both(
+        api,
+        paths::INGEST,
+        // A full batch of 10,000 records is about 1.5 MB of JSON.
+        post(ingest::ingest).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
+    );
+    api = both(api, paths::ENDPOINTS, get(metrics::endpoints));
     api = both(api, paths::MONITORING, get(monitoring::get_state));
     api = both(api, paths::START_MONITORING, post(monitoring::start));
     api = both(api, paths::STOP_MONITORING, post(monitoring::stop));
@@ -330,7 +342,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         collector,
         history,
         SamplerDeps {
-            writer,
+            writer: writer.clone(),
             events: events.clone(),
             monitoring: monitoring.clone(),
             interval: config.sample_interval(),
@@ -345,6 +357,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             events,
             monitoring,
             prober,
+            writer,
             telemetry,
             shutdown: shutdown.clone(),
         }),

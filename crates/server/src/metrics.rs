@@ -10,13 +10,14 @@ use std::collections::{BTreeMap, HashMap};
 use axum::Json;
 use axum::extract::{Query, State};
 use vigie_api::{
-    CachePerformance, MetricsPoint, MetricsResponse, Outcome, Overview, PerformanceMetrics,
-    ProbeResult, SystemResources,
+    CachePerformance, EndpointList, EndpointStats, MetricsPoint, MetricsResponse, Outcome,
+    Overview, PerformanceMetrics, ProbeResult, Source, SystemResources,
 };
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::rollup::ProbeAggregate;
+use crate::store::StoredRequest;
 
 pub const DEFAULT_POINTS: u32 = 300;
 pub const MAX_POINTS: u32 = 2000;
@@ -122,7 +123,40 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
-/// Probes being summed up. While only raw results went in, the exact
+/// One measurement, whatever its source: when, whether it failed, and its
+/// latency when that counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measure {
+    pub ts_ms: i64,
+    pub error: bool,
+    pub latency_ms: Option<f64>,
+}
+
+impl From<&ProbeResult> for Measure {
+    /// A failed probe has no latency: it never enters response times.
+    fn from(r: &ProbeResult) -> Self {
+        let ok = r.outcome == Outcome::Ok;
+        Measure {
+            ts_ms: r.ts_ms,
+            error: !ok,
+            latency_ms: r.latency_ms.filter(|_| ok),
+        }
+    }
+}
+
+impl From<&StoredRequest> for Measure {
+    /// A request was answered, whatever its status: its duration counts; a
+    /// 5xx answer is an error (a 4xx is the client's).
+    fn from(r: &StoredRequest) -> Self {
+        Measure {
+            ts_ms: r.ts_ms,
+            error: r.status >= 500,
+            latency_ms: Some(r.duration_ms),
+        }
+    }
+}
+
+/// Measurements being summed up. While only raw results went in, the exact
 /// latencies are kept and percentiles are exact; once a rollup joins, they
 /// come from the merged histogram (within 2 %).
 #[derive(Debug, Clone)]
@@ -141,9 +175,9 @@ impl Default for Acc {
 }
 
 impl Acc {
-    fn add(&mut self, r: &ProbeResult) {
-        self.agg.add(r);
-        if let (Some(v), Outcome::Ok, Some(ms)) = (&mut self.exact, r.outcome, r.latency_ms) {
+    fn add(&mut self, m: Measure) {
+        self.agg.record(m.error, m.latency_ms);
+        if let (Some(v), Some(ms)) = (&mut self.exact, m.latency_ms) {
             v.push(ms);
         }
     }
@@ -164,14 +198,14 @@ impl Acc {
     }
 }
 
-/// The figures of raw probe results and per-minute rollups over `span_ms`.
+/// The figures of raw measurements and per-minute rollups over `span_ms`.
 pub fn summarise(
-    results: &[ProbeResult],
+    measures: impl IntoIterator<Item = Measure>,
     rollups: &[ProbeAggregate],
     span_ms: i64,
 ) -> PerformanceMetrics {
     let mut acc = Acc::default();
-    results.iter().for_each(|r| acc.add(r));
+    measures.into_iter().for_each(|m| acc.add(m));
     rollups.iter().for_each(|a| acc.add_rollup(a));
     let [p50, p95, p99] = acc.percentiles([50.0, 95.0, 99.0]);
     let a = &acc.agg;
@@ -195,18 +229,18 @@ pub fn bucket_ms(from_ms: i64, to_ms: i64, points: u32) -> i64 {
     (raw.div_ceil(1000).max(1) * 1000) as i64
 }
 
-/// One point per non-empty bucket of raw results and rollups (a rollup
+/// One point per non-empty bucket of raw measurements and rollups (a rollup
 /// counts in the bucket its minute starts in).
 pub fn series(
-    results: &[ProbeResult],
+    measures: impl IntoIterator<Item = Measure>,
     rollups: &[(i64, ProbeAggregate)],
     from_ms: i64,
     bucket: i64,
 ) -> Vec<MetricsPoint> {
     let index = |ts: i64| (ts - from_ms).div_euclid(bucket);
     let mut buckets: BTreeMap<i64, Acc> = BTreeMap::new();
-    for r in results {
-        buckets.entry(index(r.ts_ms)).or_default().add(r);
+    for m in measures {
+        buckets.entry(index(m.ts_ms)).or_default().add(m);
     }
     for (ts, a) in rollups {
         buckets.entry(index(*ts)).or_default().add_rollup(a);
@@ -229,36 +263,198 @@ pub fn series(
         .collect()
 }
 
-async fn query_metrics(state: &AppState, q: RangeQuery) -> Result<MetricsResponse, ApiError> {
-    if let Some(id) = q.target
-        && state.store().call(move |s| s.target(id)).await?.is_none()
-    {
-        return Err(ApiError::bad_request(
+/// What `metrics/` summarises: the probes (of one target or all), or the
+/// ingested requests (of one service and endpoint, or all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Probes {
+        target: Option<i64>,
+    },
+    Requests {
+        service: Option<String>,
+        endpoint: Option<String>,
+    },
+}
+
+/// Reads `source` (`probes` or `requests`), and `service`/`endpoint` (which
+/// imply `requests`) or `target` (probes only).
+pub fn parse_scope(q: &HashMap<String, String>, target: Option<i64>) -> Result<Scope, ApiError> {
+    let text = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let (service, endpoint) = (text("service"), text("endpoint"));
+    let source = match q.get("source").map(String::as_str) {
+        None if service.is_some() || endpoint.is_some() => Source::Requests,
+        None | Some("probes") => Source::Probes,
+        Some("requests") => Source::Requests,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "source",
+                format!("source must be probes or requests, got {other:?}"),
+            ));
+        }
+    };
+    match source {
+        Source::Probes if service.is_some() || endpoint.is_some() => Err(ApiError::bad_request(
+            if service.is_some() {
+                "service"
+            } else {
+                "endpoint"
+            },
+            "service and endpoint filter requests, not probes",
+        )),
+        Source::Probes => Ok(Scope::Probes { target }),
+        Source::Requests if target.is_some() => Err(ApiError::bad_request(
             "target",
-            format!("no target with id {id}"),
-        ));
+            "target filters probes, not requests",
+        )),
+        Source::Requests => Ok(Scope::Requests { service, endpoint }),
     }
-    let (results, rollups) = state
-        .store()
-        .call(move |s| {
-            Ok((
-                s.probe_results_between(q.from_ms, q.to_ms, q.target)?,
-                s.probe_rollups_between(q.from_ms, q.to_ms, q.target)?,
-            ))
-        })
-        .await?;
+}
+
+async fn query_metrics(
+    state: &AppState,
+    q: RangeQuery,
+    scope: Scope,
+) -> Result<MetricsResponse, ApiError> {
     let bucket = bucket_ms(q.from_ms, q.to_ms, q.points);
-    let by_minute: Vec<(i64, ProbeAggregate)> =
-        rollups.into_iter().map(|(_, ts, a)| (ts, a)).collect();
-    let aggregates: Vec<ProbeAggregate> = by_minute.iter().map(|(_, a)| a.clone()).collect();
+    let span = q.to_ms - q.from_ms;
+    let (performance_metrics, series) = match scope.clone() {
+        Scope::Probes { target } => {
+            if let Some(id) = target
+                && state.store().call(move |s| s.target(id)).await?.is_none()
+            {
+                return Err(ApiError::bad_request(
+                    "target",
+                    format!("no target with id {id}"),
+                ));
+            }
+            let (results, rollups) = state
+                .store()
+                .call(move |s| {
+                    Ok((
+                        s.probe_results_between(q.from_ms, q.to_ms, target)?,
+                        s.probe_rollups_between(q.from_ms, q.to_ms, target)?,
+                    ))
+                })
+                .await?;
+            let by_minute: Vec<(i64, ProbeAggregate)> =
+                rollups.into_iter().map(|(_, ts, a)| (ts, a)).collect();
+            let aggregates: Vec<ProbeAggregate> =
+                by_minute.iter().map(|(_, a)| a.clone()).collect();
+            let measures = || results.iter().map(Measure::from);
+            (
+                summarise(measures(), &aggregates, span),
+                series(measures(), &by_minute, q.from_ms, bucket),
+            )
+        }
+        Scope::Requests { service, endpoint } => {
+            let requests = state
+                .store()
+                .call(move |s| {
+                    s.requests_between(q.from_ms, q.to_ms, service.as_deref(), endpoint.as_deref())
+                })
+                .await?;
+            let measures = || requests.iter().map(Measure::from);
+            (
+                summarise(measures(), &[], span),
+                series(measures(), &[], q.from_ms, bucket),
+            )
+        }
+    };
+    let (source, target_id, service, endpoint) = match scope {
+        Scope::Probes { target } => (Source::Probes, target, None, None),
+        Scope::Requests { service, endpoint } => (Source::Requests, None, service, endpoint),
+    };
     Ok(MetricsResponse {
-        performance_metrics: summarise(&results, &aggregates, q.to_ms - q.from_ms),
+        performance_metrics,
         from_ms: q.from_ms,
         to_ms: q.to_ms,
         bucket_ms: bucket,
-        target_id: q.target,
-        series: series(&results, &by_minute, q.from_ms, bucket),
+        source,
+        target_id,
+        service,
+        endpoint,
+        series,
     })
+}
+
+/// `GET endpoints/?range=1h&service=shop&sort=p95&limit=50`: the ingested
+/// requests grouped by service, method and endpoint, worst first.
+pub async fn endpoints(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<EndpointList>, ApiError> {
+    let range = range_of(&state, &q)?;
+    if range.target.is_some() {
+        return Err(ApiError::bad_request(
+            "target",
+            "endpoints lists requests, not probes",
+        ));
+    }
+    let service = q
+        .get("service")
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    let sort = q.get("sort").map_or("p95", String::as_str);
+    if !matches!(sort, "p95" | "error_rate" | "count") {
+        return Err(ApiError::bad_request(
+            "sort",
+            "sort must be p95, error_rate or count",
+        ));
+    }
+    let limit = match q.get("limit").map(|v| v.trim().parse::<usize>()) {
+        None => 50,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => return Err(ApiError::bad_request("limit", "limit must be 1 to 1000")),
+    };
+    let requests = state
+        .store()
+        .call(move |s| s.requests_between(range.from_ms, range.to_ms, service.as_deref(), None))
+        .await?;
+    let mut groups: BTreeMap<(&str, &str, &str), Acc> = BTreeMap::new();
+    for r in &requests {
+        groups
+            .entry((r.service.as_str(), r.method.as_str(), r.endpoint.as_str()))
+            .or_default()
+            .add(Measure::from(r));
+    }
+    let mut endpoints: Vec<EndpointStats> = groups
+        .into_iter()
+        .map(|((service, method, endpoint), mut acc)| {
+            let [p50, p95, p99] = acc.percentiles([50.0, 95.0, 99.0]);
+            let a = &acc.agg;
+            EndpointStats {
+                service: service.to_owned(),
+                method: method.to_owned(),
+                endpoint: endpoint.to_owned(),
+                count: a.count,
+                error_rate: a.errors as f64 * 100.0 / a.count.max(1) as f64,
+                avg_response_time: a.avg().unwrap_or(0.0),
+                p50: p50.unwrap_or(0.0),
+                p95: p95.unwrap_or(0.0),
+                p99: p99.unwrap_or(0.0),
+            }
+        })
+        .collect();
+    let key = |e: &EndpointStats| match sort {
+        "error_rate" => e.error_rate,
+        "count" => e.count as f64,
+        _ => e.p95,
+    };
+    endpoints.sort_by(|a, b| {
+        key(b)
+            .total_cmp(&key(a))
+            .then_with(|| b.count.cmp(&a.count))
+    });
+    endpoints.truncate(limit);
+    Ok(Json(EndpointList {
+        from_ms: range.from_ms,
+        to_ms: range.to_ms,
+        endpoints,
+    }))
 }
 
 fn range_of(state: &AppState, q: &HashMap<String, String>) -> Result<RangeQuery, ApiError> {
@@ -275,7 +471,8 @@ pub async fn metrics(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<MetricsResponse>, ApiError> {
     let range = range_of(&state, &q)?;
-    query_metrics(&state, range).await.map(Json)
+    let scope = parse_scope(&q, range.target)?;
+    query_metrics(&state, range, scope).await.map(Json)
 }
 
 /// `GET /api/performance/`: the seeds' combined object, over the last 5 minutes
@@ -285,7 +482,8 @@ pub async fn overview(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Overview>, ApiError> {
     let range = range_of(&state, &q)?;
-    let metrics = query_metrics(&state, range).await?;
+    let scope = parse_scope(&q, range.target)?;
+    let metrics = query_metrics(&state, range, scope).await?;
     let snapshot = state.host().snapshot();
     let system_resources: SystemResources = serde_json::from_slice(&snapshot.body)
         .map_err(|e| ApiError::Internal(format!("host snapshot: {e}")))?;
@@ -331,7 +529,7 @@ mod tests {
         let mut results: Vec<ProbeResult> = (1..=100).map(|i| ok(i * 1000, i as f64)).collect();
         results.push(failed(101_000, Outcome::Timeout));
         results.push(failed(102_000, Outcome::Refused));
-        let m = summarise(&results, &[], 102_000);
+        let m = summarise(results.iter().map(Measure::from), &[], 102_000);
         assert_eq!(m.total_requests, 102);
         assert_eq!(m.avg_response_time, Some(50.5));
         assert_eq!((m.p50, m.p95, m.p99), (Some(50.0), Some(95.0), Some(99.0)));
@@ -343,7 +541,7 @@ mod tests {
 
     #[test]
     fn nothing_measured_is_null_not_zero() {
-        let m = summarise(&[], &[], 60_000);
+        let m = summarise([], &[], 60_000);
         assert_eq!(m.total_requests, 0);
         assert_eq!(
             (m.avg_response_time, m.error_rate, m.p95, m.throughput),
@@ -359,7 +557,7 @@ mod tests {
         results.push(ok(125_000, 12.0));
         let bucket = bucket_ms(0, 130_000, 13); // 10 s buckets
         assert_eq!(bucket, 10_000);
-        let s = series(&results, &[], 0, bucket);
+        let s = series(results.iter().map(Measure::from), &[], 0, bucket);
         let starts: Vec<i64> = s.iter().map(|p| p.ts_ms).collect();
         assert_eq!(
             starts,

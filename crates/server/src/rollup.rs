@@ -112,17 +112,22 @@ pub struct ProbeAggregate {
 
 impl ProbeAggregate {
     pub fn add(&mut self, r: &ProbeResult) {
+        let ok = r.outcome == Outcome::Ok;
+        self.record(!ok, r.latency_ms.filter(|_| ok));
+    }
+
+    /// One measurement: whether it failed, and its latency when it counts.
+    pub fn record(&mut self, error: bool, latency_ms: Option<f64>) {
         self.count += 1;
-        match (r.outcome, r.latency_ms) {
-            (Outcome::Ok, Some(ms)) => {
-                self.lat_count += 1;
-                self.lat_sum += ms;
-                self.lat_min = Some(self.lat_min.map_or(ms, |m| m.min(ms)));
-                self.lat_max = Some(self.lat_max.map_or(ms, |m| m.max(ms)));
-                self.hist.record(ms);
-            }
-            (Outcome::Ok, None) => {}
-            _ => self.errors += 1,
+        if error {
+            self.errors += 1;
+        }
+        if let Some(ms) = latency_ms {
+            self.lat_count += 1;
+            self.lat_sum += ms;
+            self.lat_min = Some(self.lat_min.map_or(ms, |m| m.min(ms)));
+            self.lat_max = Some(self.lat_max.map_or(ms, |m| m.max(ms)));
+            self.hist.record(ms);
         }
     }
 

@@ -96,7 +96,27 @@ const MIGRATIONS: &[&str] = &[
         disk_min REAL NOT NULL, disk_max REAL NOT NULL, disk_sum REAL NOT NULL,
         net_min REAL NOT NULL, net_max REAL NOT NULL, net_sum REAL NOT NULL
      );",
+    "CREATE TABLE requests (
+        ts_ms INTEGER NOT NULL,
+        service TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        method TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        duration_ms REAL NOT NULL
+     );
+     CREATE INDEX requests_by_time ON requests (ts_ms);",
 ];
+
+/// One request reported through `ingest/`, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRequest {
+    pub ts_ms: i64,
+    pub service: String,
+    pub endpoint: String,
+    pub method: String,
+    pub status: u16,
+    pub duration_ms: f64,
+}
 
 impl Store {
     /// Opens (creating if needed) `path`, in WAL mode, and migrates it.
@@ -141,7 +161,7 @@ impl Store {
     }
 
     pub fn insert_host_sample(&self, s: &HostSample) -> Result<(), StoreError> {
-        self.insert_batch(std::slice::from_ref(s), &[])
+        self.insert_batch(std::slice::from_ref(s), &[], &[])
     }
 
     /// Stores host samples and probe results in one transaction: all or nothing.
@@ -149,6 +169,7 @@ impl Store {
         &self,
         samples: &[HostSample],
         probes: &[ProbeResult],
+        requests: &[StoredRequest],
     ) -> Result<(), StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
@@ -180,6 +201,22 @@ impl Store {
                     p.outcome.as_str(),
                     p.latency_ms,
                     p.status
+                ])?;
+            }
+        }
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO requests (ts_ms, service, endpoint, method, status, duration_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for r in requests {
+                insert.execute(params![
+                    r.ts_ms,
+                    r.service,
+                    r.endpoint,
+                    r.method,
+                    r.status,
+                    r.duration_ms
                 ])?;
             }
         }
@@ -217,6 +254,35 @@ impl Store {
              ORDER BY ts_ms",
         )?;
         let rows = stmt.query_map(params![from_ms, to_ms, target], probe_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Requests with `from_ms <= ts_ms <= to_ms`, optionally of one service
+    /// and one endpoint, oldest first.
+    pub fn requests_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        service: Option<&str>,
+        endpoint: Option<&str>,
+    ) -> Result<Vec<StoredRequest>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT ts_ms, service, endpoint, method, status, duration_ms FROM requests
+             WHERE ts_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR service = ?3)
+               AND (?4 IS NULL OR endpoint = ?4)
+             ORDER BY ts_ms",
+        )?;
+        let rows = stmt.query_map(params![from_ms, to_ms, service, endpoint], |r| {
+            Ok(StoredRequest {
+                ts_ms: r.get(0)?,
+                service: r.get(1)?,
+                endpoint: r.get(2)?,
+                method: r.get(3)?,
+                status: r.get(4)?,
+                duration_ms: r.get(5)?,
+            })
+        })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
@@ -449,7 +515,8 @@ impl Store {
                             SELECT MIN(ts_ms) AS t FROM probe_rollups
                             UNION ALL SELECT MIN(ts_ms) FROM host_rollups
                             UNION ALL SELECT MIN(ts_ms) FROM probe_results
-                            UNION ALL SELECT MIN(ts_ms) FROM host_samples)",
+                            UNION ALL SELECT MIN(ts_ms) FROM host_samples
+                            UNION ALL SELECT MIN(ts_ms) FROM requests)",
                         [],
                         |r| r.get(0),
                     )?;
@@ -525,6 +592,7 @@ fn delete_before(conn: &Connection, before_ms: i64) -> Result<usize, StoreError>
         "host_rollups",
         "probe_results",
         "host_samples",
+        "requests",
     ] {
         n += conn.execute(
             &format!("DELETE FROM {table} WHERE ts_ms < ?1"),
@@ -668,7 +736,11 @@ mod tests {
             .into_iter()
             .map(|(_, _, a)| a)
             .collect();
-        crate::metrics::summarise(&raw, &rolled, to - from)
+        crate::metrics::summarise(
+            raw.iter().map(crate::metrics::Measure::from),
+            &rolled,
+            to - from,
+        )
     }
 
     #[test]
@@ -680,7 +752,7 @@ mod tests {
         let start = end - 3 * hour;
         let probes: Vec<ProbeResult> = (0..3 * 3600).map(|i| probe(start + i * 1000, i)).collect();
         let hosts: Vec<HostSample> = (0..3 * 3600).map(|i| sample(start + i * 1000)).collect();
-        store.insert_batch(&hosts, &probes).expect("insert");
+        store.insert_batch(&hosts, &probes, &[]).expect("insert");
         let before = figures(&store, start, end);
 
         let report = store.maintain(end - hour, 0, 0).expect("maintain");
@@ -751,7 +823,7 @@ mod tests {
         let end = 1_800_000_000_000;
         let start = end - 6 * 3_600_000;
         let probes: Vec<ProbeResult> = (0..6 * 3600).map(|i| probe(start + i * 1000, i)).collect();
-        store.insert_batch(&[], &probes).expect("insert");
+        store.insert_batch(&[], &probes, &[]).expect("insert");
         let full = store.used_bytes().expect("size");
         let report = store.maintain(0, 0, full / 2).expect("maintain");
         assert!(report.evicted > 0);

@@ -46,6 +46,7 @@ pub struct Telemetry {
     probes: [AtomicU64; Outcome::ALL.len()],
     host_points: AtomicU64,
     probe_points: AtomicU64,
+    request_points: AtomicU64,
 }
 
 impl Telemetry {
@@ -63,10 +64,12 @@ impl Telemetry {
         }
     }
 
-    pub fn stored(&self, host: usize, probes: usize) {
+    pub fn stored(&self, host: usize, probes: usize, requests: usize) {
         self.host_points.fetch_add(host as u64, Ordering::Relaxed);
         self.probe_points
             .fetch_add(probes as u64, Ordering::Relaxed);
+        self.request_points
+            .fetch_add(requests as u64, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -106,6 +109,11 @@ impl Telemetry {
         let probes = self.probe_points.load(Ordering::Relaxed);
         let _ = writeln!(out, "vigie_points_stored_total{{kind=\"host\"}} {host}");
         let _ = writeln!(out, "vigie_points_stored_total{{kind=\"probe\"}} {probes}");
+        let requests = self.request_points.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "vigie_points_stored_total{{kind=\"request\"}} {requests}"
+        );
         out
     }
 }

@@ -3,16 +3,17 @@
 //! [`MAX_BATCH`]) and stores it in one transaction on a blocking thread, so a
 //! burst costs one commit, not one per record.
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use vigie_api::{HostSample, ProbeResult};
 
 use std::sync::Arc;
 
-use crate::store::Store;
+use crate::store::{Store, StoredRequest};
 use crate::telemetry::Telemetry;
 
+/// Records taken into one transaction at most (an ingested batch counts as one).
 const MAX_BATCH: usize = 2000;
 const QUEUE: usize = 10_000;
 
@@ -20,6 +21,9 @@ const QUEUE: usize = 10_000;
 pub enum Record {
     Host(HostSample),
     Probe(ProbeResult),
+    /// An ingested batch: stored whole in one transaction (with whatever
+    /// else is queued), then acknowledged.
+    Requests(Vec<StoredRequest>, oneshot::Sender<Result<(), String>>),
 }
 
 /// Sending end; cheap to clone.
@@ -29,6 +33,17 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// Stores `requests` and waits until they are committed.
+    pub async fn write_durably(&self, requests: Vec<StoredRequest>) -> Result<(), String> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Record::Requests(requests, ack))
+            .await
+            .map_err(|_| "the writer has stopped".to_owned())?;
+        done.await
+            .unwrap_or_else(|_| Err("the writer has stopped".to_owned()))
+    }
+
     /// Queues a record; waits only when the queue is full (the disk is behind).
     pub async fn write(&self, record: Record) {
         if self.tx.send(record).await.is_err() {
@@ -61,19 +76,29 @@ pub fn spawn_writer(
             if !batch.is_empty() {
                 let db = store.clone();
                 let written = tokio::task::spawn_blocking(move || {
-                    let (mut hosts, mut probes) = (Vec::new(), Vec::new());
+                    let (mut hosts, mut probes, mut requests, mut acks) =
+                        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                     for r in batch {
                         match r {
                             Record::Host(s) => hosts.push(s),
                             Record::Probe(p) => probes.push(p),
+                            Record::Requests(mut rs, ack) => {
+                                requests.append(&mut rs);
+                                acks.push(ack);
+                            }
                         }
                     }
-                    db.insert_batch(&hosts, &probes)
-                        .map(|()| (hosts.len(), probes.len()))
+                    let result = db.insert_batch(&hosts, &probes, &requests);
+                    let outcome = result.as_ref().map(|&()| ()).map_err(ToString::to_string);
+                    // Acknowledged only now: the transaction is committed (or failed).
+                    for ack in acks {
+                        let _ = ack.send(outcome.clone());
+                    }
+                    result.map(|()| (hosts.len(), probes.len(), requests.len()))
                 })
                 .await;
                 match written {
-                    Ok(Ok((hosts, probes))) => telemetry.stored(hosts, probes),
+                    Ok(Ok((hosts, probes, requests))) => telemetry.stored(hosts, probes, requests),
                     Ok(Err(e)) => tracing::error!(error = %e, "writing measurements failed"),
                     Err(e) => tracing::error!(error = %e, "the writer thread failed"),
                 }

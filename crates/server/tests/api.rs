@@ -374,6 +374,8 @@ async fn every_path_in_the_openapi_document_is_served() {
         [
             "/api/openapi.json",
             "/api/performance/",
+            "/api/performance/endpoints/",
+            "/api/performance/ingest/",
             "/api/performance/metrics/",
             "/api/performance/monitoring/",
             "/api/performance/start-monitoring/",

@@ -1,0 +1,256 @@
+//! Request records sent by applications: stored, summarised, ranked; bad
+//! batches refused whole; acknowledged batches surviving a SIGKILL.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use vigie_api::{EndpointList, ErrorBody, IngestAck, MetricsResponse};
+use vigie_server::{Config, Server, start};
+
+async fn vigie(data: &Path, max_records: u64) -> (Server, String) {
+    let mut config = Config::local(data, data);
+    config.default_target = false;
+    config.ingest_max_records = max_records;
+    let server = start(config).await.expect("start");
+    let base = format!("http://{}/api/performance", server.addr());
+    (server, base)
+}
+
+fn record(endpoint: &str, status: u16, duration_ms: f64, service: &str) -> Value {
+    json!({"endpoint": endpoint, "method": "GET", "status": status, "duration_ms": duration_ms, "service": service})
+}
+
+async fn post(base: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/ingest/"))
+        .json(body)
+        .send()
+        .await
+        .expect("POST")
+}
+
+async fn get<T: serde::de::DeserializeOwned>(url: String) -> T {
+    let resp = reqwest::get(&url).await.expect("GET");
+    assert_eq!(resp.status(), 200, "{url}");
+    resp.json().await.expect("JSON")
+}
+
+#[tokio::test]
+async fn ingested_requests_are_summarised_and_ranked_per_endpoint() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (server, base) = vigie(data.path(), 10_000).await;
+    // /orders: 1..=100 ms, two of them answered 500 and one 404; /search: ten slow ones.
+    let mut records: Vec<Value> = (1..=100)
+        .map(|i| {
+            let status = match i {
+                10 | 20 => 500,
+                30 => 404,
+                _ => 200,
+            };
+            record("/orders", status, f64::from(i), "shop")
+        })
+        .collect();
+    records.extend((0..10).map(|_| record("/search", 200, 300.0, "shop")));
+    records.push(record("/orders", 200, 5.0, "admin"));
+    let resp = post(&base, &json!({"records": records})).await;
+    assert_eq!(resp.status(), 200);
+    let ack: IngestAck = resp.json().await.expect("ack");
+    assert_eq!(ack.stored, 111);
+
+    let m: MetricsResponse = get(format!(
+        "{base}/metrics/?source=requests&service=shop&endpoint=/orders&range=5m"
+    ))
+    .await;
+    let pm = m.performance_metrics;
+    assert_eq!(pm.total_requests, 100);
+    assert_eq!(pm.error_rate, Some(2.0), "5xx only: a 404 is the client's");
+    assert_eq!(
+        (pm.p50, pm.p95, pm.p99),
+        (Some(50.0), Some(95.0), Some(99.0))
+    );
+    assert_eq!(pm.avg_response_time, Some(50.5));
+    assert_eq!(m.series.iter().map(|p| p.count).sum::<u64>(), 100);
+
+    let all: MetricsResponse = get(format!("{base}/metrics/?source=requests&range=5m")).await;
+    assert_eq!(all.performance_metrics.total_requests, 111);
+
+    let by_p95: EndpointList = get(format!("{base}/endpoints/?range=5m")).await;
+    let rows: Vec<(&str, &str, u64)> = by_p95
+        .endpoints
+        .iter()
+        .map(|e| (e.service.as_str(), e.endpoint.as_str(), e.count))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("shop", "/search", 10),
+            ("shop", "/orders", 100),
+            ("admin", "/orders", 1)
+        ]
+    );
+    assert_eq!(by_p95.endpoints[1].p95, 95.0);
+    assert_eq!(by_p95.endpoints[1].error_rate, 2.0);
+    let by_count: EndpointList = get(format!(
+        "{base}/endpoints/?range=5m&sort=count&service=shop"
+    ))
+    .await;
+    assert_eq!(by_count.endpoints[0].endpoint, "/orders");
+    assert_eq!(by_count.endpoints.len(), 2, "the service filter applies");
+    server.shutdown().await.expect("shutdown");
+}
+
+async fn assert_refused(resp: reqwest::Response, status: u16, field: &str) {
+    assert_eq!(resp.status(), status);
+    let body: ErrorBody = resp.json().await.expect("JSON error");
+    assert_eq!(body.field.as_deref(), Some(field), "{}", body.error);
+}
+
+#[tokio::test]
+async fn bad_batches_are_refused_whole_with_the_record_and_field_named() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (server, base) = vigie(data.path(), 10).await;
+    let good = record("/ok", 200, 1.0, "svc");
+    let batch = |bad: Value| json!({"records": [good.clone(), bad, good.clone()]});
+    let with = |k: &str, v: Value| {
+        let mut r = good.clone();
+        r[k] = v;
+        r
+    };
+    let future = vigie_server::now_ms() + 3_600_000;
+    for (bad, field) in [
+        (with("duration_ms", json!("fast")), "records[1].duration_ms"),
+        (with("duration_ms", json!(-3)), "records[1].duration_ms"),
+        (with("status", json!(42)), "records[1].status"),
+        (with("status", json!(700)), "records[1].status"),
+        (with("timestamp", json!(future)), "records[1].timestamp"),
+        (with("endpoint", json!("")), "records[1].endpoint"),
+    ] {
+        assert_refused(post(&base, &batch(bad)).await, 400, field).await;
+    }
+    let malformed = reqwest::Client::new()
+        .post(format!("{base}/ingest/"))
+        .header("content-type", "application/json")
+        .body("{\"records\": [")
+        .send()
+        .await
+        .expect("POST");
+    assert_refused(malformed, 400, "body").await;
+    assert_refused(post(&base, &json!({"records": []})).await, 400, "records").await;
+    let eleven: Vec<Value> = (0..11).map(|_| good.clone()).collect();
+    assert_refused(
+        post(&base, &json!({"records": eleven})).await,
+        413,
+        "records",
+    )
+    .await;
+
+    // Not one of the valid records of the refused batches was stored.
+    let m: MetricsResponse = get(format!("{base}/metrics/?source=requests&range=5m")).await;
+    assert_eq!(m.performance_metrics.total_requests, 0);
+    assert_eq!(m.performance_metrics.error_rate, None);
+
+    let bad_filter = reqwest::get(format!("{base}/metrics/?source=requests&target=1"))
+        .await
+        .expect("GET");
+    assert_refused(bad_filter, 400, "target").await;
+    let bad_source = reqwest::get(format!("{base}/metrics/?source=logs"))
+        .await
+        .expect("GET");
+    assert_refused(bad_source, 400, "source").await;
+    let bad_sort = reqwest::get(format!("{base}/endpoints/?sort=name"))
+        .await
+        .expect("GET");
+    assert_refused(bad_sort, 400, "sort").await;
+    server.shutdown().await.expect("shutdown");
+}
+
+/// The real binary, fed batches one after another, killed with SIGKILL.
+#[tokio::test]
+async fn acknowledged_batches_survive_a_sigkill_and_no_batch_is_half_stored() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vigie-server"))
+            .env("VIGIE_ADDR", format!("127.0.0.1:{port}"))
+            .env("VIGIE_DATA_DIR", data.path())
+            .env("VIGIE_STATIC_DIR", data.path())
+            .env("VIGIE_DEFAULT_TARGET", "false")
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("spawn vigie-server")
+    };
+    let base = format!("http://127.0.0.1:{port}/api/performance");
+    let ready = || async {
+        for _ in 0..100 {
+            if reqwest::get(format!("http://127.0.0.1:{port}/livez"))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("not up");
+    };
+    let mut child = spawn();
+    ready().await;
+
+    let sender = {
+        let base = base.clone();
+        tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0.. {
+                let records: Vec<Value> = (0..1000)
+                    .map(|n| record("/x", 200, f64::from(n % 50), &format!("batch-{i}")))
+                    .collect();
+                match reqwest::Client::new()
+                    .post(format!("{base}/ingest/"))
+                    .json(&json!({"records": records}))
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status() == 200 => acked.push(i),
+                    _ => return (acked, i),
+                }
+            }
+            unreachable!()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let (acked, last) = sender.await.expect("sender");
+    assert!(
+        acked.len() >= 3,
+        "batches were acknowledged before the kill: {}",
+        acked.len()
+    );
+
+    let mut child = spawn();
+    ready().await;
+    let count = |i: i64| {
+        let base = base.clone();
+        async move {
+            let m: MetricsResponse = get(format!(
+                "{base}/metrics/?source=requests&service=batch-{i}&range=1h"
+            ))
+            .await;
+            m.performance_metrics.total_requests
+        }
+    };
+    for i in &acked {
+        assert_eq!(count(*i).await, 1000, "acknowledged batch {i} is all there");
+    }
+    let unacked = count(last).await;
+    assert!(
+        unacked == 0 || unacked == 1000,
+        "the batch in flight is all or nothing: {unacked}"
+    );
+    child.kill().expect("stop");
+    child.wait().expect("reaped");
+}
