@@ -15,6 +15,7 @@ use leptos_router::path;
 use crate::api::ApiClient;
 use crate::components::header::Header;
 use crate::live::LiveHost;
+use crate::pages::endpoints::Endpoints;
 use crate::pages::not_found::NotFound;
 use crate::pages::overview::Overview;
 use crate::pages::targets::Targets;
@@ -57,6 +58,7 @@ fn Shell(client: ApiClient) -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Overview />
                     <Route path=path!("/targets") view=Targets />
+                    <Route path=path!("/endpoints") view=Endpoints />
                 </Routes>
             </main>
         </Router>

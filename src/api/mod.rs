@@ -12,8 +12,8 @@ use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vigie_api::{
-    DashboardConfig, ErrorBody, MetricsResponse, MonitoringState, SystemResources, Target,
-    TargetList, TargetSpec, paths,
+    DashboardConfig, EndpointList, ErrorBody, MetricsResponse, MonitoringState, SystemResources,
+    Target, TargetList, TargetSpec, paths,
 };
 
 pub use stream::{Connection, LiveStream, StreamHandlers};
@@ -131,16 +131,33 @@ impl ApiClient {
     }
 
     /// Response-time figures over `range` (`5m`, `1h`...) or `[from, to]` ms,
-    /// for one target or all.
+    /// of the probes or of an endpoint's requests.
     pub async fn metrics(
         &self,
         window: &Window,
-        target: Option<i64>,
+        scope: &Scope,
     ) -> Result<MetricsResponse, ClientError> {
-        let mut url = format!("{}?{}", self.url(paths::METRICS), window.query());
-        if let Some(id) = target {
-            url.push_str(&format!("&target={id}"));
-        }
+        let url = format!(
+            "{}?{}{}",
+            self.url(paths::METRICS),
+            window.query(),
+            scope.query()
+        );
+        self.get_json_url(&url).await
+    }
+
+    /// Endpoints of the ingested requests over a window, worst first by `sort`.
+    pub async fn endpoints(
+        &self,
+        window: &Window,
+        sort: EndpointSort,
+    ) -> Result<EndpointList, ClientError> {
+        let url = format!(
+            "{}?{}&sort={}",
+            self.url(paths::ENDPOINTS),
+            window.query(),
+            sort.as_str()
+        );
         self.get_json_url(&url).await
     }
 
@@ -183,6 +200,62 @@ impl ApiClient {
         };
         self.send::<(), _>(Method::POST, &self.url(path), None)
             .await
+    }
+}
+
+/// What a response-time view summarises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Vigie's probes, of one target or all.
+    Probes(Option<i64>),
+    /// One endpoint of one service, from the ingested requests.
+    Requests { service: String, endpoint: String },
+}
+
+impl Scope {
+    /// The scope as query parameters, each with a leading `&`.
+    pub fn query(&self) -> String {
+        match self {
+            Scope::Probes(None) => String::new(),
+            Scope::Probes(Some(id)) => format!("&target={id}"),
+            Scope::Requests { service, endpoint } => format!(
+                "&source=requests&service={}&endpoint={}",
+                js_sys::encode_uri_component(service),
+                js_sys::encode_uri_component(endpoint)
+            ),
+        }
+    }
+}
+
+/// How the endpoints ranking is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointSort {
+    P95,
+    ErrorRate,
+    Count,
+}
+
+impl EndpointSort {
+    pub const ALL: [EndpointSort; 3] = [
+        EndpointSort::P95,
+        EndpointSort::ErrorRate,
+        EndpointSort::Count,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointSort::P95 => "p95",
+            EndpointSort::ErrorRate => "error_rate",
+            EndpointSort::Count => "count",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EndpointSort::P95 => "slowest (p95)",
+            EndpointSort::ErrorRate => "most errors",
+            EndpointSort::Count => "busiest",
+        }
     }
 }
 

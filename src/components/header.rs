@@ -14,6 +14,7 @@ pub fn Header() -> impl IntoView {
             <nav aria-label="Main">
                 <A href="/" exact=true>"Overview"</A>
                 <A href="/targets">"Targets"</A>
+                <A href="/endpoints">"Endpoints"</A>
             </nav>
             <MonitoringSwitch />
             <ConnectionIndicator />

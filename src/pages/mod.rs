@@ -1,5 +1,6 @@
 //! One file per route.
 
+pub mod endpoints;
 pub mod not_found;
 pub mod overview;
 pub mod response_times;

@@ -1,13 +1,14 @@
-//! The response-time part of the overview: figures of the probes against the
-//! SLI targets, and charts of response times (avg, p95, p99) and error rate
-//! over a picked range, for all targets or one. Drag across a chart to zoom in.
+//! Response times against the SLI targets, with charts of response time (avg,
+//! p95, p99), throughput and error rate over a picked range: of the probes
+//! (the overview, all targets or one) or of one endpoint's ingested requests
+//! (the endpoints page). Drag across a chart to zoom in.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use vigie_api::{MetricsResponse, sli};
 
-use crate::api::ApiClient;
+use crate::api::{ApiClient, Scope};
 use crate::components::chart::{Line, TimeSeriesChart};
 use crate::components::kpi::Kpi;
 use crate::components::range_picker::{RangePicker, TimeView};
@@ -29,10 +30,28 @@ fn ms(v: Option<f64>) -> String {
 }
 
 #[component]
-pub fn ResponseTimes(view: TimeView) -> impl IntoView {
+pub fn ResponseTimes(
+    view: TimeView,
+    /// `(service, endpoint)`: that endpoint's requests instead of the probes.
+    #[prop(optional)]
+    endpoint: Option<(String, String)>,
+) -> impl IntoView {
     let client = expect_context::<ApiClient>();
     let live = expect_context::<LiveHost>();
     let target = RwSignal::new(None::<i64>);
+    let of_requests = endpoint.is_some();
+    let heading = match &endpoint {
+        Some((service, path)) => format!("{service} · {path}"),
+        None => "Response times".to_owned(),
+    };
+    let noun = if of_requests { "requests" } else { "probes" };
+    let scope = move || match &endpoint {
+        Some((service, path)) => Scope::Requests {
+            service: service.clone(),
+            endpoint: path.clone(),
+        },
+        None => Scope::Probes(target.get()),
+    };
 
     let tick = ticker(Duration::from_secs(1));
     let targets = LocalResource::new({
@@ -46,6 +65,7 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
     });
     // The longest interval among the targets shown.
     let interval_ms = Memo::new(move |_| match targets.get() {
+        _ if of_requests => 1000,
         Some(Ok(list)) => list
             .targets
             .iter()
@@ -55,8 +75,14 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
             .unwrap_or(1000),
         _ => 1000,
     });
-    // Fetched again when probes have pushed new results.
-    let refresh = view.refresh_key(&live, tick, live.probes_seen.into());
+    // Fetched again when probes have pushed new results; requests are not
+    // pushed, so their view is fetched on the range's schedule.
+    let pushed: Signal<u64> = if of_requests {
+        tick.into()
+    } else {
+        live.probes_seen.into()
+    };
+    let refresh = view.refresh_key(&live, tick, pushed);
     let metrics = LocalResource::new(move || {
         refresh.get();
         let span = match view.zoom.get() {
@@ -64,9 +90,9 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
             None => view.range.get().millis(),
         };
         let window = view.window(points_for(span, interval_ms.get()));
-        let target = target.get();
+        let scope = scope();
         let client = client.clone();
-        async move { client.metrics(&window, target).await }
+        async move { client.metrics(&window, &scope).await }
     });
     // Keep showing the last answer while the next one loads.
     let shown = Memo::new(
@@ -91,7 +117,7 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
             let rate = p
                 .throughput
                 .map_or_else(String::new, |t| format!(" · {t:.2}/s"));
-            format!("{} probes{rate}", p.total_requests)
+            format!("{} {noun}{rate}", p.total_requests)
         })
     });
 
@@ -151,7 +177,11 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
         };
         let seconds = m.bucket_ms as f64 / 1000.0;
         vec![Line {
-            name: "probes/s",
+            name: if of_requests {
+                "requests/s"
+            } else {
+                "probes/s"
+            },
             color_var: "--series-1",
             points: m
                 .series
@@ -189,15 +219,18 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
     view! {
         <section class="response-times" aria-label="Response times">
             <div class="toolbar">
-                <h2>"Response times"</h2>
-                <RangePicker view=view />
-                <label class="target-filter">
-                    "Target "
-                    <select on:change=move |ev| target.set(event_target_value(&ev).parse().ok())>
-                        <option value="" selected=move || target.get().is_none()>"All targets"</option>
-                        {target_options}
-                    </select>
-                </label>
+                <h2>{heading}</h2>
+                // The endpoints page has its own picker for the ranking and this view.
+                {(!of_requests).then(|| view! { <RangePicker view=view /> })}
+                {(!of_requests).then(|| view! {
+                    <label class="target-filter">
+                        "Target "
+                        <select on:change=move |ev| target.set(event_target_value(&ev).parse().ok())>
+                            <option value="" selected=move || target.get().is_none()>"All targets"</option>
+                            {target_options}
+                        </select>
+                    </label>
+                })}
             </div>
             {move || error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
             <div class="kpis">
@@ -221,7 +254,11 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
                     </ul>
                 </header>
                 <TimeSeriesChart
-                    label="Response time of the probes, milliseconds: average, p95 and p99"
+                    label=if of_requests {
+                        "Response time of the requests, milliseconds: average, p95 and p99"
+                    } else {
+                        "Response time of the probes, milliseconds: average, p95 and p99"
+                    }
                     lines=latency_lines
                     window=window
                     y_range=Signal::derive(move || 0.0..latency_top.get())
@@ -235,7 +272,7 @@ pub fn ResponseTimes(view: TimeView) -> impl IntoView {
                     <h3>"Throughput"</h3>
                 </header>
                 <TimeSeriesChart
-                    label="Probes per second"
+                    label=if of_requests { "Requests per second" } else { "Probes per second" }
                     lines=throughput_lines
                     window=window
                     y_range=Signal::derive(move || 0.0..throughput_top.get())

@@ -1,0 +1,40 @@
+// Requests sent by an application through the ingest API, then explored in
+// the Endpoints page as an admin does it.
+import { test, expect } from '@playwright/test';
+
+test('ingested requests are ranked with the right count and p95, and open to their charts', async ({ page, request }) => {
+  const service = `shop-${Date.now()}`;
+  // /checkout: 1..40 ms; /search: 20 requests of 250 ms, one of them a 503.
+  const records = [
+    ...Array.from({ length: 40 }, (_, i) => ({ service, endpoint: '/checkout', method: 'POST', status: 200, duration_ms: i + 1 })),
+    ...Array.from({ length: 20 }, (_, i) => ({ service, endpoint: '/search', method: 'GET', status: i === 0 ? 503 : 200, duration_ms: 250 })),
+  ];
+  const resp = await request.post('/api/performance/ingest/', { data: { records } });
+  expect(resp.status()).toBe(200);
+  expect(await resp.json()).toEqual({ stored: 60 });
+
+  await page.goto('/');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Endpoints' }).click();
+  await expect(page.getByRole('heading', { name: 'Endpoints' })).toBeVisible();
+  const rows = page.getByTestId('endpoint-row').filter({ hasText: service });
+  await expect(rows).toHaveCount(2);
+  // Slowest first by p95.
+  await expect(rows.nth(0)).toContainText('/search');
+  await expect(rows.nth(0).getByTestId('count')).toHaveText('20');
+  await expect(rows.nth(0).getByTestId('p95')).toHaveText('250 ms');
+  await expect(rows.nth(0)).toContainText('5.0 %');
+  await expect(rows.nth(1)).toContainText('/checkout');
+  await expect(rows.nth(1).getByTestId('count')).toHaveText('40');
+  await expect(rows.nth(1).getByTestId('p95')).toHaveText('38 ms');
+
+  // Busiest first.
+  await page.getByLabel('Rank by').selectOption('count');
+  await expect(rows.nth(0)).toContainText('/checkout');
+
+  await rows.nth(0).getByRole('button', { name: '/checkout' }).click();
+  await expect(page.getByRole('heading', { name: `${service} · /checkout` })).toBeVisible();
+  const chart = page.getByRole('img', { name: /Response time of the requests/ });
+  await expect(chart).toHaveAttribute('data-last-ts', /^\d+$/);
+  await expect(page.getByRole('group', { name: 'p95' })).toContainText('38 ms');
+  await expect(page.getByRole('group', { name: 'Average' })).toContainText('40 requests');
+});

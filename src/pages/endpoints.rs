@@ -1,0 +1,135 @@
+//! `/endpoints`: the endpoints of the applications that send their requests
+//! to `ingest/`, ranked by p95, error rate or traffic over a range; pick one
+//! to see its response-time, throughput and error-rate charts.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use vigie_api::{EndpointList, EndpointStats};
+
+use crate::api::{ApiClient, EndpointSort};
+use crate::components::range_picker::{RangePicker, TimeView};
+use crate::live::{LiveHost, ticker};
+use crate::pages::response_times::ResponseTimes;
+
+#[component]
+pub fn Endpoints() -> impl IntoView {
+    let client = expect_context::<ApiClient>();
+    let live = expect_context::<LiveHost>();
+    let view = TimeView::default();
+    let sort = RwSignal::new(EndpointSort::P95);
+    let selected = RwSignal::new(None::<(String, String)>);
+    let tick = ticker(Duration::from_secs(1));
+    let refresh = view.refresh_key(&live, tick, tick.into());
+    let ranking = LocalResource::new(move || {
+        refresh.get();
+        let window = view.window(1);
+        let sort = sort.get();
+        let client = client.clone();
+        async move { client.endpoints(&window, sort).await }
+    });
+    let list = Memo::new(
+        move |prev: Option<&Option<EndpointList>>| match ranking.get() {
+            Some(Ok(l)) => Some(l),
+            _ => prev.cloned().flatten(),
+        },
+    );
+    let error = move || match ranking.get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
+    let rows = move || list.get().map(|l| l.endpoints).unwrap_or_default();
+    let empty =
+        Memo::new(move |_| list.with(|l| l.as_ref().is_some_and(|l| l.endpoints.is_empty())));
+
+    let row = move |e: EndpointStats| {
+        let key = (e.service.clone(), e.endpoint.clone());
+        let is_selected = {
+            let key = key.clone();
+            move || selected.get().as_ref() == Some(&key)
+        };
+        view! {
+            <tr data-testid="endpoint-row" aria-selected=move || is_selected().to_string()>
+                <td>{e.service.clone()}</td>
+                <td>{e.method.clone()}</td>
+                <th scope="row">
+                    <button type="button" class="link" on:click=move |_| selected.set(Some(key.clone()))>
+                        {e.endpoint.clone()}
+                    </button>
+                </th>
+                <td class="num" data-testid="count">{e.count}</td>
+                <td class="num">{format!("{:.1} %", e.error_rate)}</td>
+                <td class="num">{format!("{:.0} ms", e.p50)}</td>
+                <td class="num" data-testid="p95">{format!("{:.0} ms", e.p95)}</td>
+                <td class="num">{format!("{:.0} ms", e.p99)}</td>
+            </tr>
+        }
+    };
+
+    view! {
+        <section class="page">
+            <header class="page-header">
+                <h1>"Endpoints"</h1>
+                <p class="subtitle">"Requests reported by your applications through the ingest API"</p>
+            </header>
+            <div class="toolbar">
+                <RangePicker view=view />
+                <label>
+                    "Rank by "
+                    <select on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        if let Some(s) = EndpointSort::ALL.into_iter().find(|s| s.as_str() == v) {
+                            sort.set(s);
+                        }
+                    }>
+                        {EndpointSort::ALL
+                            .into_iter()
+                            .map(|s| view! { <option value=s.as_str() selected=move || sort.get() == s>{s.label()}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+            </div>
+            {move || error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
+            {move || {
+                if empty.get() {
+                    view! {
+                        <p class="empty">
+                            "No request in this range. Send them with POST /api/performance/ingest/ (see the README)."
+                        </p>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        <table class="targets endpoints">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Service"</th>
+                                    <th scope="col">"Method"</th>
+                                    <th scope="col">"Endpoint"</th>
+                                    <th scope="col" class="num">"Requests"</th>
+                                    <th scope="col" class="num">"Errors"</th>
+                                    <th scope="col" class="num">"p50"</th>
+                                    <th scope="col" class="num">"p95"</th>
+                                    <th scope="col" class="num">"p99"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                <For
+                                    each=rows
+                                    key=|e| (e.service.clone(), e.method.clone(), e.endpoint.clone(), e.count, e.p95.to_bits(), e.error_rate.to_bits())
+                                    children=row
+                                />
+                            </tbody>
+                        </table>
+                    }
+                    .into_any()
+                }
+            }}
+            {move || selected.get().map(|endpoint| view! {
+                <div class="endpoint-detail">
+                    <ResponseTimes view=view endpoint=endpoint />
+                </div>
+            })}
+        </section>
+    }
+}
