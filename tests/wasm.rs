@@ -140,3 +140,69 @@ fn clock_uses_the_browsers_time_zone() {
     );
     assert_eq!(vigie::format::clock(ts), expected);
 }
+
+#[wasm_bindgen_test]
+async fn a_refused_change_asks_for_a_token_and_keeps_it_for_the_tab() {
+    use vigie::api::{ApiClient, ClientError};
+    use vigie::components::change_error::ChangeError;
+    use vigie_api::ErrorBody;
+
+    let storage = web_sys::window()
+        .expect("window")
+        .session_storage()
+        .expect("ok")
+        .expect("storage");
+    let _ = storage.remove_item("vigie.operator_token");
+    let el = host(400);
+    let error = RwSignal::new(Some(ClientError::Api {
+        status: 401,
+        body: ErrorBody {
+            error: "needs a token".into(),
+            field: Some("Authorization".into()),
+        },
+    }));
+    let _handle = leptos::mount::mount_to(el.clone(), move || {
+        provide_context(ApiClient::new("http://127.0.0.1:9"));
+        view! { <ChangeError error=error /> }
+    });
+    let input: web_sys::HtmlInputElement = el
+        .query_selector("input[type=password]")
+        .expect("query")
+        .expect("a password field")
+        .unchecked_into();
+    input.set_value("operator-token-0123456789");
+    input
+        .dispatch_event(&web_sys::Event::new("input").expect("event"))
+        .expect("dispatch");
+    let button: HtmlElement = el
+        .query_selector("button")
+        .expect("query")
+        .expect("button")
+        .unchecked_into();
+    button.click();
+    until("the token is kept", || {
+        storage
+            .get_item("vigie.operator_token")
+            .ok()
+            .flatten()
+            .as_deref()
+            == Some("operator-token-0123456789")
+    })
+    .await;
+
+    // Any other failure is shown as it is.
+    error.set(Some(ClientError::Network("gone".into())));
+    until("the plain message", || {
+        el.text_content()
+            .unwrap_or_default()
+            .contains("cannot reach the server")
+    })
+    .await;
+    assert!(
+        el.query_selector("input[type=password]")
+            .expect("query")
+            .is_none()
+    );
+    let _ = storage.remove_item("vigie.operator_token");
+    el.remove();
+}

@@ -6,6 +6,7 @@
 
 mod stream;
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
@@ -35,6 +36,11 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// The server wants an operator token (none was given, or a wrong one).
+    pub fn needs_token(&self) -> bool {
+        matches!(self, ClientError::Api { status: 401, .. })
+    }
+
     /// The request field the server named as wrong, if any.
     pub fn field(&self) -> Option<&str> {
         match self {
@@ -44,10 +50,20 @@ impl ClientError {
     }
 }
 
-/// Address of the API; cheap to clone, provided once at the root as context.
-#[derive(Debug, Clone, PartialEq)]
+/// Address of the API and the operator token, if one was given; cheap to
+/// clone, provided once at the root as context.
+#[derive(Debug, Clone)]
 pub struct ApiClient {
     base: String,
+    /// Sent with every change. Kept in the tab's session storage (never a
+    /// cookie, never a URL), so it goes when the tab does.
+    token: Arc<RwLock<Option<String>>>,
+}
+
+const TOKEN_KEY: &str = "vigie.operator_token";
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
 }
 
 /// Attempts for a request that failed on the network, and the first wait.
@@ -57,9 +73,33 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(300);
 impl ApiClient {
     /// `base` is an origin with an optional path prefix; a trailing `/` is ignored.
     pub fn new(base: &str) -> Self {
+        let saved = session_storage().and_then(|s| s.get_item(TOKEN_KEY).ok().flatten());
         ApiClient {
             base: base.trim_end_matches('/').to_owned(),
+            token: Arc::new(RwLock::new(saved)),
         }
+    }
+
+    /// Uses `token` for changes from now on (`None` forgets it).
+    pub fn set_token(&self, token: Option<String>) {
+        let token = token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        if let Some(storage) = session_storage() {
+            let _ = match &token {
+                Some(t) => storage.set_item(TOKEN_KEY, t),
+                None => storage.remove_item(TOKEN_KEY),
+            };
+        }
+        if let Ok(mut held) = self.token.write() {
+            *held = token;
+        }
+    }
+
+    fn authorization(&self) -> Option<String> {
+        self.token
+            .read()
+            .ok()?
+            .as_ref()
+            .map(|t| format!("Bearer {t}"))
     }
 
     pub fn base(&self) -> &str {
@@ -101,7 +141,10 @@ impl ApiClient {
         url: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        let builder = RequestBuilder::new(url).method(method);
+        let mut builder = RequestBuilder::new(url).method(method);
+        if let Some(auth) = self.authorization() {
+            builder = builder.header("Authorization", &auth);
+        }
         let request = match body {
             Some(b) => builder
                 .json(b)
@@ -177,7 +220,11 @@ impl ApiClient {
 
     pub async fn delete_target(&self, id: i64) -> Result<(), ClientError> {
         let url = self.url(&format!("{}/{id}", paths::TARGETS));
-        let resp = Request::delete(&url)
+        let mut request = Request::delete(&url);
+        if let Some(auth) = self.authorization() {
+            request = request.header("Authorization", &auth);
+        }
+        let resp = request
             .send()
             .await
             .map_err(|e| ClientError::Network(e.to_string()))?;

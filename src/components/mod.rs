@@ -1,5 +1,6 @@
 //! Reusable view pieces.
 
+pub mod change_error;
 pub mod chart;
 pub mod connection;
 pub mod header;

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::ApiClient;
+use crate::components::change_error::ChangeError;
 use crate::live::LiveHost;
 
 #[component]
@@ -20,13 +21,7 @@ pub fn MonitoringSwitch() -> impl IntoView {
             Ok::<_, crate::api::ClientError>(state)
         }
     });
-    let error = move || {
-        switch
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| e.to_string())
-    };
+    let error = Signal::derive(move || switch.value().get().and_then(Result::err));
     view! {
         <div class="monitoring" data-testid="monitoring" data-on=move || on().map(|b| b.to_string())>
             <span class="monitoring-state">
@@ -47,7 +42,7 @@ pub fn MonitoringSwitch() -> impl IntoView {
             >
                 {move || if on() == Some(false) { "Resume" } else { "Pause" }}
             </button>
-            {move || error().map(|e| view! { <span class="error" role="alert">{e}</span> })}
+            <ChangeError error=error />
         </div>
     }
 }

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use vigie_api::{Health, Outcome, ProbeMethod, Target, TargetSpec};
 
 use crate::api::{ApiClient, ClientError};
+use crate::components::change_error::ChangeError;
 use crate::live::ticker;
 
 fn outcome_text(t: &Target) -> String {
@@ -181,6 +182,10 @@ pub fn Targets() -> impl IntoView {
                 <p class="subtitle">"HTTP endpoints probed for response time and availability"</p>
             </header>
             <TargetForm form=form on_saved=Callback::new(move |_| changed.update(|n| *n += 1)) />
+            <ChangeError error=Signal::derive(move || {
+                let removed = remove.value().get().and_then(Result::err);
+                removed.or_else(|| toggle.value().get().and_then(Result::err))
+            }) />
             {move || load_error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
             {rows}
         </section>
@@ -330,7 +335,7 @@ fn TargetForm(form: FormState, on_saved: Callback<()>) -> impl IntoView {
             {move || editing().then(|| view! {
                 <button type="button" on:click=move |_| form.clear()>"Cancel"</button>
             })}
-            {move || form.error.get().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            <ChangeError error=form.error />
         </form>
     }
 }

@@ -70,6 +70,17 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub ingest_max_records: u64,
 
+    /// Token that every change (POST, PUT, DELETE) must carry as
+    /// `Authorization: Bearer …`; at least 16 characters. Without it the server
+    /// only listens on loopback.
+    #[arg(long, env = "VIGIE_OPERATOR_TOKEN", hide_env_values = true)]
+    pub operator_token: Option<String>,
+
+    /// Token that `ingest/` also accepts: give it to applications, which then
+    /// can add measurements and nothing else.
+    #[arg(long, env = "VIGIE_INGEST_TOKEN", hide_env_values = true)]
+    pub ingest_token: Option<String>,
+
     /// Origins allowed to call the API from a browser (CORS), comma-separated,
     /// e.g. the CDN origin the dashboard is served from. Empty: same origin only.
     #[arg(long, env = "VIGIE_CORS_ORIGINS", value_delimiter = ',')]

@@ -18,6 +18,8 @@ pub enum ApiError {
     },
     #[error("no such resource: {0}")]
     NotFound(String),
+    #[error("this change needs an operator token: Authorization: Bearer <token>")]
+    Unauthorized,
     #[error("request too large: {0}")]
     TooLarge(String),
     #[error("not ready: {0}")]
@@ -52,6 +54,13 @@ impl IntoResponse for ApiError {
                 ErrorBody {
                     error: self.to_string(),
                     field: None,
+                },
+            ),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                ErrorBody {
+                    error: self.to_string(),
+                    field: Some("Authorization".into()),
                 },
             ),
             ApiError::TooLarge(_) => (

@@ -6,6 +6,7 @@
 //! [`start`] opens the store, starts the sampler and listens; `main.rs` only
 //! reads the config and waits for a signal.
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -163,11 +164,16 @@ pub fn app(state: AppState) -> Router {
         .route(paths::PROMETHEUS, get(telemetry::metrics))
         .route(paths::READYZ, get(health::readyz));
 
-    // Times every API request; `route_layer` so the matched route is known.
-    let api = api.route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        telemetry::track,
-    ));
+    // Tokens checked first, then timed; `route_layer` so the matched route is known.
+    let api = api
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            telemetry::track,
+        ));
     let files = Router::new()
         .fallback_service(web::static_files(&state.config().static_dir))
         .layer(axum::middleware::from_fn(web::cache_headers))
@@ -222,6 +228,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     TargetsFile(#[from] targets::TargetsFileError),
+    #[error("{0}")]
+    Insecure(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -271,6 +279,31 @@ impl Server {
 /// Opens the database, starts the writer, the host sampler and the probes,
 /// and listens on `config.addr`.
 pub async fn start(config: Config) -> Result<Server, StartError> {
+    for (name, token) in [
+        ("VIGIE_OPERATOR_TOKEN", &config.operator_token),
+        ("VIGIE_INGEST_TOKEN", &config.ingest_token),
+    ] {
+        if token
+            .as_ref()
+            .is_some_and(|t| t.trim().len() < auth::MIN_TOKEN_LEN)
+        {
+            return Err(StartError::Insecure(format!(
+                "{name} must be at least {} characters",
+                auth::MIN_TOKEN_LEN
+            )));
+        }
+    }
+    if config.ingest_token.is_some() && config.operator_token.is_none() {
+        return Err(StartError::Insecure(
+            "VIGIE_INGEST_TOKEN needs VIGIE_OPERATOR_TOKEN: without it nothing is protected".into(),
+        ));
+    }
+    if !config.addr.ip().is_loopback() && config.operator_token.is_none() {
+        return Err(StartError::Insecure(format!(
+            "refusing to listen on {} without VIGIE_OPERATOR_TOKEN: anyone could change targets",
+            config.addr
+        )));
+    }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Bind {
@@ -281,9 +314,6 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         addr: config.addr,
         source,
     })?;
-    if !addr.ip().is_loopback() {
-        tracing::warn!(%addr, "listening beyond loopback: the API has no authentication yet");
-    }
 
     let db_path = config.database_path();
     let data_dir = config.data_dir.clone();
