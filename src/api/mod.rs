@@ -62,8 +62,13 @@ pub struct ApiClient {
 
 const TOKEN_KEY: &str = "vigie.operator_token";
 
+/// The tab's session storage (none outside a browser, e.g. in native tests).
 fn session_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok().flatten()
+    if cfg!(target_arch = "wasm32") {
+        web_sys::window()?.session_storage().ok().flatten()
+    } else {
+        None
+    }
 }
 
 /// Attempts for a request that failed on the network, and the first wait.
@@ -164,12 +169,16 @@ impl ApiClient {
         self.get_json(paths::SYSTEM_RESOURCES).await
     }
 
-    /// Host samples of a window, bucketed on the server (in `history`).
-    pub async fn system_resources_in(
+    /// A host's resources: this one (`None`) or the one behind a node_exporter
+    /// target; with a window, also its stored samples bucketed (`history`).
+    pub async fn system_resources_of(
         &self,
-        window: &Window,
+        host: Option<i64>,
+        window: Option<&Window>,
     ) -> Result<SystemResources, ClientError> {
-        let url = format!("{}?{}", self.url(paths::SYSTEM_RESOURCES), window.query());
+        let mut query: Vec<String> = window.map(Window::query).into_iter().collect();
+        query.extend(host.map(|id| format!("host={id}")));
+        let url = format!("{}?{}", self.url(paths::SYSTEM_RESOURCES), query.join("&"));
         self.get_json_url(&url).await
     }
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use vigie_api::HostCapacities;
+use vigie_api::{HostCapacities, SystemResources, TargetKind};
 use vigie_charts::steady_window;
 
 use crate::api::ApiClient;
@@ -30,38 +30,81 @@ pub fn Overview() -> impl IntoView {
     let tick = ticker(Duration::from_secs(1));
     let newest = Signal::derive(move || live.last_arrival_ms.get().map_or(0, |t| t as u64));
     let refresh = view.refresh_key(&live, tick, newest);
-    // Stored samples, only when the view is not the live default.
-    let stored = LocalResource::new(move || {
+    // The host shown: this one (`None`), or one behind a node_exporter target.
+    let host = RwSignal::new(None::<i64>);
+    let exporters = LocalResource::new({
+        let client = client.clone();
+        move || {
+            let _ = tick.get() / 10;
+            let client = client.clone();
+            async move { client.targets().await }
+        }
+    });
+    // Fetched unless this is the live default view of this host, which the
+    // stream alone draws.
+    let fetch = LocalResource::new(move || {
         refresh.get();
+        let host = host.get();
         let window = (!view.is_live_default()).then(|| view.window(POINTS));
         let client = client.clone();
         async move {
-            match window {
-                Some(w) => client.system_resources_in(&w).await.map(|r| r.history),
-                None => Ok(None),
+            if host.is_none() && window.is_none() {
+                return Ok(None);
             }
+            client
+                .system_resources_of(host, window.as_ref())
+                .await
+                .map(Some)
         }
     });
-    let stored = Memo::new(move |prev: Option<&Option<vigie_api::ResourceHistory>>| {
-        if view.is_live_default() {
+    let fetched = Memo::new(move |prev: Option<&Option<SystemResources>>| {
+        if host.get().is_none() && view.is_live_default() {
             return None;
         }
-        match stored.get() {
-            Some(Ok(h)) => h,
+        match fetch.get() {
+            Some(Ok(r)) => r,
             _ => prev.cloned().flatten(),
         }
     });
-    let latest = Memo::new(move |_| live.latest());
-    let capacities = Memo::new(move |_| match live.history.get() {
-        Some(Ok(r)) => Some(r.capacities),
+    let stored = Memo::new(move |_| fetched.get().and_then(|r| r.history));
+    let remote = move || host.get().and(fetched.get());
+    let latest = Memo::new(move |_| match host.get() {
+        Some(_) => remote().and_then(|r| r.series.last().cloned()),
+        None => live.latest(),
+    });
+    let capacities = Memo::new(move |_| match (host.get(), live.history.get()) {
+        (Some(_), _) => remote().map(|r| r.capacities),
+        (None, Some(Ok(r))) => Some(r.capacities),
         _ => None,
     });
-    let interval_ms = Memo::new(move |_| match live.history.get() {
-        Some(Ok(r)) => (r.interval_s * 1000.0) as i64,
+    let interval_ms = Memo::new(move |_| match (host.get(), live.history.get()) {
+        (Some(_), _) => remote().map_or(1000, |r| (r.interval_s * 1000.0) as i64),
+        (None, Some(Ok(r))) => (r.interval_s * 1000.0) as i64,
         _ => 1000,
     });
-    let error = move || match live.history.get() {
+    // node_exporter targets, offered in the host picker.
+    let exporter_options = move || {
+        match exporters.get() {
+        Some(Ok(list)) => list
+            .targets
+            .into_iter()
+            .filter(|t| t.spec.kind == TargetKind::Prometheus)
+            .map(|t| {
+                let id = t.id;
+                view! { <option value=id.to_string() selected=move || host.get() == Some(id)>{t.spec.name}</option> }
+            })
+            .collect_view()
+            .into_any(),
+        _ => ().into_any(),
+    }
+    };
+    let fetched_error = move || match fetch.get() {
         Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
+    let error = move || match (fetched_error(), live.history.get()) {
+        (Some(e), _) => Some(e),
+        (None, Some(Err(e))) => Some(e.to_string()),
         _ => None,
     };
 
@@ -81,7 +124,7 @@ pub fn Overview() -> impl IntoView {
                 line("Memory", "--series-2", |p| p.memory_usage.avg),
             ];
         }
-        live.samples.with(|s| {
+        let series = |s: &[vigie_api::HostSample]| {
             vec![
                 Line {
                     name: "CPU",
@@ -94,7 +137,11 @@ pub fn Overview() -> impl IntoView {
                     points: s.iter().map(|x| (x.ts_ms, x.memory_usage)).collect(),
                 },
             ]
-        })
+        };
+        if let Some(r) = remote() {
+            return series(&r.series);
+        }
+        live.samples.with(|s| series(s))
     });
     // Two and a half intervals without a sample is a gap, not a line.
     let gap_ms = Signal::derive(move || {
@@ -149,8 +196,15 @@ pub fn Overview() -> impl IntoView {
             <h1 class="visually-hidden">"Overview"</h1>
             <ResponseTimes view=view />
             <header class="section-header">
-                <h2>"This host"</h2>
+                <h2>{move || if host.get().is_some() { "Host" } else { "This host" }}</h2>
                 <p class="subtitle">{cap(|c| c.hostname.clone())}</p>
+                <label class="host-picker">
+                    "Host "
+                    <select on:change=move |ev| host.set(event_target_value(&ev).parse().ok())>
+                        <option value="" selected=move || host.get().is_none()>"This host"</option>
+                        {exporter_options}
+                    </select>
+                </label>
             </header>
             {move || error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
             <div class="kpis">

@@ -4,13 +4,16 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use vigie_api::{Health, Outcome, ProbeMethod, Target, TargetSpec};
+use vigie_api::{Health, Outcome, ProbeMethod, Target, TargetKind, TargetSpec};
 
 use crate::api::{ApiClient, ClientError};
 use crate::components::change_error::ChangeError;
 use crate::live::ticker;
 
 fn outcome_text(t: &Target) -> String {
+    if let Some(error) = &t.last_error {
+        return error.clone();
+    }
     match &t.last_result {
         None => "not probed yet".into(),
         Some(r) => match (r.outcome, r.latency_ms, r.status) {
@@ -201,6 +204,7 @@ struct FormState {
     timeout_ms: RwSignal<String>,
     expected: RwSignal<String>,
     method: RwSignal<ProbeMethod>,
+    kind: RwSignal<TargetKind>,
     /// `Some((id, enabled))` while editing that target.
     editing: RwSignal<Option<(i64, bool)>>,
     error: RwSignal<Option<ClientError>>,
@@ -215,6 +219,7 @@ impl FormState {
             timeout_ms: RwSignal::new("3000".into()),
             expected: RwSignal::new("200".into()),
             method: RwSignal::new(ProbeMethod::Get),
+            kind: RwSignal::new(TargetKind::Http),
             editing: RwSignal::new(None),
             error: RwSignal::new(None),
         }
@@ -229,6 +234,7 @@ impl FormState {
         self.timeout_ms.set(t.spec.timeout_ms.to_string());
         self.expected.set(t.spec.expected_status.to_string());
         self.method.set(t.spec.method);
+        self.kind.set(t.spec.kind);
         self.editing.set(Some((t.id, t.spec.enabled)));
         self.error.set(None);
     }
@@ -240,6 +246,7 @@ impl FormState {
         self.timeout_ms.set("3000".into());
         self.expected.set("200".into());
         self.method.set(ProbeMethod::Get);
+        self.kind.set(TargetKind::Http);
         self.editing.set(None);
         self.error.set(None);
     }
@@ -251,6 +258,7 @@ impl FormState {
         TargetSpec {
             name: self.name.get_untracked(),
             url: self.url.get_untracked(),
+            kind: self.kind.get_untracked(),
             method: self.method.get_untracked(),
             expected_status: number(self.expected).map_or(0, |v| v as u16),
             interval_ms: number(self.interval_s).map_or(0, |v| (v * 1000.0) as u64),
@@ -305,6 +313,7 @@ fn TargetForm(form: FormState, on_saved: Callback<()>) -> impl IntoView {
         timeout_ms,
         expected,
         method,
+        kind,
         ..
     } = form;
 
@@ -319,6 +328,12 @@ fn TargetForm(form: FormState, on_saved: Callback<()>) -> impl IntoView {
             <div class="fields">
                 <label>"Name" <input type="text" required bind:value=name aria-invalid=invalid("name") /></label>
                 <label class="wide">"URL" <input type="text" required placeholder="https://example.com/health" bind:value=url aria-invalid=invalid("url") /></label>
+                <label>"Kind"
+                    <select on:change=move |ev| kind.set(if event_target_value(&ev) == "prometheus" { TargetKind::Prometheus } else { TargetKind::Http })>
+                        <option value="http" selected=move || kind.get() == TargetKind::Http>"HTTP probe"</option>
+                        <option value="prometheus" selected=move || kind.get() == TargetKind::Prometheus>"Prometheus /metrics"</option>
+                    </select>
+                </label>
                 <label>"Method"
                     <select on:change=move |ev| method.set(if event_target_value(&ev) == "HEAD" { ProbeMethod::Head } else { ProbeMethod::Get })>
                         <option value="GET" selected=move || method.get() == ProbeMethod::Get>"GET"</option>

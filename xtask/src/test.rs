@@ -1,7 +1,8 @@
 //! `cargo xtask test`: exactly what CI runs, in order, stopping at the first
-//! failure: formatting, clippy (native and wasm32), native tests, wasm tests in
-//! headless Chromium, the release build, and Playwright against a real
-//! `vigie-server` serving that build. Ends with `N passed, N failed`.
+//! failure: formatting, clippy (native and wasm32), native tests (with a real
+//! node_exporter), wasm tests in headless Chromium, the release build, and
+//! Playwright against a real `vigie-server` serving that build. Ends with
+//! `N passed, N failed`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -37,7 +38,7 @@ fn pipeline(counts: &mut Counts) -> Result {
     cmd::run(cmd::cargo().args(["fmt", "--all", "--", "--check"]))?;
 
     tools::ensure_build_tools()?;
-    tools::ensure_chromium()?;
+    tools::ensure_test_packages()?;
 
     step("clippy, native");
     cmd::run(cmd::cargo().args([
@@ -98,7 +99,7 @@ fn free_port() -> Result<u16> {
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-/// A server process that is stopped (SIGTERM, then SIGKILL) when dropped.
+/// A background process that is stopped (SIGTERM, then SIGKILL) when dropped.
 struct ServerProcess(Child);
 
 impl Drop for ServerProcess {
@@ -143,6 +144,14 @@ fn end2end(dist: &Path) -> Result<Counts> {
         .spawn()
         .map_err(|e| format!("cannot start vigie-server: {e}"))?;
     let server = ServerProcess(server);
+    // A real node_exporter for the tests that scrape one.
+    let exporter_port = free_port()?;
+    let exporter = Command::new("/usr/bin/prometheus-node-exporter")
+        .arg(format!("--web.listen-address=127.0.0.1:{exporter_port}"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start prometheus-node-exporter: {e}"))?;
+    let exporter = ServerProcess(exporter);
     let deadline = Instant::now() + Duration::from_secs(30);
     while http_status(port, "/readyz") != Some(200) {
         if Instant::now() > deadline {
@@ -157,11 +166,16 @@ fn end2end(dist: &Path) -> Result<Counts> {
         .args(["test", "--reporter=list,json"])
         .current_dir(tools::npm_dir())
         .env("VIGIE_BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env(
+            "NODE_EXPORTER_URL",
+            format!("http://127.0.0.1:{exporter_port}/metrics"),
+        )
         .env("CHROMIUM", tools::CHROMIUM)
         .env("PLAYWRIGHT_JSON_OUTPUT_NAME", &report)
         .status()
         .map_err(|e| format!("cannot start Playwright: {e}"))?;
     drop(server);
+    drop(exporter);
 
     let json = std::fs::read_to_string(&report)
         .map_err(|e| format!("Playwright wrote no report ({status}): {e}"))?;

@@ -110,12 +110,32 @@ pub fn ensure_build_tools() -> Result {
     npm_tools()
 }
 
-/// Debian's Chromium and ChromeDriver, for the wasm tests and Playwright.
-pub fn ensure_chromium() -> Result {
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+/// Debian packages the tests run for real, by the file each one installs:
+/// Chromium and ChromeDriver (wasm tests, Playwright) and node_exporter (the
+/// scrape tests).
+const TEST_PACKAGES: [(&str, &str); 3] = [
+    (CHROMIUM, "chromium"),
+    (CHROMEDRIVER, "chromium-driver"),
+    (
+        "/usr/bin/prometheus-node-exporter",
+        "prometheus-node-exporter",
+    ),
+];
+
+/// Installs with apt whichever of [`TEST_PACKAGES`] is missing.
+pub fn ensure_test_packages() -> Result {
+    let missing: Vec<&str> = TEST_PACKAGES
+        .iter()
+        .filter(|(file, _)| !Path::new(file).exists())
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
         return Ok(());
     }
-    step("installing chromium and chromium-driver from Debian (apt)");
+    step(&format!(
+        "installing {} from Debian (apt)",
+        missing.join(", ")
+    ));
     let root = cmd::output(Command::new("id").arg("-u")).as_deref() == Some("0");
     let apt = |args: &[&str]| {
         let mut c = if root {
@@ -130,12 +150,7 @@ pub fn ensure_chromium() -> Result {
         cmd::run(&mut c)
     };
     apt(&["update", "-q"])?;
-    apt(&[
-        "install",
-        "-y",
-        "-q",
-        "--no-install-recommends",
-        "chromium",
-        "chromium-driver",
-    ])
+    let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+    install.extend(missing);
+    apt(&install)
 }

@@ -131,12 +131,26 @@ pub enum ProbeMethod {
     Head,
 }
 
+/// What Vigie does with a target's URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// Probe it: response time, status, availability.
+    #[default]
+    Http,
+    /// Scrape it as a Prometheus `/metrics` endpoint (node_exporter's gives
+    /// that host's resources); the scrape is also probed.
+    Prometheus,
+}
+
 /// What an admin declares about an endpoint to probe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetSpec {
     pub name: String,
     /// `http://` or `https://` URL.
     pub url: String,
+    #[serde(default)]
+    pub kind: TargetKind,
     #[serde(default)]
     pub method: ProbeMethod,
     /// Status that counts as success.
@@ -246,6 +260,9 @@ pub struct Target {
     pub health: Health,
     pub consecutive_failures: u32,
     pub last_result: Option<ProbeResult>,
+    /// Why the last scrape could not be read (not the Prometheus format...).
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 /// Body of `GET targets/`.

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod monitoring;
 pub mod probes;
 pub mod rollup;
+pub mod scrape;
 pub mod store;
 pub mod stream;
 pub mod targets;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use vigie_api::{HostSample, Outcome, ProbeMethod, ProbeResult, TargetSpec};
+use vigie_api::{HostSample, Outcome, ProbeMethod, ProbeResult, TargetKind, TargetSpec};
 
 use crate::rollup::{
     HostAggregate, LatencyHistogram, ProbeAggregate, Sums, fold_hosts, fold_probes, minute_of,
@@ -105,6 +105,20 @@ const MIGRATIONS: &[&str] = &[
         duration_ms REAL NOT NULL
      );
      CREATE INDEX requests_by_time ON requests (ts_ms);",
+    "ALTER TABLE targets ADD COLUMN kind TEXT NOT NULL DEFAULT 'http';
+     CREATE TABLE node_samples (
+        target_id INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        cpu_usage REAL NOT NULL,
+        memory_usage REAL NOT NULL,
+        disk_usage REAL NOT NULL,
+        network_usage REAL NOT NULL,
+        memory_used_bytes INTEGER NOT NULL,
+        disk_used_bytes INTEGER NOT NULL,
+        network_rx_bytes_per_s REAL NOT NULL,
+        network_tx_bytes_per_s REAL NOT NULL,
+        PRIMARY KEY (target_id, ts_ms)
+     ) WITHOUT ROWID;",
 ];
 
 /// One request reported through `ingest/`, as stored.
@@ -161,7 +175,7 @@ impl Store {
     }
 
     pub fn insert_host_sample(&self, s: &HostSample) -> Result<(), StoreError> {
-        self.insert_batch(std::slice::from_ref(s), &[], &[])
+        self.insert_batch(std::slice::from_ref(s), &[], &[], &[])
     }
 
     /// Stores host samples and probe results in one transaction: all or nothing.
@@ -170,6 +184,7 @@ impl Store {
         samples: &[HostSample],
         probes: &[ProbeResult],
         requests: &[StoredRequest],
+        nodes: &[(i64, HostSample)],
     ) -> Result<(), StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
@@ -217,6 +232,26 @@ impl Store {
                     r.method,
                     r.status,
                     r.duration_ms
+                ])?;
+            }
+        }
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR REPLACE INTO node_samples
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for (target, s) in nodes {
+                insert.execute(params![
+                    target,
+                    s.ts_ms,
+                    s.cpu_usage,
+                    s.memory_usage,
+                    s.disk_usage,
+                    s.network_usage,
+                    s.memory_used_bytes as i64,
+                    s.disk_used_bytes as i64,
+                    s.network_rx_bytes_per_s,
+                    s.network_tx_bytes_per_s
                 ])?;
             }
         }
@@ -286,6 +321,32 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// Samples of the host behind node_exporter target `target`, with
+    /// `from_ms <= ts_ms <= to_ms`, oldest first; the newest `limit` of them.
+    pub fn node_samples_between(
+        &self,
+        target: i64,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<HostSample>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage, memory_used_bytes,
+                    disk_used_bytes, network_rx_bytes_per_s, network_tx_bytes_per_s
+             FROM node_samples WHERE target_id = ?1 AND ts_ms BETWEEN ?2 AND ?3
+             ORDER BY ts_ms DESC LIMIT ?4",
+        )?;
+        let mut rows = stmt
+            .query_map(
+                params![target, from_ms, to_ms, limit as i64],
+                host_sample_row,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.reverse();
+        Ok(rows)
+    }
+
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .lock()?
@@ -307,7 +368,7 @@ impl Store {
     pub fn targets(&self) -> Result<Vec<(i64, TargetSpec)>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare_cached(
-            "SELECT id, name, url, method, expected_status, interval_ms, timeout_ms, enabled
+            "SELECT id, name, url, method, expected_status, interval_ms, timeout_ms, enabled, kind
              FROM targets ORDER BY id",
         )?;
         let rows = stmt.query_map([], target_row)?;
@@ -317,7 +378,7 @@ impl Store {
     pub fn target(&self, id: i64) -> Result<Option<TargetSpec>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare_cached(
-            "SELECT id, name, url, method, expected_status, interval_ms, timeout_ms, enabled
+            "SELECT id, name, url, method, expected_status, interval_ms, timeout_ms, enabled, kind
              FROM targets WHERE id = ?1",
         )?;
         Ok(stmt
@@ -329,8 +390,9 @@ impl Store {
     pub fn insert_target(&self, t: &TargetSpec) -> Result<i64, StoreError> {
         let conn = self.lock()?;
         conn.execute(
-            "INSERT INTO targets (name, url, method, expected_status, interval_ms, timeout_ms, enabled)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO targets
+                 (name, url, method, expected_status, interval_ms, timeout_ms, enabled, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 t.name,
                 t.url,
@@ -338,7 +400,8 @@ impl Store {
                 t.expected_status,
                 t.interval_ms as i64,
                 t.timeout_ms as i64,
-                t.enabled
+                t.enabled,
+                kind_str(t.kind)
             ],
         )?;
         Ok(conn.last_insert_rowid())
@@ -348,7 +411,7 @@ impl Store {
     pub fn update_target(&self, id: i64, t: &TargetSpec) -> Result<bool, StoreError> {
         let n = self.lock()?.execute(
             "UPDATE targets SET name = ?2, url = ?3, method = ?4, expected_status = ?5,
-                    interval_ms = ?6, timeout_ms = ?7, enabled = ?8 WHERE id = ?1",
+                    interval_ms = ?6, timeout_ms = ?7, enabled = ?8, kind = ?9 WHERE id = ?1",
             params![
                 id,
                 t.name,
@@ -357,7 +420,8 @@ impl Store {
                 t.expected_status,
                 t.interval_ms as i64,
                 t.timeout_ms as i64,
-                t.enabled
+                t.enabled,
+                kind_str(t.kind)
             ],
         )?;
         Ok(n == 1)
@@ -516,7 +580,8 @@ impl Store {
                             UNION ALL SELECT MIN(ts_ms) FROM host_rollups
                             UNION ALL SELECT MIN(ts_ms) FROM probe_results
                             UNION ALL SELECT MIN(ts_ms) FROM host_samples
-                            UNION ALL SELECT MIN(ts_ms) FROM requests)",
+                            UNION ALL SELECT MIN(ts_ms) FROM requests
+                            UNION ALL SELECT MIN(ts_ms) FROM node_samples)",
                         [],
                         |r| r.get(0),
                     )?;
@@ -593,6 +658,7 @@ fn delete_before(conn: &Connection, before_ms: i64) -> Result<usize, StoreError>
         "probe_results",
         "host_samples",
         "requests",
+        "node_samples",
     ] {
         n += conn.execute(
             &format!("DELETE FROM {table} WHERE ts_ms < ?1"),
@@ -645,8 +711,20 @@ fn target_row(r: &Row<'_>) -> rusqlite::Result<(i64, TargetSpec)> {
             interval_ms: r.get::<_, i64>(5)?.max(0) as u64,
             timeout_ms: r.get::<_, i64>(6)?.max(0) as u64,
             enabled: r.get(7)?,
+            kind: if r.get::<_, String>(8)? == "prometheus" {
+                TargetKind::Prometheus
+            } else {
+                TargetKind::Http
+            },
         },
     ))
+}
+
+fn kind_str(k: TargetKind) -> &'static str {
+    match k {
+        TargetKind::Http => "http",
+        TargetKind::Prometheus => "prometheus",
+    }
 }
 
 fn host_sample_row(r: &Row<'_>) -> rusqlite::Result<HostSample> {
@@ -752,7 +830,9 @@ mod tests {
         let start = end - 3 * hour;
         let probes: Vec<ProbeResult> = (0..3 * 3600).map(|i| probe(start + i * 1000, i)).collect();
         let hosts: Vec<HostSample> = (0..3 * 3600).map(|i| sample(start + i * 1000)).collect();
-        store.insert_batch(&hosts, &probes, &[]).expect("insert");
+        store
+            .insert_batch(&hosts, &probes, &[], &[])
+            .expect("insert");
         let before = figures(&store, start, end);
 
         let report = store.maintain(end - hour, 0, 0).expect("maintain");
@@ -823,7 +903,7 @@ mod tests {
         let end = 1_800_000_000_000;
         let start = end - 6 * 3_600_000;
         let probes: Vec<ProbeResult> = (0..6 * 3600).map(|i| probe(start + i * 1000, i)).collect();
-        store.insert_batch(&[], &probes, &[]).expect("insert");
+        store.insert_batch(&[], &probes, &[], &[]).expect("insert");
         let full = store.used_bytes().expect("size");
         let report = store.maintain(0, 0, full / 2).expect("maintain");
         assert!(report.evicted > 0);

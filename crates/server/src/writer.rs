@@ -24,6 +24,8 @@ pub enum Record {
     /// An ingested batch: stored whole in one transaction (with whatever
     /// else is queued), then acknowledged.
     Requests(Vec<StoredRequest>, oneshot::Sender<Result<(), String>>),
+    /// A sample of the host behind node_exporter target `.0`.
+    Node(i64, HostSample),
 }
 
 /// Sending end; cheap to clone.
@@ -76,19 +78,20 @@ pub fn spawn_writer(
             if !batch.is_empty() {
                 let db = store.clone();
                 let written = tokio::task::spawn_blocking(move || {
-                    let (mut hosts, mut probes, mut requests, mut acks) =
-                        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                    let (mut hosts, mut probes, mut requests, mut acks, mut nodes) =
+                        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
                     for r in batch {
                         match r {
                             Record::Host(s) => hosts.push(s),
                             Record::Probe(p) => probes.push(p),
+                            Record::Node(target, s) => nodes.push((target, s)),
                             Record::Requests(mut rs, ack) => {
                                 requests.append(&mut rs);
                                 acks.push(ack);
                             }
                         }
                     }
-                    let result = db.insert_batch(&hosts, &probes, &requests);
+                    let result = db.insert_batch(&hosts, &probes, &requests, &nodes);
                     let outcome = result.as_ref().map(|&()| ()).map_err(ToString::to_string);
                     // Acknowledged only now: the transaction is committed (or failed).
                     for ack in acks {

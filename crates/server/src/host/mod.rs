@@ -16,7 +16,9 @@ pub use collector::HostCollector;
 pub use sampler::{HostHub, HostSnapshot, SamplerDeps, spawn_sampler};
 use std::collections::BTreeMap;
 
-use vigie_api::{HostSample, ResourceHistory, ResourcePoint, SystemResources};
+use vigie_api::{
+    HostCapacities, HostSample, ResourceHistory, ResourcePoint, SystemResources, TargetKind,
+};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -34,6 +36,11 @@ pub async fn system_resources(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    if let Some(host) = q.get("host") {
+        return remote_host(&state, host, &q)
+            .await
+            .map(|r| Json(r).into_response());
+    }
     let snapshot = state.host().snapshot();
     if q.is_empty() {
         let headers = [
@@ -72,6 +79,82 @@ pub async fn system_resources(
         points: bucket_samples(&samples, &rollups, range.from_ms, bucket_ms),
     });
     Ok(Json(body).into_response())
+}
+
+/// `system-resources/?host=<target id>`: the host behind a node_exporter
+/// target, from its stored samples (latest, recent series, and the range's
+/// buckets when a range is asked for).
+async fn remote_host(
+    state: &AppState,
+    host: &str,
+    q: &HashMap<String, String>,
+) -> Result<SystemResources, ApiError> {
+    let unknown =
+        || ApiError::bad_request("host", format!("no Prometheus target with id {host:?}"));
+    let id: i64 = host.trim().parse().map_err(|_| unknown())?;
+    let spec = state
+        .store()
+        .call(move |s| s.target(id))
+        .await?
+        .ok_or_else(unknown)?;
+    if spec.kind != TargetKind::Prometheus {
+        return Err(unknown());
+    }
+    let ranged = ["range", "from", "to", "points"]
+        .iter()
+        .any(|k| q.contains_key(*k));
+    let range = ranged
+        .then(|| {
+            parse_range(
+                q,
+                crate::now_ms(),
+                state.config().retention().as_millis() as i64,
+            )
+        })
+        .transpose()?;
+    let (series, in_range) = state
+        .store()
+        .call(move |s| {
+            let recent = s.node_samples_between(id, i64::MIN, i64::MAX, SERIES_LEN)?;
+            let in_range = match range {
+                Some(r) => Some(s.node_samples_between(id, r.from_ms, r.to_ms, usize::MAX >> 1)?),
+                None => None,
+            };
+            Ok((recent, in_range))
+        })
+        .await?;
+    let latest = series.last();
+    let capacities = state
+        .prober()
+        .runtime(id)
+        .node
+        .unwrap_or_else(|| HostCapacities {
+            hostname: spec.name.clone(),
+            cpu_cores: 0,
+            memory_total_bytes: 0,
+            disk_total_bytes: 0,
+            disk_mount: "/".into(),
+        });
+    let history = range.zip(in_range).map(|(r, samples)| {
+        let bucket_ms = crate::metrics::bucket_ms(r.from_ms, r.to_ms, r.points);
+        ResourceHistory {
+            from_ms: r.from_ms,
+            to_ms: r.to_ms,
+            bucket_ms,
+            points: bucket_samples(&samples, &[], r.from_ms, bucket_ms),
+        }
+    });
+    Ok(SystemResources {
+        ts_ms: latest.map(|s| s.ts_ms),
+        cpu_usage: latest.map(|s| s.cpu_usage),
+        memory_usage: latest.map(|s| s.memory_usage),
+        disk_usage: latest.map(|s| s.disk_usage),
+        network_usage: latest.map(|s| s.network_usage),
+        capacities,
+        interval_s: spec.interval_ms as f64 / 1000.0,
+        series,
+        history,
+    })
 }
 
 /// One point per non-empty bucket of raw samples and per-minute rollups (a

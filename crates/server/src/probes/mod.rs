@@ -13,12 +13,16 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
-use vigie_api::{Health, Outcome, PROBE_EVENT, ProbeMethod, ProbeResult, TargetSpec};
+use vigie_api::{
+    Health, HostCapacities, Outcome, PROBE_EVENT, ProbeMethod, ProbeResult, TargetKind, TargetSpec,
+};
 
 pub use classify::classify;
 
 use crate::events::EventHub;
 use crate::monitoring::Monitoring;
+use crate::scrape::node::NodeState;
+use crate::scrape::text;
 use crate::telemetry::Telemetry;
 use crate::writer::{Record, Writer};
 
@@ -31,6 +35,10 @@ pub struct TargetRuntime {
     pub health: Health,
     pub consecutive_failures: u32,
     pub last_result: Option<ProbeResult>,
+    /// Why the last scrape of a Prometheus target could not be read.
+    pub last_error: Option<String>,
+    /// Sizes of the host behind a node_exporter target, from its last scrape.
+    pub node: Option<HostCapacities>,
 }
 
 impl Default for TargetRuntime {
@@ -39,6 +47,8 @@ impl Default for TargetRuntime {
             health: Health::Unknown,
             consecutive_failures: 0,
             last_result: None,
+            last_error: None,
+            node: None,
         }
     }
 }
@@ -148,6 +158,8 @@ fn now_ms() -> i64 {
 async fn run_target(inner: Arc<Inner>, id: i64, spec: TargetSpec, stop: CancellationToken) {
     let mut ticker = tokio::time::interval(Duration::from_millis(spec.interval_ms));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let scrape = spec.kind == TargetKind::Prometheus;
+    let mut node = NodeState::default();
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -157,10 +169,22 @@ async fn run_target(inner: Arc<Inner>, id: i64, spec: TargetSpec, stop: Cancella
             continue;
         }
         let ts_ms = now_ms();
-        let (outcome, latency_ms, status) = tokio::select! {
+        let (mut outcome, mut latency_ms, status, body) = tokio::select! {
             () = stop.cancelled() => return,
-            r = probe(&inner.client, &spec) => r,
+            r = probe(&inner.client, &spec, scrape) => r,
         };
+        // A scrape that answered but cannot be read is a failed scrape.
+        let mut read = None;
+        let mut last_error = None;
+        if let (Outcome::Ok, Some(body)) = (outcome, body) {
+            match text::parse(&body) {
+                Ok(samples) => read = node.read(&samples, ts_ms),
+                Err(e) => {
+                    (outcome, latency_ms) = (Outcome::Error, None);
+                    last_error = Some(e.to_string());
+                }
+            }
+        }
         inner.telemetry.probe_run(outcome);
         let result = ProbeResult {
             target_id: id,
@@ -170,21 +194,27 @@ async fn run_target(inner: Arc<Inner>, id: i64, spec: TargetSpec, stop: Cancella
             status,
         };
         if let Ok(mut runtime) = inner.runtime.lock() {
-            runtime
-                .entry(id)
-                .or_default()
-                .record(result.clone(), inner.down_after);
+            let rt = runtime.entry(id).or_default();
+            rt.record(result.clone(), inner.down_after);
+            rt.last_error = last_error;
+            if let Some(r) = &read {
+                rt.node = Some(r.capacities.clone());
+            }
         }
         inner.events.publish(PROBE_EVENT, ts_ms, &result);
         inner.writer.write(Record::Probe(result)).await;
+        if let Some(r) = read {
+            inner.writer.write(Record::Node(id, r.sample)).await;
+        }
     }
 }
 
-/// One probe: `(outcome, latency ms when answered, status when answered)`.
-pub async fn probe(
-    client: &reqwest::Client,
-    spec: &TargetSpec,
-) -> (Outcome, Option<f64>, Option<u16>) {
+/// What one probe saw: outcome, latency and status when answered, and the
+/// body (up to 1 MiB) when asked for and answered as expected.
+pub type Probed = (Outcome, Option<f64>, Option<u16>, Option<String>);
+
+/// One probe of `spec`'s URL; `keep_body` for a scrape.
+pub async fn probe(client: &reqwest::Client, spec: &TargetSpec, keep_body: bool) -> Probed {
     let method = match spec.method {
         ProbeMethod::Get => reqwest::Method::GET,
         ProbeMethod::Head => reqwest::Method::HEAD,
@@ -195,24 +225,30 @@ pub async fn probe(
         let resp = client.request(method, &spec.url).send().await?;
         let status = resp.status().as_u16();
         let mut body = resp.bytes_stream();
+        let mut kept = Vec::new();
         let mut read = 0;
         while let Some(chunk) = body.next().await {
-            read += chunk?.len();
+            let chunk = chunk?;
+            read += chunk.len();
+            if keep_body {
+                kept.extend_from_slice(&chunk);
+            }
             if read >= MAX_BODY {
                 break;
             }
         }
-        Ok::<u16, reqwest::Error>(status)
+        Ok::<_, reqwest::Error>((status, kept))
     })
     .await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     match answer {
-        Err(_) => (Outcome::Timeout, None, None),
-        Ok(Err(e)) => (classify(&e), None, e.status().map(|s| s.as_u16())),
-        Ok(Ok(status)) if status == spec.expected_status => {
-            (Outcome::Ok, Some(elapsed_ms), Some(status))
+        Err(_) => (Outcome::Timeout, None, None, None),
+        Ok(Err(e)) => (classify(&e), None, e.status().map(|s| s.as_u16()), None),
+        Ok(Ok((status, body))) if status == spec.expected_status => {
+            let body = keep_body.then(|| String::from_utf8_lossy(&body).into_owned());
+            (Outcome::Ok, Some(elapsed_ms), Some(status), body)
         }
-        Ok(Ok(status)) => (Outcome::BadStatus, None, Some(status)),
+        Ok(Ok((status, _))) => (Outcome::BadStatus, None, Some(status), None),
     }
 }
 

@@ -29,6 +29,7 @@ pub fn with_state(prober: &Prober, id: i64, spec: TargetSpec) -> Target {
         health: rt.health,
         consecutive_failures: rt.consecutive_failures,
         last_result: rt.last_result,
+        last_error: rt.last_error,
     }
 }
 
@@ -165,6 +166,7 @@ pub fn ensure_default_target(store: &Store, livez_url: &str) -> Result<(), Store
             let id = store.insert_target(&TargetSpec {
                 name: "Vigie API (/livez)".into(),
                 url: livez_url.to_owned(),
+                kind: Default::default(),
                 method: Default::default(),
                 expected_status: 200,
                 interval_ms: 1000,

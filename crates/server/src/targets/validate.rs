@@ -1,6 +1,6 @@
 //! What makes a target spec acceptable. Each refusal names the field.
 
-use vigie_api::TargetSpec;
+use vigie_api::{ProbeMethod, TargetKind, TargetSpec};
 
 use crate::error::ApiError;
 
@@ -36,6 +36,12 @@ pub fn validate(mut spec: TargetSpec) -> Result<TargetSpec, ApiError> {
             "url must not carry credentials",
         ));
     }
+    if spec.kind == TargetKind::Prometheus && spec.method != ProbeMethod::Get {
+        return Err(ApiError::bad_request(
+            "method",
+            "a Prometheus target is read with GET",
+        ));
+    }
     if !(100..=599).contains(&spec.expected_status) {
         return Err(ApiError::bad_request(
             "expected_status",
@@ -68,6 +74,7 @@ mod tests {
         TargetSpec {
             name: " api ".into(),
             url: " http://127.0.0.1:9/health ".into(),
+            kind: Default::default(),
             method: Default::default(),
             expected_status: 200,
             interval_ms: 5000,

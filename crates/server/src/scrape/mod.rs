@@ -1,0 +1,5 @@
+//! Scraping Prometheus `/metrics` endpoints: the text format ([`text`]) and
+//! what Vigie reads from it — a host's resources from node_exporter ([`node`]).
+
+pub mod node;
+pub mod text;

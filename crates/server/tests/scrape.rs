@@ -1,0 +1,202 @@
+//! Prometheus targets: a real node_exporter (Debian's prometheus-node-exporter,
+//! started here on a free loopback port) scraped by the real server, its
+//! figures checked against /proc on this same machine; and a target that
+//! answers something else.
+
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use serde_json::json;
+use vigie_api::{ErrorBody, Health, SystemResources, Target};
+use vigie_server::{Config, start};
+
+const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn meminfo(key: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").expect("meminfo");
+    let line = text.lines().find(|l| l.starts_with(key)).expect("key");
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("kB")
+        * 1024
+}
+
+#[tokio::test]
+async fn a_real_node_exporter_gives_this_hosts_figures() {
+    assert!(
+        std::path::Path::new(NODE_EXPORTER).exists(),
+        "{NODE_EXPORTER} is missing: `cargo xtask test` installs Debian's prometheus-node-exporter"
+    );
+    let port = free_port();
+    let _exporter = Killed(
+        Command::new(NODE_EXPORTER)
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start node_exporter"),
+    );
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::local(data.path(), data.path());
+    config.default_target = false;
+    let server = start(config).await.expect("start");
+    let base = format!("http://{}/api/performance", server.addr());
+    let http = reqwest::Client::new();
+    let target: Target = http
+        .post(format!("{base}/targets/"))
+        .json(&json!({"name": "this host's exporter", "url": format!("http://127.0.0.1:{port}/metrics"),
+                      "kind": "prometheus", "interval_ms": 1000, "timeout_ms": 900}))
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("target");
+
+    // Two scrapes make the first rates.
+    let mut host = None;
+    for _ in 0..100 {
+        let r: SystemResources = http
+            .get(format!("{base}/system-resources/?host={}", target.id))
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("resources");
+        if r.series.len() >= 2 && r.capacities.cpu_cores > 0 {
+            host = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let host = host.expect("node samples within 15 s");
+    assert_eq!(
+        host.capacities.memory_total_bytes,
+        meminfo("MemTotal:"),
+        "MemTotal as /proc says"
+    );
+    let stat = std::fs::read_to_string("/proc/stat").expect("stat");
+    let cpus = stat
+        .lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .count();
+    assert_eq!(host.capacities.cpu_cores as usize, cpus);
+    let os_used = 100.0 * (meminfo("MemTotal:") - meminfo("MemAvailable:")) as f64
+        / meminfo("MemTotal:") as f64;
+    let used = host.memory_usage.expect("memory");
+    assert!(
+        (used - os_used).abs() < 5.0,
+        "memory {used} % vs /proc {os_used} %"
+    );
+    let cpu = host.cpu_usage.expect("cpu");
+    assert!((0.0..=100.0).contains(&cpu));
+    assert!(host.disk_usage.is_some_and(|d| d > 0.0 && d <= 100.0));
+
+    // The same host over a range, from the stored samples.
+    let ranged: SystemResources = http
+        .get(format!(
+            "{base}/system-resources/?host={}&range=5m&points=10",
+            target.id
+        ))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("resources");
+    let history = ranged.history.expect("history");
+    assert!(history.points.iter().map(|p| p.count).sum::<u64>() >= 2);
+
+    for host in ["99999", "x"] {
+        let resp = http
+            .get(format!("{base}/system-resources/?host={host}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(resp.status(), 400);
+        let body: ErrorBody = resp.json().await.expect("JSON");
+        assert_eq!(body.field.as_deref(), Some("host"));
+    }
+    server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn a_target_that_is_not_prometheus_shows_why() {
+    let app = Router::new().route("/metrics", get(|| async { "<!doctype html><p>Login</p>" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::local(data.path(), data.path());
+    config.default_target = false;
+    config.down_after = 2;
+    let server = start(config).await.expect("start");
+    let base = format!("http://{}/api/performance", server.addr());
+    let http = reqwest::Client::new();
+    let target: Target = http
+        .post(format!("{base}/targets/"))
+        .json(
+            &json!({"name": "login page", "url": format!("http://{addr}/metrics"),
+                      "kind": "prometheus", "interval_ms": 1000, "timeout_ms": 900}),
+        )
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("target");
+    let mut seen = None;
+    for _ in 0..60 {
+        let t: Target = http
+            .get(format!("{base}/targets/{}/", target.id))
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("target");
+        if t.health == Health::Down {
+            seen = Some(t);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let t = seen.expect("down after two unreadable scrapes");
+    let error = t.last_error.expect("the reason is shown");
+    assert!(
+        error.contains("not the Prometheus text format") && error.contains("line 1"),
+        "{error}"
+    );
+
+    let head = http
+        .post(format!("{base}/targets/"))
+        .json(&json!({"name": "x", "url": format!("http://{addr}/metrics"), "kind": "prometheus", "method": "HEAD"}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(head.status(), 400);
+    server.shutdown().await.expect("shutdown");
+}
