@@ -13,7 +13,7 @@ test('a node_exporter target becomes a host to pick, with measured figures and a
   const { id } = await created.json();
 
   await page.goto('/');
-  await page.getByLabel('Host').selectOption({ label: name });
+  await page.getByRole('combobox', { name: /^Host/ }).selectOption({ label: name });
   await expect(page.getByRole('heading', { name: 'Host', exact: true })).toBeVisible();
   // Two scrapes make the first sample; its CPU figure is the API's.
   const readout = page.getByTestId('latest-sample');

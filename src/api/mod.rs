@@ -198,14 +198,17 @@ impl ApiClient {
         self.get_json_url(&url).await
     }
 
-    /// Endpoints of the ingested requests over a window, worst first by `sort`.
+    /// Endpoints over a window, worst first by `sort`: of the ingested
+    /// requests, or of a Prometheus target's histograms (`scraped_from`).
     pub async fn endpoints(
         &self,
         window: &Window,
         sort: EndpointSort,
+        scraped_from: Option<i64>,
     ) -> Result<EndpointList, ClientError> {
+        let source = scraped_from.map_or(String::new(), |t| format!("&source=scrape&target={t}"));
         let url = format!(
-            "{}?{}&sort={}",
+            "{}?{}&sort={}{source}",
             self.url(paths::ENDPOINTS),
             window.query(),
             sort.as_str()
@@ -266,6 +269,8 @@ pub enum Scope {
     Probes(Option<i64>),
     /// One endpoint of one service, from the ingested requests.
     Requests { service: String, endpoint: String },
+    /// One route of a Prometheus target, from its scraped histograms.
+    Scraped { target: i64, endpoint: String },
 }
 
 impl Scope {
@@ -277,6 +282,10 @@ impl Scope {
             Scope::Requests { service, endpoint } => format!(
                 "&source=requests&service={}&endpoint={}",
                 js_sys::encode_uri_component(service),
+                js_sys::encode_uri_component(endpoint)
+            ),
+            Scope::Scraped { target, endpoint } => format!(
+                "&source=scrape&target={target}&endpoint={}",
                 js_sys::encode_uri_component(endpoint)
             ),
         }

@@ -1,13 +1,14 @@
-//! `/endpoints`: the endpoints of the applications that send their requests
-//! to `ingest/`, ranked by p95, error rate or traffic over a range; pick one
-//! to see its response-time, throughput and error-rate charts.
+//! `/endpoints`: the endpoints of the applications — from the requests they
+//! send to `ingest/`, or from the request-duration histograms of a scraped
+//! Prometheus target — ranked by p95, error rate or traffic over a range;
+//! pick one to see its response-time, throughput and error-rate charts.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
-use vigie_api::{EndpointList, EndpointStats};
+use vigie_api::{EndpointList, EndpointStats, TargetKind};
 
-use crate::api::{ApiClient, EndpointSort};
+use crate::api::{ApiClient, EndpointSort, Scope};
 use crate::components::range_picker::{RangePicker, TimeView};
 use crate::live::{LiveHost, ticker};
 use crate::pages::response_times::ResponseTimes;
@@ -18,15 +19,26 @@ pub fn Endpoints() -> impl IntoView {
     let live = expect_context::<LiveHost>();
     let view = TimeView::default();
     let sort = RwSignal::new(EndpointSort::P95);
+    // Where the ranking comes from: ingested requests (`None`) or the
+    // histograms of a Prometheus target.
+    let scraped_from = RwSignal::new(None::<i64>);
     let selected = RwSignal::new(None::<(String, String)>);
+    let exporters = LocalResource::new({
+        let client = client.clone();
+        move || {
+            let client = client.clone();
+            async move { client.targets().await }
+        }
+    });
     let tick = ticker(Duration::from_secs(1));
     let refresh = view.refresh_key(&live, tick, tick.into());
     let ranking = LocalResource::new(move || {
         refresh.get();
         let window = view.window(1);
         let sort = sort.get();
+        let from = scraped_from.get();
         let client = client.clone();
-        async move { client.endpoints(&window, sort).await }
+        async move { client.endpoints(&window, sort, from).await }
     });
     let list = Memo::new(
         move |prev: Option<&Option<EndpointList>>| match ranking.get() {
@@ -70,10 +82,32 @@ pub fn Endpoints() -> impl IntoView {
         <section class="page">
             <header class="page-header">
                 <h1>"Endpoints"</h1>
-                <p class="subtitle">"Requests reported by your applications through the ingest API"</p>
+                <p class="subtitle">"Requests your applications report, or their Prometheus histograms"</p>
             </header>
             <div class="toolbar">
                 <RangePicker view=view />
+                <label>
+                    "Source "
+                    <select on:change=move |ev| {
+                        scraped_from.set(event_target_value(&ev).parse().ok());
+                        selected.set(None);
+                    }>
+                        <option value="" selected=move || scraped_from.get().is_none()>"Ingested requests"</option>
+                        {move || match exporters.get() {
+                            Some(Ok(list)) => list
+                                .targets
+                                .into_iter()
+                                .filter(|t| t.spec.kind == TargetKind::Prometheus)
+                                .map(|t| {
+                                    let id = t.id;
+                                    view! { <option value=id.to_string() selected=move || scraped_from.get() == Some(id)>{format!("{} (scraped)", t.spec.name)}</option> }
+                                })
+                                .collect_view()
+                                .into_any(),
+                            _ => ().into_any(),
+                        }}
+                    </select>
+                </label>
                 <label>
                     "Rank by "
                     <select on:change=move |ev| {
@@ -125,10 +159,16 @@ pub fn Endpoints() -> impl IntoView {
                     .into_any()
                 }
             }}
-            {move || selected.get().map(|endpoint| view! {
-                <div class="endpoint-detail">
-                    <ResponseTimes view=view endpoint=endpoint />
-                </div>
+            {move || selected.get().map(|(service, path)| {
+                let scope = match scraped_from.get_untracked() {
+                    Some(target) => Scope::Scraped { target, endpoint: path.clone() },
+                    None => Scope::Requests { service: service.clone(), endpoint: path.clone() },
+                };
+                view! {
+                    <div class="endpoint-detail">
+                        <ResponseTimes view=view endpoint=(scope, format!("{service} · {path}")) />
+                    </div>
+                }
             })}
         </section>
     }

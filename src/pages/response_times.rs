@@ -32,24 +32,22 @@ fn ms(v: Option<f64>) -> String {
 #[component]
 pub fn ResponseTimes(
     view: TimeView,
-    /// `(service, endpoint)`: that endpoint's requests instead of the probes.
+    /// An endpoint's requests (ingested or scraped) instead of the probes,
+    /// with the name to show for it.
     #[prop(optional)]
-    endpoint: Option<(String, String)>,
+    endpoint: Option<(Scope, String)>,
 ) -> impl IntoView {
     let client = expect_context::<ApiClient>();
     let live = expect_context::<LiveHost>();
     let target = RwSignal::new(None::<i64>);
     let of_requests = endpoint.is_some();
     let heading = match &endpoint {
-        Some((service, path)) => format!("{service} · {path}"),
+        Some((_, name)) => name.clone(),
         None => "Response times".to_owned(),
     };
     let noun = if of_requests { "requests" } else { "probes" };
     let scope = move || match &endpoint {
-        Some((service, path)) => Scope::Requests {
-            service: service.clone(),
-            endpoint: path.clone(),
-        },
+        Some((scope, _)) => scope.clone(),
         None => Scope::Probes(target.get()),
     };
 

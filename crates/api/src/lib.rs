@@ -77,6 +77,8 @@ pub enum Source {
     Probes,
     /// Requests reported by applications through `ingest/`.
     Requests,
+    /// Request-duration histograms scraped from a Prometheus target.
+    Scrape,
 }
 
 /// Figures of one endpoint of one service over a range.

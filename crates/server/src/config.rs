@@ -81,6 +81,16 @@ pub struct Config {
     #[arg(long, env = "VIGIE_INGEST_TOKEN", hide_env_values = true)]
     pub ingest_token: Option<String>,
 
+    /// Histogram families read from Prometheus targets as request durations,
+    /// comma-separated; `*` at the start matches any prefix.
+    #[arg(
+        long,
+        env = "VIGIE_SCRAPE_HISTOGRAMS",
+        value_delimiter = ',',
+        default_value = "*_duration_seconds"
+    )]
+    pub scrape_histograms: Vec<String>,
+
     /// Origins allowed to call the API from a browser (CORS), comma-separated,
     /// e.g. the CDN origin the dashboard is served from. Empty: same origin only.
     #[arg(long, env = "VIGIE_CORS_ORIGINS", value_delimiter = ',')]

@@ -356,6 +356,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         telemetry.clone(),
         shutdown.clone(),
         config.down_after,
+        config.scrape_histograms.clone(),
     );
     for (id, spec) in &targets {
         prober.apply(*id, spec);

@@ -17,6 +17,7 @@ use vigie_api::{
 use crate::AppState;
 use crate::error::ApiError;
 use crate::rollup::ProbeAggregate;
+use crate::scrape::histogram::{HistogramDelta, merge_buckets, quantile};
 use crate::store::StoredRequest;
 
 pub const DEFAULT_POINTS: u32 = 300;
@@ -274,6 +275,12 @@ pub enum Scope {
         service: Option<String>,
         endpoint: Option<String>,
     },
+    /// The request-duration histograms scraped from a Prometheus target,
+    /// optionally of one route.
+    Scraped {
+        target: i64,
+        endpoint: Option<String>,
+    },
 }
 
 /// Reads `source` (`probes` or `requests`), and `service`/`endpoint` (which
@@ -289,10 +296,11 @@ pub fn parse_scope(q: &HashMap<String, String>, target: Option<i64>) -> Result<S
         None if service.is_some() || endpoint.is_some() => Source::Requests,
         None | Some("probes") => Source::Probes,
         Some("requests") => Source::Requests,
+        Some("scrape") => Source::Scrape,
         Some(other) => {
             return Err(ApiError::bad_request(
                 "source",
-                format!("source must be probes or requests, got {other:?}"),
+                format!("source must be probes, requests or scrape, got {other:?}"),
             ));
         }
     };
@@ -311,6 +319,17 @@ pub fn parse_scope(q: &HashMap<String, String>, target: Option<i64>) -> Result<S
             "target filters probes, not requests",
         )),
         Source::Requests => Ok(Scope::Requests { service, endpoint }),
+        Source::Scrape if service.is_some() => Err(ApiError::bad_request(
+            "service",
+            "a scrape has routes (endpoint), not services",
+        )),
+        Source::Scrape => match target {
+            Some(target) => Ok(Scope::Scraped { target, endpoint }),
+            None => Err(ApiError::bad_request(
+                "target",
+                "source=scrape needs a target",
+            )),
+        },
     }
 }
 
@@ -350,6 +369,13 @@ async fn query_metrics(
                 series(measures(), &by_minute, q.from_ms, bucket),
             )
         }
+        Scope::Scraped { target, endpoint } => {
+            let deltas = state
+                .store()
+                .call(move |s| s.scraped_between(target, q.from_ms, q.to_ms, endpoint.as_deref()))
+                .await?;
+            scraped_figures(&deltas, q.from_ms, span, bucket)
+        }
         Scope::Requests { service, endpoint } => {
             let requests = state
                 .store()
@@ -367,6 +393,7 @@ async fn query_metrics(
     let (source, target_id, service, endpoint) = match scope {
         Scope::Probes { target } => (Source::Probes, target, None, None),
         Scope::Requests { service, endpoint } => (Source::Requests, None, service, endpoint),
+        Scope::Scraped { target, endpoint } => (Source::Scrape, Some(target), None, endpoint),
     };
     Ok(MetricsResponse {
         performance_metrics,
@@ -381,6 +408,79 @@ async fn query_metrics(
     })
 }
 
+/// Scraped histogram increases being summed up.
+#[derive(Debug, Clone, Default)]
+struct HistAcc {
+    count: f64,
+    errors: f64,
+    sum_seconds: f64,
+    buckets: Vec<(f64, f64)>,
+}
+
+impl HistAcc {
+    fn add(&mut self, d: &HistogramDelta) {
+        self.count += d.count;
+        if d.key.status.starts_with('5') {
+            self.errors += d.count;
+        }
+        self.sum_seconds += d.sum_seconds;
+        merge_buckets(&mut self.buckets, &d.buckets);
+    }
+
+    fn avg_ms(&self) -> Option<f64> {
+        (self.count > 0.0).then(|| self.sum_seconds * 1000.0 / self.count)
+    }
+
+    fn quantile_ms(&self, q: f64) -> Option<f64> {
+        quantile(q, &self.buckets).map(|s| s * 1000.0)
+    }
+}
+
+/// Figures and series of scraped histograms: counts and sums exactly,
+/// percentiles as `histogram_quantile` gives them; no min or max, which a
+/// histogram does not keep.
+fn scraped_figures(
+    deltas: &[(i64, HistogramDelta)],
+    from_ms: i64,
+    span_ms: i64,
+    bucket: i64,
+) -> (PerformanceMetrics, Vec<MetricsPoint>) {
+    let mut all = HistAcc::default();
+    let mut buckets: BTreeMap<i64, HistAcc> = BTreeMap::new();
+    for (ts, d) in deltas {
+        all.add(d);
+        buckets
+            .entry((ts - from_ms).div_euclid(bucket))
+            .or_default()
+            .add(d);
+    }
+    let pct = |n: f64| (all.count > 0.0).then(|| n * 100.0 / all.count);
+    let figures = PerformanceMetrics {
+        avg_response_time: all.avg_ms(),
+        total_requests: all.count.round() as u64,
+        error_rate: pct(all.errors),
+        throughput: (all.count > 0.0 && span_ms > 0).then(|| all.count * 1000.0 / span_ms as f64),
+        availability: pct(all.count - all.errors),
+        p50: all.quantile_ms(0.5),
+        p95: all.quantile_ms(0.95),
+        p99: all.quantile_ms(0.99),
+    };
+    let series = buckets
+        .into_iter()
+        .map(|(i, acc)| MetricsPoint {
+            ts_ms: from_ms + i * bucket,
+            count: acc.count.round() as u64,
+            errors: acc.errors.round() as u64,
+            avg: acc.avg_ms(),
+            min: None,
+            max: None,
+            p95: acc.quantile_ms(0.95),
+            p99: acc.quantile_ms(0.99),
+        })
+        .collect();
+    (figures, series)
+}
+
 /// `GET endpoints/?range=1h&service=shop&sort=p95&limit=50`: the ingested
 /// requests grouped by service, method and endpoint, worst first.
 pub async fn endpoints(
@@ -388,12 +488,26 @@ pub async fn endpoints(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<EndpointList>, ApiError> {
     let range = range_of(&state, &q)?;
-    if range.target.is_some() {
-        return Err(ApiError::bad_request(
-            "target",
-            "endpoints lists requests, not probes",
-        ));
-    }
+    let scraped_from = match q.get("source").map(String::as_str) {
+        Some("scrape") => Some(
+            range
+                .target
+                .ok_or_else(|| ApiError::bad_request("target", "source=scrape needs a target"))?,
+        ),
+        None | Some("requests") if range.target.is_some() => {
+            return Err(ApiError::bad_request(
+                "target",
+                "a target goes with source=scrape",
+            ));
+        }
+        None | Some("requests") => None,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "source",
+                format!("source must be requests or scrape, got {other:?}"),
+            ));
+        }
+    };
     let service = q
         .get("service")
         .map(|v| v.trim().to_owned())
@@ -410,35 +524,10 @@ pub async fn endpoints(
         Some(Ok(n)) if (1..=1000).contains(&n) => n,
         Some(_) => return Err(ApiError::bad_request("limit", "limit must be 1 to 1000")),
     };
-    let requests = state
-        .store()
-        .call(move |s| s.requests_between(range.from_ms, range.to_ms, service.as_deref(), None))
-        .await?;
-    let mut groups: BTreeMap<(&str, &str, &str), Acc> = BTreeMap::new();
-    for r in &requests {
-        groups
-            .entry((r.service.as_str(), r.method.as_str(), r.endpoint.as_str()))
-            .or_default()
-            .add(Measure::from(r));
-    }
-    let mut endpoints: Vec<EndpointStats> = groups
-        .into_iter()
-        .map(|((service, method, endpoint), mut acc)| {
-            let [p50, p95, p99] = acc.percentiles([50.0, 95.0, 99.0]);
-            let a = &acc.agg;
-            EndpointStats {
-                service: service.to_owned(),
-                method: method.to_owned(),
-                endpoint: endpoint.to_owned(),
-                count: a.count,
-                error_rate: a.errors as f64 * 100.0 / a.count.max(1) as f64,
-                avg_response_time: a.avg().unwrap_or(0.0),
-                p50: p50.unwrap_or(0.0),
-                p95: p95.unwrap_or(0.0),
-                p99: p99.unwrap_or(0.0),
-            }
-        })
-        .collect();
+    let mut endpoints = match scraped_from {
+        Some(target) => scraped_endpoints(&state, target, range).await?,
+        None => requested_endpoints(&state, service, range).await?,
+    };
     let key = |e: &EndpointStats| match sort {
         "error_rate" => e.error_rate,
         "count" => e.count as f64,
@@ -455,6 +544,79 @@ pub async fn endpoints(
         to_ms: range.to_ms,
         endpoints,
     }))
+}
+
+/// The routes of a Prometheus target's histograms, the target's name as service.
+async fn scraped_endpoints(
+    state: &AppState,
+    target: i64,
+    range: RangeQuery,
+) -> Result<Vec<EndpointStats>, ApiError> {
+    let spec = state.store().call(move |s| s.target(target)).await?;
+    let spec =
+        spec.ok_or_else(|| ApiError::bad_request("target", format!("no target with id {target}")))?;
+    let deltas = state
+        .store()
+        .call(move |s| s.scraped_between(target, range.from_ms, range.to_ms, None))
+        .await?;
+    let mut groups: BTreeMap<(&str, &str), HistAcc> = BTreeMap::new();
+    for (_, d) in &deltas {
+        groups
+            .entry((d.key.route.as_str(), d.key.method.as_str()))
+            .or_default()
+            .add(d);
+    }
+    Ok(groups
+        .into_iter()
+        .map(|((route, method), acc)| EndpointStats {
+            service: spec.name.clone(),
+            method: method.to_owned(),
+            endpoint: route.to_owned(),
+            count: acc.count.round() as u64,
+            error_rate: acc.errors * 100.0 / acc.count.max(1.0),
+            avg_response_time: acc.avg_ms().unwrap_or(0.0),
+            p50: acc.quantile_ms(0.5).unwrap_or(0.0),
+            p95: acc.quantile_ms(0.95).unwrap_or(0.0),
+            p99: acc.quantile_ms(0.99).unwrap_or(0.0),
+        })
+        .collect())
+}
+
+/// The endpoints of the ingested requests, per service, method and endpoint.
+async fn requested_endpoints(
+    state: &AppState,
+    service: Option<String>,
+    range: RangeQuery,
+) -> Result<Vec<EndpointStats>, ApiError> {
+    let requests = state
+        .store()
+        .call(move |s| s.requests_between(range.from_ms, range.to_ms, service.as_deref(), None))
+        .await?;
+    let mut groups: BTreeMap<(&str, &str, &str), Acc> = BTreeMap::new();
+    for r in &requests {
+        groups
+            .entry((r.service.as_str(), r.method.as_str(), r.endpoint.as_str()))
+            .or_default()
+            .add(Measure::from(r));
+    }
+    Ok(groups
+        .into_iter()
+        .map(|((service, method, endpoint), mut acc)| {
+            let [p50, p95, p99] = acc.percentiles([50.0, 95.0, 99.0]);
+            let a = &acc.agg;
+            EndpointStats {
+                service: service.to_owned(),
+                method: method.to_owned(),
+                endpoint: endpoint.to_owned(),
+                count: a.count,
+                error_rate: a.errors as f64 * 100.0 / a.count.max(1) as f64,
+                avg_response_time: a.avg().unwrap_or(0.0),
+                p50: p50.unwrap_or(0.0),
+                p95: p95.unwrap_or(0.0),
+                p99: p99.unwrap_or(0.0),
+            }
+        })
+        .collect())
 }
 
 fn range_of(state: &AppState, q: &HashMap<String, String>) -> Result<RangeQuery, ApiError> {

@@ -11,6 +11,7 @@ use vigie_api::{HostSample, Outcome, ProbeMethod, ProbeResult, TargetKind, Targe
 use crate::rollup::{
     HostAggregate, LatencyHistogram, ProbeAggregate, Sums, fold_hosts, fold_probes, minute_of,
 };
+use crate::scrape::histogram::{HistogramDelta, SeriesKey};
 
 /// What one maintenance pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -119,7 +120,30 @@ const MIGRATIONS: &[&str] = &[
         network_tx_bytes_per_s REAL NOT NULL,
         PRIMARY KEY (target_id, ts_ms)
      ) WITHOUT ROWID;",
+    "CREATE TABLE scraped_requests (
+        target_id INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        route TEXT NOT NULL,
+        method TEXT NOT NULL,
+        status TEXT NOT NULL,
+        count REAL NOT NULL,
+        sum_seconds REAL NOT NULL,
+        buckets TEXT NOT NULL
+     );
+     CREATE INDEX scraped_requests_by_time ON scraped_requests (target_id, ts_ms);",
 ];
+
+/// Measurements to store together.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub hosts: Vec<HostSample>,
+    pub probes: Vec<ProbeResult>,
+    pub requests: Vec<StoredRequest>,
+    /// Samples of hosts behind node_exporter targets: `(target, sample)`.
+    pub nodes: Vec<(i64, HostSample)>,
+    /// Histogram increases of scraped targets: `(target, ts_ms, delta)`.
+    pub scraped: Vec<(i64, i64, HistogramDelta)>,
+}
 
 /// One request reported through `ingest/`, as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,17 +199,21 @@ impl Store {
     }
 
     pub fn insert_host_sample(&self, s: &HostSample) -> Result<(), StoreError> {
-        self.insert_batch(std::slice::from_ref(s), &[], &[], &[])
+        self.insert_batch(&Batch {
+            hosts: vec![s.clone()],
+            ..Batch::default()
+        })
     }
 
-    /// Stores host samples and probe results in one transaction: all or nothing.
-    pub fn insert_batch(
-        &self,
-        samples: &[HostSample],
-        probes: &[ProbeResult],
-        requests: &[StoredRequest],
-        nodes: &[(i64, HostSample)],
-    ) -> Result<(), StoreError> {
+    /// Stores everything in `batch` in one transaction: all or nothing.
+    pub fn insert_batch(&self, batch: &Batch) -> Result<(), StoreError> {
+        let Batch {
+            hosts: samples,
+            probes,
+            requests,
+            nodes,
+            scraped,
+        } = batch;
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
         {
@@ -252,6 +280,24 @@ impl Store {
                     s.disk_used_bytes as i64,
                     s.network_rx_bytes_per_s,
                     s.network_tx_bytes_per_s
+                ])?;
+            }
+        }
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO scraped_requests VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for (target, ts_ms, d) in scraped {
+                let buckets = encode_buckets(&d.buckets);
+                insert.execute(params![
+                    target,
+                    ts_ms,
+                    d.key.route,
+                    d.key.method,
+                    d.key.status,
+                    d.count,
+                    d.sum_seconds,
+                    buckets
                 ])?;
             }
         }
@@ -345,6 +391,40 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         rows.reverse();
         Ok(rows)
+    }
+
+    /// Histogram increases scraped from `target` in `[from_ms, to_ms]`,
+    /// optionally of one route, oldest first.
+    pub fn scraped_between(
+        &self,
+        target: i64,
+        from_ms: i64,
+        to_ms: i64,
+        route: Option<&str>,
+    ) -> Result<Vec<(i64, HistogramDelta)>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT ts_ms, route, method, status, count, sum_seconds, buckets FROM scraped_requests
+             WHERE target_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 AND (?4 IS NULL OR route = ?4)
+             ORDER BY ts_ms",
+        )?;
+        let rows = stmt.query_map(params![target, from_ms, to_ms, route], |r| {
+            let buckets: String = r.get(6)?;
+            Ok((
+                r.get(0)?,
+                HistogramDelta {
+                    key: SeriesKey {
+                        route: r.get(1)?,
+                        method: r.get(2)?,
+                        status: r.get(3)?,
+                    },
+                    count: r.get(4)?,
+                    sum_seconds: r.get(5)?,
+                    buckets: decode_buckets(&buckets),
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -581,7 +661,8 @@ impl Store {
                             UNION ALL SELECT MIN(ts_ms) FROM probe_results
                             UNION ALL SELECT MIN(ts_ms) FROM host_samples
                             UNION ALL SELECT MIN(ts_ms) FROM requests
-                            UNION ALL SELECT MIN(ts_ms) FROM node_samples)",
+                            UNION ALL SELECT MIN(ts_ms) FROM node_samples
+                            UNION ALL SELECT MIN(ts_ms) FROM scraped_requests)",
                         [],
                         |r| r.get(0),
                     )?;
@@ -650,6 +731,35 @@ fn host_aggregate_at(r: &Row<'_>, i: usize) -> rusqlite::Result<HostAggregate> {
     })
 }
 
+/// Buckets as text: `le:count` pairs separated by spaces (`inf` for +Inf).
+fn encode_buckets(buckets: &[(f64, f64)]) -> String {
+    buckets
+        .iter()
+        .map(|(le, n)| {
+            if le.is_infinite() {
+                format!("inf:{n}")
+            } else {
+                format!("{le}:{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn decode_buckets(text: &str) -> Vec<(f64, f64)> {
+    text.split_whitespace()
+        .filter_map(|pair| {
+            let (le, n) = pair.split_once(':')?;
+            let le = if le == "inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, n.parse().ok()?))
+        })
+        .collect()
+}
+
 fn delete_before(conn: &Connection, before_ms: i64) -> Result<usize, StoreError> {
     let mut n = 0;
     for table in [
@@ -659,6 +769,7 @@ fn delete_before(conn: &Connection, before_ms: i64) -> Result<usize, StoreError>
         "host_samples",
         "requests",
         "node_samples",
+        "scraped_requests",
     ] {
         n += conn.execute(
             &format!("DELETE FROM {table} WHERE ts_ms < ?1"),
@@ -831,7 +942,11 @@ mod tests {
         let probes: Vec<ProbeResult> = (0..3 * 3600).map(|i| probe(start + i * 1000, i)).collect();
         let hosts: Vec<HostSample> = (0..3 * 3600).map(|i| sample(start + i * 1000)).collect();
         store
-            .insert_batch(&hosts, &probes, &[], &[])
+            .insert_batch(&Batch {
+                hosts,
+                probes: probes.clone(),
+                ..Batch::default()
+            })
             .expect("insert");
         let before = figures(&store, start, end);
 
@@ -903,7 +1018,12 @@ mod tests {
         let end = 1_800_000_000_000;
         let start = end - 6 * 3_600_000;
         let probes: Vec<ProbeResult> = (0..6 * 3600).map(|i| probe(start + i * 1000, i)).collect();
-        store.insert_batch(&[], &probes, &[], &[]).expect("insert");
+        store
+            .insert_batch(&Batch {
+                probes: probes.clone(),
+                ..Batch::default()
+            })
+            .expect("insert");
         let full = store.used_bytes().expect("size");
         let report = store.maintain(0, 0, full / 2).expect("maintain");
         assert!(report.evicted > 0);

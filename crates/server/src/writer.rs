@@ -10,7 +10,8 @@ use vigie_api::{HostSample, ProbeResult};
 
 use std::sync::Arc;
 
-use crate::store::{Store, StoredRequest};
+use crate::scrape::histogram::HistogramDelta;
+use crate::store::{Batch, Store, StoredRequest};
 use crate::telemetry::Telemetry;
 
 /// Records taken into one transaction at most (an ingested batch counts as one).
@@ -26,6 +27,8 @@ pub enum Record {
     Requests(Vec<StoredRequest>, oneshot::Sender<Result<(), String>>),
     /// A sample of the host behind node_exporter target `.0`.
     Node(i64, HostSample),
+    /// Histogram increases scraped from target `.0` at `.1`.
+    Scraped(i64, i64, Vec<HistogramDelta>),
 }
 
 /// Sending end; cheap to clone.
@@ -78,26 +81,35 @@ pub fn spawn_writer(
             if !batch.is_empty() {
                 let db = store.clone();
                 let written = tokio::task::spawn_blocking(move || {
-                    let (mut hosts, mut probes, mut requests, mut acks, mut nodes) =
-                        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                    let mut stored = Batch::default();
+                    let mut acks = Vec::new();
                     for r in batch {
                         match r {
-                            Record::Host(s) => hosts.push(s),
-                            Record::Probe(p) => probes.push(p),
-                            Record::Node(target, s) => nodes.push((target, s)),
+                            Record::Host(s) => stored.hosts.push(s),
+                            Record::Probe(p) => stored.probes.push(p),
+                            Record::Node(target, s) => stored.nodes.push((target, s)),
+                            Record::Scraped(target, ts, deltas) => stored
+                                .scraped
+                                .extend(deltas.into_iter().map(|d| (target, ts, d))),
                             Record::Requests(mut rs, ack) => {
-                                requests.append(&mut rs);
+                                stored.requests.append(&mut rs);
                                 acks.push(ack);
                             }
                         }
                     }
-                    let result = db.insert_batch(&hosts, &probes, &requests, &nodes);
+                    let result = db.insert_batch(&stored);
                     let outcome = result.as_ref().map(|&()| ()).map_err(ToString::to_string);
                     // Acknowledged only now: the transaction is committed (or failed).
                     for ack in acks {
                         let _ = ack.send(outcome.clone());
                     }
-                    result.map(|()| (hosts.len(), probes.len(), requests.len()))
+                    result.map(|()| {
+                        (
+                            stored.hosts.len(),
+                            stored.probes.len(),
+                            stored.requests.len(),
+                        )
+                    })
                 })
                 .await;
                 match written {

@@ -200,3 +200,166 @@ async fn a_target_that_is_not_prometheus_shows_why() {
     assert_eq!(head.status(), 400);
     server.shutdown().await.expect("shutdown");
 }
+
+/// Vigie scrapes its own `/metrics`: the percentiles it computes from the
+/// scraped histogram increases are those of the durations it recorded itself.
+#[tokio::test]
+async fn vigie_scraping_its_own_metrics_finds_the_durations_it_recorded() {
+    use vigie_api::{MetricsResponse, MonitoringState};
+    use vigie_server::scrape::{histogram, text};
+
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::local(data.path(), data.path());
+    config.default_target = false;
+    let server = start(config).await.expect("start");
+    let origin = format!("http://{}", server.addr());
+    let base = format!("{origin}/api/performance");
+    let http = reqwest::Client::new();
+    let target: Target = http
+        .post(format!("{base}/targets/"))
+        .json(
+            &json!({"name": "vigie itself", "url": format!("{origin}/metrics"),
+                      "kind": "prometheus", "interval_ms": 1000, "timeout_ms": 900}),
+        )
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("target");
+    let last_scrape = |http: reqwest::Client, id: i64| {
+        let base = base.clone();
+        async move {
+            let t: Target = http
+                .get(format!("{base}/targets/{id}/"))
+                .send()
+                .await
+                .expect("GET")
+                .json()
+                .await
+                .expect("t");
+            t.last_result.map_or(0, |r| r.ts_ms)
+        }
+    };
+    // The first scrape sets the baseline, before any request to the route.
+    while last_scrape(http.clone(), target.id).await == 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for _ in 0..40 {
+        let r = http
+            .get(format!("{base}/system-resources/"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(r.status(), 200);
+    }
+    let after_requests = vigie_server::now_ms();
+    while last_scrape(http.clone(), target.id).await <= after_requests {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Freeze: no more scrapes, then read the exposition as Vigie has it now.
+    let paused: MonitoringState = http
+        .post(format!("{base}/stop-monitoring/"))
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("state");
+    assert!(!paused.monitoring);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let exposition = http
+        .get(format!("{origin}/metrics"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("text");
+    let samples = text::parse(&exposition).expect("Vigie's own exposition parses");
+    let route = "/api/performance/system-resources/";
+    let mut buckets: Vec<(f64, f64)> = samples
+        .iter()
+        .filter(|s| {
+            s.name == "vigie_http_request_duration_seconds_bucket"
+                && s.label("route") == Some(route)
+                && s.label("status") == Some("200")
+        })
+        .map(|s| {
+            let le = s.label("le").expect("le");
+            (
+                if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().expect("bound")
+                },
+                s.value,
+            )
+        })
+        .collect();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert_eq!(
+        buckets.last().map(|b| b.1),
+        Some(40.0),
+        "Vigie recorded the 40 requests"
+    );
+
+    let m: MetricsResponse = http
+        .get(format!(
+            "{base}/metrics/?source=scrape&target={}&endpoint={route}&range=5m",
+            target.id
+        ))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("metrics");
+    let pm = m.performance_metrics;
+    assert_eq!(
+        pm.total_requests, 40,
+        "every recorded request was scraped once"
+    );
+    assert_eq!(pm.error_rate, Some(0.0));
+    for (q, got) in [(0.5, pm.p50), (0.95, pm.p95), (0.99, pm.p99)] {
+        let expected = histogram::quantile(q, &buckets).expect("quantile") * 1000.0;
+        let got = got.expect("a percentile");
+        assert!(
+            (got - expected).abs() < 1e-9,
+            "p{}: {got} ms vs {expected} ms",
+            q * 100.0
+        );
+    }
+
+    let ranked: vigie_api::EndpointList = http
+        .get(format!(
+            "{base}/endpoints/?source=scrape&target={}&range=5m&sort=count",
+            target.id
+        ))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("endpoints");
+    let row = ranked
+        .endpoints
+        .iter()
+        .find(|e| e.endpoint == route)
+        .expect("the route is ranked");
+    assert_eq!(
+        (row.count, row.service.as_str(), row.method.as_str()),
+        (40, "vigie itself", "GET")
+    );
+    assert!((row.p95 - pm.p95.expect("p95")).abs() < 1e-9);
+
+    let bad = http
+        .get(format!("{base}/metrics/?source=scrape"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(bad.status(), 400);
+    let body: ErrorBody = bad.json().await.expect("JSON");
+    assert_eq!(body.field.as_deref(), Some("target"));
+    server.shutdown().await.expect("shutdown");
+}

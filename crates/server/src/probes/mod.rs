@@ -21,6 +21,7 @@ pub use classify::classify;
 
 use crate::events::EventHub;
 use crate::monitoring::Monitoring;
+use crate::scrape::histogram::HistogramState;
 use crate::scrape::node::NodeState;
 use crate::scrape::text;
 use crate::telemetry::Telemetry;
@@ -86,6 +87,8 @@ struct Inner {
     telemetry: Arc<Telemetry>,
     shutdown: CancellationToken,
     down_after: u32,
+    /// Histogram families read from Prometheus targets.
+    histograms: Vec<String>,
 }
 
 impl Prober {
@@ -96,6 +99,7 @@ impl Prober {
         telemetry: Arc<Telemetry>,
         shutdown: CancellationToken,
         down_after: u32,
+        histograms: Vec<String>,
     ) -> Self {
         let client = reqwest::Client::builder()
             .user_agent(concat!("vigie/", env!("CARGO_PKG_VERSION")))
@@ -113,6 +117,7 @@ impl Prober {
                 telemetry,
                 shutdown,
                 down_after: down_after.max(1),
+                histograms,
             }),
         }
     }
@@ -160,6 +165,7 @@ async fn run_target(inner: Arc<Inner>, id: i64, spec: TargetSpec, stop: Cancella
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let scrape = spec.kind == TargetKind::Prometheus;
     let mut node = NodeState::default();
+    let mut histograms = HistogramState::default();
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -175,10 +181,14 @@ async fn run_target(inner: Arc<Inner>, id: i64, spec: TargetSpec, stop: Cancella
         };
         // A scrape that answered but cannot be read is a failed scrape.
         let mut read = None;
+        let mut scraped = Vec::new();
         let mut last_error = None;
         if let (Outcome::Ok, Some(body)) = (outcome, body) {
             match text::parse(&body) {
-                Ok(samples) => read = node.read(&samples, ts_ms),
+                Ok(samples) => {
+                    read = node.read(&samples, ts_ms);
+                    scraped = histograms.read(&samples, &inner.histograms);
+                }
                 Err(e) => {
                     (outcome, latency_ms) = (Outcome::Error, None);
                     last_error = Some(e.to_string());
@@ -205,6 +215,12 @@ async fn run_target(inner: Arc<Inner>, id: i64, spec: TargetSpec, stop: Cancella
         inner.writer.write(Record::Probe(result)).await;
         if let Some(r) = read {
             inner.writer.write(Record::Node(id, r.sample)).await;
+        }
+        if !scraped.is_empty() {
+            inner
+                .writer
+                .write(Record::Scraped(id, ts_ms, scraped))
+                .await;
         }
     }
 }
