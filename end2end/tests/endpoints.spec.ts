@@ -38,3 +38,33 @@ test('ingested requests are ranked with the right count and p95, and open to the
   await expect(page.getByRole('group', { name: 'p95' })).toContainText('38 ms');
   await expect(page.getByRole('group', { name: 'Average' })).toContainText('40 requests');
 });
+
+test("a Prometheus target's request histograms are ranked per route", async ({ page, request, baseURL }) => {
+  const name = `vigie scraped ${Date.now()}`;
+  const created = await request.post('/api/performance/targets/', {
+    data: { name, url: `${baseURL}/metrics`, kind: 'prometheus', interval_ms: 1000, timeout_ms: 900 },
+  });
+  expect(created.status()).toBe(201);
+  const { id } = await created.json();
+  // After the first scrape (the baseline), traffic on one route.
+  await expect
+    .poll(async () => (await (await request.get(`/api/performance/targets/${id}/`)).json()).last_result?.ts_ms ?? 0)
+    .toBeGreaterThan(0);
+  for (let i = 0; i < 12; i++) {
+    expect((await request.get('/api/performance/monitoring/')).ok()).toBeTruthy();
+  }
+
+  await page.goto('/endpoints');
+  await page.getByRole('combobox', { name: /^Source/ }).selectOption({ label: `${name} (scraped)` });
+  const row = page.getByTestId('endpoint-row').filter({ hasText: '/api/performance/monitoring/' });
+  await expect(row).toBeVisible({ timeout: 15_000 });
+  await expect
+    .poll(async () => Number(await row.getByTestId('count').innerText()), { timeout: 15_000 })
+    .toBeGreaterThanOrEqual(12);
+  await expect(row).toContainText(name);
+  await row.getByRole('button', { name: '/api/performance/monitoring/' }).click();
+  await expect(page.getByRole('heading', { name: `${name} · /api/performance/monitoring/` })).toBeVisible();
+  await expect(page.getByRole('img', { name: /Response time of the requests/ })).toHaveAttribute('data-last-ts', /^\d+$/);
+
+  await request.delete(`/api/performance/targets/${id}/`);
+});
