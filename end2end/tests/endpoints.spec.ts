@@ -33,6 +33,7 @@ test('ingested requests are ranked with the right count and p95, and open to the
 
   await rows.nth(0).getByRole('button', { name: '/checkout' }).click();
   await expect(page.getByRole('heading', { name: `${service} · /checkout` })).toBeVisible();
+  await expect(page.getByTestId('source')).toContainText('requests reported by the application');
   const chart = page.getByRole('img', { name: /Response time of the requests/ });
   await expect(chart).toHaveAttribute('data-last-ts', /^\d+$/);
   await expect(page.getByRole('group', { name: 'p95' })).toContainText('38 ms');

@@ -20,6 +20,7 @@ test('shows the shell and a connection that goes live', async ({ page }) => {
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live');
   await expect(page.getByTestId('connection')).toContainText(/last sample \d+ s ago/);
   await expect(page.getByRole('heading', { name: 'This host' })).toBeVisible();
+  await expect(page.getByTestId('source')).toHaveText("Source: Vigie's HTTP probes of all targets");
 });
 
 test('the live chart advances and its latest CPU value is the API sample of the same time', async ({ page, request }) => {

@@ -46,6 +46,11 @@ pub fn ResponseTimes(
         None => "Response times".to_owned(),
     };
     let noun = if of_requests { "requests" } else { "probes" };
+    // Where the figures come from, said under the heading.
+    let fixed_source = endpoint.as_ref().map(|(scope, _)| match scope {
+        Scope::Scraped { .. } => "Source: Prometheus histograms of the scraped target",
+        _ => "Source: requests reported by the application (ingest API)",
+    });
     let scope = move || match &endpoint {
         Some((scope, _)) => scope.clone(),
         None => Scope::Probes(target.get()),
@@ -230,6 +235,18 @@ pub fn ResponseTimes(
                     </label>
                 })}
             </div>
+            <p class="source" data-testid="source">
+                {move || match fixed_source {
+                    Some(text) => text.to_owned(),
+                    None => match (target.get(), targets.get()) {
+                        (Some(id), Some(Ok(list))) => format!(
+                            "Source: Vigie's HTTP probes of {}",
+                            list.targets.iter().find(|t| t.id == id).map_or("one target", |t| t.spec.name.as_str())
+                        ),
+                        _ => "Source: Vigie's HTTP probes of all targets".to_owned(),
+                    },
+                }}
+            </p>
             {move || error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
             <div class="kpis">
                 <Kpi label="Availability" value=availability detail=format!("target ≥ {} %", sli::AVAILABILITY_PCT)
