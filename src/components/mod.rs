@@ -7,3 +7,4 @@ pub mod header;
 pub mod kpi;
 pub mod monitoring;
 pub mod range_picker;
+pub mod target_picker;

@@ -10,6 +10,7 @@ use vigie_api::{EndpointList, EndpointStats, TargetKind};
 
 use crate::api::{ApiClient, EndpointSort, Scope};
 use crate::components::range_picker::{RangePicker, TimeView};
+use crate::components::target_picker::TargetPicker;
 use crate::live::{LiveHost, ticker};
 use crate::pages::response_times::ResponseTimes;
 
@@ -22,13 +23,14 @@ pub fn Endpoints() -> impl IntoView {
     // Where the ranking comes from: ingested requests (`None`) or the
     // histograms of a Prometheus target.
     let scraped_from = RwSignal::new(None::<i64>);
-    let selected = RwSignal::new(None::<(String, String)>);
-    let exporters = LocalResource::new({
-        let client = client.clone();
-        move || {
-            let client = client.clone();
-            async move { client.targets().await }
-        }
+    // The endpoint opened, with the source it was picked from: it closes
+    // when another source is picked.
+    let opened = RwSignal::new(None::<(Option<i64>, String, String)>);
+    let selected = Signal::derive(move || {
+        opened
+            .get()
+            .filter(|(from, ..)| *from == scraped_from.get())
+            .map(|(_, s, e)| (s, e))
     });
     let tick = ticker(Duration::from_secs(1));
     let refresh = view.refresh_key(&live, tick, tick.into());
@@ -65,7 +67,7 @@ pub fn Endpoints() -> impl IntoView {
                 <td>{e.service.clone()}</td>
                 <td>{e.method.clone()}</td>
                 <th scope="row">
-                    <button type="button" class="link" on:click=move |_| selected.set(Some(key.clone()))>
+                    <button type="button" class="link" on:click=move |_| opened.set(Some((scraped_from.get_untracked(), key.0.clone(), key.1.clone())))>
                         {e.endpoint.clone()}
                     </button>
                 </th>
@@ -86,28 +88,13 @@ pub fn Endpoints() -> impl IntoView {
             </header>
             <div class="toolbar">
                 <RangePicker view=view />
-                <label>
-                    "Source "
-                    <select on:change=move |ev| {
-                        scraped_from.set(event_target_value(&ev).parse().ok());
-                        selected.set(None);
-                    }>
-                        <option value="" selected=move || scraped_from.get().is_none()>"Ingested requests"</option>
-                        {move || match exporters.get() {
-                            Some(Ok(list)) => list
-                                .targets
-                                .into_iter()
-                                .filter(|t| t.spec.kind == TargetKind::Prometheus)
-                                .map(|t| {
-                                    let id = t.id;
-                                    view! { <option value=id.to_string() selected=move || scraped_from.get() == Some(id)>{format!("{} (scraped)", t.spec.name)}</option> }
-                                })
-                                .collect_view()
-                                .into_any(),
-                            _ => ().into_any(),
-                        }}
-                    </select>
-                </label>
+                <TargetPicker
+                    label="Source"
+                    none_label="Ingested requests"
+                    selected=scraped_from
+                    kind=TargetKind::Prometheus
+                    suffix=" (scraped)"
+                />
                 <label>
                     "Rank by "
                     <select on:change=move |ev| {

@@ -13,6 +13,7 @@ use crate::api::ApiClient;
 use crate::components::chart::{Line, TimeSeriesChart};
 use crate::components::kpi::Kpi;
 use crate::components::range_picker::TimeView;
+use crate::components::target_picker::TargetPicker;
 use crate::format;
 use crate::live::{LiveHost, ticker};
 use crate::pages::response_times::ResponseTimes;
@@ -32,14 +33,6 @@ pub fn Overview() -> impl IntoView {
     let refresh = view.refresh_key(&live, tick, newest);
     // The host shown: this one (`None`), or one behind a node_exporter target.
     let host = RwSignal::new(None::<i64>);
-    let exporters = LocalResource::new({
-        let client = client.clone();
-        move || {
-            let _ = tick.get() / 10;
-            let client = client.clone();
-            async move { client.targets().await }
-        }
-    });
     // Fetched unless this is the live default view of this host, which the
     // stream alone draws.
     let fetch = LocalResource::new(move || {
@@ -82,22 +75,6 @@ pub fn Overview() -> impl IntoView {
         (None, Some(Ok(r))) => (r.interval_s * 1000.0) as i64,
         _ => 1000,
     });
-    // node_exporter targets, offered in the host picker.
-    let exporter_options = move || {
-        match exporters.get() {
-        Some(Ok(list)) => list
-            .targets
-            .into_iter()
-            .filter(|t| t.spec.kind == TargetKind::Prometheus)
-            .map(|t| {
-                let id = t.id;
-                view! { <option value=id.to_string() selected=move || host.get() == Some(id)>{t.spec.name}</option> }
-            })
-            .collect_view()
-            .into_any(),
-        _ => ().into_any(),
-    }
-    };
     let fetched_error = move || match fetch.get() {
         Some(Err(e)) => Some(e.to_string()),
         _ => None,
@@ -198,13 +175,13 @@ pub fn Overview() -> impl IntoView {
             <header class="section-header">
                 <h2>{move || if host.get().is_some() { "Host" } else { "This host" }}</h2>
                 <p class="subtitle">{cap(|c| c.hostname.clone())}</p>
-                <label class="host-picker">
-                    "Host "
-                    <select on:change=move |ev| host.set(event_target_value(&ev).parse().ok())>
-                        <option value="" selected=move || host.get().is_none()>"This host"</option>
-                        {exporter_options}
-                    </select>
-                </label>
+                <TargetPicker
+                    label="Host"
+                    none_label="This host"
+                    selected=host
+                    kind=TargetKind::Prometheus
+                    class="host-picker"
+                />
             </header>
             {move || error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
             <div class="kpis">

@@ -12,6 +12,7 @@ use crate::api::{ApiClient, Scope};
 use crate::components::chart::{Line, TimeSeriesChart};
 use crate::components::kpi::Kpi;
 use crate::components::range_picker::{RangePicker, TimeView};
+use crate::components::target_picker::TargetPicker;
 use crate::format;
 use crate::live::{LiveHost, ticker};
 
@@ -204,21 +205,6 @@ pub fn ResponseTimes(
     });
     let on_zoom = view.zoom_to();
 
-    let target_options = move || {
-        match targets.get() {
-        Some(Ok(list)) => list
-            .targets
-            .into_iter()
-            .map(|t| {
-                let id = t.id;
-                view! { <option value=id.to_string() selected=move || target.get() == Some(id)>{t.spec.name}</option> }
-            })
-            .collect_view()
-            .into_any(),
-        _ => ().into_any(),
-    }
-    };
-
     view! {
         <section class="response-times" aria-label="Response times">
             <div class="toolbar">
@@ -226,13 +212,7 @@ pub fn ResponseTimes(
                 // The endpoints page has its own picker for the ranking and this view.
                 {(!of_requests).then(|| view! { <RangePicker view=view /> })}
                 {(!of_requests).then(|| view! {
-                    <label class="target-filter">
-                        "Target "
-                        <select on:change=move |ev| target.set(event_target_value(&ev).parse().ok())>
-                            <option value="" selected=move || target.get().is_none()>"All targets"</option>
-                            {target_options}
-                        </select>
-                    </label>
+                    <TargetPicker label="Target" none_label="All targets" selected=target class="target-filter" />
                 })}
             </div>
             <p class="source" data-testid="source">

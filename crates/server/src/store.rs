@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use vigie_api::{HostSample, Outcome, ProbeMethod, ProbeResult, TargetKind, TargetSpec};
 
 use crate::rollup::{
@@ -221,17 +222,7 @@ impl Store {
                 "INSERT OR REPLACE INTO host_samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for s in samples {
-                host.execute(params![
-                    s.ts_ms,
-                    s.cpu_usage,
-                    s.memory_usage,
-                    s.disk_usage,
-                    s.network_usage,
-                    s.memory_used_bytes as i64,
-                    s.disk_used_bytes as i64,
-                    s.network_rx_bytes_per_s,
-                    s.network_tx_bytes_per_s
-                ])?;
+                host.execute(params_from_iter(host_values(s)))?;
             }
             let mut probe = tx.prepare_cached(
                 "INSERT INTO probe_results (target_id, ts_ms, outcome, latency_ms, status)
@@ -269,18 +260,8 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for (target, s) in nodes {
-                insert.execute(params![
-                    target,
-                    s.ts_ms,
-                    s.cpu_usage,
-                    s.memory_usage,
-                    s.disk_usage,
-                    s.network_usage,
-                    s.memory_used_bytes as i64,
-                    s.disk_used_bytes as i64,
-                    s.network_rx_bytes_per_s,
-                    s.network_tx_bytes_per_s
-                ])?;
+                let values = std::iter::once(Value::Integer(*target)).chain(host_values(s));
+                insert.execute(params_from_iter(values))?;
             }
         }
         {
@@ -836,6 +817,22 @@ fn kind_str(k: TargetKind) -> &'static str {
         TargetKind::Http => "http",
         TargetKind::Prometheus => "prometheus",
     }
+}
+
+/// A host sample's columns, in the order of `host_samples` (and of
+/// `node_samples` after its target).
+fn host_values(s: &HostSample) -> [Value; 9] {
+    [
+        Value::Integer(s.ts_ms),
+        Value::Real(s.cpu_usage),
+        Value::Real(s.memory_usage),
+        Value::Real(s.disk_usage),
+        Value::Real(s.network_usage),
+        Value::Integer(s.memory_used_bytes as i64),
+        Value::Integer(s.disk_used_bytes as i64),
+        Value::Real(s.network_rx_bytes_per_s),
+        Value::Real(s.network_tx_bytes_per_s),
+    ]
 }
 
 fn host_sample_row(r: &Row<'_>) -> rusqlite::Result<HostSample> {
