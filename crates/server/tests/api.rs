@@ -498,3 +498,59 @@ async fn system_resources_over_a_range_are_bucketed_from_the_database() {
     }
     app.server.shutdown().await.expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn cross_origin_calls_are_allowed_only_for_listed_origins() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::local(data.path(), data.path());
+    config.default_target = false;
+    config.cors_origins = vec!["https://portal.example".into()];
+    let server = start(config).await.expect("start");
+    let url = format!("http://{}/api/performance/targets/", server.addr());
+    let http = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, &url)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("https://portal.example").await.expect("OPTIONS");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://portal.example"
+    );
+    let methods = allowed.headers()["access-control-allow-methods"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(methods.contains("POST"), "{methods}");
+    let other = preflight("https://evil.example").await.expect("OPTIONS");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    let read = http
+        .get(&url)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("GET");
+    assert!(read.headers().get("access-control-allow-origin").is_none());
+    server.shutdown().await.expect("shutdown");
+
+    // No list: no cross-origin access at all.
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = start(Config::local(data.path(), data.path()))
+        .await
+        .expect("start");
+    let url = format!("http://{}/api/performance/targets/", server.addr());
+    let resp = reqwest::Client::new()
+        .get(&url)
+        .header("origin", "https://portal.example")
+        .send()
+        .await
+        .expect("GET");
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+    server.shutdown().await.expect("shutdown");
+}
