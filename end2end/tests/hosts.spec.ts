@@ -20,8 +20,10 @@ test('a node_exporter target becomes a host to pick, with measured figures and a
   await expect(readout).toHaveAttribute('data-ts', /^\d+$/, { timeout: 15_000 });
   const chart = page.getByRole('img', { name: /CPU and memory use/ });
   await expect(chart).toHaveAttribute('data-last-ts', /^\d+$/);
-  const ts = Number(await readout.getAttribute('data-ts'));
-  const cpu = Number(await readout.getAttribute('data-cpu'));
+  // Both read at one instant: the readout moves with every scrape.
+  const [tsText, cpuText] = await readout.evaluate((el) => [el.getAttribute('data-ts'), el.getAttribute('data-cpu')]);
+  const ts = Number(tsText);
+  const cpu = Number(cpuText);
   const api = await (await request.get(`/api/performance/system-resources/?host=${id}`)).json();
   const same = api.series.find((s: { ts_ms: number }) => s.ts_ms === ts);
   expect(same, 'the API holds the sample the page shows').toBeDefined();
