@@ -206,35 +206,25 @@ pub fn TimeSeriesChart(
     let frame = move || {
         let (w, h) = size.get();
         let window = window.get()?;
-        (w >= 1.0 && h >= 1.0).then(|| (w, h, window, y_range.get(), gap_ms.get()))
-    };
-    Effect::new(move |_| {
-        let Some((w, h, window, y_range, gap_ms)) = frame() else {
-            return;
-        };
-        let Some(canvas) = axes.get() else { return };
-        let frame = Frame {
+        (w >= 1.0 && h >= 1.0).then(|| Frame {
             css_size: (w, h),
             window,
-            y_range,
+            y_range: y_range.get(),
             y_unit,
-            gap_ms,
+            gap_ms: gap_ms.get(),
+        })
+    };
+    Effect::new(move |_| {
+        let (Some(frame), Some(canvas)) = (frame(), axes.get()) else {
+            return;
         };
         if let Err(e) = draw_axes(&canvas, &frame) {
             web_sys::console::warn_1(&format!("chart axes not drawn: {e}").into());
         }
     });
     Effect::new(move |_| {
-        let Some((w, h, window, y_range, gap_ms)) = frame() else {
+        let (Some(frame), Some(canvas)) = (frame(), canvas.get()) else {
             return;
-        };
-        let Some(canvas) = canvas.get() else { return };
-        let frame = Frame {
-            css_size: (w, h),
-            window,
-            y_range,
-            y_unit,
-            gap_ms,
         };
         lines.with(|lines| match draw_lines(&canvas, &frame, lines) {
             Ok(Some(ts)) => {

@@ -151,15 +151,7 @@ pub fn ResponseTimes(
             line("p99", "--series-3", |p| p.p99),
         ]
     });
-    let latency_top = Signal::derive(move || {
-        latency_lines.with(|lines| {
-            let top = lines
-                .iter()
-                .flat_map(|l| l.points.iter().map(|p| p.1))
-                .fold(0.0, f64::max);
-            nice_ceiling(top.max(1.0) * 1.1)
-        })
-    });
+    let latency_top = Signal::derive(move || latency_lines.with(|l| top_of(l, 1.0)));
     let error_lines = Signal::derive(move || {
         let Some(m) = shown.get() else {
             return Vec::new();
@@ -194,15 +186,7 @@ pub fn ResponseTimes(
                 .collect(),
         }]
     });
-    let throughput_top = Signal::derive(move || {
-        throughput_lines.with(|lines| {
-            let top = lines
-                .iter()
-                .flat_map(|l| l.points.iter().map(|p| p.1))
-                .fold(0.0, f64::max);
-            nice_ceiling(top.max(0.1) * 1.1)
-        })
-    });
+    let throughput_top = Signal::derive(move || throughput_lines.with(|l| top_of(l, 0.1)));
     let on_zoom = view.zoom_to();
 
     view! {
@@ -281,7 +265,11 @@ pub fn ResponseTimes(
                     <h3>"Error rate"</h3>
                 </header>
                 <TimeSeriesChart
-                    label="Share of failed probes, percent"
+                    label=if of_requests {
+                        "Share of failed requests (5xx), percent"
+                    } else {
+                        "Share of failed probes, percent"
+                    }
                     lines=error_lines
                     window=window
                     y_range=0.0..100.0
@@ -292,6 +280,16 @@ pub fn ResponseTimes(
             </article>
         </section>
     }
+}
+
+/// A y-axis top for `lines`: a tenth above their highest value, rounded up to
+/// a number that reads well, and at least `floor`.
+fn top_of(lines: &[Line], floor: f64) -> f64 {
+    let top = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
+    nice_ceiling(top.max(floor) * 1.1)
 }
 
 /// The next of 1, 2, 5 × 10ⁿ at or above `v`: a y-axis top that reads well.

@@ -23,6 +23,23 @@ impl Drop for Killed {
     }
 }
 
+async fn create(http: &reqwest::Client, base: &str, body: serde_json::Value) -> Target {
+    let resp = http
+        .post(format!("{base}/targets/"))
+        .json(&body)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(resp.status(), 201);
+    resp.json().await.expect("target")
+}
+
+async fn fetch<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: String) -> T {
+    let resp = http.get(&url).send().await.expect("GET");
+    assert_eq!(resp.status(), 200, "{url}");
+    resp.json().await.expect("JSON")
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -61,28 +78,22 @@ async fn a_real_node_exporter_gives_this_hosts_figures() {
     let server = start(config).await.expect("start");
     let base = format!("http://{}/api/performance", server.addr());
     let http = reqwest::Client::new();
-    let target: Target = http
-        .post(format!("{base}/targets/"))
-        .json(&json!({"name": "this host's exporter", "url": format!("http://127.0.0.1:{port}/metrics"),
-                      "kind": "prometheus", "interval_ms": 1000, "timeout_ms": 900}))
-        .send()
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("target");
+    let target: Target = create(
+        &http,
+        &base,
+        json!({"name": "this host's exporter", "url": format!("http://127.0.0.1:{port}/metrics"),
+                      "kind": "prometheus", "interval_ms": 1000, "timeout_ms": 900}),
+    )
+    .await;
 
     // Two scrapes make the first rates.
     let mut host = None;
     for _ in 0..100 {
-        let r: SystemResources = http
-            .get(format!("{base}/system-resources/?host={}", target.id))
-            .send()
-            .await
-            .expect("GET")
-            .json()
-            .await
-            .expect("resources");
+        let r: SystemResources = fetch(
+            &http,
+            format!("{base}/system-resources/?host={}", target.id),
+        )
+        .await;
         if r.series.len() >= 2 && r.capacities.cpu_cores > 0 {
             host = Some(r);
             break;
@@ -113,17 +124,14 @@ async fn a_real_node_exporter_gives_this_hosts_figures() {
     assert!(host.disk_usage.is_some_and(|d| d > 0.0 && d <= 100.0));
 
     // The same host over a range, from the stored samples.
-    let ranged: SystemResources = http
-        .get(format!(
+    let ranged: SystemResources = fetch(
+        &http,
+        format!(
             "{base}/system-resources/?host={}&range=5m&points=10",
             target.id
-        ))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("resources");
+        ),
+    )
+    .await;
     let history = ranged.history.expect("history");
     assert!(history.points.iter().map(|p| p.count).sum::<u64>() >= 2);
 
@@ -156,28 +164,16 @@ async fn a_target_that_is_not_prometheus_shows_why() {
     let server = start(config).await.expect("start");
     let base = format!("http://{}/api/performance", server.addr());
     let http = reqwest::Client::new();
-    let target: Target = http
-        .post(format!("{base}/targets/"))
-        .json(
-            &json!({"name": "login page", "url": format!("http://{addr}/metrics"),
-                      "kind": "prometheus", "interval_ms": 1000, "timeout_ms": 900}),
-        )
-        .send()
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("target");
+    let target = create(
+        &http,
+        &base,
+        json!({"name": "login page", "url": format!("http://{addr}/metrics"),
+               "kind": "prometheus", "interval_ms": 1000, "timeout_ms": 900}),
+    )
+    .await;
     let mut seen = None;
     for _ in 0..60 {
-        let t: Target = http
-            .get(format!("{base}/targets/{}/", target.id))
-            .send()
-            .await
-            .expect("GET")
-            .json()
-            .await
-            .expect("target");
+        let t: Target = fetch(&http, format!("{base}/targets/{}/", target.id)).await;
         if t.health == Health::Down {
             seen = Some(t);
             break;
@@ -215,29 +211,17 @@ async fn vigie_scraping_its_own_metrics_finds_the_durations_it_recorded() {
     let origin = format!("http://{}", server.addr());
     let base = format!("{origin}/api/performance");
     let http = reqwest::Client::new();
-    let target: Target = http
-        .post(format!("{base}/targets/"))
-        .json(
-            &json!({"name": "vigie itself", "url": format!("{origin}/metrics"),
-                      "kind": "prometheus", "interval_ms": 1000, "timeout_ms": 900}),
-        )
-        .send()
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("target");
+    let target = create(
+        &http,
+        &base,
+        json!({"name": "vigie itself", "url": format!("{origin}/metrics"),
+               "kind": "prometheus", "interval_ms": 1000, "timeout_ms": 900}),
+    )
+    .await;
     let last_scrape = |http: reqwest::Client, id: i64| {
         let base = base.clone();
         async move {
-            let t: Target = http
-                .get(format!("{base}/targets/{id}/"))
-                .send()
-                .await
-                .expect("GET")
-                .json()
-                .await
-                .expect("t");
+            let t: Target = fetch(&http, format!("{base}/targets/{id}/")).await;
             t.last_result.map_or(0, |r| r.ts_ms)
         }
     };
@@ -304,17 +288,14 @@ async fn vigie_scraping_its_own_metrics_finds_the_durations_it_recorded() {
         "Vigie recorded the 40 requests"
     );
 
-    let m: MetricsResponse = http
-        .get(format!(
+    let m: MetricsResponse = fetch(
+        &http,
+        format!(
             "{base}/metrics/?source=scrape&target={}&endpoint={route}&range=5m",
             target.id
-        ))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("metrics");
+        ),
+    )
+    .await;
     let pm = m.performance_metrics;
     assert_eq!(
         pm.total_requests, 40,
@@ -331,17 +312,14 @@ async fn vigie_scraping_its_own_metrics_finds_the_durations_it_recorded() {
         );
     }
 
-    let ranked: vigie_api::EndpointList = http
-        .get(format!(
+    let ranked: vigie_api::EndpointList = fetch(
+        &http,
+        format!(
             "{base}/endpoints/?source=scrape&target={}&range=5m&sort=count",
             target.id
-        ))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("endpoints");
+        ),
+    )
+    .await;
     let row = ranked
         .endpoints
         .iter()
