@@ -116,7 +116,15 @@ pub fn Targets() -> impl IntoView {
         };
         view! {
             <tr data-testid="target-row" data-name=name.clone()>
-                <th scope="row">{text(|t| t.spec.name.clone())}</th>
+                <th scope="row">
+                    {text(|t| t.spec.name.clone())}
+                    {move || {
+                        current
+                            .get()
+                            .is_some_and(|t| t.spec.kind == TargetKind::Prometheus)
+                            .then(|| view! { <span class="kind">"scraped"</span> })
+                    }}
+                </th>
                 <td class="url">{text(|t| t.spec.url.clone())}</td>
                 <td><span class=move || format!("health health-{}", health())>{health}</span></td>
                 <td>{text(outcome_text)}</td>
