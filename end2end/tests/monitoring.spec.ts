@@ -51,6 +51,9 @@ test('add a target in the UI and see its response-time line appear', async ({ pa
 
   // Clean up: the target goes, its row with it.
   await page.getByRole('button', { name: `Remove ${name}` }).click();
+  // One click only asks; the target is still there until confirmed.
+  await expect(page.getByTestId('target-row').filter({ hasText: name })).toHaveCount(1);
+  await page.getByRole('button', { name: `Confirm removing ${name}` }).click();
   await expect(page.getByTestId('target-row').filter({ hasText: name })).toHaveCount(0);
 });
 

@@ -107,6 +107,7 @@ pub fn Targets() -> impl IntoView {
             .map(|t| t.spec.name)
             .unwrap_or_default();
         let label_name = name.clone();
+        let confirming = RwSignal::new(false);
         let toggle_label = move || {
             if current.get().is_some_and(|t| t.spec.enabled) {
                 "Disable"
@@ -152,7 +153,42 @@ pub fn Targets() -> impl IntoView {
                     >
                         "Edit"
                     </button>
-                    <button type="button" class="danger" aria-label=format!("Remove {name}") on:click=move |_| { remove.dispatch(id); }>"Remove"</button>
+                    // Removing takes a second click: a target's live state goes with it.
+                    {
+                        let name = name.clone();
+                        move || {
+                            if confirming.get() {
+                                view! {
+                                    <button
+                                        type="button"
+                                        class="danger"
+                                        aria-label=format!("Confirm removing {name}")
+                                        on:click=move |_| {
+                                            remove.dispatch(id);
+                                        }
+                                    >
+                                        "Confirm"
+                                    </button>
+                                    <button type="button" on:click=move |_| confirming.set(false)>
+                                        "Keep"
+                                    </button>
+                                }
+                                .into_any()
+                            } else {
+                                view! {
+                                    <button
+                                        type="button"
+                                        class="danger"
+                                        aria-label=format!("Remove {name}")
+                                        on:click=move |_| confirming.set(true)
+                                    >
+                                        "Remove"
+                                    </button>
+                                }
+                                .into_any()
+                            }
+                        }
+                    }
                 </td>
             </tr>
         }
