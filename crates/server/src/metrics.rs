@@ -11,7 +11,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use vigie_api::{
     CachePerformance, EndpointList, EndpointStats, MetricsPoint, MetricsResponse, Outcome,
-    Overview, PerformanceMetrics, ProbeResult, Source, SystemResources,
+    Overview, PerformanceMetrics, ProbeResult, Source,
 };
 
 use crate::AppState;
@@ -647,8 +647,7 @@ pub async fn overview(
     let scope = parse_scope(&q, range.target)?;
     let metrics = query_metrics(&state, range, scope).await?;
     let snapshot = state.host().snapshot();
-    let system_resources: SystemResources = serde_json::from_slice(&snapshot.body)
-        .map_err(|e| ApiError::Internal(format!("host snapshot: {e}")))?;
+    let system_resources = snapshot.resources.clone();
     Ok(Json(Overview {
         performance_metrics: metrics.performance_metrics,
         system_resources,

@@ -454,16 +454,7 @@ impl Store {
             "INSERT INTO targets
                  (name, url, method, expected_status, interval_ms, timeout_ms, enabled, kind)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                t.name,
-                t.url,
-                method_str(t.method),
-                t.expected_status,
-                t.interval_ms as i64,
-                t.timeout_ms as i64,
-                t.enabled,
-                kind_str(t.kind)
-            ],
+            params_from_iter(target_values(t)),
         )?;
         Ok(conn.last_insert_rowid())
     }
@@ -473,17 +464,7 @@ impl Store {
         let n = self.lock()?.execute(
             "UPDATE targets SET name = ?2, url = ?3, method = ?4, expected_status = ?5,
                     interval_ms = ?6, timeout_ms = ?7, enabled = ?8, kind = ?9 WHERE id = ?1",
-            params![
-                id,
-                t.name,
-                t.url,
-                method_str(t.method),
-                t.expected_status,
-                t.interval_ms as i64,
-                t.timeout_ms as i64,
-                t.enabled,
-                kind_str(t.kind)
-            ],
+            params_from_iter(std::iter::once(Value::Integer(id)).chain(target_values(t))),
         )?;
         Ok(n == 1)
     }
@@ -810,6 +791,20 @@ fn target_row(r: &Row<'_>) -> rusqlite::Result<(i64, TargetSpec)> {
             },
         },
     ))
+}
+
+/// A target's columns after its id, in table order.
+fn target_values(t: &TargetSpec) -> [Value; 8] {
+    [
+        Value::Text(t.name.clone()),
+        Value::Text(t.url.clone()),
+        Value::Text(method_str(t.method).into()),
+        Value::Integer(i64::from(t.expected_status)),
+        Value::Integer(t.interval_ms as i64),
+        Value::Integer(t.timeout_ms as i64),
+        Value::Integer(i64::from(t.enabled)),
+        Value::Text(kind_str(t.kind).into()),
+    ]
 }
 
 fn kind_str(k: TargetKind) -> &'static str {

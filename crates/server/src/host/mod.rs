@@ -70,8 +70,7 @@ pub async fn system_resources(
         })
         .await?;
     let bucket_ms = crate::metrics::bucket_ms(range.from_ms, range.to_ms, range.points);
-    let mut body: SystemResources = serde_json::from_slice(&snapshot.body)
-        .map_err(|e| ApiError::Internal(format!("host snapshot: {e}")))?;
+    let mut body = snapshot.resources.clone();
     body.history = Some(ResourceHistory {
         from_ms: range.from_ms,
         to_ms: range.to_ms,

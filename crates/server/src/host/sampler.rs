@@ -23,9 +23,9 @@ use crate::writer::{Record, Writer};
 /// What the API serves until the next tick.
 #[derive(Debug)]
 pub struct HostSnapshot {
-    /// Recent samples, oldest first.
-    pub samples: VecDeque<HostSample>,
-    /// JSON body of `system-resources`.
+    /// Latest figures and recent series (oldest first).
+    pub resources: SystemResources,
+    /// `resources` as JSON: the `system-resources` body, serialised once.
     pub body: Bytes,
     /// A sample was taken by this process (not only loaded from the database).
     pub live: bool,
@@ -51,7 +51,7 @@ impl HostSnapshot {
         live: bool,
     ) -> Self {
         let latest = samples.back();
-        let body = SystemResources {
+        let resources = SystemResources {
             ts_ms: latest.map(|s| s.ts_ms),
             cpu_usage: latest.map(|s| s.cpu_usage),
             memory_usage: latest.map(|s| s.memory_usage),
@@ -63,9 +63,9 @@ impl HostSnapshot {
             history: None,
         };
         // Serialising plain numbers and strings cannot fail.
-        let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+        let body = Bytes::from(serde_json::to_vec(&resources).unwrap_or_default());
         HostSnapshot {
-            samples,
+            resources,
             body,
             live,
         }
