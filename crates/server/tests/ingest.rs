@@ -158,10 +158,18 @@ async fn bad_batches_are_refused_whole_with_the_record_and_field_named() {
         .await
         .expect("GET");
     assert_refused(bad_source, 400, "source").await;
-    let bad_sort = reqwest::get(format!("{base}/endpoints/?sort=name"))
-        .await
-        .expect("GET");
-    assert_refused(bad_sort, 400, "sort").await;
+    for (query, field) in [
+        ("endpoints/?sort=name", "sort"),
+        ("endpoints/?limit=0", "limit"),
+        ("endpoints/?source=scrape", "target"),
+        ("endpoints/?target=1", "target"),
+        ("endpoints/?source=logs", "source"),
+        ("metrics/?source=probes&service=shop", "service"),
+        ("metrics/?source=scrape&target=1&service=shop", "service"),
+    ] {
+        let resp = reqwest::get(format!("{base}/{query}")).await.expect("GET");
+        assert_refused(resp, 400, field).await;
+    }
     server.shutdown().await.expect("shutdown");
 }
 
