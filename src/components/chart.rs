@@ -10,145 +10,27 @@ use std::ops::Range;
 
 use leptos::html;
 use leptos::prelude::*;
-use plotters::prelude::IntoDrawingArea;
-use plotters::style::RGBColor;
-use plotters_canvas::CanvasBackend;
-use vigie_charts::{Point, Series, Theme, TimeChart, parse_hex_color, time_at};
+use vigie_charts::canvas::{Frame, draw_axes, draw_lines};
+use vigie_charts::{Point, time_at};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{HtmlCanvasElement, ResizeObserver, ResizeObserverEntry};
+use web_sys::{ResizeObserver, ResizeObserverEntry};
 
 use crate::format;
 
-/// One line: its name, the CSS variable holding its colour, its points.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Line {
-    pub name: &'static str,
-    pub color_var: &'static str,
-    pub points: Vec<Point>,
-}
+pub use vigie_charts::canvas::Line;
 
-fn css_color(style: &web_sys::CssStyleDeclaration, var: &str) -> Option<RGBColor> {
-    style
-        .get_property_value(var)
-        .ok()
-        .as_deref()
-        .and_then(parse_hex_color)
-}
+/// User-timing mark set the first time any chart draws real data: what the
+/// "time to first live chart" benchmark reads.
+const FIRST_CHART_MARK: &str = "vigie:first-chart";
 
-fn theme_of(style: &web_sys::CssStyleDeclaration) -> Theme {
-    let d = Theme::DARK;
-    Theme {
-        background: css_color(style, "--chart-bg").unwrap_or(d.background),
-        text: css_color(style, "--chart-text").unwrap_or(d.text),
-        grid: css_color(style, "--chart-grid").unwrap_or(d.grid),
-        axis: css_color(style, "--chart-axis").unwrap_or(d.axis),
+fn mark_first_chart() {
+    thread_local! { static MARKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) }; }
+    if !MARKED.replace(true)
+        && let Some(perf) = web_sys::window().and_then(|w| w.performance())
+    {
+        let _ = perf.mark(FIRST_CHART_MARK);
     }
-}
-
-/// What one surface of the chart needs to be drawn.
-struct Frame<'a> {
-    css_size: (f64, f64),
-    window: Range<i64>,
-    y_range: Range<f64>,
-    y_unit: &'a str,
-    gap_ms: i64,
-}
-
-/// Sizes `canvas` to the box in device pixels and returns the pixel ratio
-/// and the computed style (for the theme's colours).
-fn prepare(
-    canvas: &HtmlCanvasElement,
-    css_size: (f64, f64),
-) -> Result<(f64, web_sys::CssStyleDeclaration), String> {
-    let dpr = web_sys::window()
-        .map_or(1.0, |w| w.device_pixel_ratio())
-        .max(1.0);
-    let (w, h) = (
-        (css_size.0 * dpr).round() as u32,
-        (css_size.1 * dpr).round() as u32,
-    );
-    if canvas.width() != w {
-        canvas.set_width(w);
-    }
-    if canvas.height() != h {
-        canvas.set_height(h);
-    }
-    let style = web_sys::window()
-        .and_then(|win| win.get_computed_style(canvas).ok().flatten())
-        .ok_or("no computed style")?;
-    Ok((dpr, style))
-}
-
-fn with_chart<T>(
-    canvas: &HtmlCanvasElement,
-    frame: &Frame<'_>,
-    f: impl FnOnce(&TimeChart<'_>, &web_sys::CssStyleDeclaration, CanvasBackend) -> Result<T, String>,
-) -> Result<T, String> {
-    let (dpr, style) = prepare(canvas, frame.css_size)?;
-    let label = |t: i64| format::clock(t);
-    let chart = TimeChart {
-        x_range: frame.window.clone(),
-        y_range: frame.y_range.clone(),
-        y_unit: frame.y_unit,
-        scale: dpr,
-        theme: theme_of(&style),
-        gap_ms: frame.gap_ms,
-        x_label: &label,
-    };
-    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?;
-    f(&chart, &style, backend)
-}
-
-/// Background, grid and labels on the lower canvas.
-fn draw_axes(canvas: &HtmlCanvasElement, frame: &Frame<'_>) -> Result<(), String> {
-    with_chart(canvas, frame, |chart, _, backend| {
-        chart
-            .draw_axes(&backend.into_drawing_area())
-            .map_err(|e| e.to_string())
-    })
-}
-
-/// `lines` on the upper, transparent canvas; returns the newest time drawn.
-fn draw_lines(
-    canvas: &HtmlCanvasElement,
-    frame: &Frame<'_>,
-    lines: &[Line],
-) -> Result<Option<i64>, String> {
-    with_chart(canvas, frame, |chart, style, backend| {
-        let ctx: web_sys::CanvasRenderingContext2d = canvas
-            .get_context("2d")
-            .ok()
-            .flatten()
-            .and_then(|c| c.dyn_into().ok())
-            .ok_or("no 2d context")?;
-        ctx.clear_rect(
-            0.0,
-            0.0,
-            f64::from(canvas.width()),
-            f64::from(canvas.height()),
-        );
-        let colors: Vec<RGBColor> = lines
-            .iter()
-            .map(|l| css_color(style, l.color_var).unwrap_or(RGBColor(0x38, 0xbd, 0xf8)))
-            .collect();
-        let series: Vec<Series<'_>> = lines
-            .iter()
-            .zip(&colors)
-            .map(|(l, c)| Series {
-                name: l.name,
-                color: *c,
-                points: &l.points,
-            })
-            .collect();
-        chart
-            .draw_lines(&backend.into_drawing_area(), &series)
-            .map_err(|e| e.to_string())?;
-        Ok(lines
-            .iter()
-            .filter_map(|l| l.points.last().map(|p| p.0))
-            .max())
-    })
 }
 
 #[component]
@@ -212,6 +94,7 @@ pub fn TimeSeriesChart(
             y_range: y_range.get(),
             y_unit,
             gap_ms: gap_ms.get(),
+            x_label: &format::clock,
         })
     };
     Effect::new(move |_| {
@@ -229,6 +112,7 @@ pub fn TimeSeriesChart(
         lines.with(|lines| match draw_lines(&canvas, &frame, lines) {
             Ok(Some(ts)) => {
                 let _ = canvas.set_attribute("data-last-ts", &ts.to_string());
+                mark_first_chart();
             }
             Ok(None) => {}
             Err(e) => web_sys::console::warn_1(&format!("chart not drawn: {e}").into()),

@@ -116,19 +116,25 @@ pub fn build() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// `cargo xtask run`: build everything, then run the server in the foreground.
-pub fn run(server_args: Vec<String>) -> Result {
-    let dist = build()?;
-    step("building vigie-server (profile `server`)");
+/// Builds vigie-server with cargo `profile` and returns the binary's path.
+pub fn build_server(profile: &str) -> Result<PathBuf> {
+    step(&format!("building vigie-server (profile `{profile}`)"));
     cmd::run(cmd::cargo().args([
         "build",
         "--quiet",
         "-p",
         "vigie-server",
         "--profile",
-        "server",
+        profile,
     ]))?;
-    let bin = cmd::root().join("target/server/vigie-server");
+    let dir = if profile == "dev" { "debug" } else { profile };
+    Ok(cmd::root().join("target").join(dir).join("vigie-server"))
+}
+
+/// `cargo xtask run`: build everything, then run the server in the foreground.
+pub fn run(server_args: Vec<String>) -> Result {
+    let dist = build()?;
+    let bin = build_server("server")?;
     let mut server = Command::new(bin);
     server.current_dir(cmd::root()).args(&server_args);
     if std::env::var_os("VIGIE_STATIC_DIR").is_none() {

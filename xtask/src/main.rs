@@ -4,22 +4,27 @@
 //! - `cargo xtask run [-- server flags]`: install what is missing, build the
 //!   dashboard, start `vigie-server` on http://127.0.0.1:8080/.
 //! - `cargo xtask test`: everything CI runs, ending with `N passed, N failed`.
+//! - `cargo xtask bench [--smoke]`: the performance budget, beside uPlot and
+//!   nginx, written to BENCHMARKS.md (`--smoke`: one short run of each).
 //! - `cargo xtask dist`: build the dashboard's release bundle and print its sizes.
 
+mod bench;
 mod cmd;
 mod dist;
+mod serve;
 mod test;
 mod tools;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <run [-- server flags] | test | dist>";
+const USAGE: &str = "usage: cargo xtask <run [-- server flags] | test | bench [--smoke] | dist>";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let result = match args.next().as_deref() {
         Some("run") => dist::run(args.filter(|a| a != "--").collect()),
         Some("test") => test::run(),
+        Some("bench") => bench::run(&args.collect::<Vec<_>>()),
         Some("dist") => dist::build().map(|_| ()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

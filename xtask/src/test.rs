@@ -1,17 +1,16 @@
 //! `cargo xtask test`: exactly what CI runs, in order, stopping at the first
 //! failure: formatting, clippy (native and wasm32), native tests (with a real
 //! node_exporter), wasm tests in headless Chromium, the release build, and
-//! Playwright against a real `vigie-server` serving that build. Ends with
-//! `N passed, N failed`.
+//! Playwright against a real `vigie-server` serving that build, and a smoke
+//! run of the benchmarks. Ends with `N passed, N failed`.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 use crate::cmd::{self, Counts, Result, step};
-use crate::{dist, tools};
+use crate::serve::{self, Background, free_port};
+use crate::{bench, dist, tools};
 
 pub fn run() -> Result {
     let started = Instant::now();
@@ -38,7 +37,7 @@ fn pipeline(counts: &mut Counts) -> Result {
     cmd::run(cmd::cargo().args(["fmt", "--all", "--", "--check"]))?;
 
     tools::ensure_build_tools()?;
-    tools::ensure_test_packages()?;
+    tools::ensure_bench_packages()?;
 
     step("clippy, native");
     cmd::run(cmd::cargo().args([
@@ -60,6 +59,8 @@ fn pipeline(counts: &mut Counts) -> Result {
         "vigie-api",
         "-p",
         "vigie-charts",
+        "-p",
+        "vigie-chart-bench",
         "--all-targets",
         "--",
         "-D",
@@ -82,83 +83,37 @@ fn pipeline(counts: &mut Counts) -> Result {
     result?;
 
     let dist = dist::build()?;
-    step("building vigie-server for the end-to-end tests");
-    cmd::run(cmd::cargo().args(["build", "--quiet", "-p", "vigie-server"]))?;
+    let server = dist::build_server("dev")?;
 
     step("end-to-end tests (Playwright) against the real server and release build");
-    let c = end2end(&dist)?;
+    let c = end2end(&server, &dist)?;
     *counts += c;
     if c.failed > 0 {
         return Err(format!("{} end-to-end test(s) failed", c.failed));
     }
+
+    step("benchmarks, smoke run (one short run of each; `cargo xtask bench` for figures)");
+    bench::smoke(&dist)?;
+    counts.passed += 1;
     Ok(())
 }
 
-fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
-    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
-}
-
-/// A background process that is stopped (SIGTERM, then SIGKILL) when dropped.
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn http_status(port: u16, path: &str) -> Option<u16> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut head = [0u8; 12];
-    s.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
-}
-
-fn end2end(dist: &Path) -> Result<Counts> {
+fn end2end(server_bin: &Path, dist: &Path) -> Result<Counts> {
     let port = free_port()?;
-    let data = cmd::root().join("target/e2e-data");
-    let _ = std::fs::remove_dir_all(&data);
-    let server = Command::new(cmd::root().join("target/debug/vigie-server"))
-        .env("VIGIE_ADDR", format!("127.0.0.1:{port}"))
-        .env("VIGIE_DATA_DIR", &data)
-        .env("VIGIE_STATIC_DIR", dist)
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .map_err(|e| format!("cannot start vigie-server: {e}"))?;
-    let server = ServerProcess(server);
+    let server = serve::start_vigie(
+        server_bin,
+        port,
+        &cmd::root().join("target/e2e-data"),
+        dist,
+    )?;
     // A real node_exporter for the tests that scrape one.
     let exporter_port = free_port()?;
-    let exporter = Command::new("/usr/bin/prometheus-node-exporter")
-        .arg(format!("--web.listen-address=127.0.0.1:{exporter_port}"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start prometheus-node-exporter: {e}"))?;
-    let exporter = ServerProcess(exporter);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http_status(port, "/readyz") != Some(200) {
-        if Instant::now() > deadline {
-            return Err("vigie-server was not ready within 30 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let exporter = Background::spawn(
+        Command::new("/usr/bin/prometheus-node-exporter")
+            .arg(format!("--web.listen-address=127.0.0.1:{exporter_port}"))
+            .stderr(std::process::Stdio::null()),
+        "prometheus-node-exporter",
+    )?;
 
     let report = cmd::root().join("target/playwright-report.json");
     let _ = std::fs::remove_file(&report);

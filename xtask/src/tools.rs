@@ -122,9 +122,18 @@ const TEST_PACKAGES: [(&str, &str); 3] = [
     ),
 ];
 
-/// Installs with apt whichever of [`TEST_PACKAGES`] is missing.
-pub fn ensure_test_packages() -> Result {
-    let missing: Vec<&str> = TEST_PACKAGES
+/// What the benchmarks add: nginx (the static-file ceiling) and wrk.
+const BENCH_PACKAGES: [(&str, &str); 2] = [("/usr/sbin/nginx", "nginx"), ("/usr/bin/wrk", "wrk")];
+
+/// Installs with apt whichever of the test and benchmark packages is missing.
+pub fn ensure_bench_packages() -> Result {
+    ensure_packages(&TEST_PACKAGES)?;
+    ensure_packages(&BENCH_PACKAGES)
+}
+
+/// Installs with apt the packages (by the file each installs) that are missing.
+fn ensure_packages(packages: &[(&str, &str)]) -> Result {
+    let missing: Vec<&str> = packages
         .iter()
         .filter(|(file, _)| !Path::new(file).exists())
         .map(|(_, package)| *package)

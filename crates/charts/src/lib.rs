@@ -7,6 +7,9 @@
 //! series to what the pixels can show ([`decimate`]), because that decides both
 //! what a chart looks like and how long it takes to draw.
 
+#[cfg(feature = "canvas")]
+pub mod canvas;
+
 use std::ops::Range;
 
 use plotters::coord::Shift;

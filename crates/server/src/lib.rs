@@ -7,6 +7,7 @@
 //! reads the config and waits for a signal.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -74,6 +75,7 @@ struct Inner {
     prober: Prober,
     writer: writer::Writer,
     telemetry: Arc<telemetry::Telemetry>,
+    cache: cache::ResponseCache,
     shutdown: CancellationToken,
 }
 
@@ -101,6 +103,9 @@ impl AppState {
     }
     pub fn telemetry(&self) -> &telemetry::Telemetry {
         &self.inner.telemetry
+    }
+    pub fn cache(&self) -> &cache::ResponseCache {
+        &self.inner.cache
     }
     /// Cancelled when the server shuts down; long-lived responses end with it.
     pub fn shutdown(&self) -> &CancellationToken {
@@ -391,6 +396,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             prober,
             writer,
             telemetry,
+            cache: cache::ResponseCache::default(),
             shutdown: shutdown.clone(),
         }),
     };

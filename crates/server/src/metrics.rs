@@ -11,10 +11,11 @@ use axum::Json;
 use axum::extract::{Query, State};
 use vigie_api::{
     CachePerformance, EndpointList, EndpointStats, MetricsPoint, MetricsResponse, Outcome,
-    Overview, PerformanceMetrics, ProbeResult, Source,
+    Overview, PerformanceMetrics, ProbeResult, Source, paths,
 };
 
 use crate::AppState;
+use crate::cache::{self, JsonBytes};
 use crate::error::ApiError;
 use crate::rollup::ProbeAggregate;
 use crate::scrape::histogram::{HistogramDelta, merge_buckets, quantile};
@@ -486,8 +487,21 @@ fn scraped_figures(
 pub async fn endpoints(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<EndpointList>, ApiError> {
-    let range = range_of(&state, &q)?;
+) -> Result<JsonBytes, ApiError> {
+    let key = cache::key(paths::ENDPOINTS, &q);
+    state
+        .cache()
+        .get_or_compute(&key, state.store().generation(), crate::now_ms(), || {
+            endpoint_list(&state, &q)
+        })
+        .await
+}
+
+async fn endpoint_list(
+    state: &AppState,
+    q: &HashMap<String, String>,
+) -> Result<EndpointList, ApiError> {
+    let range = range_of(state, q)?;
     let scraped_from = match q.get("source").map(String::as_str) {
         Some("scrape") => Some(
             range
@@ -525,8 +539,8 @@ pub async fn endpoints(
         Some(_) => return Err(ApiError::bad_request("limit", "limit must be 1 to 1000")),
     };
     let mut endpoints = match scraped_from {
-        Some(target) => scraped_endpoints(&state, target, range).await?,
-        None => requested_endpoints(&state, service, range).await?,
+        Some(target) => scraped_endpoints(state, target, range).await?,
+        None => requested_endpoints(state, service, range).await?,
     };
     let key = |e: &EndpointStats| match sort {
         "error_rate" => e.error_rate,
@@ -539,11 +553,11 @@ pub async fn endpoints(
             .then_with(|| b.count.cmp(&a.count))
     });
     endpoints.truncate(limit);
-    Ok(Json(EndpointList {
+    Ok(EndpointList {
         from_ms: range.from_ms,
         to_ms: range.to_ms,
         endpoints,
-    }))
+    })
 }
 
 /// The routes of a Prometheus target's histograms, the target's name as service.
@@ -628,13 +642,26 @@ fn range_of(state: &AppState, q: &HashMap<String, String>) -> Result<RangeQuery,
 }
 
 /// `GET metrics/?range=1h&target=2&points=300` (or `from`/`to` in Unix ms).
+/// Answered from the response cache: computed at most once per second and
+/// write, however many dashboards ask.
 pub async fn metrics(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<MetricsResponse>, ApiError> {
-    let range = range_of(&state, &q)?;
-    let scope = parse_scope(&q, range.target)?;
-    query_metrics(&state, range, scope).await.map(Json)
+) -> Result<JsonBytes, ApiError> {
+    let key = cache::key(paths::METRICS, &q);
+    state
+        .cache()
+        .get_or_compute(
+            &key,
+            state.store().generation(),
+            crate::now_ms(),
+            || async {
+                let range = range_of(&state, &q)?;
+                let scope = parse_scope(&q, range.target)?;
+                query_metrics(&state, range, scope).await
+            },
+        )
+        .await
 }
 
 /// `GET /api/performance/`: the seeds' combined object, over the last 5 minutes

@@ -3,6 +3,7 @@
 //! The schema is versioned with `PRAGMA user_version` and migrated at open.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::types::Value;
@@ -44,6 +45,34 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Goes up after every write: what a cached answer is stamped with.
+    generation: Arc<AtomicU64>,
+}
+
+/// The connection, held for a write: the store's generation goes up when it
+/// is released, so that nothing computed before the write is served after it.
+struct Writing<'a> {
+    conn: MutexGuard<'a, Connection>,
+    generation: &'a AtomicU64,
+}
+
+impl std::ops::Deref for Writing<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Writing<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
 }
 
 /// Each entry moves the schema one version up; never edit a released one.
@@ -175,11 +204,24 @@ impl Store {
         migrate(&mut conn)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
+            generation: Arc::new(AtomicU64::new(0)),
         })
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    fn write(&self) -> Result<Writing<'_>, StoreError> {
+        Ok(Writing {
+            conn: self.lock()?,
+            generation: &self.generation,
+        })
+    }
+
+    /// Changes after every write (data, targets, settings, maintenance).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Runs `f` with the connection on a blocking thread.
@@ -215,7 +257,7 @@ impl Store {
             nodes,
             scraped,
         } = batch;
-        let mut conn = self.lock()?;
+        let mut conn = self.write()?;
         let tx = conn.transaction()?;
         {
             let mut host = tx.prepare_cached(
@@ -418,7 +460,7 @@ impl Store {
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.lock()?.execute(
+        self.write()?.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [key, value],
@@ -449,7 +491,7 @@ impl Store {
     }
 
     pub fn insert_target(&self, t: &TargetSpec) -> Result<i64, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.write()?;
         conn.execute(
             "INSERT INTO targets
                  (name, url, method, expected_status, interval_ms, timeout_ms, enabled, kind)
@@ -461,7 +503,7 @@ impl Store {
 
     /// Replaces a target's spec; `false` when there is no such target.
     pub fn update_target(&self, id: i64, t: &TargetSpec) -> Result<bool, StoreError> {
-        let n = self.lock()?.execute(
+        let n = self.write()?.execute(
             "UPDATE targets SET name = ?2, url = ?3, method = ?4, expected_status = ?5,
                     interval_ms = ?6, timeout_ms = ?7, enabled = ?8, kind = ?9 WHERE id = ?1",
             params_from_iter(std::iter::once(Value::Integer(id)).chain(target_values(t))),
@@ -472,7 +514,7 @@ impl Store {
     /// Deletes a target (its results stay in the history); `false` when absent.
     pub fn delete_target(&self, id: i64) -> Result<bool, StoreError> {
         Ok(self
-            .lock()?
+            .write()?
             .execute("DELETE FROM targets WHERE id = ?1", [id])?
             == 1)
     }
@@ -527,7 +569,7 @@ impl Store {
     ) -> Result<Maintenance, StoreError> {
         let raw_before = minute_of(raw_before_ms);
         let mut report = Maintenance::default();
-        let mut conn = self.lock()?;
+        let mut conn = self.write()?;
         let tx = conn.transaction()?;
         {
             let probes = {

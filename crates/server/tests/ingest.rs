@@ -262,3 +262,32 @@ async fn acknowledged_batches_survive_a_sigkill_and_no_batch_is_half_stored() {
     child.kill().expect("stop");
     child.wait().expect("reaped");
 }
+
+/// Answers are cached per second and write: an acknowledged batch must show
+/// in the very next answer, even within the same second as a cached one.
+#[tokio::test]
+async fn an_acknowledged_batch_shows_in_the_next_answer_despite_the_cache() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (server, base) = vigie(data.path(), 10_000).await;
+    let url = format!("{base}/metrics/?source=requests&service=shop&range=5m");
+    for round in 1..=5u64 {
+        let before: MetricsResponse = get(url.clone()).await;
+        let again: MetricsResponse = get(url.clone()).await;
+        assert_eq!(
+            before.performance_metrics.total_requests,
+            again.performance_metrics.total_requests
+        );
+        let records: Vec<Value> = (0..3).map(|_| record("/a", 200, 10.0, "shop")).collect();
+        let resp = post(&base, &json!({ "records": records })).await;
+        assert_eq!(resp.status(), 200);
+        let after: MetricsResponse = get(url.clone()).await;
+        assert_eq!(after.performance_metrics.total_requests, round * 3);
+        assert_eq!(
+            after.performance_metrics.total_requests,
+            before.performance_metrics.total_requests + 3
+        );
+        let ranked: EndpointList = get(format!("{base}/endpoints/?service=shop&range=5m")).await;
+        assert_eq!(ranked.endpoints[0].count, round * 3);
+    }
+    server.shutdown().await.expect("shutdown");
+}

@@ -1,0 +1,106 @@
+//! Vigie's chart, exactly as the dashboard draws it (`vigie_charts::canvas`),
+//! exported to JavaScript so that the benchmark page can time it beside uPlot
+//! on the same data in the same browser. Built by `cargo xtask bench`.
+
+use std::cell::RefCell;
+
+use vigie_charts::Point;
+use vigie_charts::canvas::{Frame, Line, draw_axes, draw_lines};
+use wasm_bindgen::prelude::*;
+use web_sys::HtmlCanvasElement;
+
+/// Colour variables of the lines, in series order (the page defines them).
+const COLORS: [&str; 4] = ["--series-0", "--series-1", "--series-2", "--series-3"];
+
+thread_local! {
+    static LINES: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Keeps `series` series of `ts.len()` points: `values` is series-major.
+#[wasm_bindgen]
+pub fn set_data(ts: &[f64], values: &[f64], series: usize) -> Result<(), JsError> {
+    if series == 0 || values.len() != ts.len() * series {
+        return Err(JsError::new(
+            "values must hold `series` × ts.length numbers",
+        ));
+    }
+    let lines = values
+        .chunks(ts.len().max(1))
+        .enumerate()
+        .map(|(i, ys)| Line {
+            name: "series",
+            color_var: COLORS[i % COLORS.len()],
+            points: ts.iter().zip(ys).map(|(&t, &v)| (t as i64, v)).collect(),
+        })
+        .collect();
+    LINES.with_borrow_mut(|l| *l = lines);
+    Ok(())
+}
+
+/// `HH:MM:SS` in UTC.
+fn clock(ts_ms: i64) -> String {
+    let s = ts_ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+fn bounds(lines: &[Line]) -> Option<(std::ops::Range<i64>, std::ops::Range<f64>)> {
+    let points = || lines.iter().flat_map(|l| l.points.iter());
+    let (t0, t1) = points().fold((i64::MAX, i64::MIN), |(a, b), p: &Point| {
+        (a.min(p.0), b.max(p.0))
+    });
+    let (y0, y1) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+        (a.min(p.1), b.max(p.1))
+    });
+    (t1 > t0 && y1 >= y0).then(|| (t0..t1, y0.min(0.0)..(y1 * 1.1).max(1.0)))
+}
+
+/// Draws the axes on `axes` and the series on `lines`, both `css_width` ×
+/// `css_height` CSS pixels, as the dashboard does on a range change.
+#[wasm_bindgen]
+pub fn draw(
+    axes: &HtmlCanvasElement,
+    lines: &HtmlCanvasElement,
+    css_width: f64,
+    css_height: f64,
+) -> Result<(), JsError> {
+    LINES.with_borrow(|data| {
+        let (window, y_range) = bounds(data).ok_or_else(|| JsError::new("no data"))?;
+        let frame = Frame {
+            css_size: (css_width, css_height),
+            window,
+            y_range,
+            y_unit: " ms",
+            gap_ms: 5_000,
+            x_label: &clock,
+        };
+        draw_axes(axes, &frame).map_err(|e| JsError::new(&e))?;
+        draw_lines(lines, &frame, data).map_err(|e| JsError::new(&e))?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_is_utc_hours_minutes_seconds() {
+        assert_eq!(clock(3_723_000), "01:02:03");
+        assert_eq!(clock(86_400_000 + 59_000), "00:00:59");
+    }
+
+    #[test]
+    fn bounds_span_every_series_and_start_at_zero() {
+        let line = |points: Vec<Point>| Line {
+            name: "s",
+            color_var: COLORS[0],
+            points,
+        };
+        let (x, y) = bounds(&[line(vec![(1000, 5.0), (2000, 7.0)]), line(vec![(500, 2.0)])])
+            .expect("bounds");
+        assert_eq!(x, 500..2000);
+        assert_eq!(y.start, 0.0);
+        assert!((y.end - 7.7).abs() < 1e-9);
+        assert!(bounds(&[]).is_none());
+    }
+}

@@ -1,0 +1,217 @@
+//! Answers computed once and served to every caller that asks the same
+//! question in the same second with the same data: a dashboard open in ten
+//! tabs (or ten admins' portals) costs one database query per tick, not ten.
+//!
+//! An answer is keyed by route and query and stamped with the store's
+//! generation (which goes up after every write) and the current second (a
+//! relative range such as `range=1h` moves with the clock). Concurrent misses
+//! of one key wait for a single computation. Errors are not kept.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tokio::sync::OnceCell;
+
+use crate::error::ApiError;
+
+/// Distinct questions kept; past it, every stale answer is dropped.
+const MAX_ENTRIES: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    generation: u64,
+    second: i64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    stamp: Stamp,
+    answer: Arc<OnceCell<Bytes>>,
+}
+
+#[derive(Debug, Default)]
+pub struct ResponseCache {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+/// A JSON body already serialised.
+#[derive(Debug, Clone)]
+pub struct JsonBytes(pub Bytes);
+
+impl IntoResponse for JsonBytes {
+    fn into_response(self) -> Response {
+        ([(header::CONTENT_TYPE, "application/json")], self.0).into_response()
+    }
+}
+
+/// `route?k=v&…` with the pairs sorted, so that the order of a query's
+/// parameters does not make it another question.
+pub fn key<'a>(route: &str, query: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
+    let mut pairs: Vec<_> = query.into_iter().collect();
+    pairs.sort();
+    let mut k = String::from(route);
+    for (i, (name, value)) in pairs.into_iter().enumerate() {
+        k.push(if i == 0 { '?' } else { '&' });
+        k.push_str(name);
+        k.push('=');
+        k.push_str(value);
+    }
+    k
+}
+
+impl ResponseCache {
+    fn cell(&self, key: &str, stamp: Stamp) -> Arc<OnceCell<Bytes>> {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(e) = entries.get(key)
+            && e.stamp == stamp
+        {
+            return e.answer.clone();
+        }
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, e| e.stamp == stamp);
+        }
+        let answer = Arc::new(OnceCell::new());
+        entries.insert(
+            key.to_owned(),
+            Entry {
+                stamp,
+                answer: answer.clone(),
+            },
+        );
+        answer
+    }
+
+    /// The answer to `key` for this generation and second, computing it with
+    /// `compute` when no caller has yet.
+    pub async fn get_or_compute<T, F, Fut>(
+        &self,
+        key: &str,
+        generation: u64,
+        now_ms: i64,
+        compute: F,
+    ) -> Result<JsonBytes, ApiError>
+    where
+        T: Serialize,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let stamp = Stamp {
+            generation,
+            second: now_ms.div_euclid(1000),
+        };
+        let cell = self.cell(key, stamp);
+        let bytes = cell
+            .get_or_try_init(|| async {
+                let value = compute().await?;
+                serde_json::to_vec(&value)
+                    .map(Bytes::from)
+                    .map_err(|e| ApiError::Internal(format!("cannot serialise the answer: {e}")))
+            })
+            .await?;
+        Ok(JsonBytes(bytes.clone()))
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.lock().map_or(0, |e| e.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn the_order_of_parameters_is_not_a_new_question() {
+        let a: HashMap<String, String> = [
+            ("range".into(), "1h".into()),
+            ("points".into(), "300".into()),
+        ]
+        .into();
+        assert_eq!(key("/m", &a), "/m?points=300&range=1h");
+        assert_eq!(key("/m", &HashMap::new()), "/m");
+    }
+
+    #[tokio::test]
+    async fn computes_once_per_generation_and_second_and_keeps_no_error() {
+        let cache = ResponseCache::default();
+        let runs = AtomicUsize::new(0);
+        let ask = |generation, now_ms| {
+            cache.get_or_compute("/m", generation, now_ms, || async {
+                Ok::<_, ApiError>(runs.fetch_add(1, Ordering::SeqCst))
+            })
+        };
+        let first = ask(1, 10_000).await.expect("answer").0;
+        assert_eq!(&first[..], b"0");
+        // Same second, same data: the same bytes, not computed again.
+        assert_eq!(&ask(1, 10_999).await.expect("answer").0[..], b"0");
+        // A write, then the next second: computed again each time.
+        assert_eq!(&ask(2, 10_999).await.expect("answer").0[..], b"1");
+        assert_eq!(&ask(2, 11_000).await.expect("answer").0[..], b"2");
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+
+        let failed = cache
+            .get_or_compute("/e", 1, 0, || async {
+                Err::<u8, _>(ApiError::bad_request("x", "bad"))
+            })
+            .await;
+        assert!(failed.is_err());
+        let retried = cache
+            .get_or_compute("/e", 1, 0, || async { Ok::<_, ApiError>(7u8) })
+            .await
+            .expect("computed after the error");
+        assert_eq!(&retried.0[..], b"7");
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_wait_for_one_computation() {
+        let cache = Arc::new(ResponseCache::default());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (cache, runs) = (cache.clone(), runs.clone());
+                tokio::spawn(async move {
+                    cache
+                        .get_or_compute("/m", 1, 0, || async {
+                            runs.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                            Ok::<_, ApiError>(1u8)
+                        })
+                        .await
+                        .map(|b| b.0)
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(&t.await.expect("task").expect("answer")[..], b"1");
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn stale_answers_go_when_full() {
+        let cache = ResponseCache::default();
+        for i in 0..MAX_ENTRIES {
+            cache
+                .get_or_compute(&format!("/k{i}"), 1, 0, || async { Ok::<_, ApiError>(0u8) })
+                .await
+                .expect("answer");
+        }
+        assert_eq!(cache.len(), MAX_ENTRIES);
+        cache
+            .get_or_compute("/new", 2, 0, || async { Ok::<_, ApiError>(0u8) })
+            .await
+            .expect("answer");
+        assert_eq!(cache.len(), 1);
+    }
+}

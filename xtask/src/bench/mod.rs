@@ -1,0 +1,247 @@
+//! `cargo xtask bench [--smoke]`: every performance figure of the budget, in
+//! one run on one machine, beside the fastest peers (uPlot, nginx), printed as
+//! a table and written to BENCHMARKS.md. Nothing fails on a slow machine: each
+//! figure is printed with its budget and an over/under mark.
+//!
+//! `--smoke` runs each benchmark once, briefly, and fails if one of them
+//! produces no figure (so that `cargo xtask test` keeps them from rotting);
+//! it writes `target/bench/smoke.md`, never BENCHMARKS.md.
+
+mod load;
+mod report;
+mod stats;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::cmd::{self, Result, step};
+use crate::serve::{self, free_port};
+use crate::{dist, tools};
+use report::Report;
+
+/// How long each part runs: the full benchmark or the smoke run.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// Hours of 1 s data ingested for each of the 20 targets.
+    ingest_hours: usize,
+    wrk_seconds: u32,
+    wrk_rounds: usize,
+}
+
+impl Plan {
+    fn new(smoke: bool) -> Plan {
+        if smoke {
+            Plan {
+                ingest_hours: 1,
+                wrk_seconds: 1,
+                wrk_rounds: 1,
+            }
+        } else {
+            Plan {
+                ingest_hours: 24,
+                wrk_seconds: 10,
+                wrk_rounds: 3,
+            }
+        }
+    }
+}
+
+pub fn run(args: &[String]) -> Result {
+    let smoke = match args {
+        [] => false,
+        [a] if a == "--smoke" => true,
+        _ => return Err("usage: cargo xtask bench [--smoke]".into()),
+    };
+    tools::ensure_bench_packages()?;
+    let dist = dist::build()?;
+    bench(smoke, &dist)
+}
+
+/// The smoke run inside `cargo xtask test`, on the bundle it already built.
+pub fn smoke(dist: &Path) -> Result {
+    bench(true, dist)
+}
+
+fn bench(smoke: bool, dist: &Path) -> Result {
+    let plan = Plan::new(smoke);
+    let started = Instant::now();
+    // The server as users run it; the smoke run takes the debug build the
+    // tests already made.
+    let server_bin = dist::build_server(if smoke { "dev" } else { "server" })?;
+    let chart_dir = build_chart_bench()?;
+
+    let mut report = Report::new(smoke);
+    report.bundle(&dist::bundle_sizes(dist)?);
+
+    let port = free_port()?;
+    let data = load::bench_dir().join("data");
+    let server = serve::start_vigie(&server_bin, port, &data, dist)?;
+
+    step("ingest: batches of 1,000 records, 20 targets");
+    let ingest = load::ingest(port, plan.ingest_hours, now_ms())?;
+    let (rss, peak) = load::rss(server.pid())?;
+    report.ingest(&ingest, plan.ingest_hours, rss, peak);
+
+    step("GET metrics/ with wrk, beside nginx serving the same bytes");
+    api_vs_nginx(port, &plan, &mut report)?;
+
+    let base = format!("http://127.0.0.1:{port}");
+    step("time to first live chart (headless Chromium, cold loads)");
+    let first = node_script("first-load.mjs", &[("VIGIE_BASE_URL", &base)], smoke)?;
+    report.first_load(&first)?;
+
+    step("live updates: main-thread time per tick, memory over time");
+    let live = node_script("live.mjs", &[("VIGIE_BASE_URL", &base)], smoke)?;
+    report.live(&live)?;
+    drop(server);
+
+    step("chart draw: Vigie's chart and uPlot, same data, same page");
+    let chart = node_script(
+        "chart.mjs",
+        &[("CHART_BENCH_DIR", &chart_dir.display().to_string())],
+        smoke,
+    )?;
+    report.charts(&chart)?;
+
+    let machine = machine();
+    let text = report.markdown(&machine, started.elapsed().as_secs_f64());
+    println!("\n{}", report.table());
+    let out = if smoke {
+        load::bench_dir().join("smoke.md")
+    } else {
+        cmd::root().join("BENCHMARKS.md")
+    };
+    report::write(&out, &text)?;
+    println!(
+        "\nbench finished in {:.0} s; figures written to {}",
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Vigie's chart as a wasm module (crates/chart-bench), built with the
+/// dashboard's release profile and wasm-opt level, for the chart page.
+fn build_chart_bench() -> Result<PathBuf> {
+    step("building the chart benchmark module (release, wasm-bindgen, wasm-opt -Oz)");
+    cmd::run(cmd::cargo().args([
+        "build",
+        "--quiet",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "vigie-chart-bench",
+    ]))?;
+    let out = load::bench_dir().join("chart");
+    let pkg = out.join("pkg");
+    let _ = std::fs::remove_dir_all(&pkg);
+    cmd::run(
+        Command::new("wasm-bindgen")
+            .args(["--target", "web", "--out-dir"])
+            .arg(&pkg)
+            .arg(cmd::root().join("target/wasm32-unknown-unknown/release/vigie_chart_bench.wasm")),
+    )?;
+    let wasm = pkg.join("vigie_chart_bench_bg.wasm");
+    cmd::run(
+        Command::new(tools::npm_dir().join("node_modules/.bin/wasm-opt"))
+            .args([
+                "-Oz",
+                "--enable-bulk-memory",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-mutable-globals",
+                "-o",
+            ])
+            .arg(&wasm)
+            .arg(&wasm),
+    )?;
+    Ok(out)
+}
+
+/// Runs `end2end/bench/<script>` with Node and reads the JSON object it
+/// prints last.
+fn node_script(script: &str, env: &[(&str, &str)], smoke: bool) -> Result<Value> {
+    let path = tools::npm_dir().join("bench").join(script);
+    let mut c = Command::new("node");
+    c.arg(&path)
+        .current_dir(tools::npm_dir())
+        .env("CHROMIUM", tools::CHROMIUM)
+        .stderr(std::process::Stdio::inherit());
+    if smoke {
+        c.env("BENCH_SMOKE", "1");
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c
+        .output()
+        .map_err(|e| format!("cannot run node {}: {e}", path.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("{script} failed ({}): {stdout}", out.status));
+    }
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    serde_json::from_str(last).map_err(|e| format!("{script} printed no JSON ({e}): {last}"))
+}
+
+fn api_vs_nginx(port: u16, plan: &Plan, report: &mut Report) -> Result {
+    let query = load::metrics_query();
+    let (status, body) =
+        serve::get(port, &query).ok_or_else(|| format!("GET {query}: no answer"))?;
+    let points = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["series"].as_array().map(Vec::len))
+        .unwrap_or(0);
+    if status != 200 || points == 0 {
+        return Err(format!(
+            "GET {query}: HTTP {status} with {points} points: {:.300}",
+            String::from_utf8_lossy(&body)
+        ));
+    }
+    let (nginx, nginx_url) = load::nginx(&load::bench_dir().join("nginx"), &body)?;
+    let vigie_url = format!("http://127.0.0.1:{port}{query}");
+    let (mut vigie_runs, mut nginx_runs) = (Vec::new(), Vec::new());
+    // Alternate, so that a noisy neighbour hits both alike.
+    for _ in 0..plan.wrk_rounds {
+        vigie_runs.push(load::wrk(&vigie_url, plan.wrk_seconds)?);
+        nginx_runs.push(load::wrk(&nginx_url, plan.wrk_seconds)?);
+    }
+    drop(nginx);
+    report.api(&query, body.len(), points, &vigie_runs, &nginx_runs);
+    Ok(())
+}
+
+/// Cores and CPU model, for the record.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let kb: f64 = m.lines().next()?.split_whitespace().nth(1)?.parse().ok()?;
+            Some(format!(", {:.0} GiB", kb / 1024.0 / 1024.0))
+        })
+        .unwrap_or_default();
+    format!("{cores} cores, {model}{mem}")
+}

@@ -1,0 +1,411 @@
+//! The benchmark's figures: a summary table (figure, measured, budget,
+//! within/over) and the details behind each, printed and written as Markdown.
+//! BENCHMARKS.md keeps its hand-written analysis: only the part between the
+//! markers is replaced.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::load::{self, Ingest, WrkRun};
+use super::stats::{Stats, num};
+use crate::cmd::Result;
+use crate::dist::FileSize;
+
+const BEGIN: &str = "<!-- bench:begin (written by `cargo xtask bench`) -->";
+const END: &str = "<!-- bench:end -->";
+
+/// First-load transfer budget, brotli bytes.
+const BUNDLE_BROTLI: u64 = 200_000;
+const FIRST_CHART_MS: f64 = 300.0;
+const TICK_MEDIAN_MS: f64 = 2.0;
+const TICK_P99_MS: f64 = 8.0;
+const API_RATIO: f64 = 0.8;
+const API_P99_MS: f64 = 5.0;
+const INGEST_PER_S: f64 = 100_000.0;
+const SERVER_RSS: u64 = 64_000_000;
+/// Memory "beyond noise": the JS heap may vary by 10 %, DOM nodes by 5 %.
+const HEAP_NOISE: f64 = 1.10;
+const NODES_NOISE: f64 = 1.05;
+
+#[derive(Debug)]
+struct Row {
+    figure: String,
+    measured: String,
+    budget: String,
+    within: Option<bool>,
+}
+
+#[derive(Debug)]
+pub struct Report {
+    smoke: bool,
+    rows: Vec<Row>,
+    details: Vec<String>,
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+fn kb(bytes: u64) -> String {
+    format!("{:.1} KB", bytes as f64 / 1e3)
+}
+
+fn stats_at(v: &Value, path: &[&str]) -> Result<Stats> {
+    let mut at = v;
+    for k in path {
+        at = &at[*k];
+    }
+    Stats::from_json(at).ok_or_else(|| format!("no figure `{}` in {v}", path.join(".")))
+}
+
+impl Report {
+    pub fn new(smoke: bool) -> Report {
+        Report {
+            smoke,
+            rows: Vec::new(),
+            details: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, figure: &str, measured: String, budget: &str, within: Option<bool>) {
+        self.rows.push(Row {
+            figure: figure.into(),
+            measured,
+            budget: budget.into(),
+            within,
+        });
+    }
+
+    pub fn bundle(&mut self, sizes: &[FileSize]) {
+        let total = |f: fn(&FileSize) -> u64| sizes.iter().map(f).sum::<u64>();
+        let (raw, gzip, brotli) = (total(|s| s.raw), total(|s| s.gzip), total(|s| s.brotli));
+        self.row(
+            "first-load transfer (wasm + JS + CSS)",
+            format!("{} brotli ({} gzip, {} raw)", kb(brotli), kb(gzip), kb(raw)),
+            "≤ 200 KB brotli",
+            Some(brotli <= BUNDLE_BROTLI),
+        );
+        let mut d = String::from(
+            "### First-load transfer\n\nRelease bundle (`trunk build --release`, wasm-opt -Oz); gzip level 9 and brotli quality 11, as a CDN serves them.\n\n| file | raw | gzip | brotli |\n|---|---:|---:|---:|\n",
+        );
+        for s in sizes {
+            d.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                s.name,
+                kb(s.raw),
+                kb(s.gzip),
+                kb(s.brotli)
+            ));
+        }
+        d.push_str(&format!(
+            "| **total** | {} | {} | {} |\n",
+            kb(raw),
+            kb(gzip),
+            kb(brotli)
+        ));
+        self.details.push(d);
+    }
+
+    pub fn ingest(&mut self, i: &Ingest, hours: usize, rss: u64, peak: u64) {
+        self.row(
+            "ingest, batches of 1,000 (records/s stored)",
+            i.rate.show("/s"),
+            "≥ 100,000/s",
+            Some(i.rate.median >= INGEST_PER_S),
+        );
+        self.row(
+            &format!(
+                "server RSS after ingesting {hours} h of 1 s data × {} targets",
+                load::TARGETS
+            ),
+            format!("{} (peak {})", mb(rss), mb(peak)),
+            "≤ 64 MB",
+            Some(rss <= SERVER_RSS),
+        );
+        self.details.push(format!(
+            "### Ingest\n\n{} records ({hours} h of 1 s data for {} services) posted to `ingest/` in batches of {} from 4 connections; each batch is answered once committed to SQLite. {:.1} s in all, {}/s overall. Rate per quarter of the run: {}. Time to acknowledge one batch: {}, p99 {} ms. Server RSS afterwards {} (peak {}).\n",
+            i.records,
+            load::TARGETS,
+            load::BATCH,
+            i.seconds,
+            num(i.records as f64 / i.seconds),
+            i.rate.show("/s"),
+            i.batch_ms.show(" ms"),
+            num(i.batch_ms.p99),
+            mb(rss),
+            mb(peak),
+        ));
+    }
+
+    pub fn api(
+        &mut self,
+        query: &str,
+        bytes: usize,
+        points: usize,
+        vigie: &[WrkRun],
+        nginx: &[WrkRun],
+    ) {
+        let rps =
+            |runs: &[WrkRun]| Stats::of(&runs.iter().map(|r| r.requests_per_s).collect::<Vec<_>>());
+        let p99 = |runs: &[WrkRun]| Stats::of(&runs.iter().map(|r| r.p99_ms).collect::<Vec<_>>());
+        let (Some(v), Some(n), Some(vp), Some(np)) =
+            (rps(vigie), rps(nginx), p99(vigie), p99(nginx))
+        else {
+            return;
+        };
+        // Ratio of each round's pair, then the median of the ratios.
+        let ratios: Vec<f64> = vigie
+            .iter()
+            .zip(nginx)
+            .map(|(a, b)| a.requests_per_s / b.requests_per_s)
+            .collect();
+        let ratio = Stats::of(&ratios).unwrap_or(v);
+        self.row(
+            "GET metrics/ throughput, Vigie / nginx",
+            format!(
+                "{} ({} vs {} req/s)",
+                ratio.show("×"),
+                num(v.median),
+                num(n.median)
+            ),
+            "≥ 0.8 × nginx",
+            Some(ratio.median >= API_RATIO),
+        );
+        self.row(
+            "GET metrics/ p99 latency",
+            vp.show(" ms"),
+            "≤ 5 ms",
+            Some(vp.median <= API_P99_MS),
+        );
+        self.details.push(format!(
+            "### API latency and throughput\n\n`wrk -t{} -c{} --latency` on `GET {query}` ({points} points, {bytes} bytes of JSON, over 1 h of ingested data), alternating with nginx (Debian's, 2 workers) serving the same bytes as a static file, {} rounds.\n\n| server | requests/s | p99 |\n|---|---|---|\n| Vigie | {} | {} |\n| nginx | {} | {} |\n",
+            load::WRK_THREADS,
+            load::WRK_CONNECTIONS,
+            vigie.len(),
+            v.show(""),
+            vp.show(" ms"),
+            n.show(""),
+            np.show(" ms"),
+        ));
+    }
+
+    pub fn first_load(&mut self, v: &Value) -> Result {
+        let first = stats_at(v, &["first_chart_ms"])?;
+        let wasm = stats_at(v, &["wasm_loaded_ms"]).ok();
+        self.row(
+            "time to first live chart (cold loads)",
+            first.show(" ms"),
+            "≤ 300 ms",
+            Some(first.median <= FIRST_CHART_MS),
+        );
+        self.details.push(format!(
+            "### Time to first live chart\n\nHeadless Chromium, a new browser context (empty cache) per load, from navigation start to the `vigie:first-chart` mark (the first chart drawn with data from the server on loopback): {}.{}\n",
+            first.show(" ms"),
+            wasm.map(|w| format!(" The wasm file had arrived at {}.", w.show(" ms")))
+                .unwrap_or_default()
+        ));
+        Ok(())
+    }
+
+    pub fn live(&mut self, v: &Value) -> Result {
+        let tick = stats_at(v, &["tick_ms"])?;
+        self.row(
+            "live tick, main-thread time per update",
+            format!("{}, p99 {} ms", tick.show(" ms"), num(tick.p99)),
+            "≤ 2 ms median, ≤ 8 ms p99",
+            Some(tick.median <= TICK_MEDIAN_MS && tick.p99 <= TICK_P99_MS),
+        );
+        let m = &v["memory"];
+        let field = |when: &str, k: &str| m[when][k].as_f64();
+        let (Some(h0), Some(h1), Some(n0), Some(n1), Some(s0), Some(s1)) = (
+            field("early", "js_heap_bytes"),
+            field("late", "js_heap_bytes"),
+            field("early", "dom_nodes"),
+            field("late", "dom_nodes"),
+            field("early", "seconds"),
+            field("late", "seconds"),
+        ) else {
+            return Err(format!("live.mjs gave no memory figures: {m}"));
+        };
+        self.row(
+            &format!(
+                "memory after {} s of live updates vs {} s",
+                num(s1),
+                num(s0)
+            ),
+            format!(
+                "JS heap {} → {}, DOM nodes {} → {}",
+                mb(h0 as u64),
+                mb(h1 as u64),
+                n0,
+                n1
+            ),
+            "no growth beyond noise (heap 10 %, nodes 5 %)",
+            Some(h1 <= h0 * HEAP_NOISE && n1 <= n0 * NODES_NOISE),
+        );
+        self.details.push(format!(
+            "### Live updates\n\nThe overview page with its charts, updated by the server's event stream (a host sample every second, a probe result every second). Main-thread time per update, from a Chromium trace (every top-level task from the event's dispatch to the next update, frames included): {}, p99 {} ms. Memory after a forced garbage collection: {}.\n",
+            tick.show(" ms"),
+            num(tick.p99),
+            m
+        ));
+        Ok(())
+    }
+
+    pub fn charts(&mut self, v: &Value) -> Result {
+        let sizes = v["sizes"]
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| format!("chart.mjs gave no sizes: {v}"))?;
+        let mut d = String::from(
+            "### Chart draw, Vigie vs uPlot\n\nThe same data drawn by Vigie's chart (the dashboard's code, `vigie_charts::canvas`, as wasm) and by uPlot in the same page and browser, 800×300 CSS px. Cold: a fresh page, first draw (module loading excluded); warm: a full redraw of an already drawn chart. Both end with a pixel read, so deferred canvas work counts alike.\n\n| data | Vigie cold | uPlot cold | ratio | Vigie warm | uPlot warm | ratio |\n|---|---|---|---|---|---|---|\n",
+        );
+        for s in sizes {
+            let name = s["name"].as_str().unwrap_or("?");
+            let get = |lib: &str, when: &str| stats_at(s, &[lib, when]);
+            let (vc, uc, vw, uw) = (
+                get("vigie", "cold")?,
+                get("uplot", "cold")?,
+                get("vigie", "warm")?,
+                get("uplot", "warm")?,
+            );
+            let (rc, rw) = (vc.median / uc.median, vw.median / uw.median);
+            for (when, r) in [("cold", rc), ("warm", rw)] {
+                self.row(
+                    &format!("chart draw {when}, {name}: Vigie / uPlot"),
+                    format!("{}×", num(r)),
+                    "≤ 1.0",
+                    Some(r <= 1.0),
+                );
+            }
+            d.push_str(&format!(
+                "| {name} | {} | {} | {}× | {} | {} | {}× |\n",
+                vc.show(" ms"),
+                uc.show(" ms"),
+                num(rc),
+                vw.show(" ms"),
+                uw.show(" ms"),
+                num(rw)
+            ));
+        }
+        if let Some(note) = v["note"].as_str() {
+            d.push_str(&format!("\n{note}\n"));
+        }
+        self.details.push(d);
+        Ok(())
+    }
+
+    fn mark(within: Option<bool>) -> &'static str {
+        match within {
+            Some(true) => "✓ within",
+            Some(false) => "✗ over",
+            None => "",
+        }
+    }
+
+    /// The summary for the terminal.
+    pub fn table(&self) -> String {
+        let mut t = String::new();
+        for r in &self.rows {
+            t.push_str(&format!(
+                "{:<58} {:<48} {:<28} {}\n",
+                r.figure,
+                r.measured,
+                r.budget,
+                Self::mark(r.within)
+            ));
+        }
+        t
+    }
+
+    pub fn markdown(&self, machine: &str, seconds: f64) -> String {
+        let date = crate::cmd::output(
+            std::process::Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]),
+        )
+        .unwrap_or_default();
+        let mut m = format!(
+            "Run of {date} on {machine}; {} in {seconds:.0} s. Medians, with min–max and the number of runs in brackets.\n\n| figure | measured | budget | |\n|---|---|---|---|\n",
+            if self.smoke {
+                "smoke run (one short run of each, figures not meaningful)"
+            } else {
+                "full run"
+            },
+        );
+        for r in &self.rows {
+            m.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                r.figure,
+                r.measured,
+                r.budget,
+                Self::mark(r.within)
+            ));
+        }
+        for d in &self.details {
+            m.push('\n');
+            m.push_str(d);
+        }
+        m
+    }
+}
+
+/// Writes `figures` between the markers of `path`, keeping the rest; a new
+/// file gets a title and the markers.
+pub fn write(path: &Path, figures: &str) -> Result {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let text = match (old.find(BEGIN), old.find(END)) {
+        (Some(b), Some(e)) if e > b => format!("{}{BEGIN}\n{figures}{}", &old[..b], &old[e..]),
+        _ => format!("# Benchmarks\n\n{BEGIN}\n{figures}{END}\n"),
+    };
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_replaces_only_between_the_markers() {
+        let dir = std::env::temp_dir().join(format!("vigie-bench-{}", std::process::id()));
+        let path = dir.join("B.md");
+        write(&path, "first\n").expect("written");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains(BEGIN) && text.contains("first\n") && text.contains(END));
+        let edited = text.replace(END, &format!("{END}\n## Analysis kept\n"));
+        std::fs::write(&path, format!("Intro kept\n{edited}")).expect("edited");
+        write(&path, "second\n").expect("rewritten");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.starts_with("Intro kept\n"));
+        assert!(text.contains("second\n") && !text.contains("first\n"));
+        assert!(text.trim_end().ends_with("## Analysis kept"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn budgets_are_marked_within_or_over() {
+        let mut r = Report::new(true);
+        let size = |brotli| FileSize {
+            name: "a.wasm".into(),
+            raw: 1,
+            gzip: 1,
+            brotli,
+        };
+        r.bundle(&[size(150_000)]);
+        r.bundle(&[size(250_000)]);
+        assert_eq!(r.rows[0].within, Some(true));
+        assert_eq!(r.rows[1].within, Some(false));
+        let live = serde_json::json!({
+            "tick_ms": {"median": 1.0, "p99": 9.0, "min": 0.5, "max": 9.0, "n": 60},
+            "memory": {"early": {"seconds": 30, "js_heap_bytes": 1e6, "dom_nodes": 100},
+                       "late": {"seconds": 300, "js_heap_bytes": 1.05e6, "dom_nodes": 100}}
+        });
+        r.live(&live).expect("live");
+        // p99 over 8 ms misses the tick budget; the heap within 10 % is noise.
+        assert_eq!(r.rows[2].within, Some(false));
+        assert_eq!(r.rows[3].within, Some(true));
+        assert!(r.markdown("m", 1.0).contains("✗ over"));
+    }
+}
