@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 /// Path prefix of every seed endpoint.
 pub const API_PREFIX: &str = "/api/performance";
 
+mod alerts;
+pub use alerts::*;
+
 /// Paths of the endpoints, relative to the API origin, without trailing slash.
 /// The server also answers each of them with a trailing slash.
 pub mod paths {
@@ -29,6 +32,14 @@ pub mod paths {
     pub const INGEST: &str = "/api/performance/ingest";
     /// `GET`: endpoints ranked by p95, error rate or request count.
     pub const ENDPOINTS: &str = "/api/performance/endpoints";
+    /// `GET`: alerts, filtered and paginated (seed `alerts/`).
+    pub const ALERTS: &str = "/api/performance/alerts";
+    /// `POST`: resolve one alert with a note (seed `resolve-alert/`).
+    pub const RESOLVE_ALERT: &str = "/api/performance/resolve-alert";
+    /// `POST`: acknowledge one alert.
+    pub const ACKNOWLEDGE_ALERT: &str = "/api/performance/acknowledge-alert";
+    /// `GET` list, `POST` create; `alert-rules/{id}`: `GET`, `PUT`, `DELETE`.
+    pub const ALERT_RULES: &str = "/api/performance/alert-rules";
     /// `GET`: Vigie's own metrics in the Prometheus text format.
     pub const PROMETHEUS: &str = "/metrics";
     /// `GET`: the process is running.

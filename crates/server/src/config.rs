@@ -33,6 +33,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(200..=60_000))]
     pub sample_interval_ms: u64,
 
+    /// Milliseconds between two evaluations of the alert rules.
+    #[arg(long, env = "VIGIE_ALERT_INTERVAL_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(200..=60_000))]
+    pub alert_interval_ms: u64,
+
     /// Hours of measurements kept at full resolution; older ones are folded
     /// into one row per minute (at most the retention).
     #[arg(long, env = "VIGIE_RAW_RETENTION_HOURS", default_value_t = 24,

@@ -20,6 +20,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("this change needs an operator token: Authorization: Bearer <token>")]
     Unauthorized,
+    /// The resource is in a state that does not allow the change.
+    #[error("{message}")]
+    Conflict {
+        field: Cow<'static, str>,
+        message: String,
+    },
     #[error("request too large: {0}")]
     TooLarge(String),
     #[error("not ready: {0}")]
@@ -61,6 +67,13 @@ impl IntoResponse for ApiError {
                 ErrorBody {
                     error: self.to_string(),
                     field: Some("Authorization".into()),
+                },
+            ),
+            ApiError::Conflict { field, message } => (
+                StatusCode::CONFLICT,
+                ErrorBody {
+                    error: message.clone(),
+                    field: Some(field.to_string()),
                 },
             ),
             ApiError::TooLarge(_) => (

@@ -6,6 +6,7 @@
 //! [`start`] opens the store, starts the sampler and listens; `main.rs` only
 //! reads the config and waits for a signal.
 
+pub mod alerts;
 pub mod auth;
 pub mod cache;
 pub mod config;
@@ -76,6 +77,7 @@ struct Inner {
     writer: writer::Writer,
     telemetry: Arc<telemetry::Telemetry>,
     cache: cache::ResponseCache,
+    alerts: alerts::Alerts,
     shutdown: CancellationToken,
 }
 
@@ -106,6 +108,9 @@ impl AppState {
     }
     pub fn cache(&self) -> &cache::ResponseCache {
         &self.inner.cache
+    }
+    pub fn alerts(&self) -> &alerts::Alerts {
+        &self.inner.alerts
     }
     /// Cancelled when the server shuts down; long-lived responses end with it.
     pub fn shutdown(&self) -> &CancellationToken {
@@ -157,6 +162,22 @@ pub fn app(state: AppState) -> Router {
     api = both(api, paths::MONITORING, get(monitoring::get_state));
     api = both(api, paths::START_MONITORING, post(monitoring::start));
     api = both(api, paths::STOP_MONITORING, post(monitoring::stop));
+    api = both(api, paths::ALERTS, get(alerts::list));
+    api = both(api, &format!("{}/{{id}}", paths::ALERTS), get(alerts::read));
+    api = both(api, paths::RESOLVE_ALERT, post(alerts::resolve));
+    api = both(api, paths::ACKNOWLEDGE_ALERT, post(alerts::acknowledge));
+    api = both(
+        api,
+        paths::ALERT_RULES,
+        get(alerts::rules::list).post(alerts::rules::create),
+    );
+    api = both(
+        api,
+        &format!("{}/{{id}}", paths::ALERT_RULES),
+        get(alerts::rules::read)
+            .put(alerts::rules::replace)
+            .delete(alerts::rules::delete),
+    );
     let api = api
         .route("/api/openapi.json", get(openapi))
         .route(
@@ -397,9 +418,11 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             writer,
             telemetry,
             cache: cache::ResponseCache::default(),
+            alerts: alerts::Alerts::default(),
             shutdown: shutdown.clone(),
         }),
     };
+    let evaluator = alerts::spawn_evaluator(state.clone());
     let router = app(state);
     let stop = shutdown.clone();
     let http = tokio::spawn(async move {
@@ -412,6 +435,6 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         addr,
         shutdown,
         http,
-        background: vec![sampler, writer_task, maintenance],
+        background: vec![sampler, writer_task, maintenance, evaluator],
     })
 }

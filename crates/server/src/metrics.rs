@@ -334,7 +334,7 @@ pub fn parse_scope(q: &HashMap<String, String>, target: Option<i64>) -> Result<S
     }
 }
 
-async fn query_metrics(
+pub(crate) async fn query_metrics(
     state: &AppState,
     q: RangeQuery,
     scope: Scope,

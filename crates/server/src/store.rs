@@ -51,7 +51,7 @@ pub struct Store {
 
 /// The connection, held for a write: the store's generation goes up when it
 /// is released, so that nothing computed before the write is served after it.
-struct Writing<'a> {
+pub(crate) struct Writing<'a> {
     conn: MutexGuard<'a, Connection>,
     generation: &'a AtomicU64,
 }
@@ -161,6 +161,66 @@ const MIGRATIONS: &[&str] = &[
         buckets TEXT NOT NULL
      );
      CREATE INDEX scraped_requests_by_time ON scraped_requests (target_id, ts_ms);",
+    // Alerts: rules (the seeds' default thresholds and the SLI targets to
+    // start with), alerts with at most one open per rule, and every transition.
+    "CREATE TABLE alert_rules (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        comparison TEXT NOT NULL,
+        threshold REAL NOT NULL,
+        severity TEXT NOT NULL,
+        for_seconds INTEGER NOT NULL,
+        recovery_margin REAL NOT NULL,
+        window_seconds INTEGER NOT NULL,
+        target_id INTEGER,
+        service TEXT,
+        endpoint TEXT,
+        enabled INTEGER NOT NULL
+     );
+     CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        rule_id INTEGER NOT NULL,
+        severity TEXT NOT NULL,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        comparison TEXT NOT NULL,
+        threshold REAL NOT NULL,
+        for_seconds INTEGER NOT NULL,
+        current_value REAL,
+        condition_holds INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        fired_at INTEGER,
+        acknowledged_by TEXT,
+        acknowledged_at INTEGER,
+        resolved_by TEXT,
+        resolved_at INTEGER,
+        note TEXT
+     );
+     CREATE UNIQUE INDEX alerts_one_open_per_rule ON alerts (rule_id) WHERE state != 'resolved';
+     CREATE INDEX alerts_by_start ON alerts (started_at);
+     CREATE TABLE alert_transitions (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL REFERENCES alerts (id),
+        at_ms INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        note TEXT,
+        value REAL
+     );
+     CREATE INDEX alert_transitions_by_alert ON alert_transitions (alert_id);
+     INSERT INTO alert_rules (name, metric, comparison, threshold, severity, for_seconds,
+                              recovery_margin, window_seconds, enabled) VALUES
+        ('CPU above 80 %', 'cpu_usage', 'above', 80, 'high', 60, 5, 60, 1),
+        ('Memory above 85 %', 'memory_usage', 'above', 85, 'high', 60, 5, 60, 1),
+        ('Disk above 90 %', 'disk_usage', 'above', 90, 'critical', 60, 2, 60, 1),
+        ('Response time above 2000 ms', 'response_time', 'above', 2000, 'high', 30, 200, 60, 1),
+        ('Error rate above 5 %', 'error_rate', 'above', 5, 'critical', 30, 1, 60, 1),
+        ('Cache hit rate below 50 %', 'cache_hit_rate', 'below', 50, 'medium', 60, 5, 60, 1),
+        ('p95 above the 500 ms target', 'p95', 'above', 500, 'medium', 60, 50, 300, 1),
+        ('p99 above the 1000 ms target', 'p99', 'above', 1000, 'medium', 60, 100, 300, 1);",
 ];
 
 /// Measurements to store together.
@@ -208,11 +268,11 @@ impl Store {
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 
-    fn write(&self) -> Result<Writing<'_>, StoreError> {
+    pub(crate) fn write(&self) -> Result<Writing<'_>, StoreError> {
         Ok(Writing {
             conn: self.lock()?,
             generation: &self.generation,

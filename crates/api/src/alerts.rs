@@ -1,0 +1,354 @@
+//! Alerts: the rules that watch measurements, the alerts they raise, and the
+//! operators' acknowledgements and resolutions (the seeds' `alerts/` and
+//! `resolve-alert/`, plus Vigie's rules, acknowledge and history).
+
+use serde::{Deserialize, Serialize};
+
+/// Event name on the stream: each carries the [`Alert`] after a transition.
+pub const ALERT_EVENT: &str = "alert";
+
+/// The seeds' severities, most urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+}
+
+/// What a rule watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertMetric {
+    /// This host's CPU use, percent (latest sample).
+    CpuUsage,
+    /// This host's memory use, percent.
+    MemoryUsage,
+    /// This host's disk use, percent.
+    DiskUsage,
+    /// Mean response time over the rule's window, ms.
+    ResponseTime,
+    /// Failed requests over the window, percent.
+    ErrorRate,
+    /// 95th percentile of response times over the window, ms.
+    P95,
+    /// 99th percentile, ms.
+    P99,
+    /// Cache hit rate, percent (needs a cache source).
+    CacheHitRate,
+}
+
+impl AlertMetric {
+    pub const ALL: [AlertMetric; 8] = [
+        AlertMetric::CpuUsage,
+        AlertMetric::MemoryUsage,
+        AlertMetric::DiskUsage,
+        AlertMetric::ResponseTime,
+        AlertMetric::ErrorRate,
+        AlertMetric::P95,
+        AlertMetric::P99,
+        AlertMetric::CacheHitRate,
+    ];
+
+    /// The name on the wire (`metric_type`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertMetric::CpuUsage => "cpu_usage",
+            AlertMetric::MemoryUsage => "memory_usage",
+            AlertMetric::DiskUsage => "disk_usage",
+            AlertMetric::ResponseTime => "response_time",
+            AlertMetric::ErrorRate => "error_rate",
+            AlertMetric::P95 => "p95",
+            AlertMetric::P99 => "p99",
+            AlertMetric::CacheHitRate => "cache_hit_rate",
+        }
+    }
+
+    /// A person's name for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            AlertMetric::CpuUsage => "CPU",
+            AlertMetric::MemoryUsage => "Memory",
+            AlertMetric::DiskUsage => "Disk",
+            AlertMetric::ResponseTime => "Response time",
+            AlertMetric::ErrorRate => "Error rate",
+            AlertMetric::P95 => "p95 response time",
+            AlertMetric::P99 => "p99 response time",
+            AlertMetric::CacheHitRate => "Cache hit rate",
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            AlertMetric::ResponseTime | AlertMetric::P95 | AlertMetric::P99 => "ms",
+            _ => "%",
+        }
+    }
+
+    /// The seeds' `alert_type`: the family of the metric.
+    pub fn alert_type(self) -> &'static str {
+        match self {
+            AlertMetric::CpuUsage | AlertMetric::MemoryUsage | AlertMetric::DiskUsage => "resource",
+            AlertMetric::ResponseTime | AlertMetric::P95 | AlertMetric::P99 => "response_time",
+            AlertMetric::ErrorRate => "error_rate",
+            AlertMetric::CacheHitRate => "cache",
+        }
+    }
+
+    /// Host metrics read the latest sample; the others a window of requests.
+    pub fn is_host(self) -> bool {
+        matches!(
+            self,
+            AlertMetric::CpuUsage | AlertMetric::MemoryUsage | AlertMetric::DiskUsage
+        )
+    }
+
+    /// Largest threshold that makes sense: 100 for percentages, an hour in ms.
+    pub fn max_threshold(self) -> f64 {
+        if self.unit() == "%" {
+            100.0
+        } else {
+            3_600_000.0
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Comparison {
+    /// Fires when the value is above the threshold.
+    Above,
+    /// Fires when the value is below the threshold.
+    Below,
+}
+
+impl Comparison {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparison::Above => ">",
+            Comparison::Below => "<",
+        }
+    }
+}
+
+/// A rule as written by an operator (body of `POST alert-rules/` and `PUT
+/// alert-rules/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRuleSpec {
+    pub name: String,
+    pub metric: AlertMetric,
+    pub comparison: Comparison,
+    /// In the metric's unit (percent or ms).
+    pub threshold: f64,
+    pub severity: Severity,
+    /// How long the condition must hold before the alert fires, seconds.
+    #[serde(default)]
+    pub for_seconds: u32,
+    /// The value must come back past the threshold by this much (same unit)
+    /// to clear, so that a value hovering at the threshold does not flap.
+    #[serde(default)]
+    pub recovery_margin: f64,
+    /// Requests taken into response-time and error-rate figures, seconds.
+    #[serde(default = "default_window")]
+    pub window_seconds: u32,
+    /// Probes of this target only (response metrics); all targets when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_id: Option<i64>,
+    /// Ingested requests of this service instead of probes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// With `service`: one endpoint only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn default_window() -> u32 {
+    60
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRule {
+    pub id: i64,
+    #[serde(flatten)]
+    pub spec: AlertRuleSpec,
+    /// The value at the last evaluation; `None` when there was nothing to measure.
+    pub last_value: Option<f64>,
+}
+
+/// Body of `GET alert-rules/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRuleList {
+    pub rules: Vec<AlertRule>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    /// The condition holds, for less than the rule's duration.
+    Pending,
+    Firing,
+    /// Firing, and an operator has said they are on it.
+    Acknowledged,
+    Resolved,
+}
+
+impl AlertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Pending => "pending",
+            AlertState::Firing => "firing",
+            AlertState::Acknowledged => "acknowledged",
+            AlertState::Resolved => "resolved",
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        self != AlertState::Resolved
+    }
+}
+
+/// One step of an alert's life, kept for ever.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertTransition {
+    pub at_ms: i64,
+    pub state: AlertState,
+    /// `system` for what the evaluator did; the operator's name otherwise.
+    pub actor: String,
+    pub note: Option<String>,
+    /// The value measured at that moment.
+    pub value: Option<f64>,
+}
+
+/// Who changes alerts when no operator does.
+pub const SYSTEM_ACTOR: &str = "system";
+
+/// One occurrence of a rule's condition (the seeds' fields first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub id: i64,
+    pub alert_type: String,
+    pub severity: Severity,
+    pub title: String,
+    pub description: String,
+    pub metric_type: AlertMetric,
+    pub threshold_value: f64,
+    pub current_value: Option<f64>,
+    pub is_resolved: bool,
+    pub rule_id: i64,
+    pub state: AlertState,
+    pub comparison: Comparison,
+    /// Whether the condition held at the last evaluation: resolving by hand
+    /// while it holds means a new alert after the rule's duration.
+    pub condition_holds: bool,
+    pub for_seconds: u32,
+    pub started_at: i64,
+    pub fired_at: Option<i64>,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<i64>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<i64>,
+    /// The note of the last acknowledgement or resolution.
+    pub note: Option<String>,
+    pub history: Vec<AlertTransition>,
+}
+
+/// Body of `GET alerts/`: newest first (open ones first with `state=open`,
+/// by severity), `limit` at a time from `offset`, out of `total`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertList {
+    pub alerts: Vec<Alert>,
+    pub total: u64,
+    /// Alerts open now, whatever the filters.
+    pub open_count: u64,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// Body of `POST resolve-alert/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResolveAlert {
+    pub alert_id: i64,
+    /// Why it is resolved; required.
+    pub note: String,
+    /// The operator's name.
+    pub actor: String,
+}
+
+/// Body of `POST acknowledge-alert/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcknowledgeAlert {
+    pub alert_id: i64,
+    pub actor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_on_the_wire_are_the_seeds_words() {
+        for m in AlertMetric::ALL {
+            let json = serde_json::to_string(&m).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", m.as_str()));
+        }
+        for s in Severity::ALL {
+            assert_eq!(
+                serde_json::to_string(&s).expect("serialise"),
+                format!("\"{}\"", s.as_str())
+            );
+        }
+        assert!(Severity::Critical < Severity::Low, "most urgent first");
+    }
+
+    #[test]
+    fn a_rule_spec_takes_defaults_and_round_trips() {
+        let spec: AlertRuleSpec = serde_json::from_str(
+            r#"{"name":"CPU","metric":"cpu_usage","comparison":"above","threshold":80,"severity":"high"}"#,
+        )
+        .expect("parse");
+        assert_eq!(spec.window_seconds, 60);
+        assert!(spec.enabled);
+        assert_eq!(spec.for_seconds, 0);
+        let rule = AlertRule {
+            id: 3,
+            spec: spec.clone(),
+            last_value: Some(12.5),
+        };
+        let back: AlertRule =
+            serde_json::from_str(&serde_json::to_string(&rule).expect("json")).expect("parse");
+        assert_eq!(back, rule);
+        assert!(
+            serde_json::from_str::<AlertRuleSpec>(
+                r#"{"name":"x","metric":"load","comparison":"above","threshold":1,"severity":"low"}"#
+            )
+            .is_err()
+        );
+    }
+}

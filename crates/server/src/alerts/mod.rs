@@ -1,0 +1,318 @@
+//! Alerts: rules watch the measurements ([`engine`]), raise alerts with a
+//! severity, and operators acknowledge and resolve them with a note. Every
+//! transition is kept ([`store`]) and pushed on the event stream.
+//!
+//! Routes: `GET alerts/` (filters: state, severity, time range; paginated),
+//! `GET alerts/{id}`, `POST resolve-alert/` (the seeds'), `POST
+//! acknowledge-alert/`, and the rules under `alert-rules/` ([`rules`]).
+
+pub mod engine;
+pub mod rules;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, Query, State};
+use vigie_api::{
+    ALERT_EVENT, AcknowledgeAlert, Alert, AlertList, AlertState, ResolveAlert, Severity,
+};
+
+use crate::AppState;
+use crate::error::{ApiError, parse_json};
+use store::{AlertFilter, Refusal};
+
+/// Longest note and actor name accepted.
+const MAX_NOTE: usize = 2000;
+const MAX_ACTOR: usize = 100;
+const MAX_LIMIT: u32 = 500;
+
+/// What the evaluator knows between two runs that is not stored: each
+/// rule's last value, shown beside the rule.
+#[derive(Debug, Default)]
+pub struct Alerts {
+    last_values: Mutex<HashMap<i64, Option<f64>>>,
+}
+
+impl Alerts {
+    pub fn set_last_value(&self, rule: i64, value: Option<f64>) {
+        if let Ok(mut m) = self.last_values.lock() {
+            m.insert(rule, value);
+        }
+    }
+
+    pub fn last_value(&self, rule: i64) -> Option<f64> {
+        self.last_values
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&rule).copied().flatten())
+    }
+}
+
+pub fn spawn_evaluator(state: AppState) -> tokio::task::JoinHandle<()> {
+    let interval = std::time::Duration::from_millis(state.config().alert_interval_ms);
+    engine::spawn(state, interval)
+}
+
+fn list_of<T>(
+    q: &HashMap<String, String>,
+    field: &'static str,
+    parse: impl Fn(&str) -> Option<Vec<T>>,
+    expected: &str,
+) -> Result<Vec<T>, ApiError> {
+    let Some(text) = q.get(field).map(|t| t.trim()).filter(|t| !t.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for word in text.split(',').map(str::trim) {
+        out.extend(parse(word).ok_or_else(|| {
+            ApiError::bad_request(field, format!("{field} must be {expected}, got {word:?}"))
+        })?);
+    }
+    Ok(out)
+}
+
+fn number<T: std::str::FromStr>(
+    q: &HashMap<String, String>,
+    field: &'static str,
+    what: &str,
+) -> Result<Option<T>, ApiError> {
+    q.get(field)
+        .map(|v| {
+            v.trim()
+                .parse::<T>()
+                .map_err(|_| ApiError::bad_request(field, format!("{field} must be {what}")))
+        })
+        .transpose()
+}
+
+/// Reads the filters of `GET alerts/`.
+pub fn parse_filter(q: &HashMap<String, String>) -> Result<AlertFilter, ApiError> {
+    let states = list_of(
+        q,
+        "state",
+        |w| match w {
+            "open" => Some(vec![
+                AlertState::Pending,
+                AlertState::Firing,
+                AlertState::Acknowledged,
+            ]),
+            "pending" => Some(vec![AlertState::Pending]),
+            "firing" => Some(vec![AlertState::Firing]),
+            "acknowledged" => Some(vec![AlertState::Acknowledged]),
+            "resolved" => Some(vec![AlertState::Resolved]),
+            _ => None,
+        },
+        "open, pending, firing, acknowledged or resolved",
+    )?;
+    let severities = list_of(
+        q,
+        "severity",
+        |w| {
+            Severity::ALL
+                .into_iter()
+                .find(|s| s.as_str() == w)
+                .map(|s| vec![s])
+        },
+        "critical, high, medium or low",
+    )?;
+    let from_ms = number::<i64>(q, "from", "Unix milliseconds")?;
+    let to_ms = number::<i64>(q, "to", "Unix milliseconds")?;
+    if let (Some(f), Some(t)) = (from_ms, to_ms)
+        && f > t
+    {
+        return Err(ApiError::bad_request("from", "from must not be after to"));
+    }
+    let limit = number::<u32>(q, "limit", "a whole number")?.unwrap_or(50);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "limit",
+            format!("limit must be 1 to {MAX_LIMIT}"),
+        ));
+    }
+    let offset = number::<u32>(q, "offset", "a whole number, 0 or more")?.unwrap_or(0);
+    Ok(AlertFilter {
+        states,
+        severities,
+        from_ms,
+        to_ms,
+        limit,
+        offset,
+    })
+}
+
+/// `GET alerts/`
+pub async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<AlertList>, ApiError> {
+    let filter = parse_filter(&q)?;
+    let (limit, offset) = (filter.limit, filter.offset);
+    let (alerts, total, open_count) = state.store().call(move |s| s.alerts(&filter)).await?;
+    Ok(Json(AlertList {
+        alerts,
+        total,
+        open_count,
+        limit,
+        offset,
+    }))
+}
+
+/// `GET alerts/{id}`
+pub async fn read(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<i64>,
+) -> Result<Json<Alert>, ApiError> {
+    state
+        .store()
+        .call(move |s| s.alert(id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("alert {id}")))
+}
+
+fn text(field: &'static str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(ApiError::bad_request(field, format!("{field} is required")));
+    }
+    if v.chars().count() > max {
+        return Err(ApiError::bad_request(
+            field,
+            format!("{field} must be at most {max} characters"),
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+/// An operator's change to alert `id`, told to the stream.
+async fn change(
+    state: &AppState,
+    id: i64,
+    allowed: &'static [AlertState],
+    to: AlertState,
+    actor: String,
+    note: Option<String>,
+) -> Result<Json<Alert>, ApiError> {
+    let now = crate::now_ms();
+    let outcome = state
+        .store()
+        .call(move |s| s.change_alert(id, allowed, to, &actor, note.as_deref(), now))
+        .await?;
+    match outcome {
+        Ok(alert) => {
+            state.events().publish(ALERT_EVENT, now, &alert);
+            Ok(Json(alert))
+        }
+        Err(Refusal::NotFound) => Err(ApiError::NotFound(format!("alert {id}"))),
+        Err(Refusal::Conflict(current)) => Err(ApiError::Conflict {
+            field: "alert_id".into(),
+            message: format!(
+                "alert {id} is {}: it cannot be {}",
+                current.as_str(),
+                to.as_str()
+            ),
+        }),
+    }
+}
+
+/// `POST resolve-alert/` `{alert_id, note, actor}`: resolves by hand. If the
+/// condition still holds, the rule opens a new alert, which fires after the
+/// rule's duration.
+pub async fn resolve(State(state): State<AppState>, body: Bytes) -> Result<Json<Alert>, ApiError> {
+    let r: ResolveAlert = parse_json(&body)?;
+    let note = text("note", &r.note, MAX_NOTE)?;
+    let actor = text("actor", &r.actor, MAX_ACTOR)?;
+    const OPEN: &[AlertState] = &[
+        AlertState::Pending,
+        AlertState::Firing,
+        AlertState::Acknowledged,
+    ];
+    change(
+        &state,
+        r.alert_id,
+        OPEN,
+        AlertState::Resolved,
+        actor,
+        Some(note),
+    )
+    .await
+}
+
+/// `POST acknowledge-alert/` `{alert_id, actor, note?}`: someone is on it.
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Alert>, ApiError> {
+    let r: AcknowledgeAlert = parse_json(&body)?;
+    let actor = text("actor", &r.actor, MAX_ACTOR)?;
+    let note = match r.note.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(n) => Some(text("note", n, MAX_NOTE)?),
+    };
+    change(
+        &state,
+        r.alert_id,
+        &[AlertState::Firing],
+        AlertState::Acknowledged,
+        actor,
+        note,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn field_of(e: ApiError) -> String {
+        match e {
+            ApiError::BadRequest { field, .. } => field.into_owned(),
+            other => panic!("not a bad request: {other}"),
+        }
+    }
+
+    #[test]
+    fn filters_are_read_and_bad_ones_named() {
+        let f =
+            parse_filter(&q(&[("state", "open"), ("severity", "critical,high")])).expect("filter");
+        assert_eq!(f.states.len(), 3);
+        assert_eq!(f.severities, vec![Severity::Critical, Severity::High]);
+        assert_eq!((f.limit, f.offset), (50, 0));
+        for (k, v) in [
+            ("state", "closed"),
+            ("severity", "urgent"),
+            ("limit", "0"),
+            ("limit", "501"),
+            ("offset", "-1"),
+            ("from", "yesterday"),
+        ] {
+            let e = parse_filter(&q(&[(k, v)])).expect_err("refused");
+            assert_eq!(field_of(e), k);
+        }
+        let e = parse_filter(&q(&[("from", "10"), ("to", "5")])).expect_err("refused");
+        assert_eq!(field_of(e), "from");
+    }
+
+    #[test]
+    fn notes_and_actors_are_required_and_bounded() {
+        assert_eq!(text("note", "  fixed  ", 10).expect("ok"), "fixed");
+        assert_eq!(
+            field_of(text("note", "   ", 10).expect_err("empty")),
+            "note"
+        );
+        assert_eq!(
+            field_of(text("actor", &"x".repeat(11), 10).expect_err("long")),
+            "actor"
+        );
+    }
+}
