@@ -54,14 +54,10 @@ fn bounds(lines: &[Line]) -> Option<(std::ops::Range<i64>, std::ops::Range<f64>)
     (t1 > t0 && y1 >= y0).then(|| (t0..t1, y0.min(0.0)..(y1 * 1.1).max(1.0)))
 }
 
-/// Draws the axes on `axes` and the series on `lines`, both `css_width` ×
-/// `css_height` CSS pixels, as the dashboard does on a range change.
-#[wasm_bindgen]
-pub fn draw(
-    axes: &HtmlCanvasElement,
-    lines: &HtmlCanvasElement,
+fn with_frame(
     css_width: f64,
     css_height: f64,
+    f: impl FnOnce(&Frame<'_>, &[Line]) -> Result<(), String>,
 ) -> Result<(), JsError> {
     LINES.with_borrow(|data| {
         let (window, y_range) = bounds(data).ok_or_else(|| JsError::new("no data"))?;
@@ -73,9 +69,44 @@ pub fn draw(
             gap_ms: 5_000,
             x_label: &clock,
         };
-        draw_axes(axes, &frame).map_err(|e| JsError::new(&e))?;
-        draw_lines(lines, &frame, data).map_err(|e| JsError::new(&e))?;
-        Ok(())
+        f(&frame, data).map_err(|e| JsError::new(&e))
+    })
+}
+
+/// Draws the axes on `axes` and the series on `lines`, both `css_width` ×
+/// `css_height` CSS pixels, as the dashboard does on a range change.
+#[wasm_bindgen]
+pub fn draw(
+    axes: &HtmlCanvasElement,
+    lines: &HtmlCanvasElement,
+    css_width: f64,
+    css_height: f64,
+) -> Result<(), JsError> {
+    with_frame(css_width, css_height, |frame, data| {
+        draw_axes(axes, frame)?;
+        draw_lines(lines, frame, data).map(|_| ())
+    })
+}
+
+/// The axes alone: what a range or size change costs.
+#[wasm_bindgen]
+pub fn draw_axes_only(
+    axes: &HtmlCanvasElement,
+    css_width: f64,
+    css_height: f64,
+) -> Result<(), JsError> {
+    with_frame(css_width, css_height, |frame, _| draw_axes(axes, frame))
+}
+
+/// The series alone: what a live update costs.
+#[wasm_bindgen]
+pub fn draw_lines_only(
+    lines: &HtmlCanvasElement,
+    css_width: f64,
+    css_height: f64,
+) -> Result<(), JsError> {
+    with_frame(css_width, css_height, |frame, data| {
+        draw_lines(lines, frame, data).map(|_| ())
     })
 }
 
