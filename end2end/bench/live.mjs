@@ -3,6 +3,8 @@
 //   VIGIE_BASE_URL=http://127.0.0.1:8080 node bench/live.mjs
 //   BENCH_MEMORY_SECONDS (default 300), BENCH_EARLY_SECONDS (default 30),
 //   BENCH_TRACE_SECONDS (default 60); BENCH_SMOKE=1 makes them 6, 3 and 5.
+//   BENCH_TRACE_FILE: also write the raw trace there (opens in Chrome DevTools'
+//   Performance panel or ui.perfetto.dev).
 //
 // Memory: BENCH_EARLY_SECONDS and BENCH_MEMORY_SECONDS after the first chart
 // (the `vigie:first-chart` mark), and every 30 s (smoke: 2 s) in between, the
@@ -20,9 +22,12 @@
 // the page's own timers (e.g. the overview's 1 s polling) is not the update's:
 // the window ends early at a task fired by a timer the update did not set.
 // No idle time is counted: only task durations are summed.
+// tick_cpu_ms sums the same tasks' thread CPU time instead of their wall
+// time, which stays meaningful on a machine whose cores are busy elsewhere.
 //
 // Output (last line of stdout):
 //   {"tick_ms": {median, p99, min, max, n}, "updates": ..., "memory": {"early", "late", "series"}, ...}
+import { writeFile } from 'node:fs/promises';
 import {
   SMOKE,
   envSeconds,
@@ -102,7 +107,9 @@ function analyseTrace(trace, streamRequestIds, messages) {
     if (e.name !== 'RunTask' || e.ph !== 'X') continue;
     const last = tasks[tasks.length - 1];
     if (last && e.ts < last.ts + last.dur) continue;
-    tasks.push({ ts: e.ts, dur: e.dur, stream: false, timers: [], installs: [], labels: [] });
+    // tdur: the thread's CPU time in the task; less than dur when the
+    // thread was descheduled (a busy machine), so it is reported too.
+    tasks.push({ ts: e.ts, dur: e.dur, tdur: e.tdur ?? e.dur, stream: false, timers: [], installs: [], labels: [] });
   }
   if (tasks.length === 0) throw new Error('no RunTask events on the renderer main thread');
 
@@ -154,6 +161,7 @@ function analyseTrace(trace, streamRequestIds, messages) {
     if (next === tasks.length && last < begin + WINDOW_CAP_US) break;
     const own = new Set(tasks[start].installs);
     let cost = 0;
+    let cpu = 0;
     let ended = 'next update';
     const included = [];
     for (let k = start; k < next; k++) {
@@ -168,15 +176,17 @@ function analyseTrace(trace, streamRequestIds, messages) {
       }
       t.installs.forEach((id) => own.add(id));
       cost += t.dur;
+      cpu += t.tdur;
       included.push(t);
     }
     // Name the update by the Server-Sent Events dispatched in its first task.
     const end = begin + tasks[start].dur;
     const kinds = messages.filter((m) => m.ts >= begin - 1_000 && m.ts <= end + 1_000).map((m) => m.event);
-    updates.push({ ts: begin, cost_ms: cost / 1000, kinds, ended, included });
+    updates.push({ ts: begin, cost_ms: cost / 1000, cpu_ms: cpu / 1000, kinds, ended, included });
   }
   const busy = tasks.reduce((sum, t) => sum + t.dur, 0);
-  return { updates, tasks, traceSeconds: (last - first) / 1e6, busyMs: busy / 1000 };
+  const busyCpu = tasks.reduce((sum, t) => sum + t.tdur, 0);
+  return { updates, tasks, traceSeconds: (last - first) / 1e6, busyMs: busy / 1000, busyCpuMs: busyCpu / 1000 };
 }
 
 function printSanityCheck(analysis) {
@@ -184,11 +194,14 @@ function printSanityCheck(analysis) {
   log(`trace: ${tasks.length} main-thread tasks over ${analysis.traceSeconds.toFixed(1)} s, ${updates.length} updates`);
   const t0 = updates[0]?.ts ?? tasks[0].ts;
   const fmt = (t) =>
-    `    +${((t.ts - t0) / 1000).toFixed(1).padStart(8)} ms  ${(t.dur / 1000).toFixed(2).padStart(7)} ms  ${t.labels.join(', ')}`;
-  for (const u of updates.slice(0, 4)) {
+    `    +${((t.ts - t0) / 1000).toFixed(1).padStart(8)} ms  ${(t.dur / 1000).toFixed(2).padStart(7)} ms ` +
+    `(CPU ${(t.tdur / 1000).toFixed(2).padStart(6)})  ${t.labels.join(', ')}`;
+  const slowest = [...updates].sort((a, b) => b.cost_ms - a.cost_ms).slice(0, 2);
+  log('the first updates, then the slowest:');
+  for (const u of [...updates.slice(0, 4), ...slowest.filter((u) => !updates.slice(0, 4).includes(u))]) {
     log(
       `update at +${((u.ts - t0) / 1000).toFixed(1)} ms [${u.kinds.join(', ') || '?'}]: ` +
-        `${u.cost_ms.toFixed(2)} ms in ${u.included.length} tasks, window ended by ${u.ended}`,
+        `${u.cost_ms.toFixed(2)} ms (CPU ${u.cpu_ms.toFixed(2)} ms) in ${u.included.length} tasks, window ended by ${u.ended}`,
     );
     for (const t of u.included.filter((t) => t.dur >= 100 || t.labels.length).slice(0, 8)) console.error(fmt(t));
   }
@@ -257,6 +270,16 @@ run(async () => {
     const traceBuffer = await browser.stopTracing();
     const traced = messages.slice(messagesBefore);
     log(`trace: ${(traceBuffer.length / 1e6).toFixed(1)} MB, ${traced.length} events received meanwhile`);
+    if (process.env.BENCH_TRACE_FILE) {
+      await writeFile(process.env.BENCH_TRACE_FILE, traceBuffer);
+      log(`trace written to ${process.env.BENCH_TRACE_FILE}`);
+    }
+    const analysis = analyseTrace(JSON.parse(traceBuffer.toString('utf8')), streamRequestIds, traced);
+    printSanityCheck(analysis);
+    const { updates } = analysis;
+    if (updates.length === 0) {
+      throw new Error('no EventSource data was received on the main thread during the trace');
+    }
 
     // Series points after the trace, then the late snapshot.
     const afterTrace = Math.ceil(elapsed() / SERIES_EVERY_SECONDS) * SERIES_EVERY_SECONDS;
@@ -268,12 +291,6 @@ run(async () => {
     const late = await memorySnapshot(page, cdp, elapsed());
     series.push(late);
 
-    const analysis = analyseTrace(JSON.parse(traceBuffer.toString('utf8')), streamRequestIds, traced);
-    printSanityCheck(analysis);
-    const { updates } = analysis;
-    if (updates.length === 0) {
-      throw new Error('no EventSource data was received on the main thread during the trace');
-    }
     const byKind = {};
     for (const u of updates) {
       const key = [...new Set(u.kinds)].sort().join('+') || 'unknown';
@@ -288,6 +305,10 @@ run(async () => {
         updates.map((u) => u.cost_ms),
         [99],
       ),
+      tick_cpu_ms: summarize(
+        updates.map((u) => u.cpu_ms),
+        [99],
+      ),
       tick_ms_by_event: Object.fromEntries(
         Object.entries(byKind).map(([k, v]) => [k, summarize(v, [99])]),
       ),
@@ -295,13 +316,16 @@ run(async () => {
       events_received: eventCounts,
       trace_seconds: Math.round(analysis.traceSeconds * 10) / 10,
       main_thread_busy_ms_per_s: Math.round((analysis.busyMs / analysis.traceSeconds) * 100) / 100,
+      main_thread_cpu_ms_per_s: Math.round((analysis.busyCpuMs / analysis.traceSeconds) * 100) / 100,
       memory: { early, late, series },
       first_chart_ms: Math.round(mark.startTime * 10) / 10,
       url,
       note:
         'tick_ms: main-thread time per EventSource update (the task that dispatched it plus the tasks ' +
         'up to the next update, at most 500 ms, not counting work fired by timers the update did not set). ' +
-        'main_thread_busy_ms_per_s: all main-thread tasks during the trace, including polling. ' +
+        'tick_cpu_ms: the same tasks\' main-thread CPU time (lower than tick_ms when the thread waited ' +
+        'for a core). main_thread_busy_ms_per_s / _cpu_ms_per_s: all main-thread tasks during the trace, ' +
+        'including the page\'s own polling. ' +
         'Memory snapshots are taken after a forced GC; seconds are since the first chart.',
     };
   } finally {

@@ -1,4 +1,4 @@
-// Shared helpers for the benchmark scripts: summary statistics, Chromium
+// Code shared by the benchmark scripts: summary statistics, Chromium
 // launch options, logging and the single-line JSON result.
 import { chromium } from '@playwright/test';
 

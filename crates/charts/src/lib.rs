@@ -195,10 +195,16 @@ impl TimeChart<'_> {
         let stroke = self.px(LINE_WIDTH).max(1);
         for line in series {
             let style = line.color.stroke_width(stroke);
-            let visible = decimate(line.points, self.x_range.clone(), width as usize);
-            for segment in split_gaps(&visible, self.gap_ms) {
+            // Gaps are found in the measurements, then each run is reduced:
+            // points kept by the reduction may be far apart in time without
+            // anything missing between them.
+            for run in split_gaps(line.points, self.gap_ms) {
+                let visible = decimate(run, self.x_range.clone(), width as usize);
+                if visible.is_empty() {
+                    continue;
+                }
                 chart
-                    .draw_series(LineSeries::new(segment.iter().copied(), style))
+                    .draw_series(LineSeries::new(visible, style))
                     .map_err(draw_err)?;
             }
         }
@@ -398,6 +404,36 @@ mod tests {
             chart.draw(&root, series).expect("draw");
         }
         svg
+    }
+
+    #[test]
+    fn a_long_series_without_gaps_stays_one_line_once_reduced() {
+        // 100,000 points a second apart on 800 px: far more than 4 per
+        // column, so the reduction keeps points minutes apart.
+        let many: Vec<Point> = (0..100_000)
+            .map(|i| (i * 1000, 50.0 + ((i * 7919) % 97) as f64 / 10.0))
+            .collect();
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (800, 300)).into_drawing_area();
+            let label = |t: i64| format!("t{}", t / 1000);
+            let chart = TimeChart {
+                x_range: 0..100_000_000,
+                y_range: 0.0..100.0,
+                y_unit: "",
+                scale: 1.0,
+                theme: Theme::LIGHT,
+                gap_ms: 5_000,
+                x_label: &label,
+            };
+            let series = [Series {
+                name: "v",
+                color: RGBColor(255, 0, 0),
+                points: &many,
+            }];
+            chart.draw_lines(&root, &series).expect("draw");
+        }
+        assert_eq!(svg.matches("<polyline").count(), 1, "one line, no gap");
     }
 
     #[test]
