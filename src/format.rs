@@ -36,6 +36,61 @@ pub fn age(seconds: f64) -> String {
     }
 }
 
+/// A configured length of time in seconds, exact: `30 s`, `5 min`, `1 min 30 s`, `2 h`.
+pub fn duration(seconds: u32) -> String {
+    match seconds {
+        0..=59 => format!("{seconds} s"),
+        s if s % 3600 == 0 => format!("{} h", s / 3600),
+        s if s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{} min {} s", s / 60, s % 60),
+    }
+}
+
+/// A configured number as typed, without trailing zeros: `80`, `0.5`, `2000`.
+pub fn number(v: f64) -> String {
+    let text = format!("{v:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// A measured value in its unit: percentages to a tenth, milliseconds whole
+/// from 10 up and to a tenth below; `—` when there is no measurement.
+pub fn measured(v: Option<f64>, unit: &str) -> String {
+    match v {
+        None => "—".into(),
+        Some(v) if unit == "%" || v.abs() < 10.0 => format!("{v:.1} {unit}"),
+        Some(v) => format!("{v:.0} {unit}"),
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in the browser's time zone.
+#[cfg(target_arch = "wasm32")]
+pub fn date_time(ts_ms: i64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts_ms as f64));
+    format!(
+        "{}-{:02}-{:02} {}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        clock(ts_ms)
+    )
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in UTC (native builds, used by tests).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn date_time(ts_ms: i64) -> String {
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = ts_ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year}-{month:02}-{day:02} {}", clock(ts_ms))
+}
+
 /// `HH:MM:SS` in the browser's time zone.
 #[cfg(target_arch = "wasm32")]
 pub fn clock(ts_ms: i64) -> String {
@@ -70,5 +125,23 @@ mod tests {
         assert_eq!(age(240.0), "4 min");
         assert_eq!(age(7300.0), "2 h");
         assert_eq!(clock(3_723_000), "01:02:03");
+        assert_eq!(date_time(1_714_572_202_000), "2024-05-01 14:03:22");
+        assert_eq!(date_time(0), "1970-01-01 00:00:00");
+    }
+
+    #[test]
+    fn alert_figures() {
+        assert_eq!(duration(0), "0 s");
+        assert_eq!(duration(45), "45 s");
+        assert_eq!(duration(300), "5 min");
+        assert_eq!(duration(90), "1 min 30 s");
+        assert_eq!(duration(7200), "2 h");
+        assert_eq!(number(80.0), "80");
+        assert_eq!(number(0.5), "0.5");
+        assert_eq!(number(2000.0), "2000");
+        assert_eq!(measured(Some(43.26), "%"), "43.3 %");
+        assert_eq!(measured(Some(2150.4), "ms"), "2150 ms");
+        assert_eq!(measured(Some(4.91), "ms"), "4.9 ms");
+        assert_eq!(measured(None, "ms"), "—");
     }
 }

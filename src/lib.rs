@@ -15,6 +15,8 @@ use leptos_router::path;
 use crate::api::ApiClient;
 use crate::components::header::Header;
 use crate::live::LiveHost;
+use crate::pages::alert_rules::AlertRules;
+use crate::pages::alerts::Alerts;
 use crate::pages::endpoints::Endpoints;
 use crate::pages::not_found::NotFound;
 use crate::pages::overview::Overview;
@@ -59,6 +61,8 @@ fn Shell(client: ApiClient) -> impl IntoView {
                     <Route path=path!("/") view=Overview />
                     <Route path=path!("/targets") view=Targets />
                     <Route path=path!("/endpoints") view=Endpoints />
+                    <Route path=path!("/alerts") view=Alerts />
+                    <Route path=path!("/alerts/rules") view=AlertRules />
                 </Routes>
             </main>
         </Router>

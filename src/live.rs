@@ -1,11 +1,11 @@
 //! App-wide live data, provided once at the root as context: the host's recent
 //! history (a resource, fetched from the API) merged with the samples pushed
-//! since (a signal fed by the live stream), the monitoring state, a count of
-//! probe results received (pages refetch their figures when it moves), and the
-//! connection state.
+//! since (a signal fed by the live stream), the monitoring state, counts of
+//! probe results and of alert transitions received (pages refetch their
+//! figures when they move), and the connection state.
 
 use leptos::prelude::*;
-use vigie_api::{HostSample, MonitoringState, SystemResources};
+use vigie_api::{Alert, HostSample, MonitoringState, SystemResources};
 
 use crate::api::{ApiClient, ClientError, Connection, LiveStream, StreamHandlers};
 
@@ -23,6 +23,12 @@ pub struct LiveHost {
     pub samples: Memo<Vec<HostSample>>,
     /// Probe results received over the stream since the page opened.
     pub probes_seen: RwSignal<u64>,
+    /// Alert transitions received over the stream, plus one each time the
+    /// stream comes back after being refused (events may have been missed):
+    /// what alert lists and the header badge refetch on.
+    pub alerts_seen: RwSignal<u64>,
+    /// The alert of the last transition received.
+    pub last_alert: RwSignal<Option<Alert>>,
     /// The newest monitoring state known: fetched, pushed, or set here.
     pub monitoring: Memo<Option<MonitoringState>>,
     /// A state learnt after the fetch (pushed, or the answer to a switch).
@@ -66,6 +72,11 @@ pub fn now_ms() -> f64 {
         .and_then(|w| w.performance())
         .map(|p| p.now())
         .unwrap_or(0.0)
+}
+
+/// The browser's wall clock, Unix ms: for ages of server timestamps.
+pub fn unix_now_ms() -> i64 {
+    js_sys::Date::now() as i64
 }
 
 impl std::fmt::Debug for LiveHost {
@@ -112,6 +123,8 @@ impl LiveHost {
             newest(fetched, monitoring_update.get())
         });
         let probes_seen = RwSignal::new(0_u64);
+        let alerts_seen = RwSignal::new(0_u64);
+        let last_alert = RwSignal::new(None::<Alert>);
 
         let stream = LiveStream::connect(
             &client,
@@ -126,6 +139,10 @@ impl LiveHost {
                 }),
                 on_probe: Box::new(move |_| probes_seen.update(|n| *n += 1)),
                 on_monitoring: Box::new(move |m| monitoring_update.set(Some(m))),
+                on_alert: Box::new(move |alert| {
+                    last_alert.set(Some(alert));
+                    alerts_seen.update(|n| *n += 1);
+                }),
                 on_state: Box::new(move |state| {
                     // Back after the server refused us: the browser could not send
                     // Last-Event-ID to a new EventSource, so fetch again.
@@ -134,6 +151,7 @@ impl LiveHost {
                     {
                         history.refetch();
                         fetched_monitoring.refetch();
+                        alerts_seen.update(|n| *n += 1);
                     }
                     connection.set(state);
                 }),
@@ -149,6 +167,8 @@ impl LiveHost {
             last_arrival_ms,
             samples,
             probes_seen,
+            alerts_seen,
+            last_alert,
             monitoring,
             monitoring_update,
         }

@@ -206,3 +206,141 @@ async fn a_refused_change_asks_for_a_token_and_keeps_it_for_the_tab() {
     let _ = storage.remove_item("vigie.operator_token");
     el.remove();
 }
+
+#[wasm_bindgen_test]
+async fn alert_markers_stand_where_their_time_is_drawn() {
+    use vigie::components::chart::{Marker, MarkerKind, marker_x};
+    use vigie_api::Severity;
+
+    let el = host(600);
+    let marker = |kind, at_ms| Marker {
+        alert_id: 7,
+        kind,
+        at_ms,
+        title: "Memory above 85 %".into(),
+        severity: Severity::High,
+    };
+    let markers = RwSignal::new(vec![
+        marker(MarkerKind::Start, 150_000),
+        marker(MarkerKind::End, 400_000),
+    ]);
+    let _handle = leptos::mount::mount_to(el.clone(), move || {
+        view! {
+            <TimeSeriesChart
+                label="test chart"
+                lines=Vec::new()
+                window=Signal::derive(|| Some(0..300_000))
+                y_range=0.0..100.0
+                y_unit=" %"
+                gap_ms=2500
+                markers=markers
+            />
+        }
+    });
+    let shown = || el.get_elements_by_class_name("chart-marker").length();
+    until("the marker inside the window", || shown() == 1).await;
+    let start: HtmlElement = el
+        .query_selector("[data-testid=alert-marker]")
+        .expect("query")
+        .expect("a marker")
+        .unchecked_into();
+    assert_eq!(start.get_attribute("data-kind").as_deref(), Some("start"));
+    assert!(
+        start
+            .get_attribute("title")
+            .is_some_and(|t| t.contains("Memory above 85 %"))
+    );
+    let width = el
+        .query_selector(".chart")
+        .expect("query")
+        .expect("the chart")
+        .get_bounding_client_rect()
+        .width();
+    let expected = marker_x(150_000, width, &(0..300_000)).expect("inside");
+    let style = start.get_attribute("style").unwrap_or_default();
+    assert_eq!(style, format!("left: {expected:.1}px"));
+
+    // Moved into the window, the end shows too; the start keeps its element.
+    markers.update(|m| m[1].at_ms = 250_000);
+    until("both markers", || shown() == 2).await;
+    assert!(start.is_connected());
+    el.remove();
+}
+
+#[wasm_bindgen_test]
+async fn resolving_warns_while_the_condition_holds_and_needs_a_note() {
+    use vigie::api::ApiClient;
+    use vigie::components::alert_dialog::{AlertAction, AlertDialog};
+    use vigie_api::{Alert, AlertMetric, AlertState, Comparison, Severity};
+
+    let alert = Alert {
+        id: 3,
+        alert_type: "resource".into(),
+        severity: Severity::Critical,
+        title: "Disk above 90 %".into(),
+        description: String::new(),
+        metric_type: AlertMetric::DiskUsage,
+        threshold_value: 90.0,
+        current_value: Some(93.04),
+        is_resolved: false,
+        rule_id: 3,
+        state: AlertState::Firing,
+        comparison: Comparison::Above,
+        condition_holds: true,
+        for_seconds: 60,
+        started_at: 0,
+        fired_at: Some(60_000),
+        acknowledged_by: None,
+        acknowledged_at: None,
+        resolved_by: None,
+        resolved_at: None,
+        note: None,
+        history: Vec::new(),
+    };
+    let el = host(600);
+    let _handle = leptos::mount::mount_to(el.clone(), move || {
+        provide_context(ApiClient::new("http://127.0.0.1:9"));
+        let alert = alert.clone();
+        view! {
+            <AlertDialog
+                alert=Signal::derive(move || Some(alert.clone()))
+                action=AlertAction::Resolve
+                on_close=Callback::new(|_| ())
+                on_done=Callback::new(|_| ())
+            />
+        }
+    });
+    let dialog: web_sys::HtmlDialogElement = el
+        .query_selector("dialog")
+        .expect("query")
+        .expect("a dialog")
+        .unchecked_into();
+    until("the dialog opens as a modal", || dialog.open()).await;
+    let warning = el
+        .query_selector("[data-testid=still-holds]")
+        .expect("query")
+        .expect("a warning")
+        .text_content()
+        .unwrap_or_default();
+    assert_eq!(
+        warning,
+        "The condition still holds (value 93.0 % vs threshold > 90 %): resolving it now means a new alert will fire after 1 min."
+    );
+    let confirm: web_sys::HtmlButtonElement = el
+        .query_selector("button[type=submit]")
+        .expect("query")
+        .expect("the confirm button")
+        .unchecked_into();
+    assert!(confirm.disabled(), "no note yet");
+    let note: web_sys::HtmlTextAreaElement = el
+        .query_selector("textarea")
+        .expect("query")
+        .expect("the note")
+        .unchecked_into();
+    note.set_value("Old logs removed");
+    note.dispatch_event(&web_sys::Event::new("input").expect("event"))
+        .expect("dispatch");
+    until("the confirm button is enabled", || !confirm.disabled()).await;
+    dialog.close();
+    el.remove();
+}

@@ -13,8 +13,9 @@ use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vigie_api::{
-    DashboardConfig, EndpointList, ErrorBody, MetricsResponse, MonitoringState, SystemResources,
-    Target, TargetList, TargetSpec, paths,
+    AcknowledgeAlert, Alert, AlertList, AlertRule, AlertRuleList, AlertRuleSpec, AlertState,
+    DashboardConfig, EndpointList, ErrorBody, MetricsResponse, MonitoringState, ResolveAlert,
+    Severity, SystemResources, Target, TargetList, TargetSpec, paths,
 };
 
 pub use stream::{Connection, LiveStream, StreamHandlers};
@@ -39,6 +40,14 @@ impl ClientError {
     /// The server wants an operator token (none was given, or a wrong one).
     pub fn needs_token(&self) -> bool {
         matches!(self, ClientError::Api { status: 401, .. })
+    }
+
+    /// What to tell a person: the server's own words for its refusals.
+    pub fn message(&self) -> String {
+        match self {
+            ClientError::Api { body, .. } => body.error.clone(),
+            other => other.to_string(),
+        }
     }
 
     /// The request field the server named as wrong, if any.
@@ -231,8 +240,13 @@ impl ApiClient {
     }
 
     pub async fn delete_target(&self, id: i64) -> Result<(), ClientError> {
-        let url = self.url(&format!("{}/{id}", paths::TARGETS));
-        let mut request = Request::delete(&url);
+        self.delete(&self.url(&format!("{}/{id}", paths::TARGETS)))
+            .await
+    }
+
+    /// `DELETE`s `url`, which answers 204 without a body.
+    async fn delete(&self, url: &str) -> Result<(), ClientError> {
+        let mut request = Request::delete(url);
         if let Some(auth) = self.authorization() {
             request = request.header("Authorization", &auth);
         }
@@ -259,6 +273,128 @@ impl ApiClient {
         };
         self.send::<(), _>(Method::POST, &self.url(path), None)
             .await
+    }
+
+    /// Alerts matching `query`, one page of them, with the open count.
+    pub async fn alerts(&self, query: &AlertQuery) -> Result<AlertList, ClientError> {
+        let url = format!("{}?{}", self.url(paths::ALERTS), query.query());
+        self.get_json_url(&url).await
+    }
+
+    pub async fn alert(&self, id: i64) -> Result<Alert, ClientError> {
+        self.get_json(&format!("{}/{id}", paths::ALERTS)).await
+    }
+
+    /// Resolves an alert with the operator's note; returns it resolved.
+    pub async fn resolve_alert(&self, body: &ResolveAlert) -> Result<Alert, ClientError> {
+        self.send(Method::POST, &self.url(paths::RESOLVE_ALERT), Some(body))
+            .await
+    }
+
+    /// Says an operator is on a firing alert; returns it acknowledged.
+    pub async fn acknowledge_alert(&self, body: &AcknowledgeAlert) -> Result<Alert, ClientError> {
+        self.send(
+            Method::POST,
+            &self.url(paths::ACKNOWLEDGE_ALERT),
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn alert_rules(&self) -> Result<AlertRuleList, ClientError> {
+        self.get_json(paths::ALERT_RULES).await
+    }
+
+    pub async fn create_alert_rule(&self, spec: &AlertRuleSpec) -> Result<AlertRule, ClientError> {
+        self.send(Method::POST, &self.url(paths::ALERT_RULES), Some(spec))
+            .await
+    }
+
+    /// Replaces a rule (also how it is disabled: `enabled: false`).
+    pub async fn replace_alert_rule(
+        &self,
+        id: i64,
+        spec: &AlertRuleSpec,
+    ) -> Result<AlertRule, ClientError> {
+        let url = self.url(&format!("{}/{id}", paths::ALERT_RULES));
+        self.send(Method::PUT, &url, Some(spec)).await
+    }
+
+    /// Deletes a rule; the server resolves its open alert.
+    pub async fn delete_alert_rule(&self, id: i64) -> Result<(), ClientError> {
+        self.delete(&self.url(&format!("{}/{id}", paths::ALERT_RULES)))
+            .await
+    }
+}
+
+/// Which alerts by state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StateFilter {
+    #[default]
+    Any,
+    /// Not resolved: pending, firing or acknowledged.
+    Open,
+    /// In one of these states.
+    In(Vec<AlertState>),
+}
+
+/// Filters and page of `GET alerts/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertQuery {
+    pub state: StateFilter,
+    /// Any severity when empty.
+    pub severities: Vec<Severity>,
+    /// Alerts whose life overlaps `[from, to]`, Unix ms.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// 1 to 500.
+    pub limit: u32,
+    pub offset: u32,
+}
+
+impl Default for AlertQuery {
+    fn default() -> Self {
+        AlertQuery {
+            state: StateFilter::Any,
+            severities: Vec::new(),
+            from: None,
+            to: None,
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+impl AlertQuery {
+    /// The query as parameters: lists comma-separated, unset filters left out.
+    pub fn query(&self) -> String {
+        let mut params = Vec::new();
+        match &self.state {
+            StateFilter::Any => {}
+            StateFilter::Open => params.push("state=open".to_owned()),
+            StateFilter::In(states) => params.push(format!(
+                "state={}",
+                states
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
+        }
+        if !self.severities.is_empty() {
+            params.push(format!(
+                "severity={}",
+                self.severities
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
+        }
+        params.extend(self.from.map(|t| format!("from={t}")));
+        params.extend(self.to.map(|t| format!("to={t}")));
+        params.push(format!("limit={}&offset={}", self.limit, self.offset));
+        params.join("&")
     }
 }
 
@@ -488,6 +624,29 @@ mod tests {
             points: 5,
         };
         assert_eq!(zoomed.query(), "points=5&from=10&to=20");
+    }
+
+    #[test]
+    fn alert_queries_leave_out_what_is_unset() {
+        assert_eq!(AlertQuery::default().query(), "limit=50&offset=0");
+        let query = AlertQuery {
+            state: StateFilter::In(vec![AlertState::Firing, AlertState::Acknowledged]),
+            severities: vec![Severity::Critical, Severity::High],
+            from: Some(10),
+            to: Some(20),
+            limit: 100,
+            offset: 40,
+        };
+        assert_eq!(
+            query.query(),
+            "state=firing,acknowledged&severity=critical,high&from=10&to=20&limit=100&offset=40"
+        );
+        let open = AlertQuery {
+            state: StateFilter::Open,
+            limit: 1,
+            ..AlertQuery::default()
+        };
+        assert_eq!(open.query(), "state=open&limit=1&offset=0");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The live stream: an `EventSource` on the server's SSE endpoint, carrying
-//! host samples, probe results and monitoring changes. The browser
+//! host samples, probe results, monitoring changes and alert transitions. The browser
 //! reconnects by itself after a dropped connection (and sends `Last-Event-ID`,
 //! so the server replays what was missed); when the browser gives up (the
 //! server answered with an error), this module opens a new one after a growing
@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use vigie_api::{
-    HostSample, MONITORING_EVENT, MonitoringState, PROBE_EVENT, ProbeResult, SAMPLE_EVENT, paths,
+    ALERT_EVENT, Alert, HostSample, MONITORING_EVENT, MonitoringState, PROBE_EVENT, ProbeResult,
+    SAMPLE_EVENT, paths,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -48,6 +49,8 @@ pub struct StreamHandlers {
     pub on_sample: Box<dyn Fn(HostSample)>,
     pub on_probe: Box<dyn Fn(ProbeResult)>,
     pub on_monitoring: Box<dyn Fn(MonitoringState)>,
+    /// An alert after one of its transitions (pending, firing, acknowledged, resolved).
+    pub on_alert: Box<dyn Fn(Alert)>,
     pub on_state: Box<dyn Fn(Connection)>,
 }
 
@@ -134,6 +137,7 @@ fn open(inner: &Rc<Inner>) {
         listen(&source, MONITORING_EVENT, &weak, |h, v| {
             (h.on_monitoring)(v)
         }),
+        listen(&source, ALERT_EVENT, &weak, |h, v| (h.on_alert)(v)),
     ];
     let on_open = Closure::<dyn FnMut(Event)>::new({
         let weak = weak.clone();

@@ -1,5 +1,6 @@
 //! What a failed change shows. When the server wants an operator token, a
-//! field to give it (kept for this tab only) instead of a bare error.
+//! field to give it (kept for this tab only) instead of a bare error; when it
+//! refused one field of a form, its message next to that field.
 
 use leptos::prelude::*;
 
@@ -42,4 +43,35 @@ pub fn ChangeError(#[prop(into)] error: Signal<Option<ClientError>>) -> impl Int
             }
         })
     }
+}
+
+/// The server's message about `field`, shown next to that field when the last
+/// answer named it. The field points at it with `aria-describedby=id`.
+#[component]
+pub fn FieldError(
+    #[prop(into)] error: Signal<Option<ClientError>>,
+    field: &'static str,
+    id: &'static str,
+) -> impl IntoView {
+    let message = move || {
+        error.with(|e| {
+            e.as_ref()
+                .filter(|e| e.field() == Some(field))
+                .map(ClientError::message)
+        })
+    };
+    move || message().map(|text| view! { <span class="field-error" id=id>{text}</span> })
+}
+
+/// `error` unless it names one of `fields` (which [`FieldError`]s show next
+/// to their fields): what a form's [`ChangeError`] shows.
+pub fn unless_field(
+    error: Signal<Option<ClientError>>,
+    fields: &'static [&'static str],
+) -> Signal<Option<ClientError>> {
+    Signal::derive(move || {
+        error
+            .get()
+            .filter(|e| e.field().is_none_or(|f| !fields.contains(&f)))
+    })
 }

@@ -4,14 +4,16 @@
 //! sharp on HiDPI screens; a `ResizeObserver` redraws it when its box changes.
 //! Colours come from the stylesheet's CSS variables. Hovering shows the exact
 //! values under the pointer; dragging across selects a time span to zoom into
-//! (when the page offers zoom).
+//! (when the page offers zoom). Alert markers, when given, stand over the
+//! canvases as elements of their own, where each alert started and ended.
 
 use std::ops::Range;
 
 use leptos::html;
 use leptos::prelude::*;
+use vigie_api::Severity;
 use vigie_charts::canvas::{Frame, draw_axes, draw_lines};
-use vigie_charts::{Point, time_at};
+use vigie_charts::{MARGIN, Point, Y_LABEL_AREA, time_at};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{ResizeObserver, ResizeObserverEntry};
@@ -33,6 +35,46 @@ fn mark_first_chart() {
     }
 }
 
+/// Which end of an alert's life a marker shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MarkerKind {
+    Start,
+    End,
+}
+
+impl MarkerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarkerKind::Start => "start",
+            MarkerKind::End => "end",
+        }
+    }
+}
+
+/// A moment to mark on a chart: where an alert started or ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub alert_id: i64,
+    pub kind: MarkerKind,
+    pub at_ms: i64,
+    /// The alert's title, shown when the marker is hovered.
+    pub title: String,
+    pub severity: Severity,
+}
+
+/// Where time `t` lies, in CSS pixels from the left edge of a chart `width`
+/// CSS pixels wide showing `window`; `None` outside the window. The plot starts
+/// after the value labels, as [`time_at`] (its inverse) assumes.
+pub fn marker_x(t: i64, width: f64, window: &Range<i64>) -> Option<f64> {
+    if t < window.start || t > window.end {
+        return None;
+    }
+    let left = MARGIN + Y_LABEL_AREA;
+    let plot = (width - left - MARGIN).max(1.0);
+    let span = (window.end - window.start).max(1) as f64;
+    Some(left + (t - window.start) as f64 / span * plot)
+}
+
 #[component]
 pub fn TimeSeriesChart(
     /// Accessible description of what the chart shows.
@@ -49,6 +91,9 @@ pub fn TimeSeriesChart(
     /// Called with the span dragged across, Unix ms; without it, no zoom.
     #[prop(optional)]
     on_zoom: Option<Callback<(i64, i64)>>,
+    /// Alert starts and ends to mark; those outside the window are not shown.
+    #[prop(optional, into)]
+    markers: Option<Signal<Vec<Marker>>>,
 ) -> impl IntoView {
     let container = NodeRef::<html::Div>::new();
     let canvas = NodeRef::<html::Canvas>::new();
@@ -150,7 +195,54 @@ pub fn TimeSeriesChart(
         let (a, b) = (drag_from.get()?, hover_x.get()?);
         ((a - b).abs() > 2.0).then(|| format!("left: {}px; width: {}px", a.min(b), (a - b).abs()))
     };
-    let offset_x = |ev: &web_sys::MouseEvent| f64::from(ev.offset_x());
+    // From the box's edge rather than the event target's: the pointer may be
+    // over a marker.
+    let offset_x = move |ev: &web_sys::MouseEvent| {
+        let left = container
+            .get_untracked()
+            .map_or(0.0, |el| el.get_bounding_client_rect().left());
+        f64::from(ev.client_x()) - left
+    };
+    // The markers inside the window, with their horizontal position.
+    let placed = Memo::new(move |_| {
+        let (Some(markers), Some(window)) = (markers, window.get()) else {
+            return Vec::new();
+        };
+        let width = size.get().0;
+        if width < 1.0 {
+            return Vec::new();
+        }
+        markers.with(|all| {
+            all.iter()
+                .filter_map(|m| marker_x(m.at_ms, width, &window).map(|x| (m.clone(), x)))
+                .collect::<Vec<_>>()
+        })
+    });
+    let marker = move |(m, _): (Marker, f64)| {
+        let key = (m.alert_id, m.kind);
+        let left = move || {
+            placed.with(|p| {
+                p.iter()
+                    .find(|(o, _)| (o.alert_id, o.kind) == key)
+                    .map(|(_, x)| format!("left: {x:.1}px"))
+            })
+        };
+        let what = match m.kind {
+            MarkerKind::Start => "Alert started",
+            MarkerKind::End => "Alert ended",
+        };
+        view! {
+            <div
+                class="chart-marker"
+                data-testid="alert-marker"
+                data-kind=m.kind.as_str()
+                data-severity=m.severity.as_str()
+                data-alert-id=m.alert_id
+                title=format!("{what} {}: {}", format::clock(m.at_ms), m.title)
+                style=left
+            ></div>
+        }
+    };
 
     view! {
         <div
@@ -185,6 +277,7 @@ pub fn TimeSeriesChart(
         >
             <canvas class="chart-axes" node_ref=axes aria-hidden="true"></canvas>
             <canvas class="chart-lines" node_ref=canvas role="img" aria-label=label></canvas>
+            <For each=move || placed.get() key=|(m, _)| (m.alert_id, m.kind) children=marker />
             {move || selection().map(|style| view! { <div class="chart-selection" style=style></div> })}
             {move || readout().map(|text| view! { <div class="chart-readout" data-testid="chart-readout">{text}</div> })}
         </div>
@@ -201,4 +294,22 @@ fn nearest(points: &[Point], t: i64, gap_ms: i64) -> Option<f64> {
         .min_by_key(|p| (p.0 - t).abs())
         .filter(|p| (p.0 - t).abs() <= gap_ms)
         .map(|p| p.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_sit_where_the_plot_puts_their_time() {
+        let window = 100_000..400_000;
+        let width = 856.0;
+        let left = MARGIN + Y_LABEL_AREA;
+        assert_eq!(marker_x(100_000, width, &window), Some(left));
+        assert_eq!(marker_x(400_000, width, &window), Some(width - MARGIN));
+        let middle = marker_x(250_000, width, &window).expect("inside");
+        assert_eq!(time_at(middle, width, &window), 250_000);
+        assert_eq!(marker_x(99_999, width, &window), None);
+        assert_eq!(marker_x(400_001, width, &window), None);
+    }
 }

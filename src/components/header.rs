@@ -1,8 +1,10 @@
-//! The top bar: name, navigation (only pages that exist), connection state.
+//! The top bar: name, navigation (only pages that exist) with the count of
+//! open alerts, monitoring switch, connection state.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use super::alert_badge::AlertBadge;
 use super::connection::ConnectionIndicator;
 use super::monitoring::MonitoringSwitch;
 
@@ -15,6 +17,7 @@ pub fn Header() -> impl IntoView {
                 <A href="/" exact=true>"Overview"</A>
                 <A href="/targets">"Targets"</A>
                 <A href="/endpoints">"Endpoints"</A>
+                <A href="/alerts">"Alerts" <AlertBadge /></A>
             </nav>
             <MonitoringSwitch />
             <ConnectionIndicator />

@@ -1,5 +1,8 @@
 //! Reusable view pieces.
 
+pub mod alert_badge;
+pub mod alert_dialog;
+pub mod alert_markers;
 pub mod change_error;
 pub mod chart;
 pub mod connection;
@@ -7,4 +10,5 @@ pub mod header;
 pub mod kpi;
 pub mod monitoring;
 pub mod range_picker;
+pub mod severity;
 pub mod target_picker;

@@ -1,5 +1,7 @@
 //! One file per route.
 
+pub mod alert_rules;
+pub mod alerts;
 pub mod endpoints;
 pub mod not_found;
 pub mod overview;

@@ -1,7 +1,8 @@
 //! `/`: response times of the probed targets, then this host at a glance: its
-//! latest figures and a chart of CPU and memory. Over the last five minutes
-//! that chart is drawn from the live stream alone; over any other range (or a
-//! zoom) from the stored samples, bucketed by the server.
+//! latest figures and a chart of CPU and memory, marked where this host's
+//! resource alerts started and ended. Over the last five minutes that chart
+//! is drawn from the live stream alone; over any other range (or a zoom) from
+//! the stored samples, bucketed by the server.
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use vigie_api::{HostCapacities, SystemResources, TargetKind};
 use vigie_charts::steady_window;
 
 use crate::api::ApiClient;
+use crate::components::alert_markers::AlertsInView;
 use crate::components::chart::{Line, TimeSeriesChart};
 use crate::components::kpi::Kpi;
 use crate::components::range_picker::TimeView;
@@ -129,6 +131,10 @@ pub fn Overview() -> impl IntoView {
         step * 5 / 2
     });
 
+    // This host's resource alerts; another host's are not measured.
+    let markers = AlertsInView::new(view)
+        .markers(move |alert, _| host.get().is_none() && alert.metric_type.is_host());
+
     let cap = move |f: fn(&HostCapacities) -> String| {
         move || capacities.get().as_ref().map(f).unwrap_or_default()
     };
@@ -206,6 +212,7 @@ pub fn Overview() -> impl IntoView {
                     y_unit=" %"
                     gap_ms=gap_ms
                     on_zoom=view.zoom_to()
+                    markers=markers
                 />
                 <p
                     class="readout"

@@ -1,14 +1,17 @@
 //! Response times against the SLI targets, with charts of response time (avg,
 //! p95, p99), throughput and error rate over a picked range: of the probes
 //! (the overview, all targets or one) or of one endpoint's ingested requests
-//! (the endpoints page). Drag across a chart to zoom in.
+//! (the endpoints page). Drag across a chart to zoom in. The response-time and
+//! error-rate charts mark where the alerts of the rules watching that scope
+//! started and ended.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
-use vigie_api::{MetricsResponse, sli};
+use vigie_api::{AlertMetric, MetricsResponse, sli};
 
 use crate::api::{ApiClient, Scope};
+use crate::components::alert_markers::{AlertsInView, in_scope};
 use crate::components::chart::{Line, TimeSeriesChart};
 use crate::components::kpi::Kpi;
 use crate::components::range_picker::{RangePicker, TimeView};
@@ -52,17 +55,20 @@ pub fn ResponseTimes(
         Scope::Scraped { .. } => "Source: Prometheus histograms of the scraped target",
         _ => "Source: requests reported by the application (ingest API)",
     });
-    let scope = move || match &endpoint {
-        Some((scope, _)) => scope.clone(),
+    let fixed_scope = endpoint.as_ref().map(|(scope, _)| scope.clone());
+    let scope = Signal::derive(move || match &fixed_scope {
+        Some(scope) => scope.clone(),
         None => Scope::Probes(target.get()),
-    };
+    });
 
     let tick = ticker(Duration::from_secs(1));
+    // New targets show up in the filter within 10 s. A memo: reading the
+    // seconds themselves would fetch every second.
+    let every_10_s = Memo::new(move |_| tick.get() / 10);
     let targets = LocalResource::new({
         let client = client.clone();
         move || {
-            // New targets show up in the filter within 10 s.
-            let _ = tick.get() / 10;
+            every_10_s.get();
             let client = client.clone();
             async move { client.targets().await }
         }
@@ -94,7 +100,7 @@ pub fn ResponseTimes(
             None => view.range.get().millis(),
         };
         let window = view.window(points_for(span, interval_ms.get()));
-        let scope = scope();
+        let scope = scope.get();
         let client = client.clone();
         async move { client.metrics(&window, &scope).await }
     });
@@ -188,6 +194,18 @@ pub fn ResponseTimes(
     });
     let throughput_top = Signal::derive(move || throughput_lines.with(|l| top_of(l, 0.1)));
     let on_zoom = view.zoom_to();
+    let alerts = AlertsInView::new(view);
+    let marked = move |metrics: &'static [AlertMetric]| {
+        alerts.markers(move |alert, rule| {
+            metrics.contains(&alert.metric_type) && scope.with(|s| in_scope(rule, s))
+        })
+    };
+    let latency_markers = marked(&[
+        AlertMetric::ResponseTime,
+        AlertMetric::P95,
+        AlertMetric::P99,
+    ]);
+    let error_markers = marked(&[AlertMetric::ErrorRate]);
 
     view! {
         <section class="response-times" aria-label="Response times">
@@ -244,6 +262,7 @@ pub fn ResponseTimes(
                     y_unit=" ms"
                     gap_ms=gap_ms
                     on_zoom=on_zoom
+                    markers=latency_markers
                 />
             </article>
             <article class="panel">
@@ -276,6 +295,7 @@ pub fn ResponseTimes(
                     y_unit=" %"
                     gap_ms=gap_ms
                     on_zoom=on_zoom
+                    markers=error_markers
                 />
             </article>
         </section>

@@ -100,12 +100,7 @@ fn pipeline(counts: &mut Counts) -> Result {
 
 fn end2end(server_bin: &Path, dist: &Path) -> Result<Counts> {
     let port = free_port()?;
-    let server = serve::start_vigie(
-        server_bin,
-        port,
-        &cmd::root().join("target/e2e-data"),
-        dist,
-    )?;
+    let server = serve::start_vigie(server_bin, port, &cmd::root().join("target/e2e-data"), dist)?;
     // A real node_exporter for the tests that scrape one.
     let exporter_port = free_port()?;
     let exporter = Background::spawn(

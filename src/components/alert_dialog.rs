@@ -1,0 +1,280 @@
+//! The modal dialog an operator acts on an alert through: resolve it with a
+//! note (warned first when its condition still holds, since a new alert will
+//! follow), or acknowledge it. Both ask for the operator's name, remembered in
+//! the browser's local storage for the next time.
+
+use leptos::html;
+use leptos::prelude::*;
+use vigie_api::{AcknowledgeAlert, Alert, ResolveAlert};
+
+use crate::api::{ApiClient, ClientError};
+use crate::components::change_error::{ChangeError, FieldError, unless_field};
+use crate::components::severity::SeverityChip;
+use crate::format;
+
+/// Where the operator's name is kept between visits.
+const ACTOR_KEY: &str = "vigie.actor";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The name given last time, or nothing.
+fn remembered_actor() -> String {
+    local_storage()
+        .and_then(|s| s.get_item(ACTOR_KEY).ok().flatten())
+        .unwrap_or_default()
+}
+
+fn remember_actor(name: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.set_item(ACTOR_KEY, name.trim());
+    }
+}
+
+/// What the operator does to the alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertAction {
+    Acknowledge,
+    Resolve,
+}
+
+impl AlertAction {
+    fn title(self) -> &'static str {
+        match self {
+            AlertAction::Acknowledge => "Acknowledge alert",
+            AlertAction::Resolve => "Resolve alert",
+        }
+    }
+}
+
+/// The warning shown before resolving an alert whose condition still holds.
+pub fn still_holds_warning(a: &Alert) -> String {
+    let unit = a.metric_type.unit();
+    let again = match a.for_seconds {
+        0 => "right away".to_owned(),
+        s => format!("after {}", format::duration(s)),
+    };
+    format!(
+        "The condition still holds (value {} vs threshold {} {} {unit}): resolving it now means a new alert will fire {again}.",
+        format::measured(a.current_value, unit),
+        a.comparison.symbol(),
+        format::number(a.threshold_value),
+    )
+}
+
+/// `alert` is the alert as last fetched; the dialog keeps the last one it
+/// saw if the alert leaves the list while it is open (the server then says
+/// why the action is refused).
+#[component]
+pub fn AlertDialog(
+    #[prop(into)] alert: Signal<Option<Alert>>,
+    action: AlertAction,
+    /// Called when the dialog closes without acting (Cancel, Escape).
+    on_close: Callback<()>,
+    /// Called with the alert as the server returned it after acting.
+    on_done: Callback<Alert>,
+) -> impl IntoView {
+    let client = expect_context::<ApiClient>();
+    let dialog = NodeRef::<html::Dialog>::new();
+    let shown = Memo::new(move |prev: Option<&Option<Alert>>| {
+        alert.get().or_else(|| prev.cloned().flatten())
+    });
+    let note = RwSignal::new(String::new());
+    let actor = RwSignal::new(remembered_actor());
+    let error = RwSignal::new(None::<ClientError>);
+
+    // Opening as a modal is the browser's business: an Effect.
+    Effect::new(move |_| {
+        if let Some(d) = dialog.get()
+            && !d.open()
+        {
+            let _ = d.show_modal();
+        }
+    });
+
+    let act = Action::new_local(move |id: &i64| {
+        let client = client.clone();
+        let id = *id;
+        let note = note.get_untracked().trim().to_owned();
+        let actor = actor.get_untracked().trim().to_owned();
+        async move {
+            let done = match action {
+                AlertAction::Resolve => {
+                    client
+                        .resolve_alert(&ResolveAlert {
+                            alert_id: id,
+                            note,
+                            actor,
+                        })
+                        .await
+                }
+                AlertAction::Acknowledge => {
+                    client
+                        .acknowledge_alert(&AcknowledgeAlert {
+                            alert_id: id,
+                            actor,
+                            note: Some(note).filter(|n| !n.is_empty()),
+                        })
+                        .await
+                }
+            };
+            match done {
+                Ok(alert) => on_done.run(alert),
+                Err(e) => error.set(Some(e)),
+            }
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(a) = shown.get_untracked() else {
+            return;
+        };
+        remember_actor(&actor.get_untracked());
+        error.set(None);
+        act.dispatch(a.id);
+    };
+    // Closing (here, or by Escape) fires the dialog's `close` event.
+    let close = move || {
+        if let Some(d) = dialog.get_untracked() {
+            d.close();
+        }
+    };
+    let blank_note = move || action == AlertAction::Resolve && note.with(|n| n.trim().is_empty());
+    let warning = move || {
+        shown.get().filter(|a| action == AlertAction::Resolve && a.condition_holds).map(|a| {
+            view! { <p class="warning" id="alert-dialog-warning" data-testid="still-holds">{still_holds_warning(&a)}</p> }
+        })
+    };
+    let error_signal: Signal<Option<ClientError>> = error.into();
+    let invalid = move |field: &'static str| {
+        move || {
+            error
+                .with(|e| e.as_ref().and_then(ClientError::field) == Some(field))
+                .to_string()
+        }
+    };
+
+    view! {
+        <dialog
+            class="alert-dialog"
+            node_ref=dialog
+            aria-labelledby="alert-dialog-title"
+            aria-describedby=move || {
+                let warned = action == AlertAction::Resolve
+                    && shown.with(|a| a.as_ref().is_some_and(|a| a.condition_holds));
+                warned.then_some("alert-dialog-warning")
+            }
+            on:close=move |_| on_close.run(())
+        >
+            <form on:submit=submit novalidate>
+                <h2 id="alert-dialog-title">{action.title()}</h2>
+                {move || shown.get().map(|a| {
+                    let unit = a.metric_type.unit();
+                    view! {
+                        <p class="dialog-subject">
+                            <SeverityChip severity=a.severity />
+                            <strong>{a.title.clone()}</strong>
+                        </p>
+                        <p class="dialog-figures">
+                            {format!(
+                                "{}: value {} vs threshold {} {} {unit}",
+                                a.metric_type.label(),
+                                format::measured(a.current_value, unit),
+                                a.comparison.symbol(),
+                                format::number(a.threshold_value),
+                            )}
+                        </p>
+                    }
+                })}
+                {warning}
+                <div class="field">
+                    <label>
+                        {if action == AlertAction::Resolve { "Note" } else { "Note (optional)" }}
+                        <textarea
+                            rows="3"
+                            required={action == AlertAction::Resolve}
+                            autofocus={action == AlertAction::Resolve}
+                            placeholder="What was done, or why it needs nothing"
+                            prop:value=note
+                            on:input=move |ev| note.set(event_target_value(&ev))
+                            aria-invalid=invalid("note")
+                            aria-describedby="alert-note-error"
+                        ></textarea>
+                    </label>
+                    <FieldError error=error_signal field="note" id="alert-note-error" />
+                </div>
+                <div class="field">
+                    <label>
+                        "Your name"
+                        <input
+                            type="text"
+                            required
+                            autocomplete="name"
+                            autofocus={action == AlertAction::Acknowledge}
+                            bind:value=actor
+                            aria-invalid=invalid("actor")
+                            aria-describedby="alert-actor-error"
+                        />
+                    </label>
+                    <FieldError error=error_signal field="actor" id="alert-actor-error" />
+                </div>
+                <ChangeError error=unless_field(error_signal, &["note", "actor"]) />
+                <div class="dialog-actions">
+                    <button type="button" on:click=move |_| close()>"Cancel"</button>
+                    <button
+                        type="submit"
+                        class=if action == AlertAction::Resolve { "primary" } else { "" }
+                        disabled=move || blank_note() || act.pending().get()
+                    >
+                        {action.title()}
+                    </button>
+                </div>
+            </form>
+        </dialog>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vigie_api::{AlertMetric, AlertState, Comparison, Severity};
+
+    use super::*;
+
+    #[test]
+    fn the_warning_says_value_threshold_and_when_the_next_alert_fires() {
+        let mut a = Alert {
+            id: 1,
+            alert_type: "resource".into(),
+            severity: Severity::Critical,
+            title: "Memory".into(),
+            description: String::new(),
+            metric_type: AlertMetric::MemoryUsage,
+            threshold_value: 85.0,
+            current_value: Some(91.26),
+            is_resolved: false,
+            rule_id: 2,
+            state: AlertState::Firing,
+            comparison: Comparison::Above,
+            condition_holds: true,
+            for_seconds: 300,
+            started_at: 0,
+            fired_at: Some(300_000),
+            acknowledged_by: None,
+            acknowledged_at: None,
+            resolved_by: None,
+            resolved_at: None,
+            note: None,
+            history: Vec::new(),
+        };
+        assert_eq!(
+            still_holds_warning(&a),
+            "The condition still holds (value 91.3 % vs threshold > 85 %): resolving it now means a new alert will fire after 5 min."
+        );
+        a.for_seconds = 0;
+        a.metric_type = AlertMetric::P99;
+        a.current_value = Some(1250.0);
+        a.threshold_value = 1000.0;
+        assert!(still_holds_warning(&a).ends_with("(value 1250 ms vs threshold > 1000 ms): resolving it now means a new alert will fire right away."));
+    }
+}

@@ -1,0 +1,613 @@
+//! `/alerts/rules`: the rules that raise alerts. Each one's condition,
+//! duration, margin and window, its last measured value, a switch to enable
+//! or disable it; a form to add one or edit it; removal after a confirmation.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use vigie_api::{AlertMetric, AlertRule, AlertRuleSpec, Comparison, Severity, TargetKind};
+
+use crate::api::{ApiClient, ClientError};
+use crate::components::change_error::{ChangeError, FieldError, unless_field};
+use crate::components::severity::SeverityChip;
+use crate::components::target_picker::TargetPicker;
+use crate::format;
+use crate::live::{LiveHost, ticker};
+use crate::pages::alerts::AlertTabs;
+
+/// Whether a metric is measured over a window of requests (probes or
+/// ingested), so that the window and the request scope apply to it.
+fn uses_requests(metric: AlertMetric) -> bool {
+    matches!(
+        metric,
+        AlertMetric::ResponseTime | AlertMetric::P95 | AlertMetric::P99 | AlertMetric::ErrorRate
+    )
+}
+
+/// `> 80 %`
+pub fn condition_text(spec: &AlertRuleSpec) -> String {
+    format!(
+        "{} {} {}",
+        spec.comparison.symbol(),
+        format::number(spec.threshold),
+        spec.metric.unit()
+    )
+}
+
+/// What a rule's figures are taken from.
+fn scope_text(spec: &AlertRuleSpec, target_name: Option<&str>) -> String {
+    if spec.metric.is_host() {
+        return "this host".into();
+    }
+    if !uses_requests(spec.metric) {
+        return "the cache".into();
+    }
+    match (&spec.service, &spec.endpoint, spec.target_id) {
+        (Some(service), Some(endpoint), _) => format!("{service} · {endpoint}"),
+        (Some(service), None, _) => service.clone(),
+        (None, _, Some(id)) => target_name.map_or_else(|| format!("target {id}"), str::to_owned),
+        (None, _, None) => "all probes".into(),
+    }
+}
+
+/// Fields of the form the server may name in a refusal.
+const FIELDS: &[&str] = &[
+    "name",
+    "metric",
+    "comparison",
+    "threshold",
+    "severity",
+    "for_seconds",
+    "recovery_margin",
+    "window_seconds",
+    "target_id",
+    "service",
+    "endpoint",
+];
+
+#[component]
+pub fn AlertRules() -> impl IntoView {
+    let client = expect_context::<ApiClient>();
+    let live = expect_context::<LiveHost>();
+    // Last values move with every evaluation.
+    let tick = ticker(Duration::from_secs(5));
+    let changed = RwSignal::new(0_u32);
+    let form = RuleForm::new();
+    let rules = LocalResource::new({
+        let client = client.clone();
+        move || {
+            tick.get();
+            changed.get();
+            live.alerts_seen.get();
+            let client = client.clone();
+            async move { client.alert_rules().await }
+        }
+    });
+    let targets = LocalResource::new({
+        let client = client.clone();
+        move || {
+            changed.get();
+            let client = client.clone();
+            async move { client.targets().await }
+        }
+    });
+    let target_name = move |id: i64| match targets.get() {
+        Some(Ok(list)) => list
+            .targets
+            .into_iter()
+            .find(|t| t.id == id)
+            .map(|t| t.spec.name),
+        _ => None,
+    };
+
+    let remove = Action::new_local({
+        let client = client.clone();
+        move |id: &i64| {
+            let client = client.clone();
+            let id = *id;
+            async move {
+                let done = client.delete_alert_rule(id).await;
+                changed.update(|n| *n += 1);
+                done
+            }
+        }
+    });
+    let toggle = Action::new_local({
+        let client = client.clone();
+        move |rule: &AlertRule| {
+            let client = client.clone();
+            let (id, mut spec) = (rule.id, rule.spec.clone());
+            spec.enabled = !spec.enabled;
+            async move {
+                let done = client.replace_alert_rule(id, &spec).await;
+                changed.update(|n| *n += 1);
+                done
+            }
+        }
+    });
+
+    let list = Memo::new(move |prev: Option<&Vec<AlertRule>>| match rules.get() {
+        Some(Ok(l)) => l.rules,
+        _ => prev.cloned().unwrap_or_default(),
+    });
+    let loaded = Memo::new(move |_| rules.get().is_some());
+    let empty = Memo::new(move |_| list.with(Vec::is_empty));
+    let load_error = move || match rules.get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
+
+    let row = move |id: i64| {
+        let current = Memo::new(move |_| list.with(|l| l.iter().find(|r| r.id == id).cloned()));
+        let text = move |f: fn(&AlertRule) -> String| {
+            move || current.get().as_ref().map(f).unwrap_or_default()
+        };
+        let severity =
+            Signal::derive(move || current.get().map_or(Severity::Low, |r| r.spec.severity));
+        let enabled = move || current.get().is_some_and(|r| r.spec.enabled);
+        let scope = move || {
+            current.get().map(|r| {
+                let name = r.spec.target_id.and_then(target_name);
+                scope_text(&r.spec, name.as_deref())
+            })
+        };
+        let name = current
+            .get_untracked()
+            .map(|r| r.spec.name)
+            .unwrap_or_default();
+        let confirming = RwSignal::new(false);
+        view! {
+            <tr data-testid="rule-row" data-rule-id=id data-name=name.clone() data-enabled=move || enabled().to_string()>
+                <th scope="row">{text(|r| r.spec.name.clone())}</th>
+                <td>
+                    {text(|r| r.spec.metric.label().to_owned())}
+                    <span class="scope">{scope}</span>
+                </td>
+                <td class="num">{text(|r| condition_text(&r.spec))}</td>
+                <td class="num">{text(|r| format::duration(r.spec.for_seconds))}</td>
+                <td class="num">{text(|r| format!("{} {}", format::number(r.spec.recovery_margin), r.spec.metric.unit()))}</td>
+                <td class="num">{text(|r| if uses_requests(r.spec.metric) { format::duration(r.spec.window_seconds) } else { "—".into() })}</td>
+                <td><SeverityChip severity=severity /></td>
+                <td class="num" data-testid="last-value">{text(|r| format::measured(r.last_value, r.spec.metric.unit()))}</td>
+                <td>
+                    <input
+                        type="checkbox"
+                        role="switch"
+                        aria-label=format!("{name} enabled")
+                        prop:checked=enabled
+                        disabled=move || toggle.pending().get()
+                        on:change=move |_| {
+                            if let Some(r) = current.get_untracked() {
+                                toggle.dispatch(r);
+                            }
+                        }
+                    />
+                </td>
+                <td class="actions">
+                    <button
+                        type="button"
+                        aria-label=format!("Edit {name}")
+                        on:click=move |_| {
+                            if let Some(r) = current.get_untracked() {
+                                form.load(&r);
+                            }
+                        }
+                    >
+                        "Edit"
+                    </button>
+                    // Deleting takes a second click: the rule's open alert is resolved with it.
+                    {
+                        let name = name.clone();
+                        move || {
+                            if confirming.get() {
+                                view! {
+                                    <button
+                                        type="button"
+                                        class="danger"
+                                        aria-label=format!("Confirm deleting {name}")
+                                        title="Its open alert, if any, is resolved"
+                                        on:click=move |_| {
+                                            remove.dispatch(id);
+                                        }
+                                    >
+                                        "Confirm"
+                                    </button>
+                                    <button type="button" on:click=move |_| confirming.set(false)>
+                                        "Keep"
+                                    </button>
+                                }
+                                .into_any()
+                            } else {
+                                view! {
+                                    <button
+                                        type="button"
+                                        class="danger"
+                                        aria-label=format!("Delete {name}")
+                                        on:click=move |_| confirming.set(true)
+                                    >
+                                        "Delete"
+                                    </button>
+                                }
+                                .into_any()
+                            }
+                        }
+                    }
+                </td>
+            </tr>
+        }
+    };
+
+    let rows = move || {
+        if !loaded.get() {
+            return view! { <p>"Loading…"</p> }.into_any();
+        }
+        if empty.get() {
+            return view! { <p class="empty">"No rule: add one above."</p> }.into_any();
+        }
+        view! {
+            <table class="targets rules">
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Metric"</th>
+                        <th scope="col">"Condition"</th>
+                        <th scope="col">"For"</th>
+                        <th scope="col">"Margin"</th>
+                        <th scope="col">"Window"</th>
+                        <th scope="col">"Severity"</th>
+                        <th scope="col">"Last value"</th>
+                        <th scope="col">"Enabled"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=move || list.get() key=|r| r.id children=move |r| row(r.id) />
+                </tbody>
+            </table>
+        }
+        .into_any()
+    };
+
+    view! {
+        <section class="page">
+            <header class="page-header">
+                <h1>"Alert rules"</h1>
+                <p class="subtitle">"When a measurement raises an alert, and how urgent it is"</p>
+                <AlertTabs />
+            </header>
+            <RuleEditor form=form on_saved=Callback::new(move |_| changed.update(|n| *n += 1)) />
+            <ChangeError error=Signal::derive(move || {
+                let removed = remove.value().get().and_then(Result::err);
+                removed.or_else(|| toggle.value().get().and_then(Result::err))
+            }) />
+            {move || load_error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
+            {rows}
+        </section>
+    }
+}
+
+/// What the rule form holds: text as typed, and the rule being edited.
+#[derive(Debug, Clone, Copy)]
+struct RuleForm {
+    name: RwSignal<String>,
+    metric: RwSignal<AlertMetric>,
+    comparison: RwSignal<Comparison>,
+    threshold: RwSignal<String>,
+    severity: RwSignal<Severity>,
+    for_seconds: RwSignal<String>,
+    margin: RwSignal<String>,
+    window_seconds: RwSignal<String>,
+    target: RwSignal<Option<i64>>,
+    service: RwSignal<String>,
+    endpoint: RwSignal<String>,
+    /// `Some((id, enabled))` while editing that rule.
+    editing: RwSignal<Option<(i64, bool)>>,
+    error: RwSignal<Option<ClientError>>,
+}
+
+impl RuleForm {
+    fn new() -> Self {
+        RuleForm {
+            name: RwSignal::new(String::new()),
+            metric: RwSignal::new(AlertMetric::CpuUsage),
+            comparison: RwSignal::new(Comparison::Above),
+            threshold: RwSignal::new(String::new()),
+            severity: RwSignal::new(Severity::High),
+            for_seconds: RwSignal::new("60".into()),
+            margin: RwSignal::new("0".into()),
+            window_seconds: RwSignal::new("60".into()),
+            target: RwSignal::new(None),
+            service: RwSignal::new(String::new()),
+            endpoint: RwSignal::new(String::new()),
+            editing: RwSignal::new(None),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// Fills the form with `rule` to edit it.
+    fn load(&self, rule: &AlertRule) {
+        let spec = &rule.spec;
+        self.name.set(spec.name.clone());
+        self.metric.set(spec.metric);
+        self.comparison.set(spec.comparison);
+        self.threshold.set(format::number(spec.threshold));
+        self.severity.set(spec.severity);
+        self.for_seconds.set(spec.for_seconds.to_string());
+        self.margin.set(format::number(spec.recovery_margin));
+        self.window_seconds.set(spec.window_seconds.to_string());
+        self.target.set(spec.target_id);
+        self.service.set(spec.service.clone().unwrap_or_default());
+        self.endpoint.set(spec.endpoint.clone().unwrap_or_default());
+        self.editing.set(Some((rule.id, spec.enabled)));
+        self.error.set(None);
+    }
+
+    fn clear(&self) {
+        let blank = RuleForm::new();
+        self.name.set(blank.name.get_untracked());
+        self.metric.set(blank.metric.get_untracked());
+        self.comparison.set(blank.comparison.get_untracked());
+        self.threshold.set(blank.threshold.get_untracked());
+        self.severity.set(blank.severity.get_untracked());
+        self.for_seconds.set(blank.for_seconds.get_untracked());
+        self.margin.set(blank.margin.get_untracked());
+        self.window_seconds
+            .set(blank.window_seconds.get_untracked());
+        self.target.set(None);
+        self.service.set(String::new());
+        self.endpoint.set(String::new());
+        self.editing.set(None);
+        self.error.set(None);
+    }
+
+    /// The threshold typed, if it is a number: the form is not sent without one.
+    fn threshold_value(&self) -> Option<f64> {
+        self.threshold.with(|t| t.trim().parse::<f64>().ok())
+    }
+
+    /// The spec as typed. Empty optional numbers are their defaults; the
+    /// server judges the rest, so one rule and one message apply everywhere.
+    fn spec(&self) -> AlertRuleSpec {
+        let seconds = |s: RwSignal<String>, default: u32| {
+            s.with_untracked(|s| s.trim().parse::<f64>().ok())
+                .map_or(default, |v| v.max(0.0).round() as u32)
+        };
+        let text = |s: RwSignal<String>| {
+            Some(s.get_untracked().trim().to_owned()).filter(|s| !s.is_empty())
+        };
+        let metric = self.metric.get_untracked();
+        let scoped = uses_requests(metric);
+        let service = text(self.service).filter(|_| scoped);
+        AlertRuleSpec {
+            name: self.name.get_untracked().trim().to_owned(),
+            metric,
+            comparison: self.comparison.get_untracked(),
+            threshold: self.threshold_value().unwrap_or_default(),
+            severity: self.severity.get_untracked(),
+            for_seconds: seconds(self.for_seconds, 0),
+            recovery_margin: self
+                .margin
+                .with_untracked(|m| m.trim().parse::<f64>().ok())
+                .unwrap_or_default(),
+            window_seconds: seconds(self.window_seconds, 60),
+            target_id: self
+                .target
+                .get_untracked()
+                .filter(|_| scoped && service.is_none()),
+            endpoint: text(self.endpoint).filter(|_| service.is_some()),
+            service,
+            enabled: self
+                .editing
+                .get_untracked()
+                .is_none_or(|(_, enabled)| enabled),
+        }
+    }
+}
+
+/// The form that adds a rule, or saves the one being edited. The server
+/// validates; its answer names the field at fault, explained next to it.
+#[component]
+fn RuleEditor(form: RuleForm, on_saved: Callback<()>) -> impl IntoView {
+    let client = expect_context::<ApiClient>();
+    let save = Action::new_local(move |(editing, spec): &(Option<i64>, AlertRuleSpec)| {
+        let client = client.clone();
+        let (editing, spec) = (*editing, spec.clone());
+        async move {
+            let saved = match editing {
+                Some(id) => client.replace_alert_rule(id, &spec).await,
+                None => client.create_alert_rule(&spec).await,
+            };
+            match saved {
+                Ok(_) => {
+                    form.clear();
+                    on_saved.run(());
+                }
+                Err(e) => form.error.set(Some(e)),
+            }
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if form.threshold_value().is_none() {
+            return;
+        }
+        form.error.set(None);
+        save.dispatch((form.editing.get_untracked().map(|(id, _)| id), form.spec()));
+    };
+    let error: Signal<Option<ClientError>> = form.error.into();
+    let invalid = move |field: &'static str| {
+        move || {
+            error
+                .with(|e| e.as_ref().and_then(|e| e.field()) == Some(field))
+                .to_string()
+        }
+    };
+    let editing = move || form.editing.get().is_some();
+    let unit = move || form.metric.get().unit();
+    let scoped = move || uses_requests(form.metric.get());
+    let RuleForm {
+        name,
+        metric,
+        comparison,
+        threshold,
+        severity,
+        for_seconds,
+        margin,
+        window_seconds,
+        target,
+        service,
+        endpoint,
+        ..
+    } = form;
+
+    view! {
+        <form
+            class="panel new-target rule-form"
+            novalidate
+            on:submit=submit
+            aria-label=move || if editing() { "Edit a rule" } else { "Add a rule" }
+        >
+            <h2>{move || if editing() { "Edit rule" } else { "Add a rule" }}</h2>
+            <div class="fields">
+                <div class="field wide">
+                    <label>"Name" <input type="text" required bind:value=name aria-invalid=invalid("name") aria-describedby="rule-name-error" /></label>
+                    <FieldError error=error field="name" id="rule-name-error" />
+                </div>
+                <div class="field">
+                    <label>"Metric"
+                        <select aria-invalid=invalid("metric") on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            if let Some(m) = AlertMetric::ALL.into_iter().find(|m| m.as_str() == v) {
+                                metric.set(m);
+                            }
+                        }>
+                            {AlertMetric::ALL
+                                .into_iter()
+                                .map(|m| view! { <option value=m.as_str() selected=move || metric.get() == m>{m.label()}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <FieldError error=error field="metric" id="rule-metric-error" />
+                </div>
+                <div class="field">
+                    <label>"Fires when"
+                        <select on:change=move |ev| comparison.set(if event_target_value(&ev) == "below" { Comparison::Below } else { Comparison::Above })>
+                            <option value="above" selected=move || comparison.get() == Comparison::Above>"above (>)"</option>
+                            <option value="below" selected=move || comparison.get() == Comparison::Below>"below (<)"</option>
+                        </select>
+                    </label>
+                </div>
+                <div class="field">
+                    <label>{move || format!("Threshold ({})", unit())}
+                        <input type="number" step="any" required bind:value=threshold
+                            aria-invalid=invalid("threshold") aria-describedby="rule-threshold-error" />
+                    </label>
+                    <FieldError error=error field="threshold" id="rule-threshold-error" />
+                </div>
+                <div class="field">
+                    <label>"Severity"
+                        <select on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            if let Some(s) = Severity::ALL.into_iter().find(|s| s.as_str() == v) {
+                                severity.set(s);
+                            }
+                        }>
+                            {Severity::ALL
+                                .into_iter()
+                                .map(|s| view! { <option value=s.as_str() selected=move || severity.get() == s>{s.as_str()}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                </div>
+                <div class="field">
+                    <label>"For (s)"
+                        <input type="number" min="0" step="1" bind:value=for_seconds
+                            aria-invalid=invalid("for_seconds") aria-describedby="rule-for-error" />
+                    </label>
+                    <FieldError error=error field="for_seconds" id="rule-for-error" />
+                </div>
+                <div class="field">
+                    <label>{move || format!("Recovery margin ({})", unit())}
+                        <input type="number" min="0" step="any" bind:value=margin
+                            aria-invalid=invalid("recovery_margin") aria-describedby="rule-margin-error" />
+                    </label>
+                    <FieldError error=error field="recovery_margin" id="rule-margin-error" />
+                </div>
+                {move || scoped().then(|| view! {
+                    <div class="field">
+                        <label>"Window (s)"
+                            <input type="number" min="1" step="1" bind:value=window_seconds
+                                aria-invalid=invalid("window_seconds") aria-describedby="rule-window-error" />
+                        </label>
+                        <FieldError error=error field="window_seconds" id="rule-window-error" />
+                    </div>
+                    <div class="field">
+                        <TargetPicker label="Probes of" none_label="All targets" selected=target kind=TargetKind::Http />
+                        <FieldError error=error field="target_id" id="rule-target-error" />
+                    </div>
+                    <div class="field">
+                        <label>"Or service"
+                            <input type="text" placeholder="ingested requests" bind:value=service
+                                aria-invalid=invalid("service") aria-describedby="rule-service-error" />
+                        </label>
+                        <FieldError error=error field="service" id="rule-service-error" />
+                    </div>
+                    <div class="field">
+                        <label>"Endpoint"
+                            <input type="text" placeholder="all endpoints" bind:value=endpoint
+                                disabled=move || service.with(|s| s.trim().is_empty())
+                                aria-invalid=invalid("endpoint") aria-describedby="rule-endpoint-error" />
+                        </label>
+                        <FieldError error=error field="endpoint" id="rule-endpoint-error" />
+                    </div>
+                })}
+            </div>
+            <button type="submit" class="primary" disabled=move || save.pending().get() || form.threshold_value().is_none()>
+                {move || if editing() { "Save changes" } else { "Add rule" }}
+            </button>
+            {move || editing().then(|| view! {
+                <button type="button" on:click=move |_| form.clear()>"Cancel"</button>
+            })}
+            <ChangeError error=unless_field(error, FIELDS) />
+        </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(metric: AlertMetric) -> AlertRuleSpec {
+        AlertRuleSpec {
+            name: "r".into(),
+            metric,
+            comparison: Comparison::Below,
+            threshold: 50.0,
+            severity: Severity::Medium,
+            for_seconds: 0,
+            recovery_margin: 0.0,
+            window_seconds: 60,
+            target_id: None,
+            service: None,
+            endpoint: None,
+            enabled: true,
+        }
+    }
+
+    #[test]
+    fn rules_read_as_their_condition_and_source() {
+        assert_eq!(condition_text(&spec(AlertMetric::CacheHitRate)), "< 50 %");
+        assert_eq!(scope_text(&spec(AlertMetric::CpuUsage), None), "this host");
+        assert_eq!(
+            scope_text(&spec(AlertMetric::CacheHitRate), None),
+            "the cache"
+        );
+        let mut p95 = spec(AlertMetric::P95);
+        assert_eq!(scope_text(&p95, None), "all probes");
+        p95.target_id = Some(3);
+        assert_eq!(scope_text(&p95, Some("shop")), "shop");
+        p95.service = Some("api".into());
+        p95.endpoint = Some("/orders".into());
+        assert_eq!(scope_text(&p95, None), "api · /orders");
+    }
+}

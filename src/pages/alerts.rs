@@ -1,0 +1,482 @@
+//! `/alerts`: what is wrong now and what was. Open alerts first, most severe
+//! first, each with its age, its value against the threshold and what an
+//! operator can do (acknowledge it, resolve it with a note); then the
+//! history, filtered and paged, each alert opening to all its transitions.
+//! Both lists are fetched again when the stream reports an alert transition.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use vigie_api::{Alert, AlertList, AlertState, AlertTransition, SYSTEM_ACTOR, Severity};
+
+use crate::api::{AlertQuery, ApiClient, Range, StateFilter};
+use crate::components::alert_dialog::{AlertAction, AlertDialog};
+use crate::components::severity::SeverityChip;
+use crate::format;
+use crate::live::{LiveHost, ticker, unix_now_ms};
+
+/// Open alerts asked for: all of them, in practice.
+const OPEN_LIMIT: u32 = 500;
+/// Alerts per page of the history.
+const PAGE: u32 = 20;
+
+/// How long an open alert has been in its state, as of `now_ms`.
+pub fn age_text(a: &Alert, now_ms: i64) -> String {
+    let since = |t: i64| format::age((now_ms - t) as f64 / 1000.0);
+    let fired = a.fired_at.unwrap_or(a.started_at);
+    match a.state {
+        AlertState::Pending => format!("pending for {}", since(a.started_at)),
+        AlertState::Firing => format!("firing for {}", since(fired)),
+        AlertState::Acknowledged => match &a.acknowledged_by {
+            Some(who) => format!("firing for {} · acknowledged by {who}", since(fired)),
+            None => format!("firing for {}", since(fired)),
+        },
+        AlertState::Resolved => match a.resolved_at {
+            Some(t) => format!("resolved {} ago", since(t)),
+            None => "resolved".into(),
+        },
+    }
+}
+
+/// `Memory 91.3 % vs threshold > 85 %`
+pub fn value_text(a: &Alert) -> String {
+    let unit = a.metric_type.unit();
+    format!(
+        "{} {} vs threshold {} {} {unit}",
+        a.metric_type.label(),
+        format::measured(a.current_value, unit),
+        a.comparison.symbol(),
+        format::number(a.threshold_value)
+    )
+}
+
+/// Who did something: the operator's name, or Vigie itself.
+pub fn actor_text(actor: &str) -> String {
+    if actor == SYSTEM_ACTOR {
+        "automatically".into()
+    } else {
+        format!("by {actor}")
+    }
+}
+
+/// One line of an alert's life.
+fn transition_text(t: &AlertTransition, unit: &str) -> String {
+    let mut text = format!(
+        "{} · {} {}",
+        format::date_time(t.at_ms),
+        t.state.as_str(),
+        actor_text(&t.actor)
+    );
+    if let Some(v) = t.value {
+        text.push_str(&format!(" · value {}", format::measured(Some(v), unit)));
+    }
+    text
+}
+
+/// The tabs of the alerts pages.
+#[component]
+pub fn AlertTabs() -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label="Alert views">
+            <A href="/alerts" exact=true>"Open and history"</A>
+            <A href="/alerts/rules">"Rules"</A>
+        </nav>
+    }
+}
+
+#[component]
+pub fn Alerts() -> impl IntoView {
+    // Moved by this page's own changes, so that both lists refetch at once
+    // without waiting for the stream's event.
+    let changed = RwSignal::new(0_u32);
+    view! {
+        <section class="page alerts-page">
+            <header class="page-header">
+                <h1>"Alerts"</h1>
+                <p class="subtitle">"Raised by the rules when a measurement crosses its threshold"</p>
+                <AlertTabs />
+            </header>
+            <OpenAlerts changed=changed />
+            <AlertHistory changed=changed />
+        </section>
+    }
+}
+
+#[component]
+fn OpenAlerts(changed: RwSignal<u32>) -> impl IntoView {
+    let client = expect_context::<ApiClient>();
+    let live = expect_context::<LiveHost>();
+    // Values move between transitions: fetched again every 5 s as well.
+    let refresh = ticker(Duration::from_secs(5));
+    let clock = ticker(Duration::from_secs(1));
+    let now = Memo::new(move |_| {
+        clock.get();
+        unix_now_ms()
+    });
+    let fetched = LocalResource::new(move || {
+        live.alerts_seen.get();
+        changed.get();
+        refresh.get();
+        let client = client.clone();
+        let query = AlertQuery {
+            state: StateFilter::Open,
+            limit: OPEN_LIMIT,
+            ..AlertQuery::default()
+        };
+        async move { client.alerts(&query).await }
+    });
+    // The last list received; rows are keyed by id and read it.
+    let list = Memo::new(move |prev: Option<&Vec<Alert>>| match fetched.get() {
+        Some(Ok(l)) => l.alerts,
+        _ => prev.cloned().unwrap_or_default(),
+    });
+    let loaded = Memo::new(move |_| fetched.get().is_some());
+    let empty = Memo::new(move |_| list.with(Vec::is_empty));
+    let load_error = move || match fetched.get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
+    let find = move |id: i64| list.with(|l| l.iter().find(|a| a.id == id).cloned());
+
+    // The alert being acted on, and how.
+    let acting = RwSignal::new(None::<(i64, AlertAction)>);
+    let dialog = move || {
+        acting.get().map(|(id, action)| {
+            view! {
+                <AlertDialog
+                    alert=Signal::derive(move || find(id))
+                    action=action
+                    on_close=Callback::new(move |_| acting.set(None))
+                    on_done=Callback::new(move |_| {
+                        acting.set(None);
+                        changed.update(|n| *n += 1);
+                    })
+                />
+            }
+        })
+    };
+
+    let row = move |id: i64| {
+        let current = Memo::new(move |_| find(id));
+        let text = move |f: fn(&Alert) -> String| {
+            move || current.get().as_ref().map(f).unwrap_or_default()
+        };
+        let state = move || current.get().map_or("", |a| a.state.as_str());
+        let severity = Signal::derive(move || current.get().map_or(Severity::Low, |a| a.severity));
+        let firing = move || current.get().is_some_and(|a| a.state == AlertState::Firing);
+        let title = current.get_untracked().map(|a| a.title).unwrap_or_default();
+        let ack_label = format!("Acknowledge {title}");
+        let resolve_label = format!("Resolve {title}");
+        view! {
+            <li class="alert-row" data-testid="open-alert" data-alert-id=id data-state=state
+                data-severity=move || severity.get().as_str()>
+                <div class="alert-main">
+                    <SeverityChip severity=severity />
+                    <strong class="alert-title">{text(|a| a.title.clone())}</strong>
+                    <span class="alert-state" data-state=state>{state}</span>
+                </div>
+                <p class="alert-facts">
+                    <span data-testid="age">{move || current.get().map(|a| age_text(&a, now.get())).unwrap_or_default()}</span>
+                    " · "
+                    <span data-testid="value">{text(value_text)}</span>
+                </p>
+                <p class="alert-description">{text(|a| a.description.clone())}</p>
+                <div class="actions">
+                    {move || firing().then(|| {
+                        let label = ack_label.clone();
+                        view! {
+                            <button type="button" aria-label=label
+                                on:click=move |_| acting.set(Some((id, AlertAction::Acknowledge)))>
+                                "Acknowledge"
+                            </button>
+                        }
+                    })}
+                    <button type="button" class="primary" aria-label=resolve_label
+                        on:click=move |_| acting.set(Some((id, AlertAction::Resolve)))>
+                        "Resolve"
+                    </button>
+                </div>
+            </li>
+        }
+    };
+
+    let rows = move || {
+        if !loaded.get() {
+            return view! { <p>"Loading…"</p> }.into_any();
+        }
+        if empty.get() {
+            return view! { <p class="empty" data-testid="no-open-alert">"No open alert: every rule's condition is clear."</p> }
+                .into_any();
+        }
+        view! {
+            <ul class="alert-list">
+                <For each=move || list.get() key=|a| a.id children=move |a| row(a.id) />
+            </ul>
+        }
+        .into_any()
+    };
+
+    view! {
+        <section class="alerts-open" aria-labelledby="open-alerts-heading">
+            <h2 id="open-alerts-heading">
+                "Open "
+                <span class="count">{move || list.with(Vec::len)}</span>
+            </h2>
+            {move || load_error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
+            {rows}
+            {dialog}
+        </section>
+    }
+}
+
+/// Which alerts the history shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HistoryStates {
+    Resolved,
+    All,
+}
+
+#[component]
+fn AlertHistory(changed: RwSignal<u32>) -> impl IntoView {
+    let client = expect_context::<ApiClient>();
+    let live = expect_context::<LiveHost>();
+    let states = RwSignal::new(HistoryStates::Resolved);
+    let severity = RwSignal::new(None::<Severity>);
+    // Alerts whose life overlaps the last `since`; any time when `None`.
+    let since = RwSignal::new(None::<Range>);
+    let offset = RwSignal::new(0_u32);
+    let fetched = LocalResource::new(move || {
+        live.alerts_seen.get();
+        changed.get();
+        let to = unix_now_ms();
+        let query = AlertQuery {
+            state: match states.get() {
+                HistoryStates::Resolved => StateFilter::In(vec![AlertState::Resolved]),
+                HistoryStates::All => StateFilter::Any,
+            },
+            severities: severity.get().into_iter().collect(),
+            from: since.get().map(|r| to - r.millis()),
+            to: since.get().map(|_| to),
+            limit: PAGE,
+            offset: offset.get(),
+        };
+        let client = client.clone();
+        async move { client.alerts(&query).await }
+    });
+    let page = Memo::new(
+        move |prev: Option<&Option<AlertList>>| match fetched.get() {
+            Some(Ok(l)) => Some(l),
+            _ => prev.cloned().flatten(),
+        },
+    );
+    let list = Memo::new(move |_| page.get().map(|p| p.alerts).unwrap_or_default());
+    let total = Memo::new(move |_| page.get().map_or(0, |p| p.total));
+    // A memo: the list below is rebuilt only when this changes, not on every
+    // refresh (rows are kept, and so is an opened one's history).
+    let none_match =
+        Memo::new(move |_| page.with(|p| p.as_ref().is_some_and(|p| p.alerts.is_empty())));
+    let load_error = move || match fetched.get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
+
+    let row = move |id: i64| {
+        let current = Memo::new(move |_| list.with(|l| l.iter().find(|a| a.id == id).cloned()));
+        let severity = Signal::derive(move || current.get().map_or(Severity::Low, |a| a.severity));
+        let state = move || current.get().map_or("", |a| a.state.as_str());
+        let times = move || {
+            current.get().map(|a| {
+                let mut text = format!("started {}", format::date_time(a.started_at));
+                if let Some(t) = a.resolved_at {
+                    text.push_str(&format!(" · resolved {}", format::date_time(t)));
+                }
+                if let Some(who) = &a.resolved_by {
+                    text.push_str(&format!(" {}", actor_text(who)));
+                }
+                text
+            })
+        };
+        let note = move || current.get().and_then(|a| a.note);
+        let steps = move || current.get().map_or(0, |a| a.history.len());
+        let transitions = move || {
+            current.get().map(|a| {
+                let unit = a.metric_type.unit();
+                a.history
+                    .iter()
+                    .map(|t| {
+                        let note = t.note.clone();
+                        view! {
+                            <li data-state=t.state.as_str()>
+                                {transition_text(t, unit)}
+                                {note.map(|n| view! { <q class="note">{n}</q> })}
+                            </li>
+                        }
+                    })
+                    .collect_view()
+            })
+        };
+        view! {
+            <li class="alert-row history" data-testid="history-alert" data-alert-id=id data-state=state>
+                <div class="alert-main">
+                    <SeverityChip severity=severity />
+                    <strong class="alert-title">{move || current.get().map(|a| a.title).unwrap_or_default()}</strong>
+                    <span class="alert-state" data-state=state>{state}</span>
+                </div>
+                <p class="alert-facts" data-testid="times">{times}</p>
+                {move || note().map(|n| view! { <p class="alert-note" data-testid="note">{n}</p> })}
+                <details>
+                    <summary>{move || format!("Transitions ({})", steps())}</summary>
+                    <ol class="transitions">{transitions}</ol>
+                </details>
+            </li>
+        }
+    };
+
+    let at_newest = move || offset.get() == 0;
+    let at_oldest = move || u64::from(offset.get() + PAGE) >= total.get();
+    let shown_range = move || {
+        let (offset, count) = (offset.get(), list.with(Vec::len) as u32);
+        if count == 0 {
+            "none".to_owned()
+        } else {
+            format!("{}–{} of {}", offset + 1, offset + count, total.get())
+        }
+    };
+
+    view! {
+        <section class="alerts-history" aria-labelledby="history-heading">
+            <div class="toolbar">
+                <h2 id="history-heading">"History"</h2>
+                <label>
+                    "Show "
+                    <select on:change=move |ev| {
+                        let all = event_target_value(&ev) == "all";
+                        states.set(if all { HistoryStates::All } else { HistoryStates::Resolved });
+                        offset.set(0);
+                    }>
+                        <option value="resolved" selected=move || states.get() == HistoryStates::Resolved>"Resolved"</option>
+                        <option value="all" selected=move || states.get() == HistoryStates::All>"All"</option>
+                    </select>
+                </label>
+                <label>
+                    "Severity "
+                    <select on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        severity.set(Severity::ALL.into_iter().find(|s| s.as_str() == v));
+                        offset.set(0);
+                    }>
+                        <option value="" selected=move || severity.get().is_none()>"Any"</option>
+                        {Severity::ALL
+                            .into_iter()
+                            .map(|s| view! { <option value=s.as_str() selected=move || severity.get() == Some(s)>{s.as_str()}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Time range "
+                    <select on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        since.set(Range::ALL.into_iter().find(|r| r.as_str() == v));
+                        offset.set(0);
+                    }>
+                        <option value="" selected=move || since.get().is_none()>"Any time"</option>
+                        {Range::ALL
+                            .into_iter()
+                            .map(|r| view! { <option value=r.as_str() selected=move || since.get() == Some(r)>{format!("Last {}", r.as_str())}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+            </div>
+            {move || load_error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
+            {move || {
+                if none_match.get() {
+                    view! { <p class="empty">"No alert matches these filters."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="alert-list">
+                            <For each=move || list.get() key=|a| a.id children=move |a| row(a.id) />
+                        </ul>
+                    }
+                    .into_any()
+                }
+            }}
+            <nav class="pager" aria-label="History pages">
+                <button type="button" disabled=at_newest
+                    on:click=move |_| offset.update(|o| *o = o.saturating_sub(PAGE))>
+                    "Newer"
+                </button>
+                <span data-testid="history-range">{shown_range}</span>
+                <button type="button" disabled=at_oldest
+                    on:click=move |_| offset.update(|o| *o += PAGE)>
+                    "Older"
+                </button>
+            </nav>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vigie_api::{AlertMetric, Comparison};
+
+    use super::*;
+
+    fn alert(state: AlertState) -> Alert {
+        Alert {
+            id: 1,
+            alert_type: "response_time".into(),
+            severity: Severity::High,
+            title: "Response time".into(),
+            description: String::new(),
+            metric_type: AlertMetric::ResponseTime,
+            threshold_value: 2000.0,
+            current_value: Some(2345.6),
+            is_resolved: state == AlertState::Resolved,
+            rule_id: 4,
+            state,
+            comparison: Comparison::Above,
+            condition_holds: true,
+            for_seconds: 60,
+            started_at: 1_000_000,
+            fired_at: Some(1_060_000),
+            acknowledged_by: Some("Ana".into()),
+            acknowledged_at: Some(1_100_000),
+            resolved_by: None,
+            resolved_at: Some(1_300_000),
+            note: None,
+            history: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn ages_count_from_the_start_of_the_state() {
+        let now = 1_240_000;
+        assert_eq!(
+            age_text(&alert(AlertState::Pending), now),
+            "pending for 4 min"
+        );
+        assert_eq!(
+            age_text(&alert(AlertState::Firing), now),
+            "firing for 3 min"
+        );
+        assert_eq!(
+            age_text(&alert(AlertState::Acknowledged), now),
+            "firing for 3 min · acknowledged by Ana"
+        );
+        assert_eq!(
+            age_text(&alert(AlertState::Resolved), 1_310_000),
+            "resolved 10 s ago"
+        );
+    }
+
+    #[test]
+    fn values_read_against_their_threshold() {
+        assert_eq!(
+            value_text(&alert(AlertState::Firing)),
+            "Response time 2346 ms vs threshold > 2000 ms"
+        );
+        assert_eq!(actor_text("system"), "automatically");
+        assert_eq!(actor_text("Ana"), "by Ana");
+    }
+}
