@@ -1,7 +1,15 @@
 // Playwright drives Debian's Chromium against a vigie-server that
 // `cargo xtask test` starts on a free loopback port (VIGIE_BASE_URL), serving
 // the real release build. No retries: a flaky test is a failing test.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { defineConfig } from '@playwright/test';
+
+// Flags Debian's Chromium needs here: root, no GPU, a network that only
+// reaches package registries.
+const chromiumArgs: string[] = JSON.parse(
+  readFileSync(join(__dirname, 'chromium-args.json'), 'utf8'),
+);
 
 const baseURL = process.env.VIGIE_BASE_URL;
 if (!baseURL) {
@@ -21,16 +29,8 @@ export default defineConfig({
     trace: 'off',
     launchOptions: {
       executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-dev-shm-usage',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      // Shared with the benchmark scripts (end2end/bench/stats.mjs).
+      args: chromiumArgs,
     },
   },
 });

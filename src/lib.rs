@@ -5,6 +5,7 @@
 pub mod api;
 pub mod components;
 pub mod format;
+pub mod lists;
 pub mod live;
 pub mod pages;
 

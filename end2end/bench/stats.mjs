@@ -1,19 +1,15 @@
 // Code shared by the benchmark scripts: summary statistics, Chromium
 // launch options, logging and the single-line JSON result.
+import { readFileSync } from 'node:fs';
+
 import { chromium } from '@playwright/test';
 
 export const SMOKE = process.env.BENCH_SMOKE === '1';
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+// The flags the Playwright suite uses too.
+export const CHROMIUM_ARGS = JSON.parse(
+  readFileSync(new URL('../chromium-args.json', import.meta.url), 'utf8'),
+);
 
 export function launchChromium() {
   return chromium.launch({

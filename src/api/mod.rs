@@ -347,6 +347,9 @@ pub struct AlertQuery {
     /// Alerts whose life overlaps `[from, to]`, Unix ms.
     pub from: Option<i64>,
     pub to: Option<i64>,
+    /// `Some(true)`: only alerts that fired; `Some(false)`: only those that
+    /// cleared before firing.
+    pub fired: Option<bool>,
     /// 1 to 500.
     pub limit: u32,
     pub offset: u32,
@@ -359,6 +362,7 @@ impl Default for AlertQuery {
             severities: Vec::new(),
             from: None,
             to: None,
+            fired: None,
             limit: 50,
             offset: 0,
         }
@@ -393,6 +397,7 @@ impl AlertQuery {
         }
         params.extend(self.from.map(|t| format!("from={t}")));
         params.extend(self.to.map(|t| format!("to={t}")));
+        params.extend(self.fired.map(|f| format!("fired={f}")));
         params.push(format!("limit={}&offset={}", self.limit, self.offset));
         params.join("&")
     }
@@ -634,12 +639,13 @@ mod tests {
             severities: vec![Severity::Critical, Severity::High],
             from: Some(10),
             to: Some(20),
+            fired: Some(true),
             limit: 100,
             offset: 40,
         };
         assert_eq!(
             query.query(),
-            "state=firing,acknowledged&severity=critical,high&from=10&to=20&limit=100&offset=40"
+            "state=firing,acknowledged&severity=critical,high&from=10&to=20&fired=true&limit=100&offset=40"
         );
         let open = AlertQuery {
             state: StateFilter::Open,

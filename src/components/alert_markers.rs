@@ -11,6 +11,7 @@ use vigie_api::{Alert, AlertRule, AlertRuleSpec};
 use crate::api::{AlertQuery, ApiClient, Scope, Span};
 use crate::components::chart::{Marker, MarkerKind};
 use crate::components::range_picker::TimeView;
+use crate::lists::last_list;
 use crate::live::{LiveHost, ticker, unix_now_ms};
 
 /// Most alerts asked for one view.
@@ -59,14 +60,8 @@ impl AlertsInView {
             async move { client.alert_rules().await }
         });
         AlertsInView {
-            alerts: Memo::new(move |prev: Option<&Vec<Alert>>| match alerts.get() {
-                Some(Ok(list)) => list.alerts,
-                _ => prev.cloned().unwrap_or_default(),
-            }),
-            rules: Memo::new(move |prev: Option<&Vec<AlertRule>>| match rules.get() {
-                Some(Ok(list)) => list.rules,
-                _ => prev.cloned().unwrap_or_default(),
-            }),
+            alerts: last_list(alerts, |l| l.alerts),
+            rules: last_list(rules, |l| l.rules),
         }
     }
 

@@ -13,7 +13,7 @@ use leptos::html;
 use leptos::prelude::*;
 use vigie_api::Severity;
 use vigie_charts::canvas::{Frame, draw_axes, draw_lines};
-use vigie_charts::{MARGIN, Point, Y_LABEL_AREA, time_at};
+use vigie_charts::{Point, time_at, x_at};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{ResizeObserver, ResizeObserverEntry};
@@ -62,17 +62,13 @@ pub struct Marker {
     pub severity: Severity,
 }
 
-/// Where time `t` lies, in CSS pixels from the left edge of a chart `width`
-/// CSS pixels wide showing `window`; `None` outside the window. The plot starts
-/// after the value labels, as [`time_at`] (its inverse) assumes.
-pub fn marker_x(t: i64, width: f64, window: &Range<i64>) -> Option<f64> {
-    if t < window.start || t > window.end {
-        return None;
-    }
-    let left = MARGIN + Y_LABEL_AREA;
-    let plot = (width - left - MARGIN).max(1.0);
-    let span = (window.end - window.start).max(1) as f64;
-    Some(left + (t - window.start) as f64 / span * plot)
+/// What the axes depend on: drawn again only when it changes.
+#[derive(Debug, Clone, PartialEq)]
+struct Shape {
+    css_size: (f64, f64),
+    window: Range<i64>,
+    y_range: Range<f64>,
+    gap_ms: i64,
 }
 
 #[component]
@@ -129,38 +125,50 @@ pub fn TimeSeriesChart(
     });
 
     // Two stacked canvases: the axes are drawn when the window, the value
-    // range or the size changes; the lines on every new point.
-    let frame = move || {
+    // range or the size changes; the lines when they change. Both read memos,
+    // so that a refresh bringing the same values draws nothing.
+    let shape = Memo::new(move |_| {
         let (w, h) = size.get();
         let window = window.get()?;
-        (w >= 1.0 && h >= 1.0).then(|| Frame {
+        (w >= 1.0 && h >= 1.0).then(|| Shape {
             css_size: (w, h),
             window,
             y_range: y_range.get(),
-            y_unit,
             gap_ms: gap_ms.get(),
-            x_label: &format::clock,
         })
+    });
+    let drawn_lines = Memo::new(move |_| lines.get());
+    let frame = move |s: &Shape| Frame {
+        css_size: s.css_size,
+        window: s.window.clone(),
+        y_range: s.y_range.clone(),
+        y_unit,
+        gap_ms: s.gap_ms,
+        x_label: &format::clock,
     };
     Effect::new(move |_| {
-        let (Some(frame), Some(canvas)) = (frame(), axes.get()) else {
-            return;
-        };
-        if let Err(e) = draw_axes(&canvas, &frame) {
-            web_sys::console::warn_1(&format!("chart axes not drawn: {e}").into());
-        }
+        shape.with(|s| {
+            let (Some(s), Some(canvas)) = (s, axes.get()) else {
+                return;
+            };
+            if let Err(e) = draw_axes(&canvas, &frame(s)) {
+                web_sys::console::warn_1(&format!("chart axes not drawn: {e}").into());
+            }
+        });
     });
     Effect::new(move |_| {
-        let (Some(frame), Some(canvas)) = (frame(), canvas.get()) else {
-            return;
-        };
-        lines.with(|lines| match draw_lines(&canvas, &frame, lines) {
-            Ok(Some(ts)) => {
-                let _ = canvas.set_attribute("data-last-ts", &ts.to_string());
-                mark_first_chart();
-            }
-            Ok(None) => {}
-            Err(e) => web_sys::console::warn_1(&format!("chart not drawn: {e}").into()),
+        shape.with(|s| {
+            let (Some(s), Some(canvas)) = (s, canvas.get()) else {
+                return;
+            };
+            drawn_lines.with(|lines| match draw_lines(&canvas, &frame(s), lines) {
+                Ok(Some(ts)) => {
+                    let _ = canvas.set_attribute("data-last-ts", &ts.to_string());
+                    mark_first_chart();
+                }
+                Ok(None) => {}
+                Err(e) => web_sys::console::warn_1(&format!("chart not drawn: {e}").into()),
+            });
         });
     });
 
@@ -214,7 +222,7 @@ pub fn TimeSeriesChart(
         }
         markers.with(|all| {
             all.iter()
-                .filter_map(|m| marker_x(m.at_ms, width, &window).map(|x| (m.clone(), x)))
+                .filter_map(|m| x_at(m.at_ms, width, &window).map(|x| (m.clone(), x)))
                 .collect::<Vec<_>>()
         })
     });
@@ -294,22 +302,4 @@ fn nearest(points: &[Point], t: i64, gap_ms: i64) -> Option<f64> {
         .min_by_key(|p| (p.0 - t).abs())
         .filter(|p| (p.0 - t).abs() <= gap_ms)
         .map(|p| p.1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markers_sit_where_the_plot_puts_their_time() {
-        let window = 100_000..400_000;
-        let width = 856.0;
-        let left = MARGIN + Y_LABEL_AREA;
-        assert_eq!(marker_x(100_000, width, &window), Some(left));
-        assert_eq!(marker_x(400_000, width, &window), Some(width - MARGIN));
-        let middle = marker_x(250_000, width, &window).expect("inside");
-        assert_eq!(time_at(middle, width, &window), 250_000);
-        assert_eq!(marker_x(99_999, width, &window), None);
-        assert_eq!(marker_x(400_001, width, &window), None);
-    }
 }

@@ -5,6 +5,7 @@ pub mod alert_dialog;
 pub mod alert_markers;
 pub mod change_error;
 pub mod chart;
+pub mod confirm;
 pub mod connection;
 pub mod header;
 pub mod kpi;

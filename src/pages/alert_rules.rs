@@ -9,9 +9,11 @@ use vigie_api::{AlertMetric, AlertRule, AlertRuleSpec, Comparison, Severity, Tar
 
 use crate::api::{ApiClient, ClientError};
 use crate::components::change_error::{ChangeError, FieldError, unless_field};
+use crate::components::confirm::ConfirmButton;
 use crate::components::severity::SeverityChip;
 use crate::components::target_picker::TargetPicker;
 use crate::format;
+use crate::lists::{last_list, refetching_action};
 use crate::live::{LiveHost, ticker};
 use crate::pages::alerts::AlertTabs;
 
@@ -100,36 +102,23 @@ pub fn AlertRules() -> impl IntoView {
         _ => None,
     };
 
-    let remove = Action::new_local({
+    let remove = refetching_action(changed, {
         let client = client.clone();
         move |id: &i64| {
-            let client = client.clone();
-            let id = *id;
-            async move {
-                let done = client.delete_alert_rule(id).await;
-                changed.update(|n| *n += 1);
-                done
-            }
+            let (client, id) = (client.clone(), *id);
+            async move { client.delete_alert_rule(id).await }
         }
     });
-    let toggle = Action::new_local({
+    let toggle = refetching_action(changed, {
         let client = client.clone();
         move |rule: &AlertRule| {
-            let client = client.clone();
-            let (id, mut spec) = (rule.id, rule.spec.clone());
+            let (client, id, mut spec) = (client.clone(), rule.id, rule.spec.clone());
             spec.enabled = !spec.enabled;
-            async move {
-                let done = client.replace_alert_rule(id, &spec).await;
-                changed.update(|n| *n += 1);
-                done
-            }
+            async move { client.replace_alert_rule(id, &spec).await }
         }
     });
 
-    let list = Memo::new(move |prev: Option<&Vec<AlertRule>>| match rules.get() {
-        Some(Ok(l)) => l.rules,
-        _ => prev.cloned().unwrap_or_default(),
-    });
+    let list = last_list(rules, |l| l.rules);
     let loaded = Memo::new(move |_| rules.get().is_some());
     let empty = Memo::new(move |_| list.with(Vec::is_empty));
     let load_error = move || match rules.get() {
@@ -155,7 +144,6 @@ pub fn AlertRules() -> impl IntoView {
             .get_untracked()
             .map(|r| r.spec.name)
             .unwrap_or_default();
-        let confirming = RwSignal::new(false);
         view! {
             <tr data-testid="rule-row" data-rule-id=id data-name=name.clone() data-enabled=move || enabled().to_string()>
                 <th scope="row">{text(|r| r.spec.name.clone())}</th>
@@ -196,42 +184,14 @@ pub fn AlertRules() -> impl IntoView {
                         "Edit"
                     </button>
                     // Deleting takes a second click: the rule's open alert is resolved with it.
-                    {
-                        let name = name.clone();
-                        move || {
-                            if confirming.get() {
-                                view! {
-                                    <button
-                                        type="button"
-                                        class="danger"
-                                        aria-label=format!("Confirm deleting {name}")
-                                        title="Its open alert, if any, is resolved"
-                                        on:click=move |_| {
-                                            remove.dispatch(id);
-                                        }
-                                    >
-                                        "Confirm"
-                                    </button>
-                                    <button type="button" on:click=move |_| confirming.set(false)>
-                                        "Keep"
-                                    </button>
-                                }
-                                .into_any()
-                            } else {
-                                view! {
-                                    <button
-                                        type="button"
-                                        class="danger"
-                                        aria-label=format!("Delete {name}")
-                                        on:click=move |_| confirming.set(true)
-                                    >
-                                        "Delete"
-                                    </button>
-                                }
-                                .into_any()
-                            }
-                        }
-                    }
+                    <ConfirmButton
+                        verb="Delete"
+                        verbing="deleting"
+                        name=name.clone() consequence="Its open alert, if any, is resolved"
+                        on_confirm=Callback::new(move |()| {
+                            remove.dispatch(id);
+                        })
+                    />
                 </td>
             </tr>
         }

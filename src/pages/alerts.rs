@@ -14,6 +14,7 @@ use crate::api::{AlertQuery, ApiClient, Range, StateFilter};
 use crate::components::alert_dialog::{AlertAction, AlertDialog};
 use crate::components::severity::SeverityChip;
 use crate::format;
+use crate::lists::last_list;
 use crate::live::{LiveHost, ticker, unix_now_ms};
 
 /// Open alerts asked for: all of them, in practice.
@@ -127,10 +128,7 @@ fn OpenAlerts(changed: RwSignal<u32>) -> impl IntoView {
         async move { client.alerts(&query).await }
     });
     // The last list received; rows are keyed by id and read it.
-    let list = Memo::new(move |prev: Option<&Vec<Alert>>| match fetched.get() {
-        Some(Ok(l)) => l.alerts,
-        _ => prev.cloned().unwrap_or_default(),
-    });
+    let list = last_list(fetched, |l| l.alerts);
     let loaded = Memo::new(move |_| fetched.get().is_some());
     let empty = Memo::new(move |_| list.with(Vec::is_empty));
     let load_error = move || match fetched.get() {
@@ -245,6 +243,8 @@ fn AlertHistory(changed: RwSignal<u32>) -> impl IntoView {
     let severity = RwSignal::new(None::<Severity>);
     // Alerts whose life overlaps the last `since`; any time when `None`.
     let since = RwSignal::new(None::<Range>);
+    // Pending alerts that cleared before firing are kept, but out of the way.
+    let with_unfired = RwSignal::new(false);
     let offset = RwSignal::new(0_u32);
     let fetched = LocalResource::new(move || {
         live.alerts_seen.get();
@@ -258,6 +258,7 @@ fn AlertHistory(changed: RwSignal<u32>) -> impl IntoView {
             severities: severity.get().into_iter().collect(),
             from: since.get().map(|r| to - r.millis()),
             to: since.get().map(|_| to),
+            fired: (!with_unfired.get()).then_some(true),
             limit: PAGE,
             offset: offset.get(),
         };
@@ -386,6 +387,17 @@ fn AlertHistory(changed: RwSignal<u32>) -> impl IntoView {
                             .map(|r| view! { <option value=r.as_str() selected=move || since.get() == Some(r)>{format!("Last {}", r.as_str())}</option> })
                             .collect_view()}
                     </select>
+                </label>
+                <label>
+                    <input
+                        type="checkbox"
+                        prop:checked=move || with_unfired.get()
+                        on:change=move |ev| {
+                            with_unfired.set(event_target_checked(&ev));
+                            offset.set(0);
+                        }
+                    />
+                    " Also those that cleared before firing"
                 </label>
             </div>
             {move || load_error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}

@@ -8,6 +8,8 @@ use vigie_api::{Health, Outcome, ProbeMethod, Target, TargetKind, TargetSpec};
 
 use crate::api::{ApiClient, ClientError};
 use crate::components::change_error::ChangeError;
+use crate::components::confirm::ConfirmButton;
+use crate::lists::{last_list, refetching_action};
 use crate::live::ticker;
 
 fn outcome_text(t: &Target) -> String {
@@ -49,38 +51,25 @@ pub fn Targets() -> impl IntoView {
         }
     });
 
-    let remove = Action::new_local({
+    let remove = refetching_action(changed, {
         let client = client.clone();
         move |id: &i64| {
-            let client = client.clone();
-            let id = *id;
-            async move {
-                let done = client.delete_target(id).await;
-                changed.update(|n| *n += 1);
-                done
-            }
+            let (client, id) = (client.clone(), *id);
+            async move { client.delete_target(id).await }
         }
     });
-    let toggle = Action::new_local({
+    let toggle = refetching_action(changed, {
         let client = client.clone();
         move |t: &Target| {
-            let client = client.clone();
-            let (id, mut spec) = (t.id, t.spec.clone());
+            let (client, id, mut spec) = (client.clone(), t.id, t.spec.clone());
             spec.enabled = !spec.enabled;
-            async move {
-                let done = client.replace_target(id, &spec).await;
-                changed.update(|n| *n += 1);
-                done
-            }
+            async move { client.replace_target(id, &spec).await }
         }
     });
 
     // The last list received; rows are keyed by id and their cells read it,
     // so a refresh updates text in place instead of rebuilding the table.
-    let list = Memo::new(move |prev: Option<&Vec<Target>>| match targets.get() {
-        Some(Ok(l)) => l.targets,
-        _ => prev.cloned().unwrap_or_default(),
-    });
+    let list = last_list(targets, |l| l.targets);
     // Memos: the table below is rebuilt only when these change, not on every refresh.
     let loaded = Memo::new(move |_| targets.get().is_some());
     let empty = Memo::new(move |_| list.with(Vec::is_empty));
@@ -107,7 +96,6 @@ pub fn Targets() -> impl IntoView {
             .map(|t| t.spec.name)
             .unwrap_or_default();
         let label_name = name.clone();
-        let confirming = RwSignal::new(false);
         let toggle_label = move || {
             if current.get().is_some_and(|t| t.spec.enabled) {
                 "Disable"
@@ -154,41 +142,14 @@ pub fn Targets() -> impl IntoView {
                         "Edit"
                     </button>
                     // Removing takes a second click: a target's live state goes with it.
-                    {
-                        let name = name.clone();
-                        move || {
-                            if confirming.get() {
-                                view! {
-                                    <button
-                                        type="button"
-                                        class="danger"
-                                        aria-label=format!("Confirm removing {name}")
-                                        on:click=move |_| {
-                                            remove.dispatch(id);
-                                        }
-                                    >
-                                        "Confirm"
-                                    </button>
-                                    <button type="button" on:click=move |_| confirming.set(false)>
-                                        "Keep"
-                                    </button>
-                                }
-                                .into_any()
-                            } else {
-                                view! {
-                                    <button
-                                        type="button"
-                                        class="danger"
-                                        aria-label=format!("Remove {name}")
-                                        on:click=move |_| confirming.set(true)
-                                    >
-                                        "Remove"
-                                    </button>
-                                }
-                                .into_any()
-                            }
-                        }
-                    }
+                    <ConfirmButton
+                        verb="Remove"
+                        verbing="removing"
+                        name=name.clone()
+                        on_confirm=Callback::new(move |()| {
+                            remove.dispatch(id);
+                        })
+                    />
                 </td>
             </tr>
         }

@@ -111,10 +111,27 @@ pub const Y_LABEL_AREA: f64 = 48.0;
 /// edge) of a chart `width` CSS pixels wide showing `range`; clamped to it.
 /// This is the inverse of where [`TimeChart::draw`] puts a time.
 pub fn time_at(x: f64, width: f64, range: &Range<i64>) -> i64 {
-    let left = MARGIN + Y_LABEL_AREA;
-    let plot = (width - left - MARGIN).max(1.0);
+    let (left, plot) = plot_span(width);
     let f = ((x - left) / plot).clamp(0.0, 1.0);
     range.start + ((range.end - range.start) as f64 * f).round() as i64
+}
+
+/// Where time `t` lies, in CSS pixels from the left edge of a chart `width`
+/// CSS pixels wide showing `range`; `None` outside it. The inverse of [`time_at`].
+pub fn x_at(t: i64, width: f64, range: &Range<i64>) -> Option<f64> {
+    if t < range.start || t > range.end {
+        return None;
+    }
+    let (left, plot) = plot_span(width);
+    let span = (range.end - range.start).max(1) as f64;
+    Some(left + (t - range.start) as f64 / span * plot)
+}
+
+/// Left edge and width of the plotting area, CSS pixels: after the value
+/// labels, before the right margin.
+fn plot_span(width: f64) -> (f64, f64) {
+    let left = MARGIN + Y_LABEL_AREA;
+    (left, (width - left - MARGIN).max(1.0))
 }
 
 impl TimeChart<'_> {
@@ -404,6 +421,19 @@ mod tests {
             chart.draw(&root, series).expect("draw");
         }
         svg
+    }
+
+    #[test]
+    fn x_at_puts_a_time_where_the_plot_draws_it() {
+        let window = 100_000..400_000;
+        let width = 856.0;
+        let left = MARGIN + Y_LABEL_AREA;
+        assert_eq!(x_at(100_000, width, &window), Some(left));
+        assert_eq!(x_at(400_000, width, &window), Some(width - MARGIN));
+        let middle = x_at(250_000, width, &window).expect("inside");
+        assert_eq!(time_at(middle, width, &window), 250_000);
+        assert_eq!(x_at(99_999, width, &window), None);
+        assert_eq!(x_at(400_001, width, &window), None);
     }
 
     #[test]

@@ -17,6 +17,8 @@ use tokio::sync::mpsc;
 use vigie_api::{Alert, AlertList, AlertRule, AlertRuleList, AlertState, ErrorBody, Target};
 use vigie_server::{Config, Server, start};
 
+mod common;
+
 /// A loopback server whose answer takes `delay` milliseconds.
 async fn upstream(delay: Arc<AtomicU64>) -> SocketAddr {
     let app = Router::new().route(
@@ -313,8 +315,17 @@ async fn a_slow_target_fires_then_resolves_by_itself_then_by_hand() {
         ]
     );
 
-    // History keeps both, with who resolved them.
-    let history: AlertList = api.get("/alerts/?state=resolved").await;
+    // History keeps both, with who resolved them; neither is among the
+    // alerts that cleared before firing.
+    let unfired: AlertList = api.get("/alerts/?state=resolved&fired=false").await;
+    assert!(unfired.alerts.iter().all(|a| a.fired_at.is_none()));
+    assert!(
+        !unfired
+            .alerts
+            .iter()
+            .any(|a| a.id == firing.id || a.id == again.id)
+    );
+    let history: AlertList = api.get("/alerts/?state=resolved&fired=true").await;
     let ours: Vec<&Alert> = history
         .alerts
         .iter()
@@ -458,38 +469,22 @@ async fn bad_input_is_refused_with_the_problem_named_and_nothing_changes() {
 #[tokio::test]
 async fn open_alerts_and_history_survive_a_sigkill() {
     let data = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = common::free_port();
     let spawn = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_vigie-server"))
-            .env("VIGIE_ADDR", format!("127.0.0.1:{port}"))
-            .env("VIGIE_DATA_DIR", data.path())
-            .env("VIGIE_STATIC_DIR", data.path())
-            .env("VIGIE_DEFAULT_TARGET", "false")
-            .env("VIGIE_ALERT_INTERVAL_MS", "200")
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .expect("spawn vigie-server")
+        common::spawn_binary(
+            port,
+            data.path(),
+            &[
+                ("VIGIE_DEFAULT_TARGET", "false"),
+                ("VIGIE_ALERT_INTERVAL_MS", "200"),
+            ],
+        )
     };
     let api = Api {
         base: format!("http://127.0.0.1:{port}/api/performance"),
         http: reqwest::Client::new(),
     };
-    let ready = || async {
-        for _ in 0..100 {
-            if reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("not up");
-    };
+    let ready = || common::wait_ready(port);
     let mut child = spawn();
     ready().await;
     let memory = |name: &str| {

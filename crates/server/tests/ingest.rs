@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 use vigie_api::{EndpointList, ErrorBody, IngestAck, MetricsResponse};
 use vigie_server::{Config, Server, start};
 
+mod common;
+
 async fn vigie(data: &Path, max_records: u64) -> (Server, String) {
     let mut config = Config::local(data, data);
     config.default_target = false;
@@ -177,34 +179,10 @@ async fn bad_batches_are_refused_whole_with_the_record_and_field_named() {
 #[tokio::test]
 async fn acknowledged_batches_survive_a_sigkill_and_no_batch_is_half_stored() {
     let data = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let spawn = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_vigie-server"))
-            .env("VIGIE_ADDR", format!("127.0.0.1:{port}"))
-            .env("VIGIE_DATA_DIR", data.path())
-            .env("VIGIE_STATIC_DIR", data.path())
-            .env("VIGIE_DEFAULT_TARGET", "false")
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .expect("spawn vigie-server")
-    };
+    let port = common::free_port();
+    let spawn = || common::spawn_binary(port, data.path(), &[("VIGIE_DEFAULT_TARGET", "false")]);
     let base = format!("http://127.0.0.1:{port}/api/performance");
-    let ready = || async {
-        for _ in 0..100 {
-            if reqwest::get(format!("http://127.0.0.1:{port}/livez"))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("not up");
-    };
+    let ready = || common::wait_ready(port);
     let mut child = spawn();
     ready().await;
 

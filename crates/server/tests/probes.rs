@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 use vigie_api::{ErrorBody, Health, MetricsResponse, MonitoringState, Outcome, Target, TargetList};
 use vigie_server::{Config, Server, start};
 
+mod common;
+
 /// A real HTTP server with a fast, a slow and a failing endpoint.
 async fn upstream() -> SocketAddr {
     let app = Router::new()
@@ -34,12 +36,6 @@ async fn upstream() -> SocketAddr {
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
-}
-
-/// A loopback port with nothing listening.
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 struct Vigie {
@@ -115,7 +111,7 @@ async fn each_kind_of_endpoint_gets_its_outcome_latency_and_error_rate() {
     let refused = v
         .add(
             "refused",
-            &format!("http://127.0.0.1:{}/", closed_port()),
+            &format!("http://127.0.0.1:{}/", common::free_port()),
             900,
         )
         .await;
@@ -352,31 +348,11 @@ async fn fetch<T: serde::de::DeserializeOwned>(
 async fn everything_stored_before_a_sigkill_is_there_after_restart() {
     let up = upstream().await;
     let data = tempfile::tempdir().expect("tempdir");
-    let spawn = |port: u16| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_vigie-server"))
-            .env("VIGIE_ADDR", format!("127.0.0.1:{port}"))
-            .env("VIGIE_DATA_DIR", data.path())
-            .env("VIGIE_STATIC_DIR", data.path())
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .expect("spawn vigie-server")
-    };
-    let port = closed_port();
+    let spawn = |port: u16| common::spawn_binary(port, data.path(), &[]);
+    let port = common::free_port();
     let base = format!("http://127.0.0.1:{port}/api/performance");
     let http = reqwest::Client::new();
-    let wait_ready = || async {
-        for _ in 0..100 {
-            let ready = http
-                .get(format!("http://127.0.0.1:{port}/readyz"))
-                .send()
-                .await;
-            if ready.is_ok_and(|r| r.status() == 200) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("vigie-server not ready");
-    };
+    let wait_ready = || common::wait_ready(port);
 
     let mut child = spawn(port);
     wait_ready().await;

@@ -125,6 +125,17 @@ pub fn parse_filter(q: &HashMap<String, String>) -> Result<AlertFilter, ApiError
     {
         return Err(ApiError::bad_request("from", "from must not be after to"));
     }
+    let fired = q
+        .get("fired")
+        .map(|v| match v.trim() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(ApiError::bad_request(
+                "fired",
+                "fired must be true or false",
+            )),
+        })
+        .transpose()?;
     let limit = number::<u32>(q, "limit", "a whole number")?.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -138,6 +149,7 @@ pub fn parse_filter(q: &HashMap<String, String>) -> Result<AlertFilter, ApiError
         severities,
         from_ms,
         to_ms,
+        fired,
         limit,
         offset,
     })
@@ -295,6 +307,7 @@ mod tests {
             ("limit", "501"),
             ("offset", "-1"),
             ("from", "yesterday"),
+            ("fired", "maybe"),
         ] {
             let e = parse_filter(&q(&[(k, v)])).expect_err("refused");
             assert_eq!(field_of(e), k);

@@ -156,6 +156,9 @@ pub struct AlertFilter {
     /// Alerts whose life (start to resolution, or now) overlaps `[from, to]`.
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
+    /// `Some(true)`: only alerts that fired (open pending ones are left out
+    /// too); `Some(false)`: only those that never did.
+    pub fired: Option<bool>,
     pub limit: u32,
     pub offset: u32,
 }
@@ -432,6 +435,11 @@ impl Store {
         if !f.severities.is_empty() {
             let names: Vec<&str> = f.severities.iter().map(|s| s.as_str()).collect();
             clauses.push(one_of("severity", &names));
+        }
+        match f.fired {
+            Some(true) => clauses.push("fired_at IS NOT NULL".into()),
+            Some(false) => clauses.push("fired_at IS NULL".into()),
+            None => {}
         }
         clauses.push("(?1 IS NULL OR started_at <= ?1)".into());
         clauses.push("(?2 IS NULL OR resolved_at IS NULL OR resolved_at >= ?2)".into());
