@@ -209,8 +209,9 @@ async fn a_refused_change_asks_for_a_token_and_keeps_it_for_the_tab() {
 
 #[wasm_bindgen_test]
 async fn alert_markers_stand_where_their_time_is_drawn() {
-    use vigie::components::chart::{Marker, MarkerKind, marker_x};
+    use vigie::components::chart::{Marker, MarkerKind};
     use vigie_api::Severity;
+    use vigie_charts::x_at;
 
     let el = host(600);
     let marker = |kind, at_ms| Marker {
@@ -256,7 +257,7 @@ async fn alert_markers_stand_where_their_time_is_drawn() {
         .expect("the chart")
         .get_bounding_client_rect()
         .width();
-    let expected = marker_x(150_000, width, &(0..300_000)).expect("inside");
+    let expected = x_at(150_000, width, &(0..300_000)).expect("inside");
     let style = start.get_attribute("style").unwrap_or_default();
     assert_eq!(style, format!("left: {expected:.1}px"));
 
