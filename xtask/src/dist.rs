@@ -24,28 +24,29 @@ pub fn dist_dir() -> PathBuf {
     cmd::root().join("dist")
 }
 
-fn gzip_len(bytes: &[u8]) -> u64 {
+fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = GzEncoder::new(Vec::new(), Compression::best());
     // Writing to a Vec cannot fail.
     let _ = enc.write_all(bytes);
-    enc.finish().map_or(0, |v| v.len() as u64)
+    enc.finish().unwrap_or_default()
 }
 
-fn brotli_len(bytes: &[u8]) -> u64 {
+fn brotli(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let params = brotli::enc::BrotliEncoderParams {
         quality: 11,
         lgwin: 22,
         ..Default::default()
     };
-    match brotli::BrotliCompress(&mut &bytes[..], &mut out, &params) {
-        Ok(n) => n as u64,
-        Err(_) => 0,
-    }
+    // Compressing from a slice into a Vec cannot fail.
+    let _ = brotli::BrotliCompress(&mut &bytes[..], &mut out, &params);
+    out
 }
 
-/// Sizes of the wasm, JS and CSS files of a built bundle, largest first.
-pub fn bundle_sizes(dir: &Path) -> Result<Vec<FileSize>> {
+/// Writes `<file>.gz` and `<file>.br` beside each wasm, JS and CSS file of a
+/// built bundle (what vigie-server and a CDN serve to browsers that accept
+/// them) and returns the files' sizes, largest first.
+pub fn compress_bundle(dir: &Path) -> Result<Vec<FileSize>> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     let mut sizes = Vec::new();
@@ -56,11 +57,16 @@ pub fn bundle_sizes(dir: &Path) -> Result<Vec<FileSize>> {
             continue;
         }
         let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (gz, br) = (gzip(&bytes), brotli(&bytes));
+        for (suffix, data) in [("gz", &gz), ("br", &br)] {
+            let out = path.with_extension(format!("{ext}.{suffix}"));
+            std::fs::write(&out, data).map_err(|e| format!("{}: {e}", out.display()))?;
+        }
         sizes.push(FileSize {
             name: entry.file_name().to_string_lossy().into_owned(),
             raw: bytes.len() as u64,
-            gzip: gzip_len(&bytes),
-            brotli: brotli_len(&bytes),
+            gzip: gz.len() as u64,
+            brotli: br.len() as u64,
         });
     }
     sizes.sort_by_key(|s| std::cmp::Reverse(s.raw));
@@ -112,7 +118,7 @@ pub fn build() -> Result<PathBuf> {
     )?;
     println!("built in {:.0} s", started.elapsed().as_secs_f64());
     let dir = dist_dir();
-    print_sizes(&bundle_sizes(&dir)?);
+    print_sizes(&compress_bundle(&dir)?);
     Ok(dir)
 }
 

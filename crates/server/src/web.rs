@@ -2,7 +2,9 @@
 //! (`vigie-3f2a…_bg.wasm`), so those are cached for a year; `index.html` and
 //! `config.json` are revalidated on every load so that a new release or a new
 //! config takes effect at once. Unknown paths get `index.html` so that the
-//! router's deep links work on reload.
+//! router's deep links work on reload. The build writes `.br` and `.gz`
+//! beside each asset (`cargo xtask dist`), served as they are to browsers that
+//! accept them: the largest file, the wasm, costs no compression per request.
 
 use std::path::Path;
 
@@ -21,6 +23,8 @@ pub fn static_files(dir: &Path) -> ServeDir<ServeFile> {
         );
     }
     ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip()
         .append_index_html_on_directories(true)
         .fallback(ServeFile::new(index))
 }

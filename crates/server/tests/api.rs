@@ -340,6 +340,27 @@ async fn serves_the_dashboard_with_types_and_cache_rules() {
     let config = app.get("/config.json").await;
     assert_eq!(config.headers()["cache-control"], "no-cache");
 
+    // A precompressed copy is served as it is to a browser that accepts it.
+    let compressed = b"brotli bytes, as the build wrote them".to_vec();
+    std::fs::write(
+        dist.path().join("vigie-0123456789abcdef_bg.wasm.br"),
+        &compressed,
+    )
+    .expect("write");
+    let br = app
+        .client
+        .get(format!("{}/vigie-0123456789abcdef_bg.wasm", app.base))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(br.headers()["content-type"], "application/wasm");
+    assert_eq!(br.bytes().await.expect("body").to_vec(), compressed);
+    let plain = app.get("/vigie-0123456789abcdef_bg.wasm").await;
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(&plain.bytes().await.expect("body")[..], b"\0asm\x01\0\0\0");
+
     let deep = app.get("/some/page").await;
     assert_eq!(
         deep.status(),

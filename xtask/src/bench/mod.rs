@@ -74,7 +74,7 @@ fn bench(smoke: bool, dist: &Path) -> Result {
     let chart_dir = build_chart_bench()?;
 
     let mut report = Report::new(smoke);
-    report.bundle(&dist::bundle_sizes(dist)?);
+    report.bundle(&dist::compress_bundle(dist)?);
 
     let port = free_port()?;
     let data = load::bench_dir().join("data");
