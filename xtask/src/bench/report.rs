@@ -244,12 +244,30 @@ impl Report {
             "no growth beyond noise (heap 10 %, nodes 5 %)",
             Some(h1 <= h0 * HEAP_NOISE && n1 <= n0 * NODES_NOISE),
         );
-        self.details.push(format!(
-            "### Live updates\n\nThe overview page with its charts, updated by the server's event stream (a host sample every second, a probe result every second). Main-thread time per update, from a Chromium trace (every top-level task from the event's dispatch to the next update, frames included): {}, p99 {} ms. Memory after a forced garbage collection: {}.\n",
+        let mut d = format!(
+            "### Live updates\n\nThe overview page with its charts, updated by the server's event stream (a host sample every second, a probe result every second). Main-thread time per update, from a Chromium trace (every top-level task from the event's dispatch to the next update, frames included): {}, p99 {} ms{}.\n\nMemory after a forced garbage collection (WebAssembly memory never shrinks: it is the high-water mark of the app's heap):\n\n| after | JS heap | wasm memory | DOM nodes | listeners |\n|---|---|---|---|---|\n",
             tick.show(" ms"),
             num(tick.p99),
-            m
-        ));
+            Stats::from_json(&v["tick_cpu_ms"])
+                .map(|c| format!("; CPU time of the same tasks {}", c.show(" ms")))
+                .unwrap_or_default(),
+        );
+        let mut series = m["series"].as_array().cloned().unwrap_or_default();
+        if series.last().map(|l| &l["seconds"]) != Some(&m["late"]["seconds"]) {
+            series.push(m["late"].clone());
+        }
+        for snap in &series {
+            let f = |k: &str| snap[k].as_f64().unwrap_or(f64::NAN);
+            d.push_str(&format!(
+                "| {} s | {} | {} | {} | {} |\n",
+                num(f("seconds")),
+                mb(f("js_heap_bytes") as u64),
+                mb(f("wasm_memory_bytes") as u64),
+                f("dom_nodes"),
+                f("listeners"),
+            ));
+        }
+        self.details.push(d);
         Ok(())
     }
 
