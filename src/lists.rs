@@ -6,7 +6,7 @@ use std::future::Future;
 
 use leptos::prelude::*;
 
-use crate::api::ClientError;
+use crate::api::{ApiClient, ClientError};
 
 /// The items of the last list `fetched` answered; the previous ones while a
 /// request is under way or failed (its error is shown apart).
@@ -39,6 +39,40 @@ where
             let out = done.await;
             changed.update(|n| *n += 1);
             out
+        }
+    })
+}
+
+/// What a form that adds an item or saves the one being edited needs from
+/// the API: create, replace.
+pub trait Saved: Clone + 'static {
+    fn create(client: &ApiClient, item: &Self) -> impl Future<Output = Result<(), ClientError>>;
+    fn replace(
+        client: &ApiClient,
+        id: i64,
+        item: &Self,
+    ) -> impl Future<Output = Result<(), ClientError>>;
+}
+
+/// The save action of such a form: creates (no id) or replaces (an id); then
+/// `saved`, or the error (whose field the form shows) into `error`.
+pub fn save_action<S: Saved>(
+    client: ApiClient,
+    error: RwSignal<Option<ClientError>>,
+    saved: impl Fn() + Copy + 'static,
+) -> Action<(Option<i64>, S), ()> {
+    Action::new_local(move |(editing, item): &(Option<i64>, S)| {
+        let client = client.clone();
+        let (editing, item) = (*editing, item.clone());
+        async move {
+            let done = match editing {
+                Some(id) => S::replace(&client, id, &item).await,
+                None => S::create(&client, &item).await,
+            };
+            match done {
+                Ok(()) => saved(),
+                Err(e) => error.set(Some(e)),
+            }
         }
     })
 }

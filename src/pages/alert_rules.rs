@@ -13,7 +13,7 @@ use crate::components::confirm::ConfirmButton;
 use crate::components::severity::SeverityChip;
 use crate::components::target_picker::TargetPicker;
 use crate::format;
-use crate::lists::{last_list, refetching_action};
+use crate::lists::{Saved, last_list, refetching_action, save_action};
 use crate::live::{LiveHost, ticker};
 use crate::pages::alerts::AlertTabs;
 
@@ -364,27 +364,23 @@ impl RuleForm {
     }
 }
 
+impl Saved for AlertRuleSpec {
+    async fn create(client: &ApiClient, spec: &Self) -> Result<(), ClientError> {
+        client.create_alert_rule(spec).await.map(drop)
+    }
+    async fn replace(client: &ApiClient, id: i64, spec: &Self) -> Result<(), ClientError> {
+        client.replace_alert_rule(id, spec).await.map(drop)
+    }
+}
+
 /// The form that adds a rule, or saves the one being edited. The server
 /// validates; its answer names the field at fault, explained next to it.
 #[component]
 fn RuleEditor(form: RuleForm, on_saved: Callback<()>) -> impl IntoView {
     let client = expect_context::<ApiClient>();
-    let save = Action::new_local(move |(editing, spec): &(Option<i64>, AlertRuleSpec)| {
-        let client = client.clone();
-        let (editing, spec) = (*editing, spec.clone());
-        async move {
-            let saved = match editing {
-                Some(id) => client.replace_alert_rule(id, &spec).await,
-                None => client.create_alert_rule(&spec).await,
-            };
-            match saved {
-                Ok(_) => {
-                    form.clear();
-                    on_saved.run(());
-                }
-                Err(e) => form.error.set(Some(e)),
-            }
-        }
+    let save = save_action::<AlertRuleSpec>(client, form.error, move || {
+        form.clear();
+        on_saved.run(());
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

@@ -9,7 +9,7 @@ use vigie_api::{Health, Outcome, ProbeMethod, Target, TargetKind, TargetSpec};
 use crate::api::{ApiClient, ClientError};
 use crate::components::change_error::ChangeError;
 use crate::components::confirm::ConfirmButton;
-use crate::lists::{last_list, refetching_action};
+use crate::lists::{Saved, last_list, refetching_action, save_action};
 use crate::live::ticker;
 
 fn outcome_text(t: &Target) -> String {
@@ -276,28 +276,24 @@ impl FormState {
     }
 }
 
+impl Saved for TargetSpec {
+    async fn create(client: &ApiClient, spec: &Self) -> Result<(), ClientError> {
+        client.create_target(spec).await.map(drop)
+    }
+    async fn replace(client: &ApiClient, id: i64, spec: &Self) -> Result<(), ClientError> {
+        client.replace_target(id, spec).await.map(drop)
+    }
+}
+
 /// The form that adds a target, or saves the one being edited. The server
 /// validates; its answer names the field at fault, which is marked and
 /// explained next to it.
 #[component]
 fn TargetForm(form: FormState, on_saved: Callback<()>) -> impl IntoView {
     let client = expect_context::<ApiClient>();
-    let save = Action::new_local(move |(editing, spec): &(Option<i64>, TargetSpec)| {
-        let client = client.clone();
-        let (editing, spec) = (*editing, spec.clone());
-        async move {
-            let saved = match editing {
-                Some(id) => client.replace_target(id, &spec).await,
-                None => client.create_target(&spec).await,
-            };
-            match saved {
-                Ok(_) => {
-                    form.clear();
-                    on_saved.run(());
-                }
-                Err(e) => form.error.set(Some(e)),
-            }
-        }
+    let save = save_action::<TargetSpec>(client, form.error, move || {
+        form.clear();
+        on_saved.run(());
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
