@@ -534,3 +534,57 @@ async fn open_alerts_and_history_survive_a_sigkill() {
     child.kill().expect("stop");
     child.wait().expect("reaped");
 }
+
+#[tokio::test]
+async fn rules_are_edited_and_disabling_one_resolves_its_alert() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let vigie = vigie(data.path()).await;
+    let api = vigie.api();
+    let spec = json!({"name": "memory", "metric": "memory_usage", "comparison": "above",
+        "threshold": 1, "severity": "high", "for_seconds": 0});
+    let rule = api.rule(spec.clone()).await;
+    let firing = api
+        .wait_open(rule.id, AlertState::Firing, Duration::from_secs(10))
+        .await;
+    let put = |id: i64, body: Value| {
+        let api = api.clone();
+        async move {
+            api.send(reqwest::Method::PUT, &format!("/alert-rules/{id}"), &body)
+                .await
+        }
+    };
+
+    // Edited: the answer and the stored rule say the same.
+    let mut edited = spec.clone();
+    edited["name"] = json!("memory, renamed");
+    edited["severity"] = json!("critical");
+    let resp = put(rule.id, edited.clone()).await;
+    assert_eq!(resp.status(), 200);
+    let answer: AlertRule = resp.json().await.expect("rule");
+    assert_eq!(answer.spec.name, "memory, renamed");
+    let stored: AlertRule = api.get(&format!("/alert-rules/{}", rule.id)).await;
+    assert_eq!(stored.spec, answer.spec);
+    assert!(
+        stored.last_value.is_some(),
+        "the last value measured is shown"
+    );
+
+    // A bad edit changes nothing; an unknown rule is a 404.
+    let mut bad = edited.clone();
+    bad["threshold"] = json!(101);
+    assert_refused(put(rule.id, bad).await, 400, "threshold").await;
+    let unchanged: AlertRule = api.get(&format!("/alert-rules/{}", rule.id)).await;
+    assert_eq!(unchanged.spec, stored.spec);
+    assert_eq!(put(999_999, edited.clone()).await.status(), 404);
+
+    // Disabled: its open alert is resolved by the system, and none opens again.
+    let mut disabled = edited;
+    disabled["enabled"] = json!(false);
+    assert_eq!(put(rule.id, disabled).await.status(), 200);
+    let resolved = api.wait_resolved(firing.id, Duration::from_secs(10)).await;
+    assert_eq!(resolved.resolved_by.as_deref(), Some("system"));
+    assert_eq!(resolved.note.as_deref(), Some("rule disabled"));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(api.open_alert(rule.id).await.is_none());
+    vigie.server.shutdown().await.expect("shutdown");
+}
