@@ -19,7 +19,8 @@ use tokio::sync::OnceCell;
 
 use crate::error::ApiError;
 
-/// Distinct questions kept; past it, every stale answer is dropped.
+/// Distinct questions kept; past it, every stale answer is dropped (and all
+/// of them if they are all of this second).
 const MAX_ENTRIES: usize = 512;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +78,11 @@ impl ResponseCache {
         }
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, e| e.stamp == stamp);
+            // As many distinct questions within one second: start afresh
+            // rather than grow (callers under way keep their own handle).
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
         }
         let answer = Arc::new(OnceCell::new());
         entries.insert(
@@ -213,5 +219,15 @@ mod tests {
             .await
             .expect("answer");
         assert_eq!(cache.len(), 1);
+        // Distinct questions all of the same second never grow it past the bound.
+        for i in 0..3 * MAX_ENTRIES {
+            cache
+                .get_or_compute(&format!("/same-second{i}"), 2, 0, || async {
+                    Ok::<_, ApiError>(0u8)
+                })
+                .await
+                .expect("answer");
+            assert!(cache.len() <= MAX_ENTRIES);
+        }
     }
 }

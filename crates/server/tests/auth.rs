@@ -108,3 +108,60 @@ async fn without_a_token_the_server_stays_on_loopback_and_short_tokens_are_refus
         Err(StartError::Insecure(_))
     ));
 }
+
+/// Every change the OpenAPI document lists (so every new endpoint, once
+/// documented) is refused without the operator token, and the ingest token
+/// opens `ingest/` only.
+#[tokio::test]
+async fn every_documented_change_needs_the_operator_token() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::local(data.path(), data.path());
+    config.default_target = false;
+    config.operator_token = Some(OPERATOR.into());
+    config.ingest_token = Some(INGEST.into());
+    let server = start(config).await.expect("start");
+    let origin = format!("http://{}", server.addr());
+    let http = reqwest::Client::new();
+    let doc: serde_json::Value = http
+        .get(format!("{origin}/api/openapi.json"))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    let mut checked = Vec::new();
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for method in ["post", "put", "delete"] {
+            if ops.get(method).is_none() {
+                continue;
+            }
+            let url = format!("{origin}{}", path.replace("{id}", "1"));
+            let verb =
+                reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            for token in [None, Some("wrong-token-0123456789"), Some(INGEST)] {
+                if token == Some(INGEST) && path.ends_with("/ingest/") {
+                    continue;
+                }
+                let mut req = http.request(verb.clone(), &url).json(&json!({}));
+                if let Some(t) = token {
+                    req = req.bearer_auth(t);
+                }
+                let resp = req.send().await.expect("request");
+                assert_eq!(resp.status(), 401, "{method} {path} with {token:?}");
+            }
+            checked.push(format!("{method} {path}"));
+        }
+    }
+    for expected in [
+        "post /api/performance/resolve-alert/",
+        "post /api/performance/acknowledge-alert/",
+        "post /api/performance/alert-rules/",
+        "put /api/performance/alert-rules/{id}/",
+        "delete /api/performance/alert-rules/{id}/",
+        "post /api/performance/targets/",
+    ] {
+        assert!(checked.iter().any(|c| c == expected), "{expected} checked");
+    }
+    server.shutdown().await.expect("shutdown");
+}
