@@ -3,19 +3,24 @@
 
 use serde_json::json;
 use vigie_api::ErrorBody;
-use vigie_server::{Config, StartError, start};
+use vigie_server::{Config, Server, StartError, start};
 
 const OPERATOR: &str = "operator-token-0123456789";
 const INGEST: &str = "ingest-token-0123456789ab";
 
-#[tokio::test]
-async fn changes_need_the_operator_token_and_reads_do_not() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut config = Config::local(data.path(), data.path());
+/// A server with both tokens set.
+async fn with_tokens(data: &std::path::Path) -> Server {
+    let mut config = Config::local(data, data);
     config.default_target = false;
     config.operator_token = Some(OPERATOR.into());
     config.ingest_token = Some(INGEST.into());
-    let server = start(config).await.expect("start");
+    start(config).await.expect("start")
+}
+
+#[tokio::test]
+async fn changes_need_the_operator_token_and_reads_do_not() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = with_tokens(data.path()).await;
     let base = format!("http://{}/api/performance", server.addr());
     let http = reqwest::Client::new();
     let target =
@@ -115,11 +120,7 @@ async fn without_a_token_the_server_stays_on_loopback_and_short_tokens_are_refus
 #[tokio::test]
 async fn every_documented_change_needs_the_operator_token() {
     let data = tempfile::tempdir().expect("tempdir");
-    let mut config = Config::local(data.path(), data.path());
-    config.default_target = false;
-    config.operator_token = Some(OPERATOR.into());
-    config.ingest_token = Some(INGEST.into());
-    let server = start(config).await.expect("start");
+    let server = with_tokens(data.path()).await;
     let origin = format!("http://{}", server.addr());
     let http = reqwest::Client::new();
     let doc: serde_json::Value = http
