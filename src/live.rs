@@ -5,7 +5,7 @@
 //! figures when they move), and the connection state.
 
 use leptos::prelude::*;
-use vigie_api::{Alert, HostSample, MonitoringState, SystemResources};
+use vigie_api::{HostSample, MonitoringState, SystemResources};
 
 use crate::api::{ApiClient, ClientError, Connection, LiveStream, StreamHandlers};
 
@@ -27,8 +27,6 @@ pub struct LiveHost {
     /// stream comes back after being refused (events may have been missed):
     /// what alert lists and the header badge refetch on.
     pub alerts_seen: RwSignal<u64>,
-    /// The alert of the last transition received.
-    pub last_alert: RwSignal<Option<Alert>>,
     /// The newest monitoring state known: fetched, pushed, or set here.
     pub monitoring: Memo<Option<MonitoringState>>,
     /// A state learnt after the fetch (pushed, or the answer to a switch).
@@ -124,7 +122,6 @@ impl LiveHost {
         });
         let probes_seen = RwSignal::new(0_u64);
         let alerts_seen = RwSignal::new(0_u64);
-        let last_alert = RwSignal::new(None::<Alert>);
 
         let stream = LiveStream::connect(
             &client,
@@ -139,8 +136,7 @@ impl LiveHost {
                 }),
                 on_probe: Box::new(move |_| probes_seen.update(|n| *n += 1)),
                 on_monitoring: Box::new(move |m| monitoring_update.set(Some(m))),
-                on_alert: Box::new(move |alert| {
-                    last_alert.set(Some(alert));
+                on_alert: Box::new(move |_| {
                     alerts_seen.update(|n| *n += 1);
                 }),
                 on_state: Box::new(move |state| {
@@ -168,7 +164,6 @@ impl LiveHost {
             samples,
             probes_seen,
             alerts_seen,
-            last_alert,
             monitoring,
             monitoring_update,
         }

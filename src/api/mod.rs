@@ -281,10 +281,6 @@ impl ApiClient {
         self.get_json_url(&url).await
     }
 
-    pub async fn alert(&self, id: i64) -> Result<Alert, ClientError> {
-        self.get_json(&format!("{}/{id}", paths::ALERTS)).await
-    }
-
     /// Resolves an alert with the operator's note; returns it resolved.
     pub async fn resolve_alert(&self, body: &ResolveAlert) -> Result<Alert, ClientError> {
         self.send(Method::POST, &self.url(paths::RESOLVE_ALERT), Some(body))

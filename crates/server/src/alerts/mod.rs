@@ -43,6 +43,13 @@ impl Alerts {
         }
     }
 
+    /// Drops a deleted rule's value.
+    pub fn forget(&self, rule: i64) {
+        if let Ok(mut m) = self.last_values.lock() {
+            m.remove(&rule);
+        }
+    }
+
     pub fn last_value(&self, rule: i64) -> Option<f64> {
         self.last_values
             .lock()

@@ -179,6 +179,7 @@ pub async fn delete(
     match outcome {
         None => Err(ApiError::NotFound(format!("alert rule {id}"))),
         Some(resolved) => {
+            state.alerts().forget(id);
             if let Some(alert) = resolved {
                 state.events().publish(ALERT_EVENT, now, &alert);
             }

@@ -251,17 +251,15 @@ impl Store {
     ) -> Result<Option<Option<Alert>>, StoreError> {
         let mut conn = self.write()?;
         let tx = conn.transaction()?;
-        let open: Option<(i64, String)> = tx
+        let open: Option<(i64, AlertState)> = tx
             .query_row(
                 "SELECT id, state FROM alerts WHERE rule_id = ?1 AND state != 'resolved'",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, parse(r, 1)?)),
             )
             .optional()?;
         let mut resolved = None;
         if let Some((alert_id, state)) = open {
-            let state: AlertState = serde_json::from_value(serde_json::Value::String(state))
-                .unwrap_or(AlertState::Firing);
             if transition_in(
                 &tx,
                 alert_id,
