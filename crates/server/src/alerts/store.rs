@@ -259,8 +259,8 @@ impl Store {
             )
             .optional()?;
         let mut resolved = None;
-        if let Some((alert_id, state)) = open {
-            if transition_in(
+        if let Some((alert_id, state)) = open
+            && transition_in(
                 &tx,
                 alert_id,
                 state,
@@ -271,9 +271,8 @@ impl Store {
                 at_ms,
             )?
             .is_some()
-            {
-                resolved = alert_by_id(&tx, alert_id)?;
-            }
+        {
+            resolved = alert_by_id(&tx, alert_id)?;
         }
         if tx.execute("DELETE FROM alert_rules WHERE id = ?1", [id])? == 0 {
             return Ok(None);
