@@ -4,7 +4,6 @@
 //! problem named; and open alerts and their history survive a SIGKILL.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -15,7 +14,6 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use vigie_api::{Alert, AlertList, AlertRule, AlertRuleList, AlertState, ErrorBody, Target};
-use vigie_server::{Config, Server, start};
 
 mod common;
 
@@ -31,31 +29,7 @@ async fn upstream(delay: Arc<AtomicU64>) -> SocketAddr {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
-}
-
-struct Vigie {
-    server: Server,
-    base: String,
-    http: reqwest::Client,
-}
-
-async fn vigie(data: &Path) -> Vigie {
-    let mut config = Config::local(data, data);
-    config.default_target = false;
-    config.alert_interval_ms = 200;
-    let server = start(config).await.expect("start");
-    let base = format!("http://{}/api/performance", server.addr());
-    Vigie {
-        server,
-        base,
-        http: reqwest::Client::new(),
-    }
+    common::serve(app).await
 }
 
 /// Speaks to a Vigie at `base` (in-process or a spawned binary).
@@ -65,7 +39,7 @@ struct Api {
     http: reqwest::Client,
 }
 
-impl Vigie {
+impl common::Vigie {
     fn api(&self) -> Api {
         Api {
             base: self.base.clone(),
@@ -192,7 +166,7 @@ async fn a_slow_target_fires_then_resolves_by_itself_then_by_hand() {
     let delay = Arc::new(AtomicU64::new(400));
     let up = upstream(delay.clone()).await;
     let data = tempfile::tempdir().expect("tempdir");
-    let vigie = vigie(data.path()).await;
+    let vigie = common::vigie(data.path(), |c| c.alert_interval_ms = 200).await;
     let api = vigie.api();
     let mut events = alert_events(&vigie.base).await;
     let target: Target = {
@@ -347,7 +321,7 @@ async fn assert_refused(resp: reqwest::Response, status: u16, field: &str) {
 #[tokio::test]
 async fn bad_input_is_refused_with_the_problem_named_and_nothing_changes() {
     let data = tempfile::tempdir().expect("tempdir");
-    let vigie = vigie(data.path()).await;
+    let vigie = common::vigie(data.path(), |c| c.alert_interval_ms = 200).await;
     let api = vigie.api();
     let before: AlertRuleList = api.get("/alert-rules/").await;
     assert_eq!(before.rules.len(), 8, "the seeds' default rules");
@@ -538,7 +512,7 @@ async fn open_alerts_and_history_survive_a_sigkill() {
 #[tokio::test]
 async fn rules_are_edited_and_disabling_one_resolves_its_alert() {
     let data = tempfile::tempdir().expect("tempdir");
-    let vigie = vigie(data.path()).await;
+    let vigie = common::vigie(data.path(), |c| c.alert_interval_ms = 200).await;
     let api = vigie.api();
     let spec = json!({"name": "memory", "metric": "memory_usage", "comparison": "above",
         "threshold": 1, "severity": "high", "for_seconds": 0});

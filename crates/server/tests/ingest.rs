@@ -6,17 +6,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use vigie_api::{EndpointList, ErrorBody, IngestAck, MetricsResponse};
-use vigie_server::{Config, Server, start};
+use vigie_server::Server;
 
 mod common;
 
 async fn vigie(data: &Path, max_records: u64) -> (Server, String) {
-    let mut config = Config::local(data, data);
-    config.default_target = false;
-    config.ingest_max_records = max_records;
-    let server = start(config).await.expect("start");
-    let base = format!("http://{}/api/performance", server.addr());
-    (server, base)
+    let v = common::vigie(data, |c| c.ingest_max_records = max_records).await;
+    (v.server, v.base)
 }
 
 fn record(endpoint: &str, status: u16, duration_ms: f64, service: &str) -> Value {

@@ -3,7 +3,6 @@
 //! what survives a restart, graceful or SIGKILL.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use axum::Router;
@@ -11,7 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::{Value, json};
 use vigie_api::{ErrorBody, Health, MetricsResponse, MonitoringState, Outcome, Target, TargetList};
-use vigie_server::{Config, Server, start};
+use vigie_server::{Config, start};
 
 mod common;
 
@@ -30,34 +29,10 @@ async fn upstream() -> SocketAddr {
             "/error",
             get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
+    common::serve(app).await
 }
 
-struct Vigie {
-    server: Server,
-    base: String,
-    http: reqwest::Client,
-}
-
-async fn vigie(data: &Path) -> Vigie {
-    let mut config = Config::local(data, data);
-    config.default_target = false;
-    config.down_after = 2;
-    let server = start(config).await.expect("start");
-    let base = format!("http://{}/api/performance", server.addr());
-    Vigie {
-        server,
-        base,
-        http: reqwest::Client::new(),
-    }
-}
-
-impl Vigie {
+impl common::Vigie {
     async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
         self.http
             .post(format!("{}{path}", self.base))
@@ -104,7 +79,7 @@ impl Vigie {
 async fn each_kind_of_endpoint_gets_its_outcome_latency_and_error_rate() {
     let up = upstream().await;
     let data = tempfile::tempdir().expect("tempdir");
-    let v = vigie(data.path()).await;
+    let v = common::vigie(data.path(), |c| c.down_after = 2).await;
     let fast = v.add("fast", &format!("http://{up}/fast"), 900).await;
     let slow = v.add("slow", &format!("http://{up}/slow"), 300).await;
     let failing = v.add("failing", &format!("http://{up}/error"), 900).await;
@@ -178,7 +153,7 @@ async fn each_kind_of_endpoint_gets_its_outcome_latency_and_error_rate() {
 async fn a_slow_target_does_not_delay_the_others() {
     let up = upstream().await;
     let data = tempfile::tempdir().expect("tempdir");
-    let v = vigie(data.path()).await;
+    let v = common::vigie(data.path(), |c| c.down_after = 2).await;
     // Three slow targets, each holding a probe for its whole 1 s timeout.
     for i in 0..3 {
         let body = json!({"name": format!("slow {i}"), "url": format!("http://{up}/slow"),
@@ -208,7 +183,7 @@ async fn assert_bad(resp: reqwest::Response, field: &str) {
 async fn bad_input_is_refused_with_the_field_named_and_nothing_changes() {
     let up = upstream().await;
     let data = tempfile::tempdir().expect("tempdir");
-    let v = vigie(data.path()).await;
+    let v = common::vigie(data.path(), |c| c.down_after = 2).await;
     let kept = v.add("kept", &format!("http://{up}/fast"), 500).await;
     let before: TargetList = v.get_json("/targets/").await;
 
@@ -290,7 +265,7 @@ async fn bad_input_is_refused_with_the_field_named_and_nothing_changes() {
 async fn pausing_stops_measuring_and_the_state_survives_a_restart() {
     let up = upstream().await;
     let data = tempfile::tempdir().expect("tempdir");
-    let v = vigie(data.path()).await;
+    let v = common::vigie(data.path(), |c| c.down_after = 2).await;
     let fast = v.add("fast", &format!("http://{up}/fast"), 500).await;
     v.metrics_with(fast.id, 1).await;
 
@@ -315,7 +290,7 @@ async fn pausing_stops_measuring_and_the_state_survives_a_restart() {
     );
     v.server.shutdown().await.expect("shutdown");
 
-    let v = vigie(data.path()).await;
+    let v = common::vigie(data.path(), |c| c.down_after = 2).await;
     let state: MonitoringState = v.get_json("/monitoring/").await;
     assert_eq!(state, stopped, "paused across the restart");
     let resumed: MonitoringState = v

@@ -1,9 +1,47 @@
-//! What the integration tests that kill the server share: the real binary
-//! on a loopback port, and waiting until it is ready.
+//! What the integration tests share: Vigie in this process or as the real
+//! binary on a loopback port, and loopback servers for it to measure.
 
+// Each test file uses part of this module.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::Duration;
+
+use vigie_server::{Config, Server, start};
+
+/// Serves `app` on a free loopback port.
+pub async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// Vigie started in this process, its API's base URL, and a client.
+pub struct Vigie {
+    pub server: Server,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+/// Vigie on a free loopback port, data in `data`, without the default
+/// target, with `configure`'s changes.
+pub async fn vigie(data: &Path, configure: impl FnOnce(&mut Config)) -> Vigie {
+    let mut config = Config::local(data, data);
+    config.default_target = false;
+    configure(&mut config);
+    let server = start(config).await.expect("start");
+    let base = format!("http://{}/api/performance", server.addr());
+    Vigie {
+        server,
+        base,
+        http: reqwest::Client::new(),
+    }
+}
 
 /// A loopback port with nothing listening on it.
 pub fn free_port() -> u16 {
