@@ -15,6 +15,7 @@ use leptos_router::path;
 
 use crate::api::ApiClient;
 use crate::components::header::Header;
+use crate::components::sign_in::SignIn;
 use crate::live::LiveHost;
 use crate::pages::alert_rules::AlertRules;
 use crate::pages::alerts::Alerts;
@@ -50,13 +51,52 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Whether the server needs a token and who this tab's token is: asked once
+/// at start (a new token reloads the page).
+#[derive(Clone, Copy)]
+pub struct SessionInfo {
+    session: LocalResource<Result<vigie_api::Session, api::ClientError>>,
+}
+
+impl std::fmt::Debug for SessionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionInfo")
+    }
+}
+
+impl SessionInfo {
+    /// The token's name, when the server records it (tokens configured).
+    pub fn name(&self) -> Option<String> {
+        self.session.get().and_then(Result::ok).and_then(|s| s.name)
+    }
+
+    /// The server needs a token and this tab has none that it knows.
+    pub fn needs_sign_in(&self) -> bool {
+        self.session
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|s| s.auth_required && s.role.is_none())
+    }
+}
+
 #[component]
 fn Shell(client: ApiClient) -> impl IntoView {
     provide_context(client.clone());
+    let session = SessionInfo {
+        session: LocalResource::new({
+            let client = client.clone();
+            move || {
+                let client = client.clone();
+                async move { client.session().await }
+            }
+        }),
+    };
+    provide_context(session);
     provide_context(LiveHost::start(client));
     view! {
         <Router base=base_path()>
             <Header />
+            <SignIn />
             <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Overview />

@@ -159,6 +159,7 @@ async fn a_refused_change_asks_for_a_token_and_keeps_it_for_the_tab() {
         body: ErrorBody {
             error: "needs a token".into(),
             field: Some("Authorization".into()),
+            required_role: None,
         },
     }));
     let _handle = leptos::mount::mount_to(el.clone(), move || {

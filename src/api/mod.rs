@@ -14,8 +14,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vigie_api::{
     AcknowledgeAlert, Alert, AlertList, AlertRule, AlertRuleList, AlertRuleSpec, AlertState,
-    DashboardConfig, EndpointList, ErrorBody, MetricsResponse, MonitoringState, ResolveAlert,
-    Severity, SystemResources, Target, TargetList, TargetSpec, paths,
+    DashboardConfig, EndpointList, ErrorBody, MetricsResponse, MonitoringState, ResolveAlert, Role,
+    Session, Severity, StreamTicket, SystemResources, Target, TargetList, TargetSpec, paths,
 };
 
 pub use stream::{Connection, LiveStream, StreamHandlers};
@@ -37,9 +37,17 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// The server wants an operator token (none was given, or a wrong one).
+    /// The server wants a token (none was given, or a wrong one).
     pub fn needs_token(&self) -> bool {
         matches!(self, ClientError::Api { status: 401, .. })
+    }
+
+    /// The token given has too low a role for this; the role needed.
+    pub fn needs_role(&self) -> Option<Role> {
+        match self {
+            ClientError::Api { status: 403, body } => body.required_role,
+            _ => None,
+        }
     }
 
     /// What to tell a person: the server's own words for its refusals.
@@ -135,7 +143,11 @@ impl ApiClient {
         let mut wait = FIRST_BACKOFF;
         let mut attempt = 1;
         loop {
-            match Request::get(url).send().await {
+            let mut request = Request::get(url);
+            if let Some(auth) = self.authorization() {
+                request = request.header("Authorization", &auth);
+            }
+            match request.send().await {
                 Ok(resp) => return decode(resp).await,
                 Err(e) if attempt >= ATTEMPTS => return Err(ClientError::Network(e.to_string())),
                 Err(_) => {
@@ -159,19 +171,34 @@ impl ApiClient {
         if let Some(auth) = self.authorization() {
             builder = builder.header("Authorization", &auth);
         }
+        // Every change is JSON, even without fields: the server refuses
+        // other content types (a cross-site form could send those).
         let request = match body {
-            Some(b) => builder
-                .json(b)
-                .map_err(|e| ClientError::Decode(e.to_string()))?,
-            None => builder
-                .build()
-                .map_err(|e| ClientError::Decode(e.to_string()))?,
-        };
+            Some(b) => builder.json(b),
+            None => builder.json(&serde_json::json!({})),
+        }
+        .map_err(|e| ClientError::Decode(e.to_string()))?;
         let resp = request
             .send()
             .await
             .map_err(|e| ClientError::Network(e.to_string()))?;
         decode(resp).await
+    }
+
+    /// Whether the server needs a token, and who this client's token is.
+    pub async fn session(&self) -> Result<Session, ClientError> {
+        self.get_json(paths::SESSION).await
+    }
+
+    /// A single-use ticket for the live stream (an `EventSource` cannot
+    /// send the token).
+    pub async fn stream_ticket(&self) -> Result<StreamTicket, ClientError> {
+        self.send::<(), _>(Method::POST, &self.url(paths::STREAM_TICKET), None)
+            .await
+    }
+
+    pub fn has_token(&self) -> bool {
+        self.token.read().is_ok_and(|t| t.is_some())
     }
 
     pub async fn system_resources(&self) -> Result<SystemResources, ClientError> {
@@ -545,6 +572,7 @@ async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ClientError> {
         .unwrap_or_else(|_| ErrorBody {
             error: resp.status_text(),
             field: None,
+            required_role: None,
         });
     Err(ClientError::Api { status, body })
 }

@@ -61,9 +61,12 @@ impl std::fmt::Debug for StreamHandlers {
 }
 
 struct Handlers {
+    client: ApiClient,
     url: String,
     on: StreamHandlers,
     failures: Cell<u32>,
+    /// Id of the last event received: a new connection resumes after it.
+    last_event_id: RefCell<Option<String>>,
 }
 
 struct Open {
@@ -104,9 +107,11 @@ impl LiveStream {
     pub fn connect(client: &ApiClient, on: StreamHandlers) -> Self {
         let inner = Rc::new(Inner {
             handlers: Handlers {
+                client: client.clone(),
                 url: client.url(paths::STREAM),
                 on,
                 failures: Cell::new(0),
+                last_event_id: RefCell::new(None),
             },
             open: RefCell::new(None),
         });
@@ -121,9 +126,29 @@ impl Drop for LiveStream {
     }
 }
 
+/// Gets a ticket, then opens the stream with it. Each connection needs a new
+/// ticket (one use each), so this module reconnects by itself rather than
+/// letting the browser retry with a spent one.
 fn open(inner: &Rc<Inner>) {
     (inner.handlers.on.on_state)(Connection::Connecting);
-    let source = match EventSource::new(&inner.handlers.url) {
+    let weak = Rc::downgrade(inner);
+    let client = inner.handlers.client.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let ticket = client.stream_ticket().await;
+        let Some(inner) = weak.upgrade() else { return };
+        match ticket {
+            Ok(t) => open_with(&inner, &t.ticket),
+            Err(_) => schedule_retry(&inner),
+        }
+    });
+}
+
+fn open_with(inner: &Rc<Inner>, ticket: &str) {
+    let mut url = format!("{}?ticket={ticket}", inner.handlers.url);
+    if let Some(id) = inner.handlers.last_event_id.borrow().as_deref() {
+        url.push_str(&format!("&last_event_id={id}"));
+    }
+    let source = match EventSource::new(&url) {
         Ok(s) => s,
         Err(_) => {
             schedule_retry(inner);
@@ -152,15 +177,13 @@ fn open(inner: &Rc<Inner>) {
         let weak: Weak<Inner> = weak;
         move |e: Event| {
             let Some(inner) = weak.upgrade() else { return };
-            let closed = e
-                .target()
-                .and_then(|t| t.dyn_into::<EventSource>().ok())
-                .is_none_or(|s| s.ready_state() == EventSource::CLOSED);
-            if closed {
-                schedule_retry(&inner);
-            } else {
-                (inner.handlers.on.on_state)(Connection::Reconnecting);
+            // The browser would retry with the spent ticket: close this
+            // source and open a new one with a new ticket instead.
+            if let Some(s) = e.target().and_then(|t| t.dyn_into::<EventSource>().ok()) {
+                s.close();
             }
+            (inner.handlers.on.on_state)(Connection::Reconnecting);
+            schedule_retry(&inner);
         }
     });
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -187,6 +210,10 @@ fn listen<T: DeserializeOwned + 'static>(
         let Some(text) = e.data().as_string() else {
             return;
         };
+        let id = e.last_event_id();
+        if !id.is_empty() {
+            *inner.handlers.last_event_id.borrow_mut() = Some(id);
+        }
         match serde_json::from_str::<T>(&text) {
             Ok(value) => deliver(&inner.handlers.on, value),
             Err(err) => web_sys::console::warn_1(&format!("bad {event} event: {err}").into()),
@@ -196,14 +223,20 @@ fn listen<T: DeserializeOwned + 'static>(
     closure
 }
 
-/// Reports offline and opens a new `EventSource` after 1, 2, 4 … 30 s. Runs
-/// from a timer, never from inside the old source's own callback, so the old
-/// closures are not dropped while they run.
+/// Opens a new `EventSource` soon after a first failure (a dropped
+/// connection), then after 1, 2, 4 … 30 s, reporting offline from the second
+/// failure in a row. Runs from a timer, never from inside the old source's
+/// own callback, so the old closures are not dropped while they run.
 fn schedule_retry(inner: &Rc<Inner>) {
-    (inner.handlers.on.on_state)(Connection::Offline);
     let failures = inner.handlers.failures.get();
     inner.handlers.failures.set(failures.saturating_add(1));
-    let wait = Duration::from_secs(1u64 << failures.min(5)).min(MAX_BACKOFF);
+    let wait = match failures {
+        0 => Duration::from_millis(250),
+        n => {
+            (inner.handlers.on.on_state)(Connection::Offline);
+            Duration::from_secs(1u64 << (n - 1).min(5)).min(MAX_BACKOFF)
+        }
+    };
     let weak = Rc::downgrade(inner);
     leptos::prelude::set_timeout(
         move || {

@@ -82,6 +82,8 @@ pub fn AlertDialog(
     });
     let note = RwSignal::new(String::new());
     let actor = RwSignal::new(remembered_actor());
+    let session = expect_context::<crate::SessionInfo>();
+    let signed_in = move || session.name();
     let error = RwSignal::new(None::<ClientError>);
 
     // Opening as a modal is the browser's business: an Effect.
@@ -105,7 +107,7 @@ pub fn AlertDialog(
                         .resolve_alert(&ResolveAlert {
                             alert_id: id,
                             note,
-                            actor,
+                            actor: Some(actor).filter(|a| !a.is_empty()),
                         })
                         .await
                 }
@@ -113,7 +115,7 @@ pub fn AlertDialog(
                     client
                         .acknowledge_alert(&AcknowledgeAlert {
                             alert_id: id,
-                            actor,
+                            actor: Some(actor).filter(|a| !a.is_empty()),
                             note: Some(note).filter(|n| !n.is_empty()),
                         })
                         .await
@@ -204,21 +206,28 @@ pub fn AlertDialog(
                     </label>
                     <FieldError error=error_signal field="note" id="alert-note-error" />
                 </div>
-                <div class="field">
-                    <label>
-                        "Your name"
-                        <input
-                            type="text"
-                            required
-                            autocomplete="name"
-                            autofocus={action == AlertAction::Acknowledge}
-                            bind:value=actor
-                            aria-invalid=invalid("actor")
-                            aria-describedby="alert-actor-error"
-                        />
-                    </label>
-                    <FieldError error=error_signal field="actor" id="alert-actor-error" />
-                </div>
+                {move || match signed_in() {
+                    // With tokens, the server records the token's name.
+                    Some(name) => view! { <p class="field">"Recorded as " <strong>{name}</strong></p> }.into_any(),
+                    None => view! {
+                        <div class="field">
+                            <label>
+                                "Your name"
+                                <input
+                                    type="text"
+                                    required
+                                    autocomplete="name"
+                                    autofocus={action == AlertAction::Acknowledge}
+                                    bind:value=actor
+                                    aria-invalid=invalid("actor")
+                                    aria-describedby="alert-actor-error"
+                                />
+                            </label>
+                            <FieldError error=error_signal field="actor" id="alert-actor-error" />
+                        </div>
+                    }
+                    .into_any(),
+                }}
                 <ChangeError error=unless_field(error_signal, &["note", "actor"]) />
                 <div class="dialog-actions">
                     <button type="button" on:click=move |_| close()>"Cancel"</button>

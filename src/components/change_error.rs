@@ -16,12 +16,12 @@ pub fn ChangeError(#[prop(into)] error: Signal<Option<ClientError>>) -> impl Int
             if e.needs_token() {
                 let client = client.clone();
                 view! {
-                    <div class="token-prompt" role="group" aria-label="Operator token">
+                    <div class="token-prompt" role="group" aria-label="Token">
                         <p class="error" role="alert">
-                            "This server asks for an operator token to make changes."
+                            "This server asks for a token to make changes."
                         </p>
                         <label>
-                            "Operator token "
+                            "Token "
                             <input type="password" autocomplete="off" bind:value=token />
                         </label>
                         <button

@@ -12,4 +12,5 @@ pub mod kpi;
 pub mod monitoring;
 pub mod range_picker;
 pub mod severity;
+pub mod sign_in;
 pub mod target_picker;

@@ -295,15 +295,19 @@ pub struct ResolveAlert {
     pub alert_id: i64,
     /// Why it is resolved; required.
     pub note: String,
-    /// The operator's name.
-    pub actor: String,
+    /// The operator's name, recorded only when the server needs no token:
+    /// otherwise the token's name is recorded, whatever this says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
 }
 
 /// Body of `POST acknowledge-alert/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AcknowledgeAlert {
     pub alert_id: i64,
-    pub actor: String,
+    /// As in [`ResolveAlert::actor`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }

@@ -46,6 +46,76 @@ pub mod paths {
     pub const LIVEZ: &str = "/livez";
     /// `GET`: the process can serve (database open, first sample taken).
     pub const READYZ: &str = "/readyz";
+    /// `POST`: a short-lived, single-use ticket that opens the live stream
+    /// (`stream/?ticket=…`): a browser's `EventSource` cannot send a token.
+    pub const STREAM_TICKET: &str = "/api/performance/stream-ticket";
+    /// `GET`: who the caller is (token name and role) and whether tokens are needed.
+    pub const SESSION: &str = "/api/performance/session";
+}
+
+/// What a token may do. Each role includes the ones before it, except
+/// [`Role::Ingest`], which only adds measurements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads and the live stream.
+    Viewer,
+    /// Also: start/stop monitoring, acknowledge and resolve alerts, scaling
+    /// actions, reports.
+    Operator,
+    /// Also: targets, alert rules, scaling configurations: anything that
+    /// makes Vigie fetch a new address or changes what it watches.
+    Admin,
+    /// `POST ingest/` only: for applications sending their request records.
+    Ingest,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Operator, Role::Admin, Role::Ingest];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+            Role::Ingest => "ingest",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// Whether a token of this role may do what `needed` allows. An admin
+    /// may do everything; the ingest role only ingests.
+    pub fn permits(self, needed: Role) -> bool {
+        match (self, needed) {
+            (Role::Admin, _) => true,
+            (Role::Ingest, needed) => needed == Role::Ingest,
+            (_, Role::Ingest) => false,
+            (have, needed) => have >= needed,
+        }
+    }
+}
+
+/// Body of `POST stream-ticket/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamTicket {
+    /// Opaque; goes in `stream/?ticket=`; opens one stream, once.
+    pub ticket: String,
+    /// Seconds the ticket stays usable.
+    pub expires_in_s: u64,
+}
+
+/// Body of `GET session/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// Whether this server needs a token (it does once any is configured).
+    pub auth_required: bool,
+    /// The token's name; `None` when no token is needed or none was sent.
+    pub name: Option<String>,
+    /// What the caller may do.
+    pub role: Option<Role>,
 }
 
 /// One request an application served, as its middleware saw it.
@@ -210,10 +280,14 @@ pub enum Outcome {
     BadStatus,
     /// Any other transport failure (reset, protocol error...).
     Error,
+    /// Refused by Vigie's fetch policy before anything was sent: the URL,
+    /// a redirect or the name's addresses are link-local, cloud metadata, or
+    /// outside `VIGIE_FETCH_ALLOW`.
+    Blocked,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Ok,
         Outcome::Timeout,
         Outcome::Refused,
@@ -221,6 +295,7 @@ impl Outcome {
         Outcome::Tls,
         Outcome::BadStatus,
         Outcome::Error,
+        Outcome::Blocked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -232,6 +307,7 @@ impl Outcome {
             Outcome::Tls => "tls",
             Outcome::BadStatus => "bad_status",
             Outcome::Error => "error",
+            Outcome::Blocked => "blocked",
         }
     }
 
@@ -464,6 +540,9 @@ pub struct ErrorBody {
     /// The request field at fault, when the input was bad.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// With a 403: the role the request needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_role: Option<Role>,
 }
 
 /// Body of `/readyz`.
@@ -543,9 +622,44 @@ mod tests {
         let json = serde_json::to_string(&ErrorBody {
             error: "x".into(),
             field: None,
+            required_role: None,
         })
         .expect("serialise");
         assert_eq!(json, r#"{"error":"x"}"#);
+    }
+
+    #[test]
+    fn roles_include_the_lower_ones_and_ingest_stands_apart() {
+        use Role::*;
+        // (have, needed) -> allowed, written out in full.
+        let table = [
+            (Viewer, Viewer, true),
+            (Viewer, Operator, false),
+            (Viewer, Admin, false),
+            (Viewer, Ingest, false),
+            (Operator, Viewer, true),
+            (Operator, Operator, true),
+            (Operator, Admin, false),
+            (Operator, Ingest, false),
+            (Admin, Viewer, true),
+            (Admin, Operator, true),
+            (Admin, Admin, true),
+            (Admin, Ingest, true),
+            (Ingest, Viewer, false),
+            (Ingest, Operator, false),
+            (Ingest, Admin, false),
+            (Ingest, Ingest, true),
+        ];
+        for (have, needed, allowed) in table {
+            assert_eq!(have.permits(needed), allowed, "{have:?} for {needed:?}");
+        }
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+            assert_eq!(
+                serde_json::to_string(&r).expect("json"),
+                format!("\"{}\"", r.as_str())
+            );
+        }
     }
 }
 

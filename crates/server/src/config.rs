@@ -75,16 +75,75 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub ingest_max_records: u64,
 
-    /// Token that every change (POST, PUT, DELETE) must carry as
-    /// `Authorization: Bearer …`; at least 16 characters. Without it the server
-    /// only listens on loopback.
-    #[arg(long, env = "VIGIE_OPERATOR_TOKEN", hide_env_values = true)]
-    pub operator_token: Option<String>,
+    /// Token of the `admin` role (everything): the one token of a one-token
+    /// setup. At least 16 characters. With any token set, every API request
+    /// needs one; without tokens the server only listens on loopback.
+    #[arg(long, env = "VIGIE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<Secret>,
 
-    /// Token that `ingest/` also accepts: give it to applications, which then
+    /// Token of the `operator` role: reads, monitoring on/off, alerts,
+    /// scaling actions and reports, but not targets or rules.
+    #[arg(long, env = "VIGIE_OPERATOR_TOKEN", hide_env_values = true)]
+    pub operator_token: Option<Secret>,
+
+    /// Token of the `viewer` role: reads and the live stream.
+    #[arg(long, env = "VIGIE_VIEWER_TOKEN", hide_env_values = true)]
+    pub viewer_token: Option<Secret>,
+
+    /// Token that only `ingest/` accepts: give it to applications, which then
     /// can add measurements and nothing else.
     #[arg(long, env = "VIGIE_INGEST_TOKEN", hide_env_values = true)]
-    pub ingest_token: Option<String>,
+    pub ingest_token: Option<Secret>,
+
+    /// JSON file of named tokens, stored as SHA-256 hashes:
+    /// `{"tokens": [{"name": "alice", "role": "admin", "sha256": "<64 hex>"}]}`
+    /// (`vigie-server new-token --name alice --role admin` makes one).
+    #[arg(long, env = "VIGIE_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+
+    /// Host names the server answers to besides its bind address, loopback
+    /// and `localhost` (comma-separated, e.g. `vigie.example.com`): any other
+    /// `Host` header is refused, which defeats DNS rebinding. Names other than
+    /// loopback need tokens.
+    #[arg(long, env = "VIGIE_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+
+    /// Origins of the portals allowed to show the dashboard in a frame
+    /// (CSP `frame-ancestors`), comma-separated. Empty: no framing at all.
+    #[arg(long, env = "VIGIE_FRAME_ANCESTORS", value_delimiter = ',')]
+    pub frame_ancestors: Vec<String>,
+
+    /// Origins of APIs the dashboard may call besides its own (CSP
+    /// `connect-src`), comma-separated: the API origin of a CDN deployment.
+    #[arg(long, env = "VIGIE_CONNECT_SRC", value_delimiter = ',')]
+    pub connect_src: Vec<String>,
+
+    /// Longest time a request may take before it is answered 503 (the live
+    /// stream excepted), milliseconds.
+    #[arg(long, env = "VIGIE_REQUEST_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub request_timeout_ms: u64,
+
+    /// Most API requests served at once; past it, 503 with Retry-After.
+    #[arg(long, env = "VIGIE_MAX_CONCURRENT_REQUESTS", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_concurrent_requests: u32,
+
+    /// Most live-stream connections open at once; past it, 503 with Retry-After.
+    #[arg(long, env = "VIGIE_MAX_STREAMS", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_streams: u32,
+
+    /// Changes (POST, PUT, DELETE but ingest) allowed per minute, for each
+    /// token and for each client address; past it, 429 with Retry-After.
+    #[arg(long, env = "VIGIE_CHANGES_PER_MINUTE", default_value_t = 120,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub changes_per_minute: u32,
+
+    /// Ingest batches allowed per minute, for each token and client address.
+    #[arg(long, env = "VIGIE_INGEST_BATCHES_PER_MINUTE", default_value_t = 12_000,
+          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub ingest_batches_per_minute: u32,
 
     /// Histogram families read from Prometheus targets as request durations,
     /// comma-separated; `*` at the start matches any prefix.
@@ -100,6 +159,42 @@ pub struct Config {
     /// e.g. the CDN origin the dashboard is served from. Empty: same origin only.
     #[arg(long, env = "VIGIE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+
+    /// What targets may be fetched, comma-separated: host names, `*.suffix`
+    /// wildcards, IPs or CIDR networks (`10.0.0.0/8`, `fd00::/8`). When set, a
+    /// target is fetched only when its name is listed or all its addresses
+    /// are. Empty: anything but link-local and cloud-metadata addresses,
+    /// which are always refused.
+    #[arg(long, env = "VIGIE_FETCH_ALLOW", value_delimiter = ',')]
+    pub fetch_allow: Vec<String>,
+}
+
+/// A token from the configuration: never printed, not even by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The token itself, trimmed; for comparing, never for printing.
+    pub fn expose(&self) -> &str {
+        self.0.trim()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
 }
 
 impl Config {
@@ -128,5 +223,25 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("vigie.db")
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_a_token() {
+        let mut config = Config::local("d", "s");
+        config.admin_token = Some(Secret::new("admin-secret-0123456789"));
+        config.ingest_token = Some(Secret::new("ingest-secret-0123456789"));
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("admin-secret"), "{printed}");
+        assert!(!printed.contains("ingest-secret"), "{printed}");
+        assert!(printed.contains("Secret(***)"));
     }
 }

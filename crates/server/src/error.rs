@@ -5,9 +5,9 @@
 use std::borrow::Cow;
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use vigie_api::ErrorBody;
+use vigie_api::{ErrorBody, Role};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -18,8 +18,21 @@ pub enum ApiError {
     },
     #[error("no such resource: {0}")]
     NotFound(String),
-    #[error("this change needs an operator token: Authorization: Bearer <token>")]
+    #[error("this request needs a token: Authorization: Bearer <token>")]
     Unauthorized,
+    #[error("this needs the {} role; the token given is {}", .needed.as_str(), .have.as_str())]
+    Forbidden { needed: Role, have: Role },
+    #[error(
+        "this request came through a proxy, and this server has no tokens: configure them (see README, Security) before exposing it"
+    )]
+    ProxiedWithoutTokens,
+    /// A change from another site's page.
+    #[error("{0}")]
+    CrossSite(String),
+    #[error("changes must be sent as Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("this server does not answer to the host {0:?} (see VIGIE_ALLOWED_HOSTS)")]
+    MisdirectedHost(String),
     /// The resource is in a state that does not allow the change.
     #[error("{message}")]
     Conflict {
@@ -28,6 +41,14 @@ pub enum ApiError {
     },
     #[error("request too large: {0}")]
     TooLarge(String),
+    #[error("too many changes: retry in {retry_after_s} s")]
+    TooManyRequests { retry_after_s: u64 },
+    /// A bound on the server's work was reached; try again later.
+    #[error("busy: {what}")]
+    Busy {
+        what: &'static str,
+        retry_after_s: u64,
+    },
     #[error("not ready: {0}")]
     Unavailable(&'static str),
     #[error(transparent)]
@@ -47,79 +68,81 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, body) = match &self {
-            ApiError::BadRequest { field, message } => (
-                StatusCode::BAD_REQUEST,
-                ErrorBody {
-                    error: message.clone(),
-                    field: Some(field.to_string()),
-                },
-            ),
-            ApiError::NotFound(_) => (
-                StatusCode::NOT_FOUND,
-                ErrorBody {
-                    error: self.to_string(),
-                    field: None,
-                },
-            ),
-            ApiError::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                ErrorBody {
-                    error: self.to_string(),
-                    field: Some("Authorization".into()),
-                },
-            ),
-            ApiError::Conflict { field, message } => (
-                StatusCode::CONFLICT,
-                ErrorBody {
-                    error: message.clone(),
-                    field: Some(field.to_string()),
-                },
-            ),
-            ApiError::TooLarge(_) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorBody {
-                    error: self.to_string(),
-                    field: Some("records".into()),
-                },
-            ),
-            ApiError::Unavailable(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorBody {
-                    error: self.to_string(),
-                    field: None,
-                },
-            ),
-            ApiError::Internal(e) => {
-                tracing::error!(error = %e, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorBody {
-                        error: "internal error".into(),
-                        field: None,
-                    },
-                )
+        let field = |f: &str| Some(f.to_owned());
+        let (status, field) = match &self {
+            ApiError::BadRequest { field, .. } => {
+                (StatusCode::BAD_REQUEST, Some(field.to_string()))
             }
-            ApiError::Store(e) => {
-                tracing::error!(error = %e, "database error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorBody {
-                        error: "internal error".into(),
-                        field: None,
-                    },
-                )
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, None),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, field("Authorization")),
+            ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, field("Authorization")),
+            ApiError::ProxiedWithoutTokens => (StatusCode::FORBIDDEN, field("Authorization")),
+            ApiError::CrossSite(_) => (StatusCode::FORBIDDEN, field("Origin")),
+            ApiError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, field("Content-Type"))
+            }
+            ApiError::MisdirectedHost(_) => (StatusCode::MISDIRECTED_REQUEST, field("Host")),
+            ApiError::Conflict { field, .. } => (StatusCode::CONFLICT, Some(field.to_string())),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, field("records")),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, None),
+            ApiError::Busy { .. } | ApiError::Unavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, None)
+            }
+            ApiError::Internal(_) | ApiError::Store(_) => {
+                tracing::error!(error = %self, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, None)
             }
         };
-        (status, Json(body)).into_response()
+        let error = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            "internal error".to_owned()
+        } else {
+            self.to_string()
+        };
+        let required_role = match &self {
+            ApiError::Forbidden { needed, .. } => Some(*needed),
+            _ => None,
+        };
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error,
+                field,
+                required_role,
+            }),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::TooManyRequests { retry_after_s } | ApiError::Busy { retry_after_s, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+            }
+            _ => {}
+        }
+        response
     }
 }
 
 /// Parses a JSON request body into `T`; a mistake becomes a 400 that names the
 /// field at fault (`interval_ms`, or the missing one), never a panic.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    parse_json_seed(body, std::marker::PhantomData::<T>)
+}
+
+/// [`parse_json`] with a seed (a parse that carries state, such as a count).
+pub fn parse_json_seed<'de, S: serde::de::DeserializeSeed<'de>>(
+    body: &'de [u8],
+    seed: S,
+) -> Result<S::Value, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut track = serde_path_to_error::Track::new();
+    let value = seed
+        .deserialize(serde_path_to_error::Deserializer::new(&mut *de, &mut track))
+        .and_then(|v| de.end().map(|()| v));
+    value.map_err(|inner| {
+        let e = serde_path_to_error::Error::new(track.path(), inner);
         let inner = e.inner().to_string();
         let path = e.path().to_string();
         let field = if e.inner().is_syntax() || e.inner().is_eof() {

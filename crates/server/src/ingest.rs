@@ -4,14 +4,17 @@
 //! once committed: an acknowledged batch survives a crash, a refused or
 //! unacknowledged one leaves nothing half-stored.
 
+use std::cell::Cell;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use vigie_api::{IngestAck, IngestBatch, RequestRecord};
 
 use crate::AppState;
-use crate::error::{ApiError, parse_json};
+use crate::error::{ApiError, parse_json_seed};
 use crate::store::StoredRequest;
 
 /// How far ahead of the server's clock a record may be stamped (clock skew).
@@ -86,20 +89,115 @@ pub fn validate(
     })
 }
 
+/// Bytes a record may take in a batch, with its longest texts and some
+/// white space: the body limit is sized to the record limit.
+const MAX_RECORD_BYTES: usize = 2 * 1024;
+
+/// The largest ingest body accepted for batches of at most `max_records`.
+pub fn body_limit(max_records: u64) -> usize {
+    (max_records as usize).saturating_mul(MAX_RECORD_BYTES) + 64 * 1024
+}
+
+/// A batch whose records are counted while they are parsed: the one past
+/// `max` stops the parse (and its allocations) at once.
+struct Bounded<'a> {
+    max: usize,
+    too_many: &'a Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for Bounded<'_> {
+    type Value = Vec<RequestRecord>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Bounded<'_> {
+    type Value = Vec<RequestRecord>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "an array of at most {} records", self.max)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.max));
+        while let Some(r) = seq.next_element::<RequestRecord>()? {
+            if records.len() == self.max {
+                self.too_many.set(true);
+                return Err(de::Error::custom(format!(
+                    "more than {} records in one batch",
+                    self.max
+                )));
+            }
+            records.push(r);
+        }
+        Ok(records)
+    }
+}
+
+/// `{"records": [...]}` read with [`Bounded`].
+struct BoundedBatch<'a>(Bounded<'a>);
+
+impl<'de> DeserializeSeed<'de> for BoundedBatch<'_> {
+    type Value = Vec<RequestRecord>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BoundedBatch<'_> {
+    type Value = Vec<RequestRecord>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object with records")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut records = None;
+        let mut seed = Some(self.0);
+        while let Some(key) = map.next_key::<String>()? {
+            match (key.as_str(), seed.take()) {
+                ("records", Some(s)) => records = Some(map.next_value_seed(s)?),
+                ("records", None) => return Err(de::Error::duplicate_field("records")),
+                (_, s) => {
+                    seed = s;
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        records.ok_or_else(|| de::Error::missing_field("records"))
+    }
+}
+
+/// Reads a batch of at most `max` records; more is a 413 as soon as the
+/// one too many is read.
+pub fn parse_batch(body: &[u8], max: usize) -> Result<Vec<RequestRecord>, ApiError> {
+    let too_many = Cell::new(false);
+    let seed = BoundedBatch(Bounded {
+        max,
+        too_many: &too_many,
+    });
+    let parsed = parse_json_seed(body, seed);
+    if too_many.get() {
+        return Err(ApiError::TooLarge(format!(
+            "more than {max} records in one batch"
+        )));
+    }
+    parsed
+}
+
 /// `POST /api/performance/ingest/`
 pub async fn ingest(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestAck>, ApiError> {
     let body = body.map_err(|e| ApiError::TooLarge(e.body_text()))?;
-    let batch: IngestBatch = parse_json(&body)?;
     let max = state.config().ingest_max_records as usize;
-    if batch.records.len() > max {
-        return Err(ApiError::TooLarge(format!(
-            "{} records in one batch; at most {max}",
-            batch.records.len()
-        )));
-    }
+    let batch = IngestBatch {
+        records: parse_batch(&body, max)?,
+    };
     if batch.records.is_empty() {
         return Err(ApiError::bad_request("records", "records is empty"));
     }
@@ -140,6 +238,35 @@ mod tests {
             Err(ApiError::BadRequest { field, .. }) => field.into_owned(),
             other => panic!("expected a bad request, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_batch_is_counted_while_parsed() {
+        let one = r#"{"endpoint":"/x","method":"GET","status":200,"duration_ms":1}"#;
+        let body = |n: usize| format!(r#"{{"records":[{}]}}"#, vec![one; n].join(","));
+        assert_eq!(parse_batch(body(3).as_bytes(), 3).expect("3 of 3").len(), 3);
+        assert!(matches!(
+            parse_batch(body(4).as_bytes(), 3),
+            Err(ApiError::TooLarge(_))
+        ));
+        // Refused at the fourth record: what follows is never read, even
+        // when it is not JSON at all.
+        let cut = format!(r#"{{"records":[{one},{one},{one},{one},garbage"#);
+        assert!(matches!(
+            parse_batch(cut.as_bytes(), 3),
+            Err(ApiError::TooLarge(_))
+        ));
+        let field = |r: Result<Vec<RequestRecord>, ApiError>| match r {
+            Err(ApiError::BadRequest { field, .. }) => field.into_owned(),
+            other => panic!("expected a bad request, got {other:?}"),
+        };
+        assert_eq!(field(parse_batch(b"{}", 3)), "records");
+        assert_eq!(
+            field(parse_batch(br#"{"records":[{"endpoint":"/x"}]}"#, 3)),
+            "records[0]"
+        );
+        assert_eq!(field(parse_batch(b"{", 3)), "body");
+        assert_eq!(body_limit(10_000), 10_000 * 2048 + 65_536);
     }
 
     #[test]

@@ -12,15 +12,18 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod fetch_policy;
 pub mod health;
 pub mod host;
 pub mod ingest;
+pub mod limits;
 pub mod maintenance;
 pub mod metrics;
 pub mod monitoring;
 pub mod probes;
 pub mod rollup;
 pub mod scrape;
+pub mod security;
 pub mod store;
 pub mod stream;
 pub mod targets;
@@ -33,13 +36,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, get, post};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
-use vigie_api::paths;
+use vigie_api::{Role, paths};
 
 pub use config::Config;
 use error::ApiError;
@@ -78,6 +83,9 @@ struct Inner {
     telemetry: Arc<telemetry::Telemetry>,
     cache: cache::ResponseCache,
     alerts: alerts::Alerts,
+    auth: auth::Auth,
+    rate_limits: auth::RateLimits,
+    streams: limits::StreamSlots,
     shutdown: CancellationToken,
 }
 
@@ -112,17 +120,56 @@ impl AppState {
     pub fn alerts(&self) -> &alerts::Alerts {
         &self.inner.alerts
     }
+    pub fn auth(&self) -> &auth::Auth {
+        &self.inner.auth
+    }
+    pub fn rate_limits(&self) -> &auth::RateLimits {
+        &self.inner.rate_limits
+    }
+    pub fn streams(&self) -> &limits::StreamSlots {
+        &self.inner.streams
+    }
     /// Cancelled when the server shuts down; long-lived responses end with it.
     pub fn shutdown(&self) -> &CancellationToken {
         &self.inner.shutdown
     }
 }
 
-/// Registers `path` and `path/`: the seed clients call both forms.
-fn both(router: Router<AppState>, path: &str, handler: MethodRouter<AppState>) -> Router<AppState> {
-    router
-        .route(path, handler.clone())
-        .route(&format!("{path}/"), handler)
+/// The API's routes being declared: each under `path` and `path/` (the seed
+/// clients call both forms), each with the role its changes need.
+struct Routes {
+    router: Router<AppState>,
+    state: AppState,
+}
+
+impl Routes {
+    fn new(state: &AppState) -> Self {
+        Routes {
+            router: Router::new(),
+            state: state.clone(),
+        }
+    }
+
+    fn route(mut self, path: &str, handler: MethodRouter<AppState>) -> Self {
+        self.router = self
+            .router
+            .route(path, handler.clone())
+            .route(&format!("{path}/"), handler);
+        self
+    }
+
+    /// `handler` behind the [`auth::guard`]: reads need a viewer, changes `changes`.
+    fn guarded(self, path: &str, changes: Role, handler: MethodRouter<AppState>) -> Self {
+        let guard = auth::Guard {
+            state: self.state.clone(),
+            changes,
+            tickets: false,
+        };
+        self.route(
+            path,
+            handler.route_layer(axum::middleware::from_fn_with_state(guard, auth::guard)),
+        )
+    }
 }
 
 async fn api_not_found(uri: axum::http::Uri) -> ApiError {
@@ -133,52 +180,77 @@ async fn openapi() -> ([(HeaderName, &'static str); 1], &'static str) {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
+/// A panic in a handler answers 500 like any internal error; the process,
+/// its tasks and its stores go on.
+fn panic_answer(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    ApiError::Internal(format!("handler panicked: {what}")).into_response()
+}
+
 /// The whole HTTP surface: API, health checks and the dashboard's files.
 pub fn app(state: AppState) -> Router {
-    let mut api = Router::new();
-    api = both(api, paths::SYSTEM_RESOURCES, get(host::system_resources));
-    api = both(api, paths::STREAM, get(stream::stream));
-    api = both(api, paths::METRICS, get(metrics::metrics));
-    api = both(api, paths::OVERVIEW, get(metrics::overview));
-    api = both(
-        api,
-        paths::TARGETS,
-        get(targets::list).post(targets::create),
-    );
-    api = both(
-        api,
-        &format!("{}/{{id}}", paths::TARGETS),
-        get(targets::read)
-            .put(targets::replace)
-            .delete(targets::delete),
-    );
-    api = both(
-        api,
-        paths::INGEST,
-        // A full batch of 10,000 records is about 1.5 MB of JSON.
-        post(ingest::ingest).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
-    );
-    api = both(api, paths::ENDPOINTS, get(metrics::endpoints));
-    api = both(api, paths::MONITORING, get(monitoring::get_state));
-    api = both(api, paths::START_MONITORING, post(monitoring::start));
-    api = both(api, paths::STOP_MONITORING, post(monitoring::stop));
-    api = both(api, paths::ALERTS, get(alerts::list));
-    api = both(api, &format!("{}/{{id}}", paths::ALERTS), get(alerts::read));
-    api = both(api, paths::RESOLVE_ALERT, post(alerts::resolve));
-    api = both(api, paths::ACKNOWLEDGE_ALERT, post(alerts::acknowledge));
-    api = both(
-        api,
-        paths::ALERT_RULES,
-        get(alerts::rules::list).post(alerts::rules::create),
-    );
-    api = both(
-        api,
-        &format!("{}/{{id}}", paths::ALERT_RULES),
-        get(alerts::rules::read)
-            .put(alerts::rules::replace)
-            .delete(alerts::rules::delete),
-    );
-    let api = api
+    app_with(state, Router::new())
+}
+
+/// [`app`] with `extra` routes served behind the same protections (the Host
+/// check, security headers, panic recovery): what tests use to exercise them.
+pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
+    use Role::{Admin, Ingest, Operator, Viewer};
+    let id = |p: &str| format!("{p}/{{id}}");
+    let api = Routes::new(&state)
+        .guarded(paths::SYSTEM_RESOURCES, Viewer, get(host::system_resources))
+        .guarded(paths::METRICS, Viewer, get(metrics::metrics))
+        .guarded(paths::OVERVIEW, Viewer, get(metrics::overview))
+        .guarded(
+            paths::TARGETS,
+            Admin,
+            get(targets::list).post(targets::create),
+        )
+        .guarded(
+            &id(paths::TARGETS),
+            Admin,
+            get(targets::read)
+                .put(targets::replace)
+                .delete(targets::delete),
+        )
+        .guarded(
+            paths::INGEST,
+            Ingest,
+            post(ingest::ingest).layer(axum::extract::DefaultBodyLimit::max(ingest::body_limit(
+                state.config().ingest_max_records,
+            ))),
+        )
+        .guarded(paths::ENDPOINTS, Viewer, get(metrics::endpoints))
+        .guarded(paths::MONITORING, Viewer, get(monitoring::get_state))
+        .guarded(paths::START_MONITORING, Operator, post(monitoring::start))
+        .guarded(paths::STOP_MONITORING, Operator, post(monitoring::stop))
+        .guarded(paths::ALERTS, Viewer, get(alerts::list))
+        .guarded(&id(paths::ALERTS), Viewer, get(alerts::read))
+        .guarded(paths::RESOLVE_ALERT, Operator, post(alerts::resolve))
+        .guarded(
+            paths::ACKNOWLEDGE_ALERT,
+            Operator,
+            post(alerts::acknowledge),
+        )
+        .guarded(
+            paths::ALERT_RULES,
+            Admin,
+            get(alerts::rules::list).post(alerts::rules::create),
+        )
+        .guarded(
+            &id(paths::ALERT_RULES),
+            Admin,
+            get(alerts::rules::read)
+                .put(alerts::rules::replace)
+                .delete(alerts::rules::delete),
+        )
+        .guarded(paths::STREAM_TICKET, Viewer, post(auth::stream_ticket))
+        .route(paths::SESSION, get(auth::session))
+        .router
         .route("/api/openapi.json", get(openapi))
         .route(
             "/api/{*rest}",
@@ -188,15 +260,45 @@ pub fn app(state: AppState) -> Router {
                 .delete(api_not_found),
         )
         .route(paths::LIVEZ, get(health::livez))
-        .route(paths::PROMETHEUS, get(telemetry::metrics))
-        .route(paths::READYZ, get(health::readyz));
-
-    // Tokens checked first, then timed; `route_layer` so the matched route is known.
-    let api = api
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_token,
+        .route(
+            paths::PROMETHEUS,
+            get(telemetry::metrics).route_layer(axum::middleware::from_fn_with_state(
+                auth::Guard {
+                    state: state.clone(),
+                    changes: Viewer,
+                    tickets: false,
+                },
+                auth::guard,
+            )),
+        )
+        .route(paths::READYZ, get(health::readyz))
+        .merge(extra)
+        // Bounded: a time limit and a cap on requests at once (the stream,
+        // long-lived by design, is declared below, outside both).
+        .layer(axum::middleware::from_fn_with_state(
+            state.config().request_timeout(),
+            limits::timeout,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(tokio::sync::Semaphore::new(
+                state.config().max_concurrent_requests as usize,
+            )),
+            limits::concurrency,
+        ));
+    let stream = Routes::new(&state).route(
+        paths::STREAM,
+        get(stream::stream).route_layer(axum::middleware::from_fn_with_state(
+            auth::Guard {
+                state: state.clone(),
+                changes: Viewer,
+                tickets: true,
+            },
+            auth::guard,
+        )),
+    );
+    // Timed by route template; `route_layer` so the matched route is known.
+    let api = api
+        .merge(stream.router)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             telemetry::track,
@@ -206,19 +308,26 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(web::cache_headers))
         .layer(CompressionLayer::new());
 
-    let mut router = api
-        .merge(files)
-        .with_state(state.clone())
+    let mut router = api.merge(files).with_state(state.clone());
+    if let Some(cors) = cors_layer(&state.config().cors_origins) {
+        router = router.layer(cors);
+    }
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(security::HostPolicy::from_config(state.config())),
+            security::check_host,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(security::Csp::from_config(state.config())),
+            security::headers,
+        ))
+        .layer(CatchPanicLayer::custom(panic_answer))
         // Errors worth an operator's attention are logged where they happen
         // (ApiError); a 503 from /readyz during start-up is not one.
         .layer(
             TraceLayer::new_for_http()
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
-        );
-    if let Some(cors) = cors_layer(&state.config().cors_origins) {
-        router = router.layer(cors);
-    }
-    router
+        )
 }
 
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
@@ -268,6 +377,7 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
+    state: AppState,
     shutdown: CancellationToken,
     http: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
@@ -277,6 +387,11 @@ impl Server {
     /// The address actually bound (useful with port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// What the handlers share: for tests that reach the stores directly.
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// Stops accepting, ends open streams, waits for requests in flight, the
@@ -306,30 +421,17 @@ impl Server {
 /// Opens the database, starts the writer, the host sampler and the probes,
 /// and listens on `config.addr`.
 pub async fn start(config: Config) -> Result<Server, StartError> {
-    for (name, token) in [
-        ("VIGIE_OPERATOR_TOKEN", &config.operator_token),
-        ("VIGIE_INGEST_TOKEN", &config.ingest_token),
-    ] {
-        if token
-            .as_ref()
-            .is_some_and(|t| t.trim().len() < auth::MIN_TOKEN_LEN)
-        {
-            return Err(StartError::Insecure(format!(
-                "{name} must be at least {} characters",
-                auth::MIN_TOKEN_LEN
-            )));
-        }
-    }
-    if config.ingest_token.is_some() && config.operator_token.is_none() {
-        return Err(StartError::Insecure(
-            "VIGIE_INGEST_TOKEN needs VIGIE_OPERATOR_TOKEN: without it nothing is protected".into(),
-        ));
-    }
-    if !config.addr.ip().is_loopback() && config.operator_token.is_none() {
+    let auth = auth::Auth::from_config(&config).map_err(StartError::Insecure)?;
+    if !auth.required() && !config.addr.ip().is_loopback() {
         return Err(StartError::Insecure(format!(
-            "refusing to listen on {} without VIGIE_OPERATOR_TOKEN: anyone could change targets",
+            "refusing to listen on {} without tokens (VIGIE_ADMIN_TOKEN or VIGIE_TOKENS_FILE): anyone could change what Vigie watches",
             config.addr
         )));
+    }
+    if !auth.required() && security::HostPolicy::from_config(&config).has_outside_names() {
+        return Err(StartError::Insecure(
+            "VIGIE_ALLOWED_HOSTS names hosts beyond loopback: configure tokens (VIGIE_ADMIN_TOKEN or VIGIE_TOKENS_FILE) first".into(),
+        ));
     }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -407,6 +509,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             shutdown: shutdown.clone(),
         },
     );
+    let config_streams = config.max_streams;
     let state = AppState {
         inner: Arc::new(Inner {
             config,
@@ -419,20 +522,28 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             telemetry,
             cache: cache::ResponseCache::default(),
             alerts: alerts::Alerts::default(),
+            streams: limits::StreamSlots::new(config_streams),
+            auth,
+            rate_limits: auth::RateLimits::default(),
             shutdown: shutdown.clone(),
         }),
     };
     let evaluator = alerts::spawn_evaluator(state.clone());
-    let router = app(state);
+    let router = app(state.clone());
     let stop = shutdown.clone();
     let http = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
+        // The peer address feeds the per-address rate limits.
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
     });
     tracing::info!(%addr, "vigie-server listening");
     Ok(Server {
         addr,
+        state,
         shutdown,
         http,
         background: vec![sampler, writer_task, maintenance, evaluator],

@@ -4,8 +4,15 @@
 //! min and max so spikes survive the reduction; buckets without a probe are
 //! left out, so a gap stays a gap. Also the seeds' combined object at
 //! `GET /api/performance/`.
+//!
+//! Ingested requests are read from raw rows (exact percentiles) for a range
+//! of at most [`RAW_REQUESTS_MAX_MS`] inside the raw window, from their
+//! per-minute rollups otherwise ([`request_plan`]); either way the rows are
+//! streamed into the accumulators, so time and memory are bounded by an
+//! hour of raw rows or by one row per minute and key, whatever the range.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -17,13 +24,24 @@ use vigie_api::{
 use crate::AppState;
 use crate::cache::{self, JsonBytes};
 use crate::error::ApiError;
-use crate::rollup::ProbeAggregate;
+use crate::rollup::{ProbeAggregate, ROLLUP_MS, is_server_error, minute_of};
 use crate::scrape::histogram::{HistogramDelta, merge_buckets, quantile};
-use crate::store::StoredRequest;
+use crate::store::{RequestFilter, RequestRollupRow};
 
 pub const DEFAULT_POINTS: u32 = 300;
 pub const MAX_POINTS: u32 = 2000;
 const DEFAULT_RANGE_MS: i64 = 5 * 60 * 1000;
+/// How far past the server's clock `to` may be: clocks differ by seconds,
+/// a day ahead is a mistake (or a unit error).
+const MAX_FUTURE_MS: i64 = 86_400_000;
+/// How far before the retention's start `from` may be: a client's
+/// `now − retention` is computed a little before the server's.
+const RETENTION_SLACK_MS: i64 = 60_000;
+/// Longest range of requests answered from raw rows, exactly. A longer one,
+/// or one beginning before the raw window, is answered from the per-minute
+/// rollups (percentiles within 2 %): no read of requests covers more than
+/// an hour of raw rows (plus two partial minutes), whatever its range.
+pub const RAW_REQUESTS_MAX_MS: i64 = 3_600_000;
 
 /// A validated query: `[from_ms, to_ms]`, optional target, point budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +68,11 @@ pub fn parse_duration_ms(text: &str) -> Option<i64> {
     n.checked_mul(unit_ms)
 }
 
-/// Reads `range` or `from`/`to` (Unix ms), `target` and `points`.
+/// Reads `range` or `from`/`to` (Unix ms), `target` and `points`. Every
+/// bound is checked against the clock before any arithmetic on two of them:
+/// `from` no earlier than the retention's start (less a minute), `to` no
+/// more than a day ahead, `from` before `to`, the span within the
+/// retention; no value of `from` or `to` can wrap around.
 pub fn parse_range(
     q: &HashMap<String, String>,
     now_ms: i64,
@@ -65,6 +87,20 @@ pub fn parse_range(
             })
             .transpose()
     };
+    let hours = retention_ms / 3_600_000;
+    let earliest = now_ms
+        .saturating_sub(retention_ms)
+        .saturating_sub(RETENTION_SLACK_MS);
+    let latest = now_ms.saturating_add(MAX_FUTURE_MS);
+    let before_retention = |name: &'static str| {
+        ApiError::bad_request(
+            name,
+            format!("{name} is before the retention (the last {hours} h)"),
+        )
+    };
+    let too_late = |name: &'static str| {
+        ApiError::bad_request(name, format!("{name} is more than a day in the future"))
+    };
     let (from_ms, to_ms) = match q.get("range") {
         Some(r) => {
             if q.contains_key("from") || q.contains_key("to") {
@@ -73,30 +109,44 @@ pub fn parse_range(
                     "give either range or from/to",
                 ));
             }
-            let d = parse_duration_ms(r).ok_or_else(|| {
-                ApiError::bad_request(
-                    "range",
-                    format!("range must look like 5m, 1h or 7d, got {r:?}"),
-                )
-            })?;
-            (now_ms - d, now_ms)
+            let from = parse_duration_ms(r)
+                .and_then(|d| now_ms.checked_sub(d))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "range",
+                        format!("range must look like 5m, 1h or 7d, got {r:?}"),
+                    )
+                })?;
+            (from, now_ms)
         }
         None => {
-            let to = int("to")?.unwrap_or(now_ms);
-            (int("from")?.unwrap_or(to - DEFAULT_RANGE_MS), to)
+            let (from, to) = (int("from")?, int("to")?);
+            // Each bound given is checked on its own first, so that the
+            // error names the one at fault.
+            for (name, v) in [("from", from), ("to", to)] {
+                match v {
+                    Some(v) if v < earliest => return Err(before_retention(name)),
+                    Some(v) if v > latest => return Err(too_late(name)),
+                    _ => {}
+                }
+            }
+            let to = to.unwrap_or(now_ms);
+            (from.unwrap_or(to.saturating_sub(DEFAULT_RANGE_MS)), to)
         }
     };
     if from_ms >= to_ms {
         return Err(ApiError::bad_request("from", "from must be before to"));
     }
+    // `range` is a span that fits in i64; `from` and `to` were each checked
+    // within [earliest − 5 min, latest]: no wrap either way.
     if to_ms - from_ms > retention_ms {
         return Err(ApiError::bad_request(
             "from",
-            format!(
-                "the range is longer than the retention ({} h)",
-                retention_ms / 3_600_000
-            ),
+            format!("the range is longer than the retention ({hours} h)"),
         ));
+    }
+    if from_ms < earliest {
+        return Err(before_retention("from"));
     }
     let points = match int("points")? {
         None => DEFAULT_POINTS,
@@ -146,14 +196,14 @@ impl From<&ProbeResult> for Measure {
     }
 }
 
-impl From<&StoredRequest> for Measure {
+impl Measure {
     /// A request was answered, whatever its status: its duration counts; a
     /// 5xx answer is an error (a 4xx is the client's).
-    fn from(r: &StoredRequest) -> Self {
+    pub fn request(ts_ms: i64, status: u16, duration_ms: f64) -> Measure {
         Measure {
-            ts_ms: r.ts_ms,
-            error: r.status >= 500,
-            latency_ms: Some(r.duration_ms),
+            ts_ms,
+            error: is_server_error(status),
+            latency_ms: Some(duration_ms),
         }
     }
 }
@@ -189,6 +239,12 @@ impl Acc {
         self.exact = None;
     }
 
+    /// A stored rollup, its histogram still encoded.
+    fn add_stored(&mut self, r: &RequestRollupRow<'_>) {
+        self.agg.merge_encoded(&r.figures, r.hist);
+        self.exact = None;
+    }
+
     fn percentiles<const N: usize>(&mut self, ps: [f64; N]) -> [Option<f64>; N] {
         match &mut self.exact {
             Some(v) => {
@@ -209,6 +265,10 @@ pub fn summarise(
     let mut acc = Acc::default();
     measures.into_iter().for_each(|m| acc.add(m));
     rollups.iter().for_each(|a| acc.add_rollup(a));
+    figures(&mut acc, span_ms)
+}
+
+fn figures(acc: &mut Acc, span_ms: i64) -> PerformanceMetrics {
     let [p50, p95, p99] = acc.percentiles([50.0, 95.0, 99.0]);
     let a = &acc.agg;
     let pct = |n: u64| (a.count > 0).then(|| n as f64 * 100.0 / a.count as f64);
@@ -226,7 +286,7 @@ pub fn summarise(
 
 /// Width of the buckets that cut `[from, to]` into at most `points`, in whole seconds.
 pub fn bucket_ms(from_ms: i64, to_ms: i64, points: u32) -> i64 {
-    let span = (to_ms - from_ms).max(1) as u64;
+    let span = to_ms.saturating_sub(from_ms).max(1) as u64;
     let raw = span.div_ceil(u64::from(points.max(1)));
     (raw.div_ceil(1000).max(1) * 1000) as i64
 }
@@ -247,6 +307,10 @@ pub fn series(
     for (ts, a) in rollups {
         buckets.entry(index(*ts)).or_default().add_rollup(a);
     }
+    points(buckets, from_ms, bucket)
+}
+
+fn points(buckets: BTreeMap<i64, Acc>, from_ms: i64, bucket: i64) -> Vec<MetricsPoint> {
     buckets
         .into_iter()
         .map(|(i, mut acc)| {
@@ -263,6 +327,188 @@ pub fn series(
             }
         })
         .collect()
+}
+
+/// Where a range of ingested requests is read from: rollups of whole
+/// minutes, raw rows for the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestPlan {
+    /// Rollups whose minute starts in `[.0, .1]`.
+    pub rollups: Option<(i64, i64)>,
+    /// Raw rows in `[.0, .1]`: the whole range, or the partial minutes at
+    /// its ends.
+    pub raw: Vec<(i64, i64)>,
+}
+
+/// How `[from_ms, to_ms]` of requests is read, raw rows existing from
+/// `raw_start_ms` on. A range of at most [`RAW_REQUESTS_MAX_MS`] inside the
+/// raw window: raw rows, exact. Otherwise the rollups of the whole minutes
+/// inside the range, and raw rows for the partial minutes at its ends while
+/// the raw window holds them; past it, a partial minute counts when it
+/// starts in the range (as probe rollups do): a partial first minute is left
+/// out, a partial last one is taken whole. Raw rows and rollups never cover
+/// the same instant, though both are stored for recent minutes.
+pub fn request_plan(from_ms: i64, to_ms: i64, raw_start_ms: i64) -> RequestPlan {
+    let raw_ok = |ts: i64| ts >= raw_start_ms;
+    if to_ms.saturating_sub(from_ms) <= RAW_REQUESTS_MAX_MS && raw_ok(from_ms) {
+        return RequestPlan {
+            rollups: None,
+            raw: vec![(from_ms, to_ms)],
+        };
+    }
+    let mut plan = RequestPlan::default();
+    // Start of the first whole minute, end of the last one.
+    let floor = minute_of(from_ms);
+    let first = if floor < from_ms {
+        floor.saturating_add(ROLLUP_MS)
+    } else {
+        floor
+    };
+    let end = minute_of(to_ms.saturating_add(1));
+    if first > end {
+        // No minute starts inside: the range lies within one minute.
+        if raw_ok(from_ms) {
+            plan.raw.push((from_ms, to_ms));
+        }
+        return plan;
+    }
+    if from_ms < first && raw_ok(from_ms) {
+        plan.raw.push((from_ms, first - 1));
+    }
+    let mut last = end.saturating_sub(ROLLUP_MS);
+    if end <= to_ms {
+        if raw_ok(end) {
+            plan.raw.push((end, to_ms));
+        } else {
+            last = end;
+        }
+    }
+    if first <= last {
+        plan.rollups = Some((first, last));
+    }
+    plan
+}
+
+/// Where the raw window starts now: raw requests are kept from there on.
+fn raw_start(state: &AppState) -> i64 {
+    crate::now_ms().saturating_sub(state.config().raw_window().as_millis() as i64)
+}
+
+/// A range of requests being summed up: the whole of it and its buckets,
+/// row by row as the store reads them.
+#[derive(Debug)]
+struct RequestSums {
+    from_ms: i64,
+    bucket: i64,
+    /// Raw measures only: the exact figures while no rollup joins.
+    total: Acc,
+    buckets: BTreeMap<i64, Acc>,
+    rolled: bool,
+}
+
+impl RequestSums {
+    fn new(from_ms: i64, bucket: i64) -> RequestSums {
+        RequestSums {
+            from_ms,
+            bucket,
+            total: Acc::default(),
+            buckets: BTreeMap::new(),
+            rolled: false,
+        }
+    }
+
+    fn bucket(&mut self, ts_ms: i64) -> &mut Acc {
+        let i = (ts_ms - self.from_ms).div_euclid(self.bucket);
+        self.buckets.entry(i).or_default()
+    }
+
+    fn add(&mut self, m: Measure) {
+        self.total.add(m);
+        self.bucket(m.ts_ms).add(m);
+    }
+
+    /// A rollup goes into its bucket only; the total is then the buckets'
+    /// merge (one histogram merge per row, not two).
+    fn add_stored(&mut self, r: &RequestRollupRow<'_>) {
+        self.bucket(r.ts_ms).add_stored(r);
+        self.rolled = true;
+    }
+
+    fn finish(self, span_ms: i64) -> (PerformanceMetrics, Vec<MetricsPoint>) {
+        let mut total = if self.rolled {
+            let mut all = Acc {
+                agg: ProbeAggregate::default(),
+                exact: None,
+            };
+            self.buckets.values().for_each(|b| all.agg.merge(&b.agg));
+            all
+        } else {
+            self.total
+        };
+        (
+            figures(&mut total, span_ms),
+            points(self.buckets, self.from_ms, self.bucket),
+        )
+    }
+}
+
+/// The ingested requests being summed up per service, method and endpoint,
+/// row by row: a row of a known group costs a lookup, no allocation.
+#[derive(Debug, Default)]
+struct EndpointSums {
+    /// Group of a key: its place in `groups`.
+    index: HashMap<String, usize>,
+    /// `(service, method, endpoint)` and its sums.
+    groups: Vec<((String, String, String), Acc)>,
+    /// The lookup key being built (reused from row to row).
+    key: String,
+}
+
+impl EndpointSums {
+    fn group(&mut self, service: &str, method: &str, endpoint: &str) -> &mut Acc {
+        self.key.clear();
+        // Length-prefixed parts: no name can pass for two others.
+        let _ = write!(
+            self.key,
+            "{}:{service}{}:{method}{}:{endpoint}",
+            service.len(),
+            method.len(),
+            endpoint.len()
+        );
+        let i = match self.index.get(self.key.as_str()) {
+            Some(i) => *i,
+            None => {
+                let names = (service.to_owned(), method.to_owned(), endpoint.to_owned());
+                self.groups.push((names, Acc::default()));
+                self.index.insert(self.key.clone(), self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        &mut self.groups[i].1
+    }
+
+    /// One line per group, by service, method and endpoint.
+    fn stats(mut self) -> Vec<EndpointStats> {
+        self.groups.sort_by(|a, b| a.0.cmp(&b.0));
+        self.groups
+            .into_iter()
+            .map(|((service, method, endpoint), mut acc)| {
+                let [p50, p95, p99] = acc.percentiles([50.0, 95.0, 99.0]);
+                let a = &acc.agg;
+                EndpointStats {
+                    service,
+                    method,
+                    endpoint,
+                    count: a.count,
+                    error_rate: a.errors as f64 * 100.0 / a.count.max(1) as f64,
+                    avg_response_time: a.avg().unwrap_or(0.0),
+                    p50: p50.unwrap_or(0.0),
+                    p95: p95.unwrap_or(0.0),
+                    p99: p99.unwrap_or(0.0),
+                }
+            })
+            .collect()
+    }
 }
 
 /// What `metrics/` summarises: the probes (of one target or all), or the
@@ -378,17 +624,26 @@ pub(crate) async fn query_metrics(
             scraped_figures(&deltas, q.from_ms, span, bucket)
         }
         Scope::Requests { service, endpoint } => {
-            let requests = state
+            let plan = request_plan(q.from_ms, q.to_ms, raw_start(state));
+            state
                 .store()
                 .call(move |s| {
-                    s.requests_between(q.from_ms, q.to_ms, service.as_deref(), endpoint.as_deref())
+                    let filter = RequestFilter {
+                        service: service.as_deref(),
+                        endpoint: endpoint.as_deref(),
+                    };
+                    let mut sums = RequestSums::new(q.from_ms, bucket);
+                    for (lo, hi) in plan.raw {
+                        s.for_each_request_measure(filter, lo, hi, |ts, status, ms| {
+                            sums.add(Measure::request(ts, status, ms));
+                        })?;
+                    }
+                    if let Some((lo, hi)) = plan.rollups {
+                        s.for_each_request_rollup(filter, lo, hi, |r| sums.add_stored(r))?;
+                    }
+                    Ok(sums.finish(span))
                 })
-                .await?;
-            let measures = || requests.iter().map(Measure::from);
-            (
-                summarise(measures(), &[], span),
-                series(measures(), &[], q.from_ms, bucket),
-            )
+                .await?
         }
     };
     let (source, target_id, service, endpoint) = match scope {
@@ -596,41 +851,36 @@ async fn scraped_endpoints(
         .collect())
 }
 
-/// The endpoints of the ingested requests, per service, method and endpoint.
+/// The endpoints of the ingested requests, per service, method and endpoint,
+/// from raw rows or rollups as [`request_plan`] says.
 async fn requested_endpoints(
     state: &AppState,
     service: Option<String>,
     range: RangeQuery,
 ) -> Result<Vec<EndpointStats>, ApiError> {
-    let requests = state
+    let plan = request_plan(range.from_ms, range.to_ms, raw_start(state));
+    Ok(state
         .store()
-        .call(move |s| s.requests_between(range.from_ms, range.to_ms, service.as_deref(), None))
-        .await?;
-    let mut groups: BTreeMap<(&str, &str, &str), Acc> = BTreeMap::new();
-    for r in &requests {
-        groups
-            .entry((r.service.as_str(), r.method.as_str(), r.endpoint.as_str()))
-            .or_default()
-            .add(Measure::from(r));
-    }
-    Ok(groups
-        .into_iter()
-        .map(|((service, method, endpoint), mut acc)| {
-            let [p50, p95, p99] = acc.percentiles([50.0, 95.0, 99.0]);
-            let a = &acc.agg;
-            EndpointStats {
-                service: service.to_owned(),
-                method: method.to_owned(),
-                endpoint: endpoint.to_owned(),
-                count: a.count,
-                error_rate: a.errors as f64 * 100.0 / a.count.max(1) as f64,
-                avg_response_time: a.avg().unwrap_or(0.0),
-                p50: p50.unwrap_or(0.0),
-                p95: p95.unwrap_or(0.0),
-                p99: p99.unwrap_or(0.0),
+        .call(move |s| {
+            let filter = RequestFilter {
+                service: service.as_deref(),
+                endpoint: None,
+            };
+            let mut sums = EndpointSums::default();
+            for (lo, hi) in plan.raw {
+                s.for_each_request(filter, lo, hi, |r| {
+                    sums.group(r.service, r.method, r.endpoint)
+                        .add(Measure::request(r.ts_ms, r.status, r.duration_ms));
+                })?;
             }
+            if let Some((lo, hi)) = plan.rollups {
+                s.for_each_request_rollup(filter, lo, hi, |r| {
+                    sums.group(r.service, r.method, r.endpoint).add_stored(r);
+                })?;
+            }
+            Ok(sums.stats())
         })
-        .collect())
+        .await?)
 }
 
 fn range_of(state: &AppState, q: &HashMap<String, String>) -> Result<RangeQuery, ApiError> {
@@ -809,6 +1059,144 @@ mod tests {
         assert_eq!(
             field(parse_range(&q(&[("target", "x")]), now, week)),
             "target"
+        );
+    }
+
+    /// The error of a refused range: field and message.
+    fn refusal(r: Result<RangeQuery, ApiError>) -> (String, String) {
+        match r {
+            Err(ApiError::BadRequest { field, message }) => (field.into_owned(), message),
+            other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ranges_at_the_extremes_are_refused_never_wrapped() {
+        let week = 604_800_000;
+        let now = 1_000_000_000_000;
+        let at = |pairs: &[(&str, &str)]| refusal(parse_range(&q(pairs), now, week));
+        let (min, max) = ("-9223372036854775808", "9223372036854775807");
+        // The pair that used to wrap to a span of -1 and answer 200.
+        assert_eq!(at(&[("from", min), ("to", max)]).0, "from");
+        assert_eq!(at(&[("from", "999999000000"), ("to", max)]).0, "to");
+        assert_eq!(at(&[("from", max)]).0, "from");
+        assert_eq!(at(&[("to", min)]).0, "to");
+        assert_eq!(at(&[("to", "-9223372036854775807")]).0, "to");
+        assert_eq!(at(&[("from", min), ("to", "999999000000")]).0, "from");
+        // 106751991167 days fit in i64 ms, one more day does not.
+        assert_eq!(at(&[("range", "106751991167d")]).0, "from");
+        assert_eq!(at(&[("range", "106751991168d")]).0, "range");
+
+        // Reversed: 2 h ago to 1 h ago, the other way round.
+        let (field, message) = at(&[("from", "999996400000"), ("to", "999992800000")]);
+        assert_eq!(
+            (field.as_str(), message.contains("before to")),
+            ("from", true)
+        );
+        // Longer than the retention by 30 s (from still within the minute of slack).
+        let (field, message) = at(&[("from", "999395170000"), ("to", "1000000000000")]);
+        assert_eq!((field.as_str(), message.contains("longer")), ("from", true));
+        // 61 s before the retention's start, an hour long.
+        let (field, message) = at(&[("from", "999395139000"), ("to", "999398739000")]);
+        assert_eq!(
+            (field.as_str(), message.contains("before the retention")),
+            ("from", true)
+        );
+        // 59 s before it is within the slack.
+        let r = parse_range(
+            &q(&[("from", "999395141000"), ("to", "999481600000")]),
+            now,
+            week,
+        )
+        .expect("within the minute of slack");
+        assert_eq!((r.from_ms, r.to_ms), (999_395_141_000, 999_481_600_000));
+        // `to` a day and a millisecond ahead; a day ahead exactly is fine.
+        let (field, message) = at(&[("from", "1000000000000"), ("to", "1000086400001")]);
+        assert_eq!((field.as_str(), message.contains("future")), ("to", true));
+        let r = parse_range(
+            &q(&[("from", "1000000000000"), ("to", "1000086400000")]),
+            now,
+            week,
+        )
+        .expect("a day ahead");
+        assert_eq!(r.to_ms, 1_000_086_400_000);
+        // `to` alone, at the start of the retention: its default `from`
+        // (5 min earlier) falls before it.
+        assert_eq!(at(&[("to", "999395200000")]).0, "from");
+        let r = parse_range(&q(&[("range", "7d")]), now, week).expect("the whole retention");
+        assert_eq!((r.from_ms, r.to_ms), (999_395_200_000, 1_000_000_000_000));
+    }
+
+    #[test]
+    fn request_plans_read_raw_rows_for_an_hour_in_the_raw_window_and_rollups_otherwise() {
+        // Now is 1_800_000_000_000 (a whole minute); the raw window is a day.
+        let raw_start = 1_799_913_600_000;
+        let plan = |from, to| request_plan(from, to, raw_start);
+        let raw_only = |spans: &[(i64, i64)]| RequestPlan {
+            rollups: None,
+            raw: spans.to_vec(),
+        };
+        // 30 min, and exactly 1 h, inside the raw window: raw rows, exact.
+        assert_eq!(
+            plan(1_799_998_200_000, 1_800_000_000_000),
+            raw_only(&[(1_799_998_200_000, 1_800_000_000_000)])
+        );
+        assert_eq!(
+            plan(1_799_996_400_000, 1_800_000_000_000),
+            raw_only(&[(1_799_996_400_000, 1_800_000_000_000)])
+        );
+        // 1 h 0 min 40 s, from 14.5 s into a minute to 34.5 s into another:
+        // whole minutes from rollups, the two partial ones raw.
+        assert_eq!(
+            plan(1_799_996_334_500, 1_799_999_974_500),
+            RequestPlan {
+                rollups: Some((1_799_996_340_000, 1_799_999_880_000)),
+                raw: vec![
+                    (1_799_996_334_500, 1_799_996_339_999),
+                    (1_799_999_940_000, 1_799_999_974_500)
+                ],
+            }
+        );
+        // Minute-aligned bounds, 2 h: no partial first minute; the last
+        // instant is a minute of its own (raw).
+        assert_eq!(
+            plan(1_799_992_800_000, 1_800_000_000_000),
+            RequestPlan {
+                rollups: Some((1_799_992_800_000, 1_799_999_940_000)),
+                raw: vec![(1_800_000_000_000, 1_800_000_000_000)],
+            }
+        );
+        // A week, 30 s into a minute: the partial first minute is older than
+        // the raw window and left out; the partial last one is raw.
+        assert_eq!(
+            plan(1_799_395_230_000, 1_800_000_030_000),
+            RequestPlan {
+                rollups: Some((1_799_395_260_000, 1_799_999_940_000)),
+                raw: vec![(1_800_000_000_000, 1_800_000_030_000)],
+            }
+        );
+        // Ten minutes two days ago, 10 ms into a minute: rollups only, the
+        // partial last minute taken whole (it starts in the range).
+        assert_eq!(
+            plan(1_799_827_200_010, 1_799_827_800_010),
+            RequestPlan {
+                rollups: Some((1_799_827_260_000, 1_799_827_800_000)),
+                raw: vec![],
+            }
+        );
+        // 30 s within one minute two days ago: no minute starts inside.
+        assert_eq!(
+            plan(1_799_827_200_010, 1_799_827_230_010),
+            RequestPlan::default()
+        );
+        // An hour from a second before the raw window: rollups, the last
+        // partial minute raw.
+        assert_eq!(
+            plan(1_799_913_599_000, 1_799_917_199_000),
+            RequestPlan {
+                rollups: Some((1_799_913_600_000, 1_799_917_080_000)),
+                raw: vec![(1_799_917_140_000, 1_799_917_199_000)],
+            }
         );
     }
 }

@@ -4,12 +4,14 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use tokio::sync::watch;
 use vigie_api::{MONITORING_EVENT, MonitoringState};
 
 use crate::AppState;
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::store::{Store, StoreError};
 
@@ -46,7 +48,7 @@ impl Monitoring {
     }
 }
 
-async fn set(state: &AppState, on: bool) -> Result<MonitoringState, ApiError> {
+async fn set(state: &AppState, on: bool, by: &Principal) -> Result<MonitoringState, ApiError> {
     let now = crate::now_ms();
     state
         .store()
@@ -61,7 +63,8 @@ async fn set(state: &AppState, on: bool) -> Result<MonitoringState, ApiError> {
     };
     state.monitoring().tx.send_replace(new);
     state.events().publish(MONITORING_EVENT, now, &new);
-    tracing::info!(monitoring = on, "monitoring switched");
+    let by = by.name.as_deref().unwrap_or("local");
+    tracing::info!(monitoring = on, by, "monitoring switched");
     Ok(new)
 }
 
@@ -71,11 +74,17 @@ pub async fn get_state(State(state): State<AppState>) -> Json<MonitoringState> {
 }
 
 /// `POST /api/performance/start-monitoring/`
-pub async fn start(State(state): State<AppState>) -> Result<Json<MonitoringState>, ApiError> {
-    set(&state, true).await.map(Json)
+pub async fn start(
+    State(state): State<AppState>,
+    Extension(by): Extension<Principal>,
+) -> Result<Json<MonitoringState>, ApiError> {
+    set(&state, true, &by).await.map(Json)
 }
 
 /// `POST /api/performance/stop-monitoring/`
-pub async fn stop(State(state): State<AppState>) -> Result<Json<MonitoringState>, ApiError> {
-    set(&state, false).await.map(Json)
+pub async fn stop(
+    State(state): State<AppState>,
+    Extension(by): Extension<Principal>,
+) -> Result<Json<MonitoringState>, ApiError> {
+    set(&state, false, &by).await.map(Json)
 }

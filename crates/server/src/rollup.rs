@@ -3,11 +3,15 @@
 //! then folded into one row per minute (per target): counts, sums, minima,
 //! maxima, and for latencies a log-scale histogram, so that averages are
 //! always sum ÷ count (never an average of averages) and percentiles of any
-//! range stay within 2 % of the exact ones.
+//! range stay within 2 % of the exact ones. Ingested requests are folded the
+//! same way per service, endpoint, method and minute, but at ingest time
+//! (see [`fold_requests`]), so that their rollups exist for recent minutes too.
 
 use std::collections::BTreeMap;
 
 use vigie_api::{HostSample, Outcome, ProbeResult, Spread};
+
+use crate::store::StoredRequest;
 
 /// Width of one rollup row.
 pub const ROLLUP_MS: i64 = 60_000;
@@ -17,10 +21,16 @@ pub const ROLLUP_MS: i64 = 60_000;
 const BASE_MS: f64 = 0.01;
 const RATIO: f64 = 1.04;
 
-/// Sparse counts of latencies per log-scale bucket.
+/// Sparse counts of latencies per log-scale bucket: the non-empty buckets,
+/// by ascending index. A sorted vector rather than a map: a long range merges
+/// one stored histogram per row read, and merging two sorted runs is one
+/// linear walk with no allocation once the buckets seen are known.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LatencyHistogram {
-    counts: BTreeMap<u16, u32>,
+    /// `(bucket index, count)`, strictly ascending by index, no zero count.
+    /// Counts are `u64` in memory (a week of merged minutes may pass `u32`);
+    /// a stored minute is far below that.
+    counts: Vec<(u16, u64)>,
 }
 
 impl LatencyHistogram {
@@ -39,17 +49,46 @@ impl LatencyHistogram {
     }
 
     pub fn record(&mut self, ms: f64) {
-        *self.counts.entry(Self::index(ms)).or_default() += 1;
+        self.merge_ascending(std::iter::once((Self::index(ms), 1)));
     }
 
     pub fn merge(&mut self, other: &LatencyHistogram) {
-        for (i, n) in &other.counts {
-            *self.counts.entry(*i).or_default() += n;
+        self.merge_ascending(other.counts.iter().copied());
+    }
+
+    /// Adds the counts of an [`encode`](Self::encode)d histogram without
+    /// decoding it into one first; `false` (and nothing added) for bytes it
+    /// did not write.
+    pub fn merge_encoded(&mut self, bytes: &[u8]) -> bool {
+        if !Self::well_formed(bytes) {
+            return false;
+        }
+        self.merge_ascending(Self::pairs(bytes));
+        true
+    }
+
+    /// One walk over both runs; `other` must be strictly ascending by index.
+    /// A bucket not seen yet is inserted where it belongs (rare once the
+    /// usual latencies have been seen).
+    fn merge_ascending(&mut self, other: impl Iterator<Item = (u16, u64)>) {
+        let mut j = 0;
+        for (i, n) in other {
+            if n == 0 {
+                continue;
+            }
+            while j < self.counts.len() && self.counts[j].0 < i {
+                j += 1;
+            }
+            match self.counts.get_mut(j) {
+                Some((k, count)) if *k == i => *count += n,
+                _ => self.counts.insert(j, (i, n)),
+            }
+            j += 1;
         }
     }
 
     pub fn total(&self) -> u64 {
-        self.counts.values().map(|n| u64::from(*n)).sum()
+        self.counts.iter().map(|(_, n)| n).sum()
     }
 
     /// Nearest-rank percentile `p` (0–100), clamped to `[min, max]`.
@@ -61,7 +100,7 @@ impl LatencyHistogram {
         let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
         let mut seen = 0;
         for (i, n) in &self.counts {
-            seen += u64::from(*n);
+            seen += n;
             if seen >= rank {
                 return Some(Self::value(*i).clamp(min, max));
             }
@@ -69,31 +108,42 @@ impl LatencyHistogram {
         Some(max)
     }
 
-    /// Six bytes per non-empty bucket: index (u16) and count (u32), little-endian.
+    /// Six bytes per non-empty bucket: index (u16) and count (u32),
+    /// little-endian, by ascending index.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.counts.len() * 6);
         for (i, n) in &self.counts {
             out.extend_from_slice(&i.to_le_bytes());
-            out.extend_from_slice(&n.to_le_bytes());
+            out.extend_from_slice(&u32::try_from(*n).unwrap_or(u32::MAX).to_le_bytes());
         }
         out
     }
 
     /// The inverse of [`encode`](Self::encode); `None` for bytes it did not write.
     pub fn decode(bytes: &[u8]) -> Option<LatencyHistogram> {
-        if !bytes.len().is_multiple_of(6) {
-            return None;
-        }
-        let counts = bytes
-            .chunks_exact(6)
-            .map(|c| {
-                (
-                    u16::from_le_bytes([c[0], c[1]]),
-                    u32::from_le_bytes([c[2], c[3], c[4], c[5]]),
-                )
+        let mut h = LatencyHistogram::default();
+        h.merge_encoded(bytes).then_some(h)
+    }
+
+    fn pairs(bytes: &[u8]) -> impl Iterator<Item = (u16, u64)> + '_ {
+        bytes.chunks_exact(6).map(|c| {
+            (
+                u16::from_le_bytes([c[0], c[1]]),
+                u64::from(u32::from_le_bytes([c[2], c[3], c[4], c[5]])),
+            )
+        })
+    }
+
+    /// Whole pairs, indices strictly ascending: what `encode` writes.
+    fn well_formed(bytes: &[u8]) -> bool {
+        bytes.len().is_multiple_of(6) && {
+            let mut last = None;
+            Self::pairs(bytes).all(|(i, _)| {
+                let ascending = last.is_none_or(|l| l < i);
+                last = Some(i);
+                ascending
             })
-            .collect();
-        Some(LatencyHistogram { counts })
+        }
     }
 }
 
@@ -131,14 +181,33 @@ impl ProbeAggregate {
         }
     }
 
+    /// One ingested request: its duration always counts (it was answered),
+    /// a 5xx answer is an error.
+    pub fn add_request(&mut self, status: u16, duration_ms: f64) {
+        self.record(is_server_error(status), Some(duration_ms));
+    }
+
+    /// Merges `o` whose histogram is still encoded as stored (`hist`; the
+    /// one in `o` is ignored): a long range merges one row per minute and
+    /// key, and decoding each into a histogram of its own would cost an
+    /// allocation per row.
+    pub fn merge_encoded(&mut self, o: &ProbeAggregate, hist: &[u8]) {
+        self.merge_figures(o);
+        self.hist.merge_encoded(hist);
+    }
+
     pub fn merge(&mut self, o: &ProbeAggregate) {
+        self.merge_figures(o);
+        self.hist.merge(&o.hist);
+    }
+
+    fn merge_figures(&mut self, o: &ProbeAggregate) {
         self.count += o.count;
         self.errors += o.errors;
         self.lat_count += o.lat_count;
         self.lat_sum += o.lat_sum;
         self.lat_min = min_opt(self.lat_min, o.lat_min);
         self.lat_max = max_opt(self.lat_max, o.lat_max);
-        self.hist.merge(&o.hist);
     }
 
     pub fn avg(&self) -> Option<f64> {
@@ -148,6 +217,11 @@ impl ProbeAggregate {
     pub fn percentile(&self, p: f64) -> Option<f64> {
         self.hist.percentile(p, self.lat_min?, self.lat_max?)
     }
+}
+
+/// A request counts as failed when the server answered 5xx (a 4xx is the client's).
+pub fn is_server_error(status: u16) -> bool {
+    status >= 500
 }
 
 fn min_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
@@ -235,6 +309,26 @@ pub fn fold_probes(results: &[ProbeResult]) -> BTreeMap<(i64, i64), ProbeAggrega
     out
 }
 
+/// Key of a request rollup: service, endpoint, method, minute.
+pub type RequestKey<'a> = (&'a str, &'a str, &'a str, i64);
+
+/// Folds ingested requests into per-key, per-minute aggregates.
+pub fn fold_requests(requests: &[StoredRequest]) -> BTreeMap<RequestKey<'_>, ProbeAggregate> {
+    let mut out: BTreeMap<RequestKey<'_>, ProbeAggregate> = BTreeMap::new();
+    for r in requests {
+        let key = (
+            r.service.as_str(),
+            r.endpoint.as_str(),
+            r.method.as_str(),
+            minute_of(r.ts_ms),
+        );
+        out.entry(key)
+            .or_default()
+            .add_request(r.status, r.duration_ms);
+    }
+    out
+}
+
 /// Folds host samples into per-minute aggregates.
 pub fn fold_hosts(samples: &[HostSample]) -> BTreeMap<i64, HostAggregate> {
     let mut out: BTreeMap<i64, HostAggregate> = BTreeMap::new();
@@ -288,6 +382,69 @@ mod tests {
                 "p{p}: {approx} vs {exact}"
             );
         }
+    }
+
+    #[test]
+    fn merging_encoded_bytes_equals_merging_the_histogram() {
+        let mut a = LatencyHistogram::default();
+        let mut b = LatencyHistogram::default();
+        for ms in [3.0, 40.0, 40.5, 900.0] {
+            a.record(ms);
+        }
+        // Buckets before, between, on and after a's.
+        for ms in [0.2, 12.0, 40.0, 5000.0, 5000.0] {
+            b.record(ms);
+        }
+        let mut merged = a.clone();
+        merged.merge(&b);
+        let mut from_bytes = a.clone();
+        assert!(from_bytes.merge_encoded(&b.encode()));
+        assert_eq!(from_bytes, merged);
+        assert_eq!(merged.total(), 9);
+        assert_eq!(
+            LatencyHistogram::decode(&merged.encode()),
+            Some(merged.clone())
+        );
+        // Indices out of order, or repeated: not bytes `encode` wrote.
+        let pair = |i: u16, n: u32| [i.to_le_bytes().as_slice(), &n.to_le_bytes()].concat();
+        let unordered = [pair(9, 1), pair(3, 1)].concat();
+        let repeated = [pair(3, 1), pair(3, 2)].concat();
+        for bytes in [unordered, repeated] {
+            let mut h = a.clone();
+            assert!(!h.merge_encoded(&bytes));
+            assert_eq!(h, a, "nothing added");
+        }
+    }
+
+    #[test]
+    fn requests_fold_per_key_and_minute_and_only_5xx_are_errors() {
+        let r = |ts_ms: i64, endpoint: &str, status: u16| StoredRequest {
+            ts_ms,
+            service: "shop".into(),
+            endpoint: endpoint.into(),
+            method: "GET".into(),
+            status,
+            duration_ms: 10.0,
+        };
+        let requests = [
+            r(60_000, "/a", 200),
+            r(119_999, "/a", 503),
+            r(120_000, "/a", 404),
+            r(61_000, "/b", 500),
+        ];
+        let folded = fold_requests(&requests);
+        let counts: Vec<_> = folded
+            .iter()
+            .map(|((_, e, _, m), a)| (*e, *m, a.count, a.errors, a.lat_count))
+            .collect();
+        assert_eq!(
+            counts,
+            vec![
+                ("/a", 60_000, 2, 1, 2),
+                ("/a", 120_000, 1, 0, 1),
+                ("/b", 60_000, 1, 1, 1)
+            ]
+        );
     }
 
     #[test]

@@ -1,6 +1,13 @@
 //! SQLite storage under the data directory. One connection, used only from
 //! blocking threads (`spawn_blocking`), so the async runtime never waits on disk.
 //! The schema is versioned with `PRAGMA user_version` and migrated at open.
+//!
+//! Ingested requests are stored twice in the same transaction: raw (kept for
+//! the raw window, exact percentiles of short ranges) and folded per service,
+//! endpoint, method and minute into `request_rollups` (kept for the
+//! retention), so that a long range reads one row per minute and key whatever
+//! the request rate. Request reads stream their rows into the caller's
+//! accumulators (`for_each_request*`): nothing is collected row by row.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +18,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use vigie_api::{HostSample, Outcome, ProbeMethod, ProbeResult, TargetKind, TargetSpec};
 
 use crate::rollup::{
-    HostAggregate, LatencyHistogram, ProbeAggregate, Sums, fold_hosts, fold_probes, minute_of,
+    HostAggregate, LatencyHistogram, ProbeAggregate, ROLLUP_MS, RequestKey, Sums, fold_hosts,
+    fold_probes, fold_requests, minute_of,
 };
 use crate::scrape::histogram::{HistogramDelta, SeriesKey};
 
@@ -24,7 +32,15 @@ pub struct Maintenance {
     pub expired: usize,
     /// Rows deleted to bring the database under its size limit.
     pub evicted: usize,
+    /// Raw requests deleted past the raw window (their rollups were written
+    /// at ingest, nothing is folded).
+    pub pruned: usize,
 }
+
+/// Raw requests deleted per statement past the raw window. The store's lock
+/// is released between two chunks, so that ingest and queries wait for one
+/// chunk at most, never for a whole day of deletions.
+const PRUNE_CHUNK: usize = 50_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -37,8 +53,6 @@ pub enum StoreError {
     },
     #[error("database task failed: {0}")]
     Task(String),
-    #[error("database connection poisoned by an earlier panic")]
-    Poisoned,
 }
 
 /// Handle to the database; cheap to clone.
@@ -221,7 +235,35 @@ const MIGRATIONS: &[&str] = &[
         ('Cache hit rate below 50 %', 'cache_hit_rate', 'below', 50, 'medium', 60, 5, 60, 1),
         ('p95 above the 500 ms target', 'p95', 'above', 500, 'medium', 60, 50, 300, 1),
         ('p99 above the 1000 ms target', 'p99', 'above', 1000, 'medium', 60, 100, 300, 1);",
+    // Requests folded per service, endpoint, method and minute, written at
+    // ingest time (and back-filled from the raw rows already stored: see
+    // MIGRATION_STEPS); raw requests indexed for one endpoint's queries.
+    "CREATE TABLE request_rollups (
+        service TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        method TEXT NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        lat_sum REAL NOT NULL,
+        lat_min REAL,
+        lat_max REAL,
+        hist BLOB NOT NULL,
+        PRIMARY KEY (service, endpoint, method, ts_ms)
+     ) WITHOUT ROWID;
+     CREATE INDEX request_rollups_by_time ON request_rollups (ts_ms);
+     CREATE INDEX requests_by_endpoint ON requests (service, endpoint, ts_ms);",
 ];
+
+/// The schema version that added `request_rollups`: a database below it
+/// holds raw requests only, and reaching it back-fills their rollups.
+pub const REQUEST_ROLLUPS_VERSION: usize = 8;
+
+/// What a migration computes in Rust besides its SQL, run in the same
+/// transaction right after it: `(schema version reached, step)`.
+type MigrationStep = fn(&Connection) -> Result<(), StoreError>;
+const MIGRATION_STEPS: &[(usize, MigrationStep)] =
+    &[(REQUEST_ROLLUPS_VERSION, backfill_request_rollups)];
 
 /// Measurements to store together.
 #[derive(Debug, Clone, Default)]
@@ -246,30 +288,112 @@ pub struct StoredRequest {
     pub duration_ms: f64,
 }
 
+/// Which requests a read covers: one service or all, one endpoint or all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestFilter<'a> {
+    pub service: Option<&'a str>,
+    pub endpoint: Option<&'a str>,
+}
+
+/// One raw request as read back, borrowed from its row: nothing is copied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RequestRow<'a> {
+    pub ts_ms: i64,
+    pub service: &'a str,
+    pub endpoint: &'a str,
+    pub method: &'a str,
+    pub status: u16,
+    pub duration_ms: f64,
+}
+
+/// One minute of one service, endpoint and method as read back, borrowed
+/// from its row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRollupRow<'a> {
+    pub service: &'a str,
+    pub endpoint: &'a str,
+    pub method: &'a str,
+    /// Start of the minute.
+    pub ts_ms: i64,
+    /// Counts, sums, minimum and maximum; its histogram is left empty
+    /// (merge with [`ProbeAggregate::merge_encoded`] and `hist`).
+    pub figures: ProbeAggregate,
+    /// The stored latency histogram, still encoded.
+    pub hist: &'a [u8],
+}
+
+/// The `WHERE` of a raw request read (`?1` service, `?2` endpoint, `?3..?4`
+/// the time range). One endpoint of one service seeks `requests_by_endpoint`;
+/// anything wider reads the time range through `requests_by_time` and
+/// filters (the unary `+` keeps SQLite from scanning one service's whole
+/// history through the endpoint index instead): raw reads cover an hour at
+/// most, so the range is what bounds them.
+fn raw_requests_where(f: RequestFilter<'_>) -> &'static str {
+    match f {
+        RequestFilter {
+            service: Some(_),
+            endpoint: Some(_),
+        } => "service = ?1 AND endpoint = ?2 AND ts_ms BETWEEN ?3 AND ?4",
+        _ => {
+            "ts_ms BETWEEN ?3 AND ?4 AND (?1 IS NULL OR +service = ?1)
+             AND (?2 IS NULL OR +endpoint = ?2)"
+        }
+    }
+}
+
+/// The `WHERE` of a request rollup read (same parameters as
+/// [`raw_requests_where`]): a service (and endpoint) seeks the primary key,
+/// whose rows for one key span the retention at one per minute; all
+/// services read the time range through `request_rollups_by_time`.
+fn request_rollups_where(f: RequestFilter<'_>) -> &'static str {
+    match f {
+        RequestFilter {
+            service: Some(_),
+            endpoint: Some(_),
+        } => "service = ?1 AND endpoint = ?2 AND ts_ms BETWEEN ?3 AND ?4",
+        RequestFilter {
+            service: Some(_),
+            endpoint: None,
+        } => "service = ?1 AND ts_ms BETWEEN ?3 AND ?4 AND ?2 IS NULL",
+        RequestFilter { service: None, .. } => {
+            "ts_ms BETWEEN ?3 AND ?4 AND ?1 IS NULL AND (?2 IS NULL OR endpoint = ?2)"
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) `path`, in WAL mode, and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
-        let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // WAL + NORMAL: a committed transaction survives a process crash; only
-        // an OS crash or power loss can lose the last ones.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        migrate(&mut conn)?;
+        let mut conn = connect(path)?;
+        migrate(&mut conn, MIGRATIONS.len())?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
             generation: Arc::new(AtomicU64::new(0)),
         })
     }
 
+    /// The connection. A panic while it was held (a bug in one request)
+    /// does not make it unusable for every later one: an open transaction
+    /// was rolled back when its guard was dropped during the unwinding, so
+    /// the connection is as it was before that transaction.
     pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
-        self.conn.lock().map_err(|_| StoreError::Poisoned)
+        Ok(self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Runs `f` in one write transaction, committed when `f` returns `Ok`,
+    /// rolled back when it fails or panics.
+    pub fn transaction<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction()?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
     }
 
     pub(crate) fn write(&self) -> Result<Writing<'_>, StoreError> {
@@ -355,6 +479,11 @@ impl Store {
                     r.duration_ms
                 ])?;
             }
+            // Their rollups in the same transaction: a committed request is
+            // in both or in neither, and long ranges never need the raw rows.
+            for (key, agg) in fold_requests(requests) {
+                add_request_rollup(&tx, key, agg)?;
+            }
         }
         {
             let mut insert = tx.prepare_cached(
@@ -421,33 +550,83 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Requests with `from_ms <= ts_ms <= to_ms`, optionally of one service
-    /// and one endpoint, oldest first.
-    pub fn requests_between(
+    /// Calls `f` with every raw request with `from_ms <= ts_ms <= to_ms` that
+    /// `filter` takes, as it is read (in no particular order): nothing is
+    /// collected, whatever the number of rows.
+    pub fn for_each_request(
         &self,
+        filter: RequestFilter<'_>,
         from_ms: i64,
         to_ms: i64,
-        service: Option<&str>,
-        endpoint: Option<&str>,
-    ) -> Result<Vec<StoredRequest>, StoreError> {
+        mut f: impl FnMut(RequestRow<'_>),
+    ) -> Result<(), StoreError> {
         let conn = self.lock()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT ts_ms, service, endpoint, method, status, duration_ms FROM requests
-             WHERE ts_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR service = ?3)
-               AND (?4 IS NULL OR endpoint = ?4)
-             ORDER BY ts_ms",
-        )?;
-        let rows = stmt.query_map(params![from_ms, to_ms, service, endpoint], |r| {
-            Ok(StoredRequest {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT ts_ms, service, endpoint, method, status, duration_ms FROM requests WHERE {}",
+            raw_requests_where(filter)
+        ))?;
+        let mut rows = stmt.query(params![filter.service, filter.endpoint, from_ms, to_ms])?;
+        while let Some(r) = rows.next()? {
+            f(RequestRow {
                 ts_ms: r.get(0)?,
-                service: r.get(1)?,
-                endpoint: r.get(2)?,
-                method: r.get(3)?,
+                service: text(r, 1)?,
+                endpoint: text(r, 2)?,
+                method: text(r, 3)?,
                 status: r.get(4)?,
                 duration_ms: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            });
+        }
+        Ok(())
+    }
+
+    /// Like [`for_each_request`](Self::for_each_request) with only what a
+    /// summary needs: `f(ts_ms, status, duration_ms)`.
+    pub fn for_each_request_measure(
+        &self,
+        filter: RequestFilter<'_>,
+        from_ms: i64,
+        to_ms: i64,
+        mut f: impl FnMut(i64, u16, f64),
+    ) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT ts_ms, status, duration_ms FROM requests WHERE {}",
+            raw_requests_where(filter)
+        ))?;
+        let mut rows = stmt.query(params![filter.service, filter.endpoint, from_ms, to_ms])?;
+        while let Some(r) = rows.next()? {
+            f(r.get(0)?, r.get(1)?, r.get(2)?);
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with every request rollup whose minute starts in
+    /// `[from_ms, to_ms]` that `filter` takes, as it is read.
+    pub fn for_each_request_rollup(
+        &self,
+        filter: RequestFilter<'_>,
+        from_ms: i64,
+        to_ms: i64,
+        mut f: impl FnMut(&RequestRollupRow<'_>),
+    ) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT service, endpoint, method, ts_ms, count, errors, lat_sum, lat_min, lat_max, hist
+             FROM request_rollups WHERE {}",
+            request_rollups_where(filter)
+        ))?;
+        let mut rows = stmt.query(params![filter.service, filter.endpoint, from_ms, to_ms])?;
+        while let Some(r) = rows.next()? {
+            f(&RequestRollupRow {
+                service: text(r, 0)?,
+                endpoint: text(r, 1)?,
+                method: text(r, 2)?,
+                ts_ms: r.get(3)?,
+                figures: request_figures_at(r, 4)?,
+                hist: blob(r, 9)?,
+            });
+        }
+        Ok(())
     }
 
     /// Samples of the host behind node_exporter target `target`, with
@@ -616,11 +795,13 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// One maintenance pass, in one transaction: raw measurements older than
-    /// `raw_before_ms` are folded into per-minute rollups (merged with any row
-    /// already there) and deleted; everything older than `expire_before_ms`
-    /// is deleted; then, while the data takes more than `max_bytes` (0: no
-    /// limit), the oldest hour is deleted.
+    /// One maintenance pass. First raw requests older than `raw_before_ms`
+    /// are deleted, [`PRUNE_CHUNK`] rows per statement (their rollups exist
+    /// since ingest). Then, in one transaction: raw probe results and host
+    /// samples older than `raw_before_ms` are folded into per-minute rollups
+    /// (merged with any row already there) and deleted; everything older than
+    /// `expire_before_ms` is deleted; then, while the data takes more than
+    /// `max_bytes` (0: no limit), the oldest hour is deleted.
     pub fn maintain(
         &self,
         raw_before_ms: i64,
@@ -628,7 +809,10 @@ impl Store {
         max_bytes: u64,
     ) -> Result<Maintenance, StoreError> {
         let raw_before = minute_of(raw_before_ms);
-        let mut report = Maintenance::default();
+        let mut report = Maintenance {
+            pruned: self.prune_requests(raw_before, PRUNE_CHUNK)?,
+            ..Maintenance::default()
+        };
         let mut conn = self.write()?;
         let tx = conn.transaction()?;
         {
@@ -725,6 +909,7 @@ impl Store {
                             UNION ALL SELECT MIN(ts_ms) FROM probe_results
                             UNION ALL SELECT MIN(ts_ms) FROM host_samples
                             UNION ALL SELECT MIN(ts_ms) FROM requests
+                            UNION ALL SELECT MIN(ts_ms) FROM request_rollups
                             UNION ALL SELECT MIN(ts_ms) FROM node_samples
                             UNION ALL SELECT MIN(ts_ms) FROM scraped_requests)",
                         [],
@@ -741,6 +926,25 @@ impl Store {
         }
         tx.commit()?;
         Ok(report)
+    }
+
+    /// Deletes raw requests with `ts_ms < before_ms`, `chunk` rows per
+    /// statement, each its own transaction, the lock released (and the
+    /// thread yielding) between two; how many went.
+    fn prune_requests(&self, before_ms: i64, chunk: usize) -> Result<usize, StoreError> {
+        let mut pruned = 0;
+        loop {
+            let n = self.write()?.execute(
+                "DELETE FROM requests WHERE rowid IN
+                     (SELECT rowid FROM requests WHERE ts_ms < ?1 LIMIT ?2)",
+                params![before_ms, chunk as i64],
+            )?;
+            pruned += n;
+            if n < chunk {
+                return Ok(pruned);
+            }
+            std::thread::yield_now();
+        }
     }
 
     /// Bytes of the database's pages that hold data (free pages left out).
@@ -777,6 +981,117 @@ fn probe_aggregate_at(r: &Row<'_>, i: usize) -> rusqlite::Result<ProbeAggregate>
         lat_max: r.get(i + 5)?,
         hist: LatencyHistogram::decode(&hist).unwrap_or_default(),
     })
+}
+
+/// Column `i` as text borrowed from the row: no copy.
+fn text<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    Ok(r.get_ref(i)?.as_str()?)
+}
+
+/// Column `i` as bytes borrowed from the row: no copy.
+fn blob<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
+    Ok(r.get_ref(i)?.as_blob()?)
+}
+
+/// A request rollup's figures from columns `i..`: count, errors, lat_sum,
+/// lat_min, lat_max (every request has a duration: lat_count is count); the
+/// histogram is left empty.
+fn request_figures_at(r: &Row<'_>, i: usize) -> rusqlite::Result<ProbeAggregate> {
+    let count = r.get::<_, i64>(i)?.max(0) as u64;
+    Ok(ProbeAggregate {
+        count,
+        errors: r.get::<_, i64>(i + 1)?.max(0) as u64,
+        lat_count: count,
+        lat_sum: r.get(i + 2)?,
+        lat_min: r.get(i + 3)?,
+        lat_max: r.get(i + 4)?,
+        hist: LatencyHistogram::default(),
+    })
+}
+
+/// Adds `agg` to the stored rollup of `key`, creating it: read, merge, write
+/// back (the histogram cannot be merged in SQL).
+fn add_request_rollup(
+    conn: &Connection,
+    (service, endpoint, method, minute): RequestKey<'_>,
+    mut agg: ProbeAggregate,
+) -> Result<(), StoreError> {
+    let mut read = conn.prepare_cached(
+        "SELECT count, errors, lat_sum, lat_min, lat_max, hist FROM request_rollups
+         WHERE service = ?1 AND endpoint = ?2 AND method = ?3 AND ts_ms = ?4",
+    )?;
+    let mut rows = read.query(params![service, endpoint, method, minute])?;
+    if let Some(r) = rows.next()? {
+        agg.merge_encoded(&request_figures_at(r, 0)?, blob(r, 5)?);
+    }
+    drop(rows);
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO request_rollups
+             (service, endpoint, method, ts_ms, count, errors, lat_sum, lat_min, lat_max, hist)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        service,
+        endpoint,
+        method,
+        minute,
+        agg.count as i64,
+        agg.errors as i64,
+        agg.lat_sum,
+        agg.lat_min,
+        agg.lat_max,
+        agg.hist.encode()
+    ])?;
+    Ok(())
+}
+
+/// The migration to [`REQUEST_ROLLUPS_VERSION`]'s step: folds the raw
+/// requests already stored into `request_rollups` (empty until then), so that
+/// an upgraded database keeps its history once raw rows past the raw window
+/// go. One minute at a time, each read grouped by key as SQLite returns it:
+/// memory holds one minute's keys, whatever the size of the table.
+fn backfill_request_rollups(conn: &Connection) -> Result<(), StoreError> {
+    let mut select = conn.prepare(
+        "SELECT service, endpoint, method, status, duration_ms FROM requests
+         WHERE ts_ms >= ?1 AND ts_ms < ?2 ORDER BY service, endpoint, method",
+    )?;
+    let mut after = conn.prepare("SELECT MIN(ts_ms) FROM requests WHERE ts_ms >= ?1")?;
+    let mut next: Option<i64> = after.query_row([i64::MIN], |r| r.get(0))?;
+    let (mut minutes, mut folded) = (0u64, 0u64);
+    while let Some(ts) = next {
+        let minute = minute_of(ts);
+        let end = minute.saturating_add(ROLLUP_MS);
+        let mut groups: Vec<((String, String, String), ProbeAggregate)> = Vec::new();
+        let mut rows = select.query([minute, end])?;
+        while let Some(r) = rows.next()? {
+            let (service, endpoint, method) = (text(r, 0)?, text(r, 1)?, text(r, 2)?);
+            let same = groups
+                .last()
+                .is_some_and(|((s, e, m), _)| s == service && e == endpoint && m == method);
+            if !same {
+                let key = (service.to_owned(), endpoint.to_owned(), method.to_owned());
+                groups.push((key, ProbeAggregate::default()));
+            }
+            if let Some((_, agg)) = groups.last_mut() {
+                agg.add_request(r.get(3)?, r.get(4)?);
+                folded += 1;
+            }
+        }
+        drop(rows);
+        for ((service, endpoint, method), agg) in groups {
+            add_request_rollup(conn, (&service, &endpoint, &method, minute), agg)?;
+        }
+        minutes += 1;
+        next = if end == i64::MAX {
+            None
+        } else {
+            after.query_row([end], |r| r.get(0))?
+        };
+    }
+    if folded > 0 {
+        tracing::info!(requests = folded, minutes, "request rollups back-filled");
+    }
+    Ok(())
 }
 
 /// A host rollup from columns `i..`: count, then min, max, sum of cpu,
@@ -829,6 +1144,7 @@ fn delete_before(conn: &Connection, before_ms: i64) -> Result<usize, StoreError>
     for table in [
         "probe_rollups",
         "host_rollups",
+        "request_rollups",
         "probe_results",
         "host_samples",
         "requests",
@@ -946,11 +1262,40 @@ fn host_sample_row(r: &Row<'_>) -> rusqlite::Result<HostSample> {
     })
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// A connection to `path` (its directory created if needed), in WAL mode.
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // WAL + NORMAL: a committed transaction survives a process crash; only
+    // an OS crash or power loss can lose the last ones.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// Creates (or migrates) the database at `path` up to schema version
+/// `version` and no further: the file an older Vigie left behind. For
+/// upgrade tests; [`Store::open`] always migrates to the newest.
+pub fn create_at_version(path: &Path, version: usize) -> Result<(), StoreError> {
+    migrate(&mut connect(path)?, version.min(MIGRATIONS.len()))
+}
+
+/// Runs the migrations (and their steps) from the stored version up to
+/// `target`, each in its own transaction.
+fn migrate(conn: &mut Connection, target: usize) -> Result<(), StoreError> {
     let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(target).skip(version) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        for (_, step) in MIGRATION_STEPS.iter().filter(|(v, _)| *v == i + 1) {
+            step(&tx)?;
+        }
         tx.pragma_update(None, "user_version", i + 1)?;
         tx.commit()?;
     }
@@ -1126,6 +1471,257 @@ mod tests {
         assert!(!left.is_empty(), "the newest hours stay");
         assert_eq!(left.last().map(|p| p.ts_ms), probes.last().map(|p| p.ts_ms));
         assert!(left[0].ts_ms > start, "the oldest went first");
+    }
+
+    fn request(ts_ms: i64, i: i64) -> StoredRequest {
+        StoredRequest {
+            ts_ms,
+            service: if i % 3 == 0 { "admin" } else { "shop" }.into(),
+            endpoint: if i % 2 == 0 { "/orders" } else { "/search" }.into(),
+            method: "GET".into(),
+            status: match i % 10 {
+                0 => 503,
+                1 => 404,
+                _ => 200,
+            },
+            duration_ms: 1.0 + (i % 97) as f64 * 2.5,
+        }
+    }
+
+    fn requests(store: &Store, batches: &[Vec<StoredRequest>]) {
+        for b in batches {
+            store
+                .insert_batch(&Batch {
+                    requests: b.clone(),
+                    ..Batch::default()
+                })
+                .expect("insert");
+        }
+    }
+
+    /// Every rollup row: `(service, endpoint, method, minute) -> figures`.
+    fn rollups(store: &Store) -> BTreeMap<(String, String, String, i64), ProbeAggregate> {
+        let mut out = BTreeMap::new();
+        store
+            .for_each_request_rollup(RequestFilter::default(), i64::MIN, i64::MAX, |r| {
+                let mut agg = ProbeAggregate::default();
+                agg.merge_encoded(&r.figures, r.hist);
+                let key = (
+                    r.service.into(),
+                    r.endpoint.into(),
+                    r.method.into(),
+                    r.ts_ms,
+                );
+                out.insert(key, agg);
+            })
+            .expect("rollups");
+        out
+    }
+
+    fn raw_count(store: &Store, filter: RequestFilter<'_>, from: i64, to: i64) -> usize {
+        let mut n = 0;
+        store
+            .for_each_request(filter, from, to, |_| n += 1)
+            .expect("raw");
+        n
+    }
+
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn requests_are_rolled_up_at_ingest_in_the_same_transaction() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("vigie.db")).expect("open");
+        let minute = 1_800_000_000_000; // a whole minute
+        let all: Vec<StoredRequest> = (0..600).map(|i| request(minute + i * 200, i)).collect();
+        // Two batches sharing minutes: the second merges into the first's rows.
+        requests(&store, &[all[..250].to_vec(), all[250..].to_vec()]);
+        let rolled = rollups(&store);
+        assert_eq!(
+            rolled,
+            crate::rollup::fold_requests(&all)
+                .into_iter()
+                .map(|((s, e, m, ts), a)| ((s.to_owned(), e.to_owned(), m.to_owned(), ts), a))
+                .collect::<BTreeMap<_, _>>()
+        );
+        // 120 s of requests: 2 minutes × 4 (service, endpoint) pairs.
+        assert_eq!(rolled.len(), 2 * 4);
+        let count: u64 = rolled.values().map(|a| a.count).sum();
+        let errors: u64 = rolled.values().map(|a| a.errors).sum();
+        assert_eq!(
+            (count, errors),
+            (600, 60),
+            "5xx only: a 404 is the client's"
+        );
+        assert_eq!(
+            raw_count(&store, RequestFilter::default(), minute, minute + 120_000),
+            600
+        );
+        let shop_orders = RequestFilter {
+            service: Some("shop"),
+            endpoint: Some("/orders"),
+        };
+        // i even and not a multiple of 3: 200 of the 600.
+        assert_eq!(
+            raw_count(&store, shop_orders, minute, minute + 120_000),
+            200
+        );
+        let shop = RequestFilter {
+            service: Some("shop"),
+            endpoint: None,
+        };
+        assert_eq!(raw_count(&store, shop, minute, minute + 59_999), 200);
+        let mut measured = 0;
+        store
+            .for_each_request_measure(shop, minute, minute + 120_000, |_, _, _| measured += 1)
+            .expect("measures");
+        assert_eq!(measured, 400);
+    }
+
+    #[test]
+    fn raw_requests_are_pruned_in_chunks_and_their_rollups_stay() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("vigie.db")).expect("open");
+        let hour = 3_600_000;
+        let end = 1_800_000_000_000;
+        let start = end - 3 * hour;
+        // One request every 4 s for 3 hours: 2700, 900 an hour.
+        let all: Vec<StoredRequest> = (0..2700).map(|i| request(start + i * 4000, i)).collect();
+        requests(&store, &[all.clone()]);
+        let before = rollups(&store);
+        assert_eq!(
+            store.prune_requests(end - hour, 500).expect("prune"),
+            1800,
+            "two hours of raw rows, in four chunks of 500 and one of 300"
+        );
+        assert_eq!(
+            raw_count(&store, RequestFilter::default(), i64::MIN, i64::MAX),
+            900
+        );
+        assert_eq!(rollups(&store), before, "rollups are untouched");
+
+        // Maintenance prunes the same way and expires rollups past the retention.
+        let report = store.maintain(end, end - 2 * hour, 0).expect("maintain");
+        assert_eq!(report.pruned, 900);
+        assert_eq!(report.rolled_up, 0, "requests are rolled up at ingest");
+        let left = rollups(&store);
+        assert_eq!(
+            left.len(),
+            before.len() * 2 / 3,
+            "the oldest hour of rollups expired"
+        );
+        assert!(left.keys().all(|k| k.3 >= end - 2 * hour));
+        assert_eq!(left.values().map(|a| a.count).sum::<u64>(), 1800);
+    }
+
+    #[test]
+    fn an_older_database_gets_its_request_rollups_back_filled() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (old, new) = (dir.path().join("old.db"), dir.path().join("new.db"));
+        let start = 1_800_000_000_000 - 86_400_000;
+        let all: Vec<StoredRequest> = (0..5000).map(|i| request(start + i * 9_001, i)).collect();
+        // Written before the migration: raw rows only, no request_rollups.
+        create_at_version(&old, REQUEST_ROLLUPS_VERSION - 1).expect("old schema");
+        {
+            let conn = Connection::open(&old).expect("plain sqlite");
+            let tables: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name = 'request_rollups'",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("schema");
+            assert_eq!(tables, 0);
+            for r in &all {
+                conn.execute(
+                    "INSERT INTO requests (ts_ms, service, endpoint, method, status, duration_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        r.ts_ms,
+                        r.service,
+                        r.endpoint,
+                        r.method,
+                        r.status,
+                        r.duration_ms
+                    ],
+                )
+                .expect("raw row");
+            }
+        }
+        let upgraded = Store::open(&old).expect("upgrade");
+        let ingested = Store::open(&new).expect("new");
+        requests(&ingested, &[all]);
+        assert_eq!(rollups(&upgraded), rollups(&ingested));
+        assert_eq!(
+            raw_count(&upgraded, RequestFilter::default(), i64::MIN, i64::MAX),
+            5000
+        );
+    }
+
+    #[test]
+    fn the_back_fill_runs_with_the_migration_that_adds_request_rollups() {
+        assert!(MIGRATIONS[REQUEST_ROLLUPS_VERSION - 1].contains("CREATE TABLE request_rollups"));
+        assert!(
+            MIGRATION_STEPS
+                .iter()
+                .all(|(v, _)| (1..=MIGRATIONS.len()).contains(v))
+        );
+    }
+
+    /// The request reads seek their index: none of them walks a service's
+    /// whole history or the whole table for a short range.
+    #[test]
+    fn request_reads_use_their_indexes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("vigie.db")).expect("open");
+        let conn = store.lock().expect("lock");
+        let plan = |sql: String| -> String {
+            let mut stmt = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("plan");
+            let rows = stmt
+                .query_map(params!["shop", "/orders", 0, 1], |r| r.get::<_, String>(3))
+                .expect("rows");
+            rows.collect::<Result<Vec<_>, _>>()
+                .expect("detail")
+                .join("; ")
+        };
+        let both = RequestFilter {
+            service: Some("shop"),
+            endpoint: Some("/orders"),
+        };
+        let service = RequestFilter {
+            service: Some("shop"),
+            endpoint: None,
+        };
+        let endpoint = RequestFilter {
+            service: None,
+            endpoint: Some("/orders"),
+        };
+        for (filter, raw_index, rollup_index) in [
+            (both, "requests_by_endpoint", "PRIMARY KEY"),
+            (service, "requests_by_time", "PRIMARY KEY"),
+            (endpoint, "requests_by_time", "request_rollups_by_time"),
+            (
+                RequestFilter::default(),
+                "requests_by_time",
+                "request_rollups_by_time",
+            ),
+        ] {
+            let raw = plan(format!(
+                "SELECT ts_ms FROM requests WHERE {}",
+                raw_requests_where(filter)
+            ));
+            assert!(
+                raw.contains(raw_index) && raw.contains("ts_ms"),
+                "{filter:?}: {raw}"
+            );
+            let rolled = plan(format!(
+                "SELECT hist FROM request_rollups WHERE {}",
+                request_rollups_where(filter)
+            ));
+            assert!(rolled.contains(rollup_index), "{filter:?}: {rolled}");
+        }
     }
 
     #[test]

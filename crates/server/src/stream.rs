@@ -10,10 +10,12 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream, StreamExt};
+use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::AppState;
@@ -27,18 +29,31 @@ fn sse(e: &LiveEvent) -> Event {
         .data(e.data.as_str())
 }
 
-fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(value) = headers.get("last-event-id") else {
-        return Ok(None);
+/// `?ticket=` (read by the guard) and `?last_event_id=`: a new
+/// `EventSource`, opened with a fresh ticket, cannot send `Last-Event-ID`.
+#[derive(Debug, Default, Deserialize)]
+pub struct StreamQuery {
+    #[serde(default)]
+    pub last_event_id: Option<String>,
+    #[serde(default)]
+    pub ticket: Option<String>,
+}
+
+fn last_event_id(headers: &HeaderMap, query: &StreamQuery) -> Result<Option<i64>, ApiError> {
+    let (field, text) = match headers.get("last-event-id") {
+        Some(value) => ("Last-Event-ID", value.to_str().unwrap_or("").trim()),
+        None => match query.last_event_id.as_deref() {
+            Some(text) => ("last_event_id", text.trim()),
+            None => return Ok(None),
+        },
     };
-    let text = value.to_str().unwrap_or("").trim();
     if text.is_empty() {
         return Ok(None);
     }
     text.parse::<i64>().map(Some).map_err(|_| {
         ApiError::bad_request(
-            "Last-Event-ID",
-            "Last-Event-ID must be an event id sent by this server",
+            field,
+            format!("{field} must be an event id sent by this server"),
         )
     })
 }
@@ -46,8 +61,12 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
+    query: Result<Query<StreamQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let resume_after = last_event_id(&headers)?;
+    let query = query.map(|q| q.0).unwrap_or_default();
+    let resume_after = last_event_id(&headers, &query)?;
+    // Held by the stream: released when the client goes.
+    let slot = state.streams().take()?;
     let (live, missed) = state.events().subscribe(resume_after);
     let mut last_sent = missed
         .last()
@@ -70,6 +89,10 @@ pub async fn stream(
     let shutdown = state.shutdown().clone();
     let events = replay
         .chain(live)
-        .take_until(async move { shutdown.cancelled().await });
+        .take_until(async move { shutdown.cancelled().await })
+        .map(move |e| {
+            let _held = &slot;
+            e
+        });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

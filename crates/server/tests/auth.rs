@@ -1,129 +1,91 @@
-//! Tokens: changes need the operator token once it is set, applications get
-//! an ingest-only token, reads stay open, and no token means loopback only.
+//! Roles and tokens: the whole matrix of every documented route against no
+//! token, the ingest token, a viewer, an operator and an admin; the live
+//! stream opened with a single-use ticket; the actor recorded being the
+//! token's name; and the start-up refusals.
+
+mod common;
+
+use std::collections::BTreeMap;
 
 use serde_json::json;
-use vigie_api::ErrorBody;
-use vigie_server::{Config, Server, StartError, start};
+use vigie_api::{ErrorBody, Role};
+use vigie_server::config::Secret;
+use vigie_server::{Config, StartError, start};
 
+const ADMIN: &str = "admin-token-0123456789abcd";
 const OPERATOR: &str = "operator-token-0123456789";
+const VIEWER: &str = "viewer-token-0123456789ab";
 const INGEST: &str = "ingest-token-0123456789ab";
 
-/// A server with both tokens set.
-async fn with_tokens(data: &std::path::Path) -> Server {
-    let mut config = Config::local(data, data);
-    config.default_target = false;
-    config.operator_token = Some(OPERATOR.into());
-    config.ingest_token = Some(INGEST.into());
-    start(config).await.expect("start")
+fn with_tokens(config: &mut Config) {
+    config.admin_token = Some(Secret::new(ADMIN));
+    config.operator_token = Some(Secret::new(OPERATOR));
+    config.viewer_token = Some(Secret::new(VIEWER));
+    config.ingest_token = Some(Secret::new(INGEST));
+    // The matrix sends many changes from one address.
+    config.changes_per_minute = 10_000;
 }
 
-#[tokio::test]
-async fn changes_need_the_operator_token_and_reads_do_not() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let server = with_tokens(data.path()).await;
-    let base = format!("http://{}/api/performance", server.addr());
-    let http = reqwest::Client::new();
-    let target =
-        json!({"name": "t", "url": "http://127.0.0.1:9/", "interval_ms": 5000, "timeout_ms": 1000});
-    let post = |path: &str, token: Option<&str>, body: serde_json::Value| {
-        let mut req = http.post(format!("{base}{path}")).json(&body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        req.send()
+/// Who may call each documented operation, written out by hand: the test
+/// fails on an operation that is not listed here, so a new route must be
+/// given its role.
+fn expected_roles() -> BTreeMap<(&'static str, &'static str), Option<Role>> {
+    use Role::*;
+    let p = "/api/performance";
+    let rows: Vec<(&str, String, Option<Role>)> = vec![
+        ("get", "/livez".into(), None),
+        ("get", "/readyz".into(), None),
+        ("get", "/api/openapi.json".into(), None),
+        ("get", format!("{p}/session/"), None),
+        ("get", "/metrics".into(), Some(Viewer)),
+        ("get", format!("{p}/"), Some(Viewer)),
+        ("get", format!("{p}/system-resources/"), Some(Viewer)),
+        ("get", format!("{p}/stream/"), Some(Viewer)),
+        ("post", format!("{p}/stream-ticket/"), Some(Viewer)),
+        ("get", format!("{p}/metrics/"), Some(Viewer)),
+        ("get", format!("{p}/endpoints/"), Some(Viewer)),
+        ("get", format!("{p}/monitoring/"), Some(Viewer)),
+        ("get", format!("{p}/alerts/"), Some(Viewer)),
+        ("get", format!("{p}/alerts/{{id}}/"), Some(Viewer)),
+        ("get", format!("{p}/targets/"), Some(Viewer)),
+        ("get", format!("{p}/targets/{{id}}/"), Some(Viewer)),
+        ("get", format!("{p}/alert-rules/"), Some(Viewer)),
+        ("get", format!("{p}/alert-rules/{{id}}/"), Some(Viewer)),
+        ("post", format!("{p}/start-monitoring/"), Some(Operator)),
+        ("post", format!("{p}/stop-monitoring/"), Some(Operator)),
+        ("post", format!("{p}/resolve-alert/"), Some(Operator)),
+        ("post", format!("{p}/acknowledge-alert/"), Some(Operator)),
+        ("post", format!("{p}/targets/"), Some(Admin)),
+        ("put", format!("{p}/targets/{{id}}/"), Some(Admin)),
+        ("delete", format!("{p}/targets/{{id}}/"), Some(Admin)),
+        ("post", format!("{p}/alert-rules/"), Some(Admin)),
+        ("put", format!("{p}/alert-rules/{{id}}/"), Some(Admin)),
+        ("delete", format!("{p}/alert-rules/{{id}}/"), Some(Admin)),
+        ("post", format!("{p}/ingest/"), Some(Ingest)),
+    ];
+    rows.into_iter()
+        .map(|(m, path, role)| ((m, &*Box::leak(path.into_boxed_str())), role))
+        .collect()
+}
+
+/// Which of the test's credentials may do what `needed` allows.
+fn allowed(credential: &str, needed: Role) -> bool {
+    let who: &[&str] = match needed {
+        Role::Viewer => &["viewer", "operator", "admin"],
+        Role::Operator => &["operator", "admin"],
+        Role::Admin => &["admin"],
+        Role::Ingest => &["ingest", "admin"],
     };
-
-    for token in [None, Some("wrong-token-0123456789"), Some(INGEST)] {
-        let resp = post("/targets/", token, target.clone())
-            .await
-            .expect("POST");
-        assert_eq!(resp.status(), 401, "{token:?}");
-        assert_eq!(resp.headers()["www-authenticate"], "Bearer");
-        let body: ErrorBody = resp.json().await.expect("JSON error");
-        assert_eq!(body.field.as_deref(), Some("Authorization"));
-        assert!(!body.error.contains(OPERATOR), "the token is never echoed");
-    }
-    assert_eq!(
-        post("/stop-monitoring/", None, json!({}))
-            .await
-            .expect("POST")
-            .status(),
-        401
-    );
-    let created = post("/targets/", Some(OPERATOR), target.clone())
-        .await
-        .expect("POST");
-    assert_eq!(created.status(), 201);
-    let deleted = http
-        .delete(format!("{base}/targets/1/"))
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(deleted.status(), 401);
-
-    let records = json!({"records": [{"endpoint": "/x", "method": "GET", "status": 200, "duration_ms": 1.0}]});
-    assert_eq!(
-        post("/ingest/", None, records.clone())
-            .await
-            .expect("POST")
-            .status(),
-        401
-    );
-    assert_eq!(
-        post("/ingest/", Some(INGEST), records.clone())
-            .await
-            .expect("POST")
-            .status(),
-        200
-    );
-    assert_eq!(
-        post("/ingest/", Some(OPERATOR), records)
-            .await
-            .expect("POST")
-            .status(),
-        200
-    );
-
-    let list = http
-        .get(format!("{base}/targets/"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(list.status(), 200, "reads stay open");
-    server.shutdown().await.expect("shutdown");
+    who.contains(&credential)
 }
 
 #[tokio::test]
-async fn without_a_token_the_server_stays_on_loopback_and_short_tokens_are_refused() {
+async fn every_documented_route_answers_each_role_as_expected() {
     let data = tempfile::tempdir().expect("tempdir");
-    let mut open = Config::local(data.path(), data.path());
-    // Refused before anything is bound.
-    open.addr = "0.0.0.0:0".parse().expect("addr");
-    match start(open).await {
-        Err(StartError::Insecure(msg)) => assert!(msg.contains("VIGIE_OPERATOR_TOKEN"), "{msg}"),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-    let mut short = Config::local(data.path(), data.path());
-    short.operator_token = Some("short".into());
-    assert!(matches!(start(short).await, Err(StartError::Insecure(_))));
-    let mut ingest_only = Config::local(data.path(), data.path());
-    ingest_only.ingest_token = Some(INGEST.into());
-    assert!(matches!(
-        start(ingest_only).await,
-        Err(StartError::Insecure(_))
-    ));
-}
-
-/// Every change the OpenAPI document lists (so every new endpoint, once
-/// documented) is refused without the operator token, and the ingest token
-/// opens `ingest/` only.
-#[tokio::test]
-async fn every_documented_change_needs_the_operator_token() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let server = with_tokens(data.path()).await;
-    let origin = format!("http://{}", server.addr());
-    let http = reqwest::Client::new();
-    let doc: serde_json::Value = http
+    let v = common::vigie(data.path(), with_tokens).await;
+    let origin = format!("http://{}", v.server.addr());
+    let doc: serde_json::Value = v
+        .http
         .get(format!("{origin}/api/openapi.json"))
         .send()
         .await
@@ -131,38 +93,242 @@ async fn every_documented_change_needs_the_operator_token() {
         .json()
         .await
         .expect("JSON");
-    let mut checked = Vec::new();
+    let expected = expected_roles();
+    let credentials = [
+        ("none", None),
+        ("ingest", Some(INGEST)),
+        ("viewer", Some(VIEWER)),
+        ("operator", Some(OPERATOR)),
+        ("admin", Some(ADMIN)),
+    ];
+    let mut seen = Vec::new();
     for (path, ops) in doc["paths"].as_object().expect("paths") {
-        for method in ["post", "put", "delete"] {
+        for method in ["get", "post", "put", "delete"] {
             if ops.get(method).is_none() {
                 continue;
             }
+            let Some(needed) = expected.get(&(method, path.as_str())) else {
+                panic!("{method} {path} is documented but has no expected role in this test");
+            };
+            seen.push((method, path.clone()));
             let url = format!("{origin}{}", path.replace("{id}", "1"));
             let verb =
                 reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
-            for token in [None, Some("wrong-token-0123456789"), Some(INGEST)] {
-                if token == Some(INGEST) && path.ends_with("/ingest/") {
-                    continue;
+            for (who, token) in credentials {
+                let mut req = v.http.request(verb.clone(), &url);
+                if method != "get" {
+                    req = req.json(&json!({}));
                 }
-                let mut req = http.request(verb.clone(), &url).json(&json!({}));
                 if let Some(t) = token {
                     req = req.bearer_auth(t);
                 }
                 let resp = req.send().await.expect("request");
-                assert_eq!(resp.status(), 401, "{method} {path} with {token:?}");
+                let status = resp.status().as_u16();
+                let what = format!("{method} {path} as {who}");
+                match needed {
+                    None => assert!(![401, 403].contains(&status), "{what}: {status}"),
+                    Some(_) if token.is_none() => {
+                        assert_eq!(status, 401, "{what}");
+                        assert_eq!(resp.headers()["www-authenticate"], "Bearer", "{what}");
+                        let body: ErrorBody = resp.json().await.expect("JSON error");
+                        assert_eq!(body.field.as_deref(), Some("Authorization"), "{what}");
+                    }
+                    Some(role) if allowed(who, *role) => {
+                        assert!(![401, 403].contains(&status), "{what}: {status}");
+                    }
+                    Some(role) => {
+                        assert_eq!(status, 403, "{what}");
+                        let body: ErrorBody = resp.json().await.expect("JSON error");
+                        assert_eq!(body.required_role, Some(*role), "{what}");
+                        for secret in [ADMIN, OPERATOR, VIEWER, INGEST] {
+                            assert!(!body.error.contains(secret), "{what}: a token is echoed");
+                        }
+                    }
+                }
             }
-            checked.push(format!("{method} {path}"));
         }
     }
-    for expected in [
-        "post /api/performance/resolve-alert/",
-        "post /api/performance/acknowledge-alert/",
-        "post /api/performance/alert-rules/",
-        "put /api/performance/alert-rules/{id}/",
-        "delete /api/performance/alert-rules/{id}/",
-        "post /api/performance/targets/",
-    ] {
-        assert!(checked.iter().any(|c| c == expected), "{expected} checked");
+    let listed: Vec<_> = expected
+        .keys()
+        .map(|(m, p)| (*m, (*p).to_owned()))
+        .collect();
+    for op in &listed {
+        assert!(seen.contains(op), "{op:?} is expected but not documented");
     }
-    server.shutdown().await.expect("shutdown");
+    // A wrong token is no token.
+    let resp = v
+        .http
+        .get(format!("{}/metrics/", v.base))
+        .bearer_auth("wrong-token-0123456789ab")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(resp.status(), 401);
+    v.server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn the_stream_opens_with_a_single_use_ticket_never_with_the_token_in_the_url() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let v = common::vigie(data.path(), with_tokens).await;
+    let stream = format!("{}/stream/", v.base);
+    assert_eq!(v.http.get(&stream).send().await.expect("GET").status(), 401);
+    // The token itself in the URL opens nothing.
+    assert_eq!(
+        v.http
+            .get(format!("{stream}?ticket={VIEWER}"))
+            .send()
+            .await
+            .expect("GET")
+            .status(),
+        401
+    );
+    let ticket: vigie_api::StreamTicket = v
+        .http
+        .post(format!("{}/stream-ticket/", v.base))
+        .bearer_auth(VIEWER)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("ticket");
+    assert!(ticket.expires_in_s > 0 && ticket.expires_in_s <= 60);
+    let url = format!("{stream}?ticket={}", ticket.ticket);
+    let open = v.http.get(&url).send().await.expect("GET");
+    assert_eq!(open.status(), 200);
+    assert_eq!(open.headers()["content-type"], "text/event-stream");
+    let again = v.http.get(&url).send().await.expect("GET");
+    assert_eq!(again.status(), 401, "a ticket opens one stream");
+    drop(open);
+    v.server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn the_actor_recorded_is_the_token_name_not_what_the_client_says() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = dir.path().join("tokens.json");
+    // `echo -n alice-token-0123456789 | sha256sum`
+    std::fs::write(
+        &tokens,
+        r#"{"tokens": [{"name": "alice", "role": "operator",
+            "sha256": "965b04f03a8200d4bff70f6df635c1d4d3e9c9a1d164d415efc95b9304bfbaf2"}]}"#,
+    )
+    .expect("write");
+    let v = common::vigie(data.path(), |c| {
+        with_tokens(c);
+        c.tokens_file = Some(tokens.clone());
+    })
+    .await;
+    let session: vigie_api::Session = v
+        .http
+        .get(format!("{}/session/", v.base))
+        .bearer_auth("alice-token-0123456789")
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        (session.auth_required, session.name.as_deref(), session.role),
+        (true, Some("alice"), Some(Role::Operator))
+    );
+    let anonymous: vigie_api::Session = v
+        .http
+        .get(format!("{}/session/", v.base))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!((anonymous.auth_required, anonymous.role), (true, None));
+
+    // A rule that fires at once (memory use is always above 1 %), so there
+    // is an alert to resolve.
+    let rule = json!({"name": "always", "metric": "memory_usage", "comparison": "above",
+        "threshold": 1, "for_seconds": 0, "severity": "low"});
+    let created = v
+        .http
+        .post(format!("{}/alert-rules/", v.base))
+        .bearer_auth("alice-token-0123456789")
+        .json(&rule)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(created.status(), 403, "an operator cannot add rules");
+    let created = v
+        .http
+        .post(format!("{}/alert-rules/", v.base))
+        .bearer_auth(ADMIN)
+        .json(&rule)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(created.status(), 201);
+    let rule: vigie_api::AlertRule = created.json().await.expect("rule");
+    let alert_id = common::poll(std::time::Duration::from_secs(20), || async {
+        let list: vigie_api::AlertList = v
+            .http
+            .get(format!("{}/alerts/?state=open", v.base))
+            .bearer_auth(VIEWER)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        list.alerts
+            .iter()
+            .find(|a| a.rule_id == rule.id)
+            .map(|a| a.id)
+    })
+    .await;
+    let resolved: vigie_api::Alert = v
+        .http
+        .post(format!("{}/resolve-alert/", v.base))
+        .bearer_auth("alice-token-0123456789")
+        .json(&json!({"alert_id": alert_id, "note": "checked", "actor": "mallory"}))
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("alert");
+    assert_eq!(resolved.resolved_by.as_deref(), Some("alice"));
+    let last = resolved.history.last().expect("a transition");
+    assert_eq!(last.actor, "alice");
+    v.server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn insecure_setups_are_refused_at_start() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let refused = |f: fn(&mut Config)| {
+        let mut c = Config::local(data.path(), data.path());
+        f(&mut c);
+        c
+    };
+    let message = |r: Result<vigie_server::Server, StartError>| match r {
+        Err(StartError::Insecure(msg)) => msg,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    // Beyond loopback without a token: refused before anything is bound.
+    let msg = message(start(refused(|c| c.addr = "0.0.0.0:0".parse().expect("addr"))).await);
+    assert!(msg.contains("VIGIE_ADMIN_TOKEN"), "{msg}");
+    // A public name for the Host check without a token.
+    let msg = message(
+        start(refused(|c| {
+            c.allowed_hosts = vec!["vigie.example.com".into()]
+        }))
+        .await,
+    );
+    assert!(msg.contains("VIGIE_ALLOWED_HOSTS"), "{msg}");
+    let msg = message(start(refused(|c| c.operator_token = Some(Secret::new("short")))).await);
+    assert!(msg.contains("VIGIE_OPERATOR_TOKEN"), "{msg}");
+    let msg = message(start(refused(|c| c.ingest_token = Some(Secret::new(INGEST)))).await);
+    assert!(msg.contains("ingest"), "{msg}");
 }

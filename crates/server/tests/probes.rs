@@ -345,11 +345,13 @@ async fn everything_stored_before_a_sigkill_is_there_after_restart() {
     }
     // Switch monitoring off and on: its changed_at must survive too.
     http.post(format!("{base}/stop-monitoring/"))
+        .json(&json!({}))
         .send()
         .await
         .expect("stop");
     let on: MonitoringState = http
         .post(format!("{base}/start-monitoring/"))
+        .json(&json!({}))
         .send()
         .await
         .expect("start")

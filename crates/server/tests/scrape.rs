@@ -244,6 +244,7 @@ async fn vigie_scraping_its_own_metrics_finds_the_durations_it_recorded() {
     // Freeze: no more scrapes, then read the exposition as Vigie has it now.
     let paused: MonitoringState = http
         .post(format!("{base}/stop-monitoring/"))
+        .json(&json!({}))
         .send()
         .await
         .expect("POST")

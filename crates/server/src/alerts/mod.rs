@@ -13,14 +13,15 @@ pub mod store;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, Query, State};
+use axum::{Extension, Json};
 use vigie_api::{
     ALERT_EVENT, AcknowledgeAlert, Alert, AlertList, AlertState, ResolveAlert, Severity,
 };
 
 use crate::AppState;
+use crate::auth::Principal;
 use crate::error::{ApiError, parse_json};
 use store::{AlertFilter, Refusal};
 
@@ -237,13 +238,26 @@ async fn change(
     }
 }
 
-/// `POST resolve-alert/` `{alert_id, note, actor}`: resolves by hand. If the
+/// Who is recorded: the token's name; without tokens, the name the client
+/// gave (required then, so that the history says who it was).
+fn actor_of(by: &Principal, hint: Option<&str>) -> Result<String, ApiError> {
+    match &by.name {
+        Some(name) => Ok(name.clone()),
+        None => text("actor", hint.unwrap_or(""), MAX_ACTOR),
+    }
+}
+
+/// `POST resolve-alert/` `{alert_id, note, actor?}`: resolves by hand. If the
 /// condition still holds, the rule opens a new alert, which fires after the
 /// rule's duration.
-pub async fn resolve(State(state): State<AppState>, body: Bytes) -> Result<Json<Alert>, ApiError> {
+pub async fn resolve(
+    State(state): State<AppState>,
+    Extension(by): Extension<Principal>,
+    body: Bytes,
+) -> Result<Json<Alert>, ApiError> {
     let r: ResolveAlert = parse_json(&body)?;
     let note = text("note", &r.note, MAX_NOTE)?;
-    let actor = text("actor", &r.actor, MAX_ACTOR)?;
+    let actor = actor_of(&by, r.actor.as_deref())?;
     const OPEN: &[AlertState] = &[
         AlertState::Pending,
         AlertState::Firing,
@@ -260,13 +274,14 @@ pub async fn resolve(State(state): State<AppState>, body: Bytes) -> Result<Json<
     .await
 }
 
-/// `POST acknowledge-alert/` `{alert_id, actor, note?}`: someone is on it.
+/// `POST acknowledge-alert/` `{alert_id, actor?, note?}`: someone is on it.
 pub async fn acknowledge(
     State(state): State<AppState>,
+    Extension(by): Extension<Principal>,
     body: Bytes,
 ) -> Result<Json<Alert>, ApiError> {
     let r: AcknowledgeAlert = parse_json(&body)?;
-    let actor = text("actor", &r.actor, MAX_ACTOR)?;
+    let actor = actor_of(&by, r.actor.as_deref())?;
     let note = match r.note.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(n) => Some(text("note", n, MAX_NOTE)?),

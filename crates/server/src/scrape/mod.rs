@@ -5,3 +5,9 @@
 pub mod histogram;
 pub mod node;
 pub mod text;
+
+/// Most bytes of one scrape's body. A node_exporter answers some 100 KiB and
+/// a large application a few MiB; past this cap the scrape fails ("body
+/// larger than …") and nothing of it is read, since an exposition cut short
+/// would be taken for a complete one (missing series read as gone).
+pub const SCRAPE_MAX_BYTES: usize = 16 * 1024 * 1024;

@@ -1,7 +1,8 @@
 //! Probe targets: the endpoints an admin wants watched. Stored in SQLite,
 //! managed through `targets/` (list, create, read, replace, delete), and also
 //! declared in an optional JSON file read at start. Every change restarts that
-//! target's probe task at once.
+//! target's probe task at once. A URL the fetch policy refuses is refused
+//! there, with the field `url`, before anything is stored.
 
 mod validate;
 
@@ -13,10 +14,11 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use vigie_api::{Target, TargetList, TargetSpec};
 
-pub use validate::validate;
+pub use validate::{validate, validate_resolving, validate_resolving_blocking};
 
 use crate::AppState;
 use crate::error::{ApiError, parse_json};
+use crate::fetch_policy::FetchPolicy;
 use crate::probes::Prober;
 use crate::store::{Store, StoreError};
 
@@ -31,6 +33,14 @@ pub fn with_state(prober: &Prober, id: i64, spec: TargetSpec) -> Target {
         last_result: rt.last_result,
         last_error: rt.last_error,
     }
+}
+
+/// The policy URLs are checked against: the configuration's, as the prober
+/// applies it.
+fn fetch_policy(state: &AppState) -> Result<FetchPolicy, ApiError> {
+    // Parsed here until `AppState` holds the policy built at start (where a
+    // bad VIGIE_FETCH_ALLOW stops the server); the entries are few.
+    FetchPolicy::from_config(state.config()).map_err(ApiError::Internal)
 }
 
 /// `GET targets/`
@@ -48,7 +58,7 @@ pub async fn create(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Target>), ApiError> {
-    let spec = validate(parse_json(&body)?)?;
+    let spec = validate_resolving(parse_json(&body)?, &fetch_policy(&state)?).await?;
     let stored = spec.clone();
     let id = state
         .store()
@@ -77,7 +87,7 @@ pub async fn replace(
     UrlPath(id): UrlPath<i64>,
     body: Bytes,
 ) -> Result<Json<Target>, ApiError> {
-    let spec = validate(parse_json(&body)?)?;
+    let spec = validate_resolving(parse_json(&body)?, &fetch_policy(&state)?).await?;
     let stored = spec.clone();
     if !state
         .store()
@@ -115,9 +125,19 @@ pub enum TargetsFileError {
     Store(#[from] StoreError),
 }
 
-/// Reads the targets file (a JSON array of target specs) and stores each
-/// target, replacing the stored one of the same name: the file wins.
+/// [`load_file_with_policy`] under the always-refused rules alone.
 pub fn load_file(store: &Store, path: &Path) -> Result<(), TargetsFileError> {
+    load_file_with_policy(store, path, &FetchPolicy::default())
+}
+
+/// Reads the targets file (a JSON array of target specs) and stores each
+/// target, replacing the stored one of the same name: the file wins. A
+/// target the fetch policy refuses stops the start, nothing stored.
+pub fn load_file_with_policy(
+    store: &Store,
+    path: &Path,
+    policy: &FetchPolicy,
+) -> Result<(), TargetsFileError> {
     let shown = path.display().to_string();
     let text = std::fs::read(path).map_err(|source| TargetsFileError::Read {
         path: shown.clone(),
@@ -129,9 +149,17 @@ pub fn load_file(store: &Store, path: &Path) -> Result<(), TargetsFileError> {
     };
     let specs: Vec<TargetSpec> =
         serde_json::from_slice(&text).map_err(|e| invalid(e.to_string()))?;
+    // Every target checked before the first is stored: all of the file or none.
+    let specs = specs
+        .into_iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            validate_resolving_blocking(spec, policy)
+                .map_err(|e| invalid(format!("target #{}: {e}", i + 1)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let existing = store.targets()?;
-    for (i, spec) in specs.into_iter().enumerate() {
-        let spec = validate(spec).map_err(|e| invalid(format!("target #{}: {e}", i + 1)))?;
+    for spec in specs {
         match existing.iter().find(|(_, s)| s.name == spec.name) {
             Some((id, _)) => {
                 store.update_target(*id, &spec)?;

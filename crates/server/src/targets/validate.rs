@@ -1,15 +1,53 @@
-//! What makes a target spec acceptable. Each refusal names the field.
+//! What makes a target spec acceptable. Each refusal names the field. The
+//! URL must also pass the fetch policy: as written ([`validate`]), and by the
+//! addresses its name resolves to now ([`validate_resolving`]), so a metadata
+//! URL is refused before anything is stored.
 
 use vigie_api::{ProbeMethod, TargetKind, TargetSpec};
 
 use crate::error::ApiError;
+use crate::fetch_policy::{Blocked, FetchPolicy};
 
 pub const MIN_INTERVAL_MS: u64 = 1000;
 pub const MAX_INTERVAL_MS: u64 = 24 * 3600 * 1000;
 pub const MIN_TIMEOUT_MS: u64 = 50;
 
-/// Checks and normalises (trims the name and URL) a spec.
-pub fn validate(mut spec: TargetSpec) -> Result<TargetSpec, ApiError> {
+fn refused(blocked: Blocked) -> ApiError {
+    ApiError::bad_request("url", format!("url is refused: {blocked}"))
+}
+
+/// [`validate`], then the URL's name resolved once: refused when it
+/// resolves to an address the policy refuses. A name that does not resolve
+/// is accepted (probing reports it as a DNS failure).
+pub async fn validate_resolving(
+    spec: TargetSpec,
+    policy: &FetchPolicy,
+) -> Result<TargetSpec, ApiError> {
+    let spec = validate(spec, policy)?;
+    let url = parse_url(&spec.url)?;
+    policy.check_url_resolving(&url).await.map_err(refused)?;
+    Ok(spec)
+}
+
+/// [`validate_resolving`] on a blocking thread (the targets file at start).
+pub fn validate_resolving_blocking(
+    spec: TargetSpec,
+    policy: &FetchPolicy,
+) -> Result<TargetSpec, ApiError> {
+    let spec = validate(spec, policy)?;
+    let url = parse_url(&spec.url)?;
+    policy.check_url_resolving_blocking(&url).map_err(refused)?;
+    Ok(spec)
+}
+
+fn parse_url(url: &str) -> Result<reqwest::Url, ApiError> {
+    reqwest::Url::parse(url)
+        .map_err(|e| ApiError::bad_request("url", format!("url is not a valid URL: {e}")))
+}
+
+/// Checks and normalises (trims the name and URL) a spec; the URL as written
+/// against `policy` (IP literals and metadata names), without resolving.
+pub fn validate(mut spec: TargetSpec, policy: &FetchPolicy) -> Result<TargetSpec, ApiError> {
     spec.name = spec.name.trim().to_owned();
     spec.url = spec.url.trim().to_owned();
     if spec.name.is_empty() || spec.name.chars().count() > 100 {
@@ -18,8 +56,7 @@ pub fn validate(mut spec: TargetSpec) -> Result<TargetSpec, ApiError> {
             "name must be 1 to 100 characters",
         ));
     }
-    let url = reqwest::Url::parse(&spec.url)
-        .map_err(|e| ApiError::bad_request("url", format!("url is not a valid URL: {e}")))?;
+    let url = parse_url(&spec.url)?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(ApiError::bad_request(
             "url",
@@ -36,6 +73,7 @@ pub fn validate(mut spec: TargetSpec) -> Result<TargetSpec, ApiError> {
             "url must not carry credentials",
         ));
     }
+    policy.check_url(&url).map_err(refused)?;
     if spec.kind == TargetKind::Prometheus && spec.method != ProbeMethod::Get {
         return Err(ApiError::bad_request(
             "method",
@@ -84,7 +122,7 @@ mod tests {
     }
 
     fn field_of(spec: TargetSpec) -> String {
-        match validate(spec) {
+        match validate(spec, &FetchPolicy::default()) {
             Err(ApiError::BadRequest { field, .. }) => field.into_owned(),
             other => panic!("expected a bad request, got {other:?}"),
         }
@@ -92,7 +130,7 @@ mod tests {
 
     #[test]
     fn accepts_and_trims_a_good_spec() {
-        let ok = validate(spec()).expect("valid");
+        let ok = validate(spec(), &FetchPolicy::default()).expect("valid");
         assert_eq!(
             (ok.name.as_str(), ok.url.as_str()),
             ("api", "http://127.0.0.1:9/health")
@@ -129,6 +167,20 @@ mod tests {
             }),
             "url"
         );
+        for refused in [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fe80::1]/",
+            "http://metadata.google.internal/",
+        ] {
+            assert_eq!(
+                field_of(TargetSpec {
+                    url: refused.into(),
+                    ..spec()
+                }),
+                "url",
+                "{refused}"
+            );
+        }
         assert_eq!(
             field_of(TargetSpec {
                 expected_status: 42,

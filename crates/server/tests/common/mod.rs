@@ -78,3 +78,22 @@ pub async fn wait_ready(port: u16) {
     }
     panic!("vigie-server on port {port} not ready within 10 s");
 }
+
+/// Calls `check` every 50 ms until it gives a value; panics after `within`.
+pub async fn poll<T, F, Fut>(within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
