@@ -293,6 +293,42 @@ fn read_tokens_file(path: &Path) -> Result<Vec<Entry>, String> {
         .collect()
 }
 
+/// `vigie-server new-token --name alice --role admin`: makes a random token
+/// and prints it once, with the line to add to the tokens file (which holds
+/// only its hash).
+#[derive(Debug, clap::Parser)]
+#[command(name = "vigie-server new-token")]
+pub struct NewToken {
+    /// Who the token is for: recorded as the actor of what it does.
+    #[arg(long)]
+    pub name: String,
+    /// viewer, operator, admin or ingest.
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a role: viewer, operator, admin or ingest"))
+}
+
+impl NewToken {
+    /// The token and the tokens file entry for it.
+    pub fn make(&self) -> Result<(String, String), String> {
+        let name = self.name.trim();
+        if name.is_empty() || name.len() > 64 {
+            return Err("--name must be 1 to 64 characters".into());
+        }
+        let token = random_token()?;
+        let entry = serde_json::json!({
+            "name": name,
+            "role": self.role,
+            "sha256": hex(&digest(&token)),
+        });
+        Ok((token, entry.to_string()))
+    }
+}
+
 /// `Authorization: Bearer <token>`.
 fn bearer(request: &Request) -> Option<&str> {
     let value = request

@@ -3,6 +3,7 @@
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
+use vigie_server::auth::NewToken;
 use vigie_server::{Config, start};
 
 #[tokio::main]
@@ -12,6 +13,9 @@ async fn main() -> std::process::ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
+    if std::env::args().nth(1).as_deref() == Some("new-token") {
+        return new_token();
+    }
     let config = Config::parse();
     let server = match start(config).await {
         Ok(server) => server,
@@ -30,6 +34,27 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "server failed");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a new token once, and the tokens file entry that holds its hash.
+fn new_token() -> std::process::ExitCode {
+    let args = NewToken::parse_from(std::env::args().skip(1));
+    match args.make() {
+        Ok((token, entry)) => {
+            println!(
+                "token for {} (shown only this once):\n{token}",
+                args.name.trim()
+            );
+            println!(
+                "add to the \"tokens\" array of the tokens file (VIGIE_TOKENS_FILE):\n{entry}"
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("vigie-server new-token: {e}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -231,8 +231,11 @@ impl Csp {
         } else {
             self.frame_ancestors.join(" ")
         };
+        // `style-src-attr`: plotters measures text with a `<span>` whose
+        // `style` attribute it sets; attributes cannot load anything or run
+        // script, while `<style>` elements and sheets stay 'self' only.
         format!(
-            "default-src 'self'; script-src {}; style-src 'self'; img-src 'self' data:; \
+            "default-src 'self'; script-src {}; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; \
              connect-src {}; frame-ancestors {ancestors}; base-uri 'self'; form-action 'self'; \
              object-src 'none'",
             script.join(" "),

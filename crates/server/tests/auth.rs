@@ -332,3 +332,72 @@ async fn insecure_setups_are_refused_at_start() {
     let msg = message(start(refused(|c| c.ingest_token = Some(Secret::new(INGEST)))).await);
     assert!(msg.contains("ingest"), "{msg}");
 }
+
+/// The documented way to add a named token: `vigie-server new-token`, its
+/// line in the tokens file, the real binary started with that file.
+#[tokio::test]
+async fn a_token_made_by_new_token_works_with_its_role_only() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigie-server"))
+        .args(["new-token", "--name", "ci-reader", "--role", "viewer"])
+        .output()
+        .expect("run new-token");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    let token = lines[1];
+    let entry: serde_json::Value = serde_json::from_str(lines[3]).expect("entry JSON");
+    assert_eq!(token.len(), 64);
+    assert_eq!(
+        (entry["name"].as_str(), entry["role"].as_str()),
+        (Some("ci-reader"), Some("viewer"))
+    );
+    assert!(
+        !lines[3].contains(token),
+        "the file holds the hash, not the token"
+    );
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_vigie-server"))
+        .args(["new-token", "--name", "x", "--role", "root"])
+        .output()
+        .expect("run new-token");
+    assert!(!bad.status.success());
+
+    let data = tempfile::tempdir().expect("tempdir");
+    let file = data.path().join("tokens.json");
+    std::fs::write(&file, format!(r#"{{"tokens": [{entry}]}}"#)).expect("write");
+    let port = common::free_port();
+    let mut child = common::spawn_binary(
+        port,
+        data.path(),
+        &[("VIGIE_TOKENS_FILE", file.to_str().expect("path"))],
+    );
+    common::wait_ready(port).await;
+    let base = format!("http://127.0.0.1:{port}/api/performance");
+    let http = reqwest::Client::new();
+    let read = http
+        .get(format!("{base}/monitoring/"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(read.status(), 200);
+    let change = http
+        .post(format!("{base}/stop-monitoring/"))
+        .bearer_auth(token)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(change.status(), 403);
+    let anonymous = http
+        .get(format!("{base}/monitoring/"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(anonymous.status(), 401);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -434,3 +434,89 @@ async fn a_panic_answers_500_and_leaves_the_server_and_store_usable() {
     assert!(!monitoring(&v).await);
     v.server.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test]
+async fn slow_requests_time_out_and_requests_past_the_cap_are_refused_but_streams_stay_open() {
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    let data = tempfile::tempdir().expect("tempdir");
+    let v = common::vigie(data.path(), |c| {
+        c.request_timeout_ms = 300;
+        c.max_concurrent_requests = 1;
+        c.sample_interval_ms = 200;
+    })
+    .await;
+    let release = Arc::new(Notify::new());
+    let entered = Arc::new(Notify::new());
+    let slow = axum::Router::new().route(
+        "/api/performance/slow",
+        get({
+            let (release, entered) = (release.clone(), entered.clone());
+            move || async move {
+                entered.notify_one();
+                release.notified().await;
+                "done"
+            }
+        }),
+    );
+    let addr = common::serve(vigie_server::app_with(v.server.state().clone(), slow)).await;
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("http://{addr}{p}");
+
+    // Held past the time limit: 503, not a hung connection.
+    let timed_out = http
+        .get(url("/api/performance/slow"))
+        .send()
+        .await
+        .expect("GET");
+    let body = refused(timed_out, 503, None).await;
+    assert!(body.error.contains("too long"), "{}", body.error);
+    // (That request told it entered; take that signal before the next.)
+    entered.notified().await;
+
+    // One request in progress: the next one is refused at once.
+    let held = tokio::spawn({
+        let http = http.clone();
+        let u = url("/api/performance/slow");
+        async move { http.get(u).send().await.map(|r| r.status().as_u16()) }
+    });
+    entered.notified().await;
+    let busy = http
+        .get(url("/api/performance/monitoring/"))
+        .send()
+        .await
+        .expect("GET");
+    assert!(busy.headers().contains_key("retry-after"));
+    let body = refused(busy, 503, None).await;
+    assert!(body.error.contains("in progress"), "{}", body.error);
+    release.notify_one();
+    assert_eq!(held.await.expect("task").expect("GET"), 200);
+
+    // The live stream is neither timed nor counted: it still delivers
+    // samples well after the time limit, while other requests are served.
+    let mut stream = http
+        .get(url("/api/performance/stream/"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(stream.status(), 200);
+    let opened = tokio::time::Instant::now();
+    let mut seen = String::new();
+    while opened.elapsed() < Duration::from_millis(900) || !seen.contains("event: sample") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
+            .await
+            .expect("the stream goes on past the time limit")
+            .expect("chunk")
+            .expect("not ended");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let ok = http
+        .get(url("/api/performance/monitoring/"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(ok.status(), 200, "an open stream takes no request slot");
+    drop(stream);
+    v.server.shutdown().await.expect("shutdown");
+}
