@@ -1,15 +1,65 @@
-//! A reader of the Prometheus text exposition format (0.0.4): comment and
-//! blank lines are skipped, every other line is `name{label="value",…} value
-//! [timestamp]`. Label values may hold escaped `\\`, `\"` and `\n`; values
-//! may be `NaN`, `+Inf` or `-Inf`. Anything else is an error that names the
-//! line, so a target answering something else (an HTML page, JSON) shows why.
+//! A reader of the Prometheus text exposition format (0.0.4): `# TYPE`
+//! lines declare a family's type, other comments and blank lines are
+//! skipped, every other line is `name{label="value",…} value [timestamp]`.
+//! Label values may hold escaped `\\`, `\"` and `\n`; values may be `NaN`,
+//! `+Inf` or `-Inf`. Anything else is an error that names the line, so a
+//! target answering something else (an HTML page, JSON) shows why.
+//!
+//! Each sample is given its family and type: `x_bucket`, `x_count` and
+//! `x_sum` belong to `x` when `x` is declared a histogram or a summary, so a
+//! summary is never read as a histogram; a sample of no declared family is
+//! untyped.
+
+use std::collections::HashMap;
+
+/// A family's type, from its `# TYPE` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    Counter,
+    Gauge,
+    Histogram,
+    Summary,
+    /// Declared `untyped` (or a type this reader does not know), or not declared.
+    Untyped,
+}
+
+impl MetricKind {
+    fn parse(text: &str) -> MetricKind {
+        match text {
+            "counter" => MetricKind::Counter,
+            "gauge" => MetricKind::Gauge,
+            "histogram" => MetricKind::Histogram,
+            "summary" => MetricKind::Summary,
+            _ => MetricKind::Untyped,
+        }
+    }
+}
 
 /// One sample line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     pub name: String,
+    /// The family the sample belongs to (`x` for `x_bucket` of histogram `x`).
+    pub family: String,
+    pub kind: MetricKind,
     pub labels: Labels,
     pub value: f64,
+}
+
+/// The family and type of sample `name` under the declared `types`.
+fn family_of(name: &str, types: &HashMap<String, MetricKind>) -> (String, MetricKind) {
+    if let Some(kind) = types.get(name) {
+        return (name.to_owned(), *kind);
+    }
+    for suffix in ["_bucket", "_count", "_sum", "_created"] {
+        if let Some(base) = name.strip_suffix(suffix)
+            && let Some(kind @ (MetricKind::Histogram | MetricKind::Summary)) = types.get(base)
+            && (suffix != "_bucket" || *kind == MetricKind::Histogram)
+        {
+            return (base.to_owned(), *kind);
+        }
+    }
+    (name.to_owned(), MetricKind::Untyped)
 }
 
 impl Sample {
@@ -48,15 +98,29 @@ fn parse_value(text: &str) -> Option<f64> {
 /// Parses a whole exposition.
 pub fn parse(text: &str) -> Result<Vec<Sample>, ParseError> {
     let mut samples = Vec::new();
+    let mut types: HashMap<String, MetricKind> = HashMap::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
         let err = |reason: &str| ParseError {
             line: i + 1,
             reason: reason.to_owned(),
         };
+        if let Some(comment) = line.strip_prefix('#') {
+            let mut words = comment.split_whitespace();
+            if words.next() == Some("TYPE") {
+                let (Some(name), Some(kind)) = (words.next(), words.next()) else {
+                    return Err(err("# TYPE needs a metric name and a type"));
+                };
+                if !name.starts_with(is_name_start) || !name.chars().all(is_name_char) {
+                    return Err(err("# TYPE names an invalid metric name"));
+                }
+                types.insert(name.to_owned(), MetricKind::parse(kind));
+            }
+            continue;
+        }
+        if line.is_empty() {
+            continue;
+        }
         let mut chars = line.char_indices().peekable();
         match chars.peek() {
             Some((_, c)) if is_name_start(*c) => {}
@@ -89,8 +153,11 @@ pub fn parse(text: &str) -> Result<Vec<Sample>, ParseError> {
         if fields.next().is_some() {
             return Err(err("unexpected text after the value"));
         }
+        let (family, kind) = family_of(name, &types);
         samples.push(Sample {
             name: name.to_owned(),
+            family,
+            kind,
             labels,
             value,
         });
@@ -165,6 +232,60 @@ up{} NaN
         assert_eq!(samples[0].value, 1027.0);
         assert_eq!(samples[1].labels, vec![]);
         assert!(samples[2].value.is_infinite() && samples[3].value.is_nan());
+    }
+
+    #[test]
+    fn types_give_each_sample_its_family() {
+        let text = "# TYPE go_gc_duration_seconds summary\n\
+go_gc_duration_seconds{quantile=\"0.5\"} 0.0001\n\
+go_gc_duration_seconds_sum 0.5\n\
+go_gc_duration_seconds_count 12\n\
+# TYPE http_request_duration_seconds histogram\n\
+http_request_duration_seconds_bucket{le=\"+Inf\"} 3\n\
+http_request_duration_seconds_sum 0.2\n\
+http_request_duration_seconds_count 3\n\
+# TYPE requests_total counter\n\
+requests_total 7\n\
+lonely_bucket{le=\"1\"} 1\n\
+# TYPE odd_thing stateset\n\
+odd_thing 1\n";
+        let samples = parse(text).expect("valid");
+        let of = |name: &str| {
+            samples
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| (s.family.as_str(), s.kind))
+                .expect(name)
+        };
+        use MetricKind::*;
+        assert_eq!(
+            of("go_gc_duration_seconds"),
+            ("go_gc_duration_seconds", Summary)
+        );
+        assert_eq!(
+            of("go_gc_duration_seconds_sum"),
+            ("go_gc_duration_seconds", Summary)
+        );
+        assert_eq!(
+            of("go_gc_duration_seconds_count"),
+            ("go_gc_duration_seconds", Summary)
+        );
+        assert_eq!(
+            of("http_request_duration_seconds_bucket"),
+            ("http_request_duration_seconds", Histogram)
+        );
+        assert_eq!(
+            of("http_request_duration_seconds_count"),
+            ("http_request_duration_seconds", Histogram)
+        );
+        assert_eq!(of("requests_total"), ("requests_total", Counter));
+        assert_eq!(
+            of("lonely_bucket"),
+            ("lonely_bucket", Untyped),
+            "no declared family"
+        );
+        assert_eq!(of("odd_thing"), ("odd_thing", Untyped));
+        assert_eq!(parse("# TYPE x\nx 1").map_err(|e| e.line), Err(1));
     }
 
     #[test]
