@@ -10,6 +10,8 @@ pub const API_PREFIX: &str = "/api/performance";
 
 mod alerts;
 pub use alerts::*;
+mod query;
+pub use query::*;
 
 /// Paths of the endpoints, relative to the API origin, without trailing slash.
 /// The server also answers each of them with a trailing slash.
