@@ -161,3 +161,41 @@ pub fn parse_json_seed<'de, S: serde::de::DeserializeSeed<'de>>(
         ApiError::bad_request(field, format!("invalid JSON body: {inner}"))
     })
 }
+
+/// A query string read as `T` (a type of `vigie_api`): a parameter that does
+/// not fit, or one `T` does not know, is a 400 naming it.
+#[derive(Debug, Clone, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for ApiQuery<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        parse_query(parts.uri.query().unwrap_or("")).map(ApiQuery)
+    }
+}
+
+/// Reads a query string as `T` (see [`ApiQuery`]).
+pub fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner().to_string();
+        let path = e.path().to_string();
+        // An unknown or missing parameter is named in the message itself.
+        let named = ["unknown field `", "missing field `"]
+            .iter()
+            .find_map(|p| inner.strip_prefix(p))
+            .and_then(|rest| rest.split('`').next());
+        let field = match named {
+            Some(name) => name.to_owned(),
+            None if path != "." && !path.is_empty() => path,
+            None => "query".to_owned(),
+        };
+        ApiError::bad_request(field.clone(), format!("{field}: {inner}"))
+    })
+}

@@ -10,16 +10,15 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream, StreamExt};
-use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
+use vigie_api::StreamQuery;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiQuery};
 use crate::events::LiveEvent;
 
 fn sse(e: &LiveEvent) -> Event {
@@ -29,31 +28,20 @@ fn sse(e: &LiveEvent) -> Event {
         .data(e.data.as_str())
 }
 
-/// `?ticket=` (read by the guard) and `?last_event_id=`: a new
-/// `EventSource`, opened with a fresh ticket, cannot send `Last-Event-ID`.
-#[derive(Debug, Default, Deserialize)]
-pub struct StreamQuery {
-    #[serde(default)]
-    pub last_event_id: Option<String>,
-    #[serde(default)]
-    pub ticket: Option<String>,
-}
-
+/// `Last-Event-ID`, or `?last_event_id=` (a new `EventSource`, opened with
+/// a fresh ticket, cannot send the header).
 fn last_event_id(headers: &HeaderMap, query: &StreamQuery) -> Result<Option<i64>, ApiError> {
-    let (field, text) = match headers.get("last-event-id") {
-        Some(value) => ("Last-Event-ID", value.to_str().unwrap_or("").trim()),
-        None => match query.last_event_id.as_deref() {
-            Some(text) => ("last_event_id", text.trim()),
-            None => return Ok(None),
-        },
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok(query.last_event_id);
     };
+    let text = value.to_str().unwrap_or("").trim();
     if text.is_empty() {
-        return Ok(None);
+        return Ok(query.last_event_id);
     }
     text.parse::<i64>().map(Some).map_err(|_| {
         ApiError::bad_request(
-            field,
-            format!("{field} must be an event id sent by this server"),
+            "Last-Event-ID",
+            "Last-Event-ID must be an event id sent by this server",
         )
     })
 }
@@ -61,9 +49,8 @@ fn last_event_id(headers: &HeaderMap, query: &StreamQuery) -> Result<Option<i64>
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Result<Query<StreamQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let query = query.map(|q| q.0).unwrap_or_default();
     let resume_after = last_event_id(&headers, &query)?;
     // Held by the stream: released when the client goes.
     let slot = state.streams().take()?;

@@ -14,15 +14,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::{Path as UrlPath, State};
 use axum::{Extension, Json};
 use vigie_api::{
-    ALERT_EVENT, AcknowledgeAlert, Alert, AlertList, AlertState, ResolveAlert, Severity,
+    ALERT_EVENT, AcknowledgeAlert, Alert, AlertList, AlertState, AlertsQuery, ResolveAlert,
+    StateFilter,
 };
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::error::{ApiError, parse_json};
+use crate::error::{ApiError, ApiQuery, parse_json};
 use store::{AlertFilter, Refusal};
 
 /// Longest note and actor name accepted.
@@ -64,109 +65,53 @@ pub fn spawn_evaluator(state: AppState) -> tokio::task::JoinHandle<()> {
     engine::spawn(state, interval)
 }
 
-fn list_of<T>(
-    q: &HashMap<String, String>,
-    field: &'static str,
-    parse: impl Fn(&str) -> Option<Vec<T>>,
-    expected: &str,
-) -> Result<Vec<T>, ApiError> {
-    let Some(text) = q.get(field).map(|t| t.trim()).filter(|t| !t.is_empty()) else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::new();
-    for word in text.split(',').map(str::trim) {
-        out.extend(parse(word).ok_or_else(|| {
-            ApiError::bad_request(field, format!("{field} must be {expected}, got {word:?}"))
-        })?);
-    }
-    Ok(out)
-}
-
-fn number<T: std::str::FromStr>(
-    q: &HashMap<String, String>,
-    field: &'static str,
-    what: &str,
-) -> Result<Option<T>, ApiError> {
-    q.get(field)
-        .map(|v| {
-            v.trim()
-                .parse::<T>()
-                .map_err(|_| ApiError::bad_request(field, format!("{field} must be {what}")))
-        })
-        .transpose()
-}
-
 /// Reads the filters of `GET alerts/`.
-pub fn parse_filter(q: &HashMap<String, String>) -> Result<AlertFilter, ApiError> {
-    let states = list_of(
-        q,
-        "state",
-        |w| match w {
-            "open" => Some(vec![
+pub fn parse_filter(q: &AlertsQuery) -> Result<AlertFilter, ApiError> {
+    let states = q
+        .state
+        .iter()
+        .flat_map(|c| &c.0)
+        .flat_map(|f| match f {
+            StateFilter::Open => &[
                 AlertState::Pending,
                 AlertState::Firing,
                 AlertState::Acknowledged,
-            ]),
-            "pending" => Some(vec![AlertState::Pending]),
-            "firing" => Some(vec![AlertState::Firing]),
-            "acknowledged" => Some(vec![AlertState::Acknowledged]),
-            "resolved" => Some(vec![AlertState::Resolved]),
-            _ => None,
-        },
-        "open, pending, firing, acknowledged or resolved",
-    )?;
-    let severities = list_of(
-        q,
-        "severity",
-        |w| {
-            Severity::ALL
-                .into_iter()
-                .find(|s| s.as_str() == w)
-                .map(|s| vec![s])
-        },
-        "critical, high, medium or low",
-    )?;
-    let from_ms = number::<i64>(q, "from", "Unix milliseconds")?;
-    let to_ms = number::<i64>(q, "to", "Unix milliseconds")?;
-    if let (Some(f), Some(t)) = (from_ms, to_ms)
+            ][..],
+            StateFilter::Pending => &[AlertState::Pending],
+            StateFilter::Firing => &[AlertState::Firing],
+            StateFilter::Acknowledged => &[AlertState::Acknowledged],
+            StateFilter::Resolved => &[AlertState::Resolved],
+        })
+        .copied()
+        .collect();
+    let severities = q.severity.clone().map(|c| c.0).unwrap_or_default();
+    if let (Some(f), Some(t)) = (q.from, q.to)
         && f > t
     {
         return Err(ApiError::bad_request("from", "from must not be after to"));
     }
-    let fired = q
-        .get("fired")
-        .map(|v| match v.trim() {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(ApiError::bad_request(
-                "fired",
-                "fired must be true or false",
-            )),
-        })
-        .transpose()?;
-    let limit = number::<u32>(q, "limit", "a whole number")?.unwrap_or(50);
+    let limit = q.limit.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::bad_request(
             "limit",
             format!("limit must be 1 to {MAX_LIMIT}"),
         ));
     }
-    let offset = number::<u32>(q, "offset", "a whole number, 0 or more")?.unwrap_or(0);
     Ok(AlertFilter {
         states,
         severities,
-        from_ms,
-        to_ms,
-        fired,
+        from_ms: q.from,
+        to_ms: q.to,
+        fired: q.fired,
         limit,
-        offset,
+        offset: q.offset.unwrap_or(0),
     })
 }
 
 /// `GET alerts/`
 pub async fn list(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<AlertsQuery>,
 ) -> Result<Json<AlertList>, ApiError> {
     let filter = parse_filter(&q)?;
     let (limit, offset) = (filter.limit, filter.offset);
@@ -300,12 +245,13 @@ pub async fn acknowledge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::parse_query;
+    use vigie_api::Severity;
 
-    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+    /// The filter of a query string, as the handler reads it.
+    fn q(pairs: &[(&str, &str)]) -> Result<AlertFilter, ApiError> {
+        let text = serde_urlencoded::to_string(pairs).expect("encode");
+        parse_filter(&parse_query::<AlertsQuery>(&text)?)
     }
 
     fn field_of(e: ApiError) -> String {
@@ -317,8 +263,7 @@ mod tests {
 
     #[test]
     fn filters_are_read_and_bad_ones_named() {
-        let f =
-            parse_filter(&q(&[("state", "open"), ("severity", "critical,high")])).expect("filter");
+        let f = q(&[("state", "open"), ("severity", "critical,high")]).expect("filter");
         assert_eq!(f.states.len(), 3);
         assert_eq!(f.severities, vec![Severity::Critical, Severity::High]);
         assert_eq!((f.limit, f.offset), (50, 0));
@@ -330,11 +275,12 @@ mod tests {
             ("offset", "-1"),
             ("from", "yesterday"),
             ("fired", "maybe"),
+            ("colour", "red"),
         ] {
-            let e = parse_filter(&q(&[(k, v)])).expect_err("refused");
-            assert_eq!(field_of(e), k);
+            let e = q(&[(k, v)]).expect_err("refused");
+            assert_eq!(field_of(e), k, "{k}={v}");
         }
-        let e = parse_filter(&q(&[("from", "10"), ("to", "5")])).expect_err("refused");
+        let e = q(&[("from", "10"), ("to", "5")]).expect_err("refused");
         assert_eq!(field_of(e), "from");
     }
 
