@@ -1,5 +1,6 @@
 //! The hourly maintenance task (and once at start): folds raw measurements
-//! past the raw window into per-minute rollups, deletes what is past the
+//! past the raw window into per-minute rollups, deletes raw requests past it
+//! (rolled up at ingest already) in chunks, deletes what is past the
 //! retention, and keeps the database under its size limit. See
 //! [`Store::maintain`].
 
@@ -48,9 +49,10 @@ pub async fn run_once(store: &Store, policy: Policy) {
         .call(move |s| s.maintain(raw_before, expire_before, policy.max_bytes))
         .await
     {
-        Ok(r) if r.rolled_up + r.expired + r.evicted == 0 => {}
+        Ok(r) if r.rolled_up + r.pruned + r.expired + r.evicted == 0 => {}
         Ok(r) => tracing::info!(
             rolled_up = r.rolled_up,
+            raw_requests_pruned = r.pruned,
             expired = r.expired,
             evicted_for_size = r.evicted,
             "maintenance"

@@ -109,14 +109,18 @@ pub fn parse_range(
                     "give either range or from/to",
                 ));
             }
-            let from = parse_duration_ms(r)
-                .and_then(|d| now_ms.checked_sub(d))
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "range",
-                        format!("range must look like 5m, 1h or 7d, got {r:?}"),
-                    )
-                })?;
+            let d = parse_duration_ms(r).ok_or_else(|| {
+                ApiError::bad_request(
+                    "range",
+                    format!("range must look like 5m, 1h or 7d, got {r:?}"),
+                )
+            })?;
+            let from = now_ms.checked_sub(d).ok_or_else(|| {
+                ApiError::bad_request(
+                    "range",
+                    format!("the range is longer than the retention ({hours} h)"),
+                )
+            })?;
             (from, now_ms)
         }
         None => {

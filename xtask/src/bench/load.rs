@@ -1,9 +1,11 @@
-//! The server-side benchmarks: ingest rate and the memory it leaves, and
-//! `wrk` on `GET metrics/` beside nginx serving the same bytes.
+//! The server-side benchmarks: ingest rate and the memory it leaves, `wrk`
+//! on `GET metrics/` beside nginx serving the same bytes, and long ranges: a
+//! week of requests ingested, then `metrics/` and `endpoints/` over 7 days.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use vigie_api::paths;
@@ -164,6 +166,174 @@ pub fn ingest(port: u16, hours: usize, now_ms: i64) -> Result<Ingest> {
     })
 }
 
+/// Requests per second in the long-range data.
+pub const LONG_RATE: u64 = 100;
+/// Times each long-range query is asked (each with a new cache key).
+pub const LONG_QUERIES: usize = 21;
+/// The server's default retention, the longest range a query may ask for.
+const RETENTION_MS: i64 = 7 * 86_400_000;
+/// Kept free at the old end of a week of data: the oldest records must still
+/// be inside the retention when the server checks them.
+const RETENTION_MARGIN_MS: i64 = 5 * 60_000;
+
+#[derive(Debug)]
+pub struct LongRange {
+    pub records: u64,
+    /// Seconds of data: `records / LONG_RATE`.
+    pub span_s: u64,
+    pub ingest_s: f64,
+    /// Requests counted by the last `metrics/` answer (those still inside
+    /// its 7 days when it was asked).
+    pub answered: u64,
+    pub metrics_ms: Stats,
+    pub endpoints_ms: Stats,
+    pub rss: u64,
+    pub peak: u64,
+}
+
+/// Appends record `k` of the long-range data to `body`: [`TARGETS`]
+/// services taking turns, one endpoint each, one answer in 100 a 500,
+/// durations 5 to 125 ms; `k` spaced `step_ms` apart from `start_ms`.
+fn long_record(body: &mut String, k: u64, start_ms: i64, step_ms: f64) {
+    // splitmix64 of the index: the same record whichever sender makes it.
+    let mut z = k.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    let status = if z.is_multiple_of(100) { 500 } else { 200 };
+    let duration = 5.0 + (z >> 40) as f64 / (1u64 << 24) as f64 * 120.0;
+    let ts = start_ms + (k as f64 * step_ms) as i64;
+    let _ = write!(
+        body,
+        "{{\"endpoint\":\"/api/items/{{id}}\",\"method\":\"GET\",\"status\":{status},\"duration_ms\":{duration:.3},\"timestamp\":{ts},\"service\":\"svc-{:02}\"}}",
+        k % TARGETS as u64
+    );
+}
+
+/// Ingests `span_s` seconds of requests at [`LONG_RATE`] per second ending
+/// at `now_ms` (the oldest minutes of a week squeezed by
+/// [`RETENTION_MARGIN_MS`]) through the server's `ingest/`, then times
+/// `metrics/?range=7d&source=requests` and `endpoints/?range=7d`
+/// [`LONG_QUERIES`] times each, and reads the server's memory.
+pub fn long_range(port: u16, pid: u32, span_s: u64, now_ms: i64) -> Result<LongRange> {
+    let records = span_s * LONG_RATE;
+    let window_ms = (span_s as i64 * 1000).min(RETENTION_MS - RETENTION_MARGIN_MS);
+    let start_ms = now_ms - window_ms;
+    let step_ms = window_ms as f64 / records.max(1) as f64;
+    let batches = records.div_ceil(BATCH as u64);
+    let next = AtomicU64::new(0);
+    let started = Instant::now();
+    // Each sender writes its batches as it goes: a week of JSON is ~9 GB.
+    let sent: Vec<Result> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..SENDERS)
+            .map(|_| {
+                scope.spawn(|| -> Result {
+                    let mut conn =
+                        Connection::open(port).map_err(|e| format!("ingest connection: {e}"))?;
+                    let mut body = String::with_capacity(BATCH * 150);
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= batches {
+                            return Ok(());
+                        }
+                        body.clear();
+                        body.push_str("{\"records\":[");
+                        for k in i * BATCH as u64..((i + 1) * BATCH as u64).min(records) {
+                            if !body.ends_with('[') {
+                                body.push(',');
+                            }
+                            long_record(&mut body, k, start_ms, step_ms);
+                        }
+                        body.push_str("]}");
+                        let (status, answer) = conn
+                            .request(
+                                "POST",
+                                &format!("{}/", paths::INGEST),
+                                &[("Content-Type", "application/json")],
+                                body.as_bytes(),
+                            )
+                            .map_err(|e| format!("ingest batch {i}: {e}"))?;
+                        if status != 200 {
+                            return Err(format!(
+                                "ingest batch {i}: HTTP {status}: {}",
+                                String::from_utf8_lossy(&answer)
+                            ));
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err("ingest sender panicked".into()))
+            })
+            .collect()
+    });
+    sent.into_iter().collect::<Result>()?;
+    let ingest_s = started.elapsed().as_secs_f64();
+
+    let mut conn = Connection::open(port).map_err(|e| format!("query connection: {e}"))?;
+    let mut time = |path: String| -> Result<(f64, Vec<u8>)> {
+        let t = Instant::now();
+        let (status, body) = conn
+            .request("GET", &path, &[], &[])
+            .map_err(|e| format!("GET {path}: {e}"))?;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        if status != 200 {
+            return Err(format!(
+                "GET {path}: HTTP {status}: {:.300}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        Ok((ms, body))
+    };
+    let (mut metrics_ms, mut endpoints_ms, mut answered) = (Vec::new(), Vec::new(), 0);
+    for i in 0..LONG_QUERIES {
+        // A different `points` or `limit` each time: a new cache key, so
+        // that every answer is computed.
+        let (ms, body) = time(format!(
+            "{}/?range=7d&source=requests&points={}",
+            paths::METRICS,
+            200 + i
+        ))?;
+        metrics_ms.push(ms);
+        answered = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["performance_metrics"]["total_requests"].as_u64())
+            .unwrap_or(0);
+        let (ms, body) = time(format!("{}/?range=7d&limit={}", paths::ENDPOINTS, 50 + i))?;
+        endpoints_ms.push(ms);
+        let lines = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["endpoints"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        if lines != TARGETS {
+            return Err(format!(
+                "endpoints/?range=7d: {lines} lines, {TARGETS} expected"
+            ));
+        }
+    }
+    // Those in the 7 days when asked: all but what aged out during the run.
+    if (answered as f64) < records as f64 * 0.99 {
+        return Err(format!(
+            "metrics/?range=7d counted {answered} of the {records} requests ingested"
+        ));
+    }
+    let (rss, peak) = rss(pid)?;
+    Ok(LongRange {
+        records,
+        span_s,
+        ingest_s,
+        answered,
+        metrics_ms: Stats::of(&metrics_ms).ok_or("no metrics/ timing")?,
+        endpoints_ms: Stats::of(&endpoints_ms).ok_or("no endpoints/ timing")?,
+        rss,
+        peak,
+    })
+}
+
 /// Resident and peak memory of a process, bytes (Linux `/proc`).
 pub fn rss(pid: u32) -> Result<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -288,6 +458,25 @@ mod tests {
         let us = out.replace("4.52ms", "870.00us");
         assert!((parse_wrk(&us).expect("parsed").p99_ms - 0.87).abs() < 1e-9);
         assert!(parse_wrk("nothing").is_none());
+    }
+
+    #[test]
+    fn long_records_take_turns_and_are_spaced_evenly() {
+        let mut body = String::from("[");
+        for k in 0..41 {
+            if k > 0 {
+                body.push(',');
+            }
+            long_record(&mut body, k, 1_000_000, 10.0);
+        }
+        body.push(']');
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        let records = v.as_array().expect("records");
+        assert_eq!(records[0]["service"], "svc-00");
+        assert_eq!(records[21]["service"], "svc-01");
+        assert_eq!(records[40]["timestamp"], 1_000_400);
+        let d = records[7]["duration_ms"].as_f64().expect("duration");
+        assert!((5.0..=125.0).contains(&d));
     }
 
     #[test]

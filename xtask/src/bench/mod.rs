@@ -27,6 +27,8 @@ use report::Report;
 struct Plan {
     /// Hours of 1 s data ingested for each of the 20 targets.
     ingest_hours: usize,
+    /// Seconds of requests at 100/s ingested for the long-range queries.
+    long_range_s: u64,
     wrk_seconds: u32,
     wrk_rounds: usize,
 }
@@ -36,12 +38,15 @@ impl Plan {
         if smoke {
             Plan {
                 ingest_hours: 1,
+                long_range_s: 3600,
                 wrk_seconds: 1,
                 wrk_rounds: 1,
             }
         } else {
             Plan {
                 ingest_hours: 24,
+                // 60,480,000 records.
+                long_range_s: 7 * 86_400,
                 wrk_seconds: 10,
                 wrk_rounds: 3,
             }
@@ -87,6 +92,13 @@ fn bench(smoke: bool, dist: &Path) -> Result {
 
     step("GET metrics/ with wrk, beside nginx serving the same bytes");
     api_vs_nginx(port, &plan, &mut report)?;
+
+    step(&format!(
+        "long ranges: {} s of requests at {}/s, then GET metrics/ and endpoints/ over 7 d",
+        plan.long_range_s,
+        load::LONG_RATE
+    ));
+    report.long_range(&long_range(&server_bin, dist, plan.long_range_s)?);
 
     let base = format!("http://127.0.0.1:{port}");
     step("time to first live chart (headless Chromium, cold loads)");
@@ -223,6 +235,19 @@ fn api_vs_nginx(port: u16, plan: &Plan, report: &mut Report) -> Result {
     drop(nginx);
     report.api(&query, body.len(), points, &vigie_runs, &nginx_runs);
     Ok(())
+}
+
+/// The long-range benchmark on a server of its own (the first one, idle
+/// meanwhile, keeps its smaller data for the browser parts); its database,
+/// gigabytes for a full week, is deleted afterwards.
+fn long_range(server_bin: &Path, dist: &Path, span_s: u64) -> Result<load::LongRange> {
+    let port = free_port()?;
+    let data = load::bench_dir().join("long-range");
+    let server = serve::start_vigie(server_bin, port, &data, dist)?;
+    let measured = load::long_range(port, server.pid(), span_s, now_ms());
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+    measured
 }
 
 /// Cores and CPU model, for the record.

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::load::{self, Ingest, WrkRun};
+use super::load::{self, Ingest, LongRange, WrkRun};
 use super::stats::{Stats, num};
 use crate::cmd::Result;
 use crate::dist::FileSize;
@@ -24,6 +24,8 @@ const API_RATIO: f64 = 0.8;
 const API_P99_MS: f64 = 5.0;
 const INGEST_PER_S: f64 = 100_000.0;
 const SERVER_RSS: u64 = 64_000_000;
+/// Median time of a 7-day `metrics/` or `endpoints/` answer, computed.
+const LONG_QUERY_MS: f64 = 500.0;
 /// Memory "beyond noise": the JS heap may vary by 10 %, DOM nodes by 5 %.
 const HEAP_NOISE: f64 = 1.10;
 const NODES_NOISE: f64 = 1.05;
@@ -45,6 +47,19 @@ pub struct Report {
 
 fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// `60,480,000`.
+fn num_int(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn kb(bytes: u64) -> String {
@@ -135,6 +150,52 @@ impl Report {
             num(i.batch_ms.p99),
             mb(rss),
             mb(peak),
+        ));
+    }
+
+    pub fn long_range(&mut self, l: &LongRange) {
+        let span = if l.span_s.is_multiple_of(86_400) {
+            format!("{} d", l.span_s / 86_400)
+        } else {
+            format!("{:.0} h", l.span_s as f64 / 3600.0)
+        };
+        let data = format!(
+            "{} requests ({span} at {}/s)",
+            num_int(l.records),
+            load::LONG_RATE
+        );
+        self.row(
+            &format!("metrics/ over 7 d of {data}"),
+            l.metrics_ms.show(" ms"),
+            "≤ 500 ms",
+            Some(l.metrics_ms.median <= LONG_QUERY_MS),
+        );
+        self.row(
+            &format!("endpoints/ over 7 d of {data}"),
+            l.endpoints_ms.show(" ms"),
+            "≤ 500 ms",
+            Some(l.endpoints_ms.median <= LONG_QUERY_MS),
+        );
+        self.row(
+            &format!("server RSS after {data} and 7 d queries"),
+            format!("{} (peak {})", mb(l.rss), mb(l.peak)),
+            "≤ 64 MB",
+            Some(l.rss <= SERVER_RSS),
+        );
+        self.details.push(format!(
+            "### Long ranges\n\n{} request records ({span} at {}/s: {} services taking turns, one endpoint each) posted to `ingest/` in batches of {} from 4 connections, oldest first, to a server of its own with a fresh database: {:.1} s, {}/s. Then `GET metrics/?range=7d&source=requests` and `GET endpoints/?range=7d`, {} times each, each time with another `points` or `limit` so that the response cache never answers: metrics/ {}, endpoints/ {} (the last metrics/ answer counted {} requests). Server RSS afterwards {} (peak {}, which includes the ingest).\n",
+            num_int(l.records),
+            load::LONG_RATE,
+            load::TARGETS,
+            num_int(load::BATCH as u64),
+            l.ingest_s,
+            num(l.records as f64 / l.ingest_s),
+            load::LONG_QUERIES,
+            l.metrics_ms.show(" ms"),
+            l.endpoints_ms.show(" ms"),
+            num_int(l.answered),
+            mb(l.rss),
+            mb(l.peak),
         ));
     }
 
@@ -425,5 +486,36 @@ mod tests {
         assert_eq!(r.rows[2].within, Some(false));
         assert_eq!(r.rows[3].within, Some(true));
         assert!(r.markdown("m", 1.0).contains("✗ over"));
+    }
+
+    #[test]
+    fn long_ranges_are_held_to_500_ms_and_64_mb() {
+        let stats = |median| Stats {
+            median,
+            min: median,
+            max: median,
+            p99: median,
+            n: 21,
+        };
+        let mut r = Report::new(false);
+        r.long_range(&LongRange {
+            records: 60_480_000,
+            span_s: 604_800,
+            ingest_s: 300.0,
+            answered: 60_400_000,
+            metrics_ms: stats(120.0),
+            endpoints_ms: stats(600.0),
+            rss: 70_000_000,
+            peak: 90_000_000,
+        });
+        let within: Vec<_> = r.rows.iter().map(|row| row.within).collect();
+        assert_eq!(within, vec![Some(true), Some(false), Some(false)]);
+        assert!(
+            r.rows[0]
+                .figure
+                .contains("60,480,000 requests (7 d at 100/s)")
+        );
+        assert_eq!(num_int(360_000), "360,000");
+        assert_eq!(num_int(999), "999");
     }
 }
