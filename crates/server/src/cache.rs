@@ -50,19 +50,13 @@ impl IntoResponse for JsonBytes {
     }
 }
 
-/// `route?k=v&…` with the pairs sorted, so that the order of a query's
-/// parameters does not make it another question.
-pub fn key<'a>(route: &str, query: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
-    let mut pairs: Vec<_> = query.into_iter().collect();
-    pairs.sort();
-    let mut k = String::from(route);
-    for (i, (name, value)) in pairs.into_iter().enumerate() {
-        k.push(if i == 0 { '?' } else { '&' });
-        k.push_str(name);
-        k.push('=');
-        k.push_str(value);
+/// `route?k=v&…` of a typed query, serialised in its fields' order: the
+/// order of a request's parameters does not make it another question.
+pub fn key(route: &str, query: &impl Serialize) -> String {
+    match serde_urlencoded::to_string(query) {
+        Ok(q) if !q.is_empty() => format!("{route}?{q}"),
+        _ => route.to_owned(),
     }
-    k
 }
 
 impl ResponseCache {
@@ -139,13 +133,13 @@ mod tests {
 
     #[test]
     fn the_order_of_parameters_is_not_a_new_question() {
-        let a: HashMap<String, String> = [
-            ("range".into(), "1h".into()),
-            ("points".into(), "300".into()),
-        ]
-        .into();
-        assert_eq!(key("/m", &a), "/m?points=300&range=1h");
-        assert_eq!(key("/m", &HashMap::new()), "/m");
+        use crate::error::parse_query;
+        use vigie_api::MetricsQuery;
+        let a: MetricsQuery = parse_query("points=300&range=1h").expect("query");
+        let b: MetricsQuery = parse_query("range=1h&points=300").expect("query");
+        assert_eq!(key("/m", &a), "/m?range=1h&points=300");
+        assert_eq!(key("/m", &a), key("/m", &b));
+        assert_eq!(key("/m", &MetricsQuery::default()), "/m");
     }
 
     #[tokio::test]

@@ -15,15 +15,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use vigie_api::{
-    CachePerformance, EndpointList, EndpointStats, MetricsPoint, MetricsResponse, Outcome,
-    Overview, PerformanceMetrics, ProbeResult, Source, paths,
+    CachePerformance, EndpointList, EndpointSort, EndpointStats, EndpointsQuery, MetricsPoint,
+    MetricsQuery, MetricsResponse, Outcome, Overview, PerformanceMetrics, ProbeResult, Source,
+    TimeRange, paths,
 };
 
 use crate::AppState;
 use crate::cache::{self, JsonBytes};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiQuery};
 use crate::rollup::{ProbeAggregate, ROLLUP_MS, is_server_error, minute_of};
 use crate::scrape::histogram::{HistogramDelta, merge_buckets, quantile};
 use crate::store::{RequestFilter, RequestRollupRow};
@@ -73,20 +74,7 @@ pub fn parse_duration_ms(text: &str) -> Option<i64> {
 /// `from` no earlier than the retention's start (less a minute), `to` no
 /// more than a day ahead, `from` before `to`, the span within the
 /// retention; no value of `from` or `to` can wrap around.
-pub fn parse_range(
-    q: &HashMap<String, String>,
-    now_ms: i64,
-    retention_ms: i64,
-) -> Result<RangeQuery, ApiError> {
-    let int = |name: &'static str| -> Result<Option<i64>, ApiError> {
-        q.get(name)
-            .map(|v| {
-                v.trim().parse::<i64>().map_err(|_| {
-                    ApiError::bad_request(name, format!("{name} must be an integer, got {v:?}"))
-                })
-            })
-            .transpose()
-    };
+pub fn parse_range(q: &TimeRange, now_ms: i64, retention_ms: i64) -> Result<RangeQuery, ApiError> {
     let hours = retention_ms / 3_600_000;
     let earliest = now_ms
         .saturating_sub(retention_ms)
@@ -101,9 +89,9 @@ pub fn parse_range(
     let too_late = |name: &'static str| {
         ApiError::bad_request(name, format!("{name} is more than a day in the future"))
     };
-    let (from_ms, to_ms) = match q.get("range") {
+    let (from_ms, to_ms) = match &q.range {
         Some(r) => {
-            if q.contains_key("from") || q.contains_key("to") {
+            if q.from.is_some() || q.to.is_some() {
                 return Err(ApiError::bad_request(
                     "range",
                     "give either range or from/to",
@@ -124,7 +112,7 @@ pub fn parse_range(
             (from, now_ms)
         }
         None => {
-            let (from, to) = (int("from")?, int("to")?);
+            let (from, to) = (q.from, q.to);
             // Each bound given is checked on its own first, so that the
             // error names the one at fault.
             for (name, v) in [("from", from), ("to", to)] {
@@ -152,9 +140,9 @@ pub fn parse_range(
     if from_ms < earliest {
         return Err(before_retention("from"));
     }
-    let points = match int("points")? {
+    let points = match q.points {
         None => DEFAULT_POINTS,
-        Some(p) if (1..=i64::from(MAX_POINTS)).contains(&p) => p as u32,
+        Some(p) if (1..=MAX_POINTS).contains(&p) => p,
         Some(_) => {
             return Err(ApiError::bad_request(
                 "points",
@@ -165,7 +153,7 @@ pub fn parse_range(
     Ok(RangeQuery {
         from_ms,
         to_ms,
-        target: int("target")?,
+        target: None,
         points,
     })
 }
@@ -534,26 +522,23 @@ pub enum Scope {
     },
 }
 
+/// A text parameter, trimmed; `None` when empty.
+fn text(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
 /// Reads `source` (`probes` or `requests`), and `service`/`endpoint` (which
 /// imply `requests`) or `target` (probes only).
-pub fn parse_scope(q: &HashMap<String, String>, target: Option<i64>) -> Result<Scope, ApiError> {
-    let text = |k: &str| {
-        q.get(k)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let (service, endpoint) = (text("service"), text("endpoint"));
-    let source = match q.get("source").map(String::as_str) {
+pub fn parse_scope(q: &MetricsQuery) -> Result<Scope, ApiError> {
+    let target = q.target;
+    let (service, endpoint) = (text(&q.service), text(&q.endpoint));
+    let source = match q.source {
         None if service.is_some() || endpoint.is_some() => Source::Requests,
-        None | Some("probes") => Source::Probes,
-        Some("requests") => Source::Requests,
-        Some("scrape") => Source::Scrape,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "source",
-                format!("source must be probes, requests or scrape, got {other:?}"),
-            ));
-        }
+        None => Source::Probes,
+        Some(source) => source,
     };
     match source {
         Source::Probes if service.is_some() || endpoint.is_some() => Err(ApiError::bad_request(
@@ -745,7 +730,7 @@ fn scraped_figures(
 /// requests grouped by service, method and endpoint, worst first.
 pub async fn endpoints(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<EndpointsQuery>,
 ) -> Result<JsonBytes, ApiError> {
     let key = cache::key(paths::ENDPOINTS, &q);
     state
@@ -756,45 +741,35 @@ pub async fn endpoints(
         .await
 }
 
-async fn endpoint_list(
-    state: &AppState,
-    q: &HashMap<String, String>,
-) -> Result<EndpointList, ApiError> {
-    let range = range_of(state, q)?;
-    let scraped_from = match q.get("source").map(String::as_str) {
-        Some("scrape") => Some(
-            range
-                .target
-                .ok_or_else(|| ApiError::bad_request("target", "source=scrape needs a target"))?,
-        ),
-        None | Some("requests") if range.target.is_some() => {
+async fn endpoint_list(state: &AppState, q: &EndpointsQuery) -> Result<EndpointList, ApiError> {
+    let range = range_of(state, &q.time_range())?;
+    let scraped_from = match (q.source, q.target) {
+        (Some(Source::Scrape), Some(target)) => Some(target),
+        (Some(Source::Scrape), None) => {
+            return Err(ApiError::bad_request(
+                "target",
+                "source=scrape needs a target",
+            ));
+        }
+        (Some(Source::Probes), _) => {
+            return Err(ApiError::bad_request(
+                "source",
+                "endpoints come from requests or a scrape, not probes",
+            ));
+        }
+        (None | Some(Source::Requests), Some(_)) => {
             return Err(ApiError::bad_request(
                 "target",
                 "a target goes with source=scrape",
             ));
         }
-        None | Some("requests") => None,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "source",
-                format!("source must be requests or scrape, got {other:?}"),
-            ));
-        }
+        (None | Some(Source::Requests), None) => None,
     };
-    let service = q
-        .get("service")
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty());
-    let sort = q.get("sort").map_or("p95", String::as_str);
-    if !matches!(sort, "p95" | "error_rate" | "count") {
-        return Err(ApiError::bad_request(
-            "sort",
-            "sort must be p95, error_rate or count",
-        ));
-    }
-    let limit = match q.get("limit").map(|v| v.trim().parse::<usize>()) {
+    let service = text(&q.service);
+    let sort = q.sort.unwrap_or_default();
+    let limit = match q.limit {
         None => 50,
-        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(n) if (1..=1000).contains(&n) => n as usize,
         Some(_) => return Err(ApiError::bad_request("limit", "limit must be 1 to 1000")),
     };
     let mut endpoints = match scraped_from {
@@ -802,9 +777,9 @@ async fn endpoint_list(
         None => requested_endpoints(state, service, range).await?,
     };
     let key = |e: &EndpointStats| match sort {
-        "error_rate" => e.error_rate,
-        "count" => e.count as f64,
-        _ => e.p95,
+        EndpointSort::ErrorRate => e.error_rate,
+        EndpointSort::Count => e.count as f64,
+        EndpointSort::P95 => e.p95,
     };
     endpoints.sort_by(|a, b| {
         key(b)
@@ -887,7 +862,7 @@ async fn requested_endpoints(
         .await?)
 }
 
-fn range_of(state: &AppState, q: &HashMap<String, String>) -> Result<RangeQuery, ApiError> {
+fn range_of(state: &AppState, q: &TimeRange) -> Result<RangeQuery, ApiError> {
     parse_range(
         q,
         crate::now_ms(),
@@ -900,7 +875,7 @@ fn range_of(state: &AppState, q: &HashMap<String, String>) -> Result<RangeQuery,
 /// write, however many dashboards ask.
 pub async fn metrics(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<MetricsQuery>,
 ) -> Result<JsonBytes, ApiError> {
     let key = cache::key(paths::METRICS, &q);
     state
@@ -910,8 +885,8 @@ pub async fn metrics(
             state.store().generation(),
             crate::now_ms(),
             || async {
-                let range = range_of(&state, &q)?;
-                let scope = parse_scope(&q, range.target)?;
+                let range = range_of(&state, &q.time_range())?;
+                let scope = parse_scope(&q)?;
                 query_metrics(&state, range, scope).await
             },
         )
@@ -922,10 +897,10 @@ pub async fn metrics(
 /// (or the range asked for).
 pub async fn overview(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<MetricsQuery>,
 ) -> Result<Json<Overview>, ApiError> {
-    let range = range_of(&state, &q)?;
-    let scope = parse_scope(&q, range.target)?;
+    let range = range_of(&state, &q.time_range())?;
+    let scope = parse_scope(&q)?;
     let metrics = query_metrics(&state, range, scope).await?;
     let snapshot = state.host().snapshot();
     let system_resources = snapshot.resources.clone();
@@ -1011,11 +986,14 @@ mod tests {
         assert_eq!(s[0].count, 10);
     }
 
-    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+    /// The range a `metrics/` query string asks for, as the handler reads it.
+    fn range(pairs: &[(&str, &str)], now: i64, retention: i64) -> Result<RangeQuery, ApiError> {
+        let text = serde_urlencoded::to_string(pairs).expect("encode");
+        let q: MetricsQuery = crate::error::parse_query(&text)?;
+        parse_range(&q.time_range(), now, retention).map(|r| RangeQuery {
+            target: q.target,
+            ..r
+        })
     }
 
     fn field(r: Result<RangeQuery, ApiError>) -> String {
@@ -1029,41 +1007,23 @@ mod tests {
     fn ranges_parse_and_bad_ones_name_their_field() {
         let week = 7 * 86_400_000;
         let now = 1_000_000_000_000;
-        let r = parse_range(&q(&[("range", "1h"), ("target", "3")]), now, week).expect("ok");
+        let r = range(&[("range", "1h"), ("target", "3")], now, week).expect("ok");
         assert_eq!(
             (r.from_ms, r.to_ms, r.target, r.points),
             (now - 3_600_000, now, Some(3), 300)
         );
-        let r = parse_range(&q(&[]), now, week).expect("default");
+        let r = range(&[], now, week).expect("default");
         assert_eq!(r.to_ms - r.from_ms, 300_000);
         assert_eq!(
-            field(parse_range(&q(&[("from", "20"), ("to", "10")]), now, week)),
+            field(range(&[("from", "20"), ("to", "10")], now, week)),
             "from"
         );
-        assert_eq!(
-            field(parse_range(&q(&[("range", "8d")]), now, week)),
-            "from"
-        );
-        assert_eq!(
-            field(parse_range(&q(&[("range", "soon")]), now, week)),
-            "range"
-        );
-        assert_eq!(
-            field(parse_range(&q(&[("from", "yesterday")]), now, week)),
-            "from"
-        );
-        assert_eq!(
-            field(parse_range(&q(&[("points", "5000")]), now, week)),
-            "points"
-        );
-        assert_eq!(
-            field(parse_range(&q(&[("points", "0")]), now, week)),
-            "points"
-        );
-        assert_eq!(
-            field(parse_range(&q(&[("target", "x")]), now, week)),
-            "target"
-        );
+        assert_eq!(field(range(&[("range", "8d")], now, week)), "from");
+        assert_eq!(field(range(&[("range", "soon")], now, week)), "range");
+        assert_eq!(field(range(&[("from", "yesterday")], now, week)), "from");
+        assert_eq!(field(range(&[("points", "5000")], now, week)), "points");
+        assert_eq!(field(range(&[("points", "0")], now, week)), "points");
+        assert_eq!(field(range(&[("target", "x")], now, week)), "target");
     }
 
     /// The error of a refused range: field and message.
@@ -1078,7 +1038,7 @@ mod tests {
     fn ranges_at_the_extremes_are_refused_never_wrapped() {
         let week = 604_800_000;
         let now = 1_000_000_000_000;
-        let at = |pairs: &[(&str, &str)]| refusal(parse_range(&q(pairs), now, week));
+        let at = |pairs: &[(&str, &str)]| refusal(range(pairs, now, week));
         let (min, max) = ("-9223372036854775808", "9223372036854775807");
         // The pair that used to wrap to a span of -1 and answer 200.
         assert_eq!(at(&[("from", min), ("to", max)]).0, "from");
@@ -1107,8 +1067,8 @@ mod tests {
             ("from", true)
         );
         // 59 s before it is within the slack.
-        let r = parse_range(
-            &q(&[("from", "999395141000"), ("to", "999481600000")]),
+        let r = range(
+            &[("from", "999395141000"), ("to", "999481600000")],
             now,
             week,
         )
@@ -1117,8 +1077,8 @@ mod tests {
         // `to` a day and a millisecond ahead; a day ahead exactly is fine.
         let (field, message) = at(&[("from", "1000000000000"), ("to", "1000086400001")]);
         assert_eq!((field.as_str(), message.contains("future")), ("to", true));
-        let r = parse_range(
-            &q(&[("from", "1000000000000"), ("to", "1000086400000")]),
+        let r = range(
+            &[("from", "1000000000000"), ("to", "1000086400000")],
             now,
             week,
         )
@@ -1127,7 +1087,7 @@ mod tests {
         // `to` alone, at the start of the retention: its default `from`
         // (5 min earlier) falls before it.
         assert_eq!(at(&[("to", "999395200000")]).0, "from");
-        let r = parse_range(&q(&[("range", "7d")]), now, week).expect("the whole retention");
+        let r = range(&[("range", "7d")], now, week).expect("the whole retention");
         assert_eq!((r.from_ms, r.to_ms), (999_395_200_000, 1_000_000_000_000));
     }
 

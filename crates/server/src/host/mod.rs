@@ -6,22 +6,21 @@
 mod collector;
 mod sampler;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 pub use collector::HostCollector;
 pub use sampler::{HostHub, HostSnapshot, SamplerDeps, spawn_sampler};
-use std::collections::BTreeMap;
-
 use vigie_api::{
-    HostCapacities, HostSample, ResourceHistory, ResourcePoint, SystemResources, TargetKind,
+    HostCapacities, HostSample, ResourceHistory, ResourcePoint, SystemResources,
+    SystemResourcesQuery, TargetKind, TimeRange,
 };
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiQuery};
 use crate::metrics::parse_range;
 use crate::rollup::HostAggregate;
 
@@ -34,29 +33,24 @@ pub const SERIES_LEN: usize = 300;
 /// and `points`, also the stored samples of that range, bucketed.
 pub async fn system_resources(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<SystemResourcesQuery>,
 ) -> Result<Response, ApiError> {
-    if let Some(host) = q.get("host") {
-        return remote_host(&state, host, &q)
+    let time = q.time_range();
+    if let Some(host) = q.host {
+        return remote_host(&state, host, &time)
             .await
             .map(|r| Json(r).into_response());
     }
     let snapshot = state.host().snapshot();
-    if q.is_empty() {
+    if time == TimeRange::default() {
         let headers = [
             (header::CONTENT_TYPE, "application/json"),
             (header::CACHE_CONTROL, "no-store"),
         ];
         return Ok((headers, snapshot.body.clone()).into_response());
     }
-    if q.contains_key("target") {
-        return Err(ApiError::bad_request(
-            "target",
-            "system-resources has no target filter",
-        ));
-    }
     let range = parse_range(
-        &q,
+        &time,
         crate::now_ms(),
         state.config().retention().as_millis() as i64,
     )?;
@@ -85,12 +79,10 @@ pub async fn system_resources(
 /// buckets when a range is asked for).
 async fn remote_host(
     state: &AppState,
-    host: &str,
-    q: &HashMap<String, String>,
+    id: i64,
+    time: &TimeRange,
 ) -> Result<SystemResources, ApiError> {
-    let unknown =
-        || ApiError::bad_request("host", format!("no Prometheus target with id {host:?}"));
-    let id: i64 = host.trim().parse().map_err(|_| unknown())?;
+    let unknown = || ApiError::bad_request("host", format!("no Prometheus target with id {id}"));
     let spec = state
         .store()
         .call(move |s| s.target(id))
@@ -99,13 +91,10 @@ async fn remote_host(
     if spec.kind != TargetKind::Prometheus {
         return Err(unknown());
     }
-    let ranged = ["range", "from", "to", "points"]
-        .iter()
-        .any(|k| q.contains_key(*k));
-    let range = ranged
+    let range = (*time != TimeRange::default())
         .then(|| {
             parse_range(
-                q,
+                time,
                 crate::now_ms(),
                 state.config().retention().as_millis() as i64,
             )
