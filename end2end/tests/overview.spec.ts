@@ -1,6 +1,10 @@
 // The overview as a person sees it: the shell, the connection state, and a
 // live chart whose latest sample moves and matches what the API measured.
+// The file has its own server.
 import { test, expect, type Page } from '@playwright/test';
+import { ownVigie } from './vigie';
+
+const vigie = ownVigie();
 
 type HostSample = { ts_ms: number; cpu_usage: number; memory_usage: number };
 type SystemResources = { series: HostSample[]; capacities: { memory_total_bytes: number } };
@@ -14,7 +18,7 @@ async function latestShown(page: Page) {
 }
 
 test('shows the shell and a connection that goes live', async ({ page }) => {
-  await page.goto('/');
+  await page.goto(vigie.url('/'));
   await expect(page.getByRole('banner')).toContainText('Vigie');
   await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }))
     .toHaveAttribute('aria-current', 'page');
@@ -24,8 +28,8 @@ test('shows the shell and a connection that goes live', async ({ page }) => {
   await expect(page.getByTestId('source')).toHaveText("Source: Vigie's HTTP probes of all targets");
 });
 
-test('the live chart advances and its latest CPU value is the API sample of the same time', async ({ page, request }) => {
-  await page.goto('/');
+test('the live chart advances and its latest CPU value is the API sample of the same time', async ({ page }) => {
+  await page.goto(vigie.url('/'));
   const chart = page.getByRole('img', { name: /CPU and memory use/ });
   await expect(chart).toBeVisible();
   // The canvas says which sample it drew last once it has drawn one.
@@ -33,9 +37,11 @@ test('the live chart advances and its latest CPU value is the API sample of the 
 
   const first = await latestShown(page);
   expect(first.ts).toBeGreaterThan(0);
-  await page.waitForTimeout(3_000);
+  // One sample a second: the readout moves to a newer one.
+  await expect
+    .poll(async () => (await latestShown(page)).ts, { message: 'the latest sample moves', timeout: 5_000 })
+    .toBeGreaterThan(first.ts);
   const later = await latestShown(page);
-  expect(later.ts, 'the latest sample moves within 3 seconds').toBeGreaterThan(first.ts);
   // The chart drew the sample the readout shows (both read at one instant).
   const [shownTs, drawnTs] = await page.evaluate(() => [
     document.querySelector('[data-testid="latest-sample"]')?.getAttribute('data-ts'),
@@ -43,7 +49,7 @@ test('the live chart advances and its latest CPU value is the API sample of the 
   ]);
   expect(drawnTs).toBe(shownTs);
 
-  const resp = await request.get('/api/performance/system-resources/');
+  const resp = await vigie.api.get('/api/performance/system-resources/');
   expect(resp.ok()).toBeTruthy();
   const body = (await resp.json()) as SystemResources;
   const same = body.series.find((s) => s.ts_ms === later.ts);
@@ -52,7 +58,7 @@ test('the live chart advances and its latest CPU value is the API sample of the 
 });
 
 test('the CPU card shows the same figure as the readout', async ({ page }) => {
-  await page.goto('/');
+  await page.goto(vigie.url('/'));
   const readout = page.getByTestId('latest-sample');
   await expect(readout).toHaveAttribute('data-cpu', /\d/);
   const cpuCard = page.getByRole('group', { name: 'CPU' });
@@ -69,7 +75,7 @@ test('the CPU card shows the same figure as the readout', async ({ page }) => {
 test('the canvas is drawn at device-pixel size', async ({ browser }) => {
   const context = await browser.newContext({ deviceScaleFactor: 2 });
   const page = await context.newPage();
-  await page.goto('/');
+  await page.goto(vigie.url('/'));
   const chart = page.getByRole('img', { name: /CPU and memory use/ });
   await expect(chart).toHaveAttribute('data-last-ts', /^\d+$/);
   const dims = await chart.evaluate((c: HTMLCanvasElement) => ({
@@ -84,7 +90,7 @@ test('the canvas is drawn at device-pixel size', async ({ browser }) => {
 });
 
 test('an unknown page says so and links back', async ({ page }) => {
-  await page.goto('/no/such/page');
+  await page.goto(vigie.url('/no/such/page'));
   await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
   await page.getByRole('link', { name: 'Back to the overview' }).click();
   await expect(page.getByRole('heading', { name: 'This host' })).toBeVisible();
@@ -92,7 +98,7 @@ test('an unknown page says so and links back', async ({ page }) => {
 
 test('the chart redraws at its new size when the window is resized', async ({ page }) => {
   await page.setViewportSize({ width: 1200, height: 800 });
-  await page.goto('/');
+  await page.goto(vigie.url('/'));
   const chart = page.getByRole('img', { name: /CPU and memory use/ });
   await expect(chart).toHaveAttribute('data-last-ts', /^\d+$/);
   const wide = await chart.evaluate((c: HTMLCanvasElement) => c.width);
@@ -107,14 +113,16 @@ test('the chart redraws at its new size when the window is resized', async ({ pa
 test('the indicator says offline when the stream is refused, then live again', async ({ page }) => {
   // The server refuses the stream (as a proxy in front of it might): the
   // browser gives up on that EventSource and the app retries after a wait.
-  await page.route('**/api/performance/stream/', (route) =>
+  // The stream's URL carries its ticket (`stream/?ticket=…`).
+  const stream = /\/api\/performance\/stream\/\?/;
+  await page.route(stream, (route) =>
     route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"maintenance"}' }),
   );
-  await page.goto('/');
+  await page.goto(vigie.url('/'));
   const indicator = page.getByTestId('connection');
   await expect(indicator).toHaveAttribute('data-state', 'offline');
   await expect(indicator).toContainText('offline');
-  await page.unroute('**/api/performance/stream/');
+  await page.unroute(stream);
   await expect(indicator).toHaveAttribute('data-state', 'live', { timeout: 15_000 });
   await expect(indicator).toContainText(/last sample \d+ s ago/);
 });

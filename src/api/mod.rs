@@ -14,11 +14,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vigie_api::{
     AcknowledgeAlert, Alert, AlertList, AlertRule, AlertRuleList, AlertRuleSpec, AlertState,
-    DashboardConfig, EndpointList, ErrorBody, MetricsResponse, MonitoringState, ResolveAlert, Role,
-    Session, Severity, StreamTicket, SystemResources, Target, TargetList, TargetSpec, paths,
+    AlertsQuery, Comma, DashboardConfig, EndpointList, EndpointsQuery, ErrorBody, MetricsQuery,
+    MetricsResponse, MonitoringState, ResolveAlert, Role, Session, Severity, Source, StreamTicket,
+    SystemResources, SystemResourcesQuery, Target, TargetList, TargetSpec, TimeRange, paths,
 };
 
 pub use stream::{Connection, LiveStream, StreamHandlers};
+pub use vigie_api::EndpointSort;
 
 /// Why a call to the API failed. Network failures are kept apart from the
 /// server's own answers, because only the former are worth retrying.
@@ -139,6 +141,18 @@ impl ApiClient {
         self.get_json_url(&self.url(path)).await
     }
 
+    /// `GET path?query`, the query serialised from its `vigie_api` type.
+    async fn get_query<Q: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Q,
+    ) -> Result<T, ClientError> {
+        let query =
+            serde_urlencoded::to_string(query).map_err(|e| ClientError::Decode(e.to_string()))?;
+        self.get_json_url(&format!("{}?{query}", self.url(path)))
+            .await
+    }
+
     async fn get_json_url<T: DeserializeOwned>(&self, url: &str) -> Result<T, ClientError> {
         let mut wait = FIRST_BACKOFF;
         let mut attempt = 1;
@@ -212,10 +226,12 @@ impl ApiClient {
         host: Option<i64>,
         window: Option<&Window>,
     ) -> Result<SystemResources, ClientError> {
-        let mut query: Vec<String> = window.map(Window::query).into_iter().collect();
-        query.extend(host.map(|id| format!("host={id}")));
-        let url = format!("{}?{}", self.url(paths::SYSTEM_RESOURCES), query.join("&"));
-        self.get_json_url(&url).await
+        let query = SystemResourcesQuery {
+            host,
+            ..SystemResourcesQuery::default()
+        }
+        .with_range(window.map(Window::time_range).unwrap_or_default());
+        self.get_query(paths::SYSTEM_RESOURCES, &query).await
     }
 
     /// Response-time figures over `range` (`5m`, `1h`...) or `[from, to]` ms,
@@ -225,13 +241,8 @@ impl ApiClient {
         window: &Window,
         scope: &Scope,
     ) -> Result<MetricsResponse, ClientError> {
-        let url = format!(
-            "{}?{}{}",
-            self.url(paths::METRICS),
-            window.query(),
-            scope.query()
-        );
-        self.get_json_url(&url).await
+        let query = scope.metrics_query().with_range(window.time_range());
+        self.get_query(paths::METRICS, &query).await
     }
 
     /// Endpoints over a window, worst first by `sort`: of the ingested
@@ -242,14 +253,14 @@ impl ApiClient {
         sort: EndpointSort,
         scraped_from: Option<i64>,
     ) -> Result<EndpointList, ClientError> {
-        let source = scraped_from.map_or(String::new(), |t| format!("&source=scrape&target={t}"));
-        let url = format!(
-            "{}?{}&sort={}{source}",
-            self.url(paths::ENDPOINTS),
-            window.query(),
-            sort.as_str()
-        );
-        self.get_json_url(&url).await
+        let query = EndpointsQuery {
+            source: scraped_from.map(|_| Source::Scrape),
+            target: scraped_from,
+            sort: Some(sort),
+            ..EndpointsQuery::default()
+        }
+        .with_range(window.time_range());
+        self.get_query(paths::ENDPOINTS, &query).await
     }
 
     pub async fn targets(&self) -> Result<TargetList, ClientError> {
@@ -304,8 +315,7 @@ impl ApiClient {
 
     /// Alerts matching `query`, one page of them, with the open count.
     pub async fn alerts(&self, query: &AlertQuery) -> Result<AlertList, ClientError> {
-        let url = format!("{}?{}", self.url(paths::ALERTS), query.query());
-        self.get_json_url(&url).await
+        self.get_query(paths::ALERTS, &query.to_wire()).await
     }
 
     /// Resolves an alert with the operator's note; returns it resolved.
@@ -393,36 +403,27 @@ impl Default for AlertQuery {
 }
 
 impl AlertQuery {
-    /// The query as parameters: lists comma-separated, unset filters left out.
-    pub fn query(&self) -> String {
-        let mut params = Vec::new();
-        match &self.state {
-            StateFilter::Any => {}
-            StateFilter::Open => params.push("state=open".to_owned()),
-            StateFilter::In(states) => params.push(format!(
-                "state={}",
-                states
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )),
+    /// The query as the server reads it.
+    pub fn to_wire(&self) -> AlertsQuery {
+        let word = |s: AlertState| match s {
+            AlertState::Pending => vigie_api::StateFilter::Pending,
+            AlertState::Firing => vigie_api::StateFilter::Firing,
+            AlertState::Acknowledged => vigie_api::StateFilter::Acknowledged,
+            AlertState::Resolved => vigie_api::StateFilter::Resolved,
+        };
+        AlertsQuery {
+            state: match &self.state {
+                StateFilter::Any => None,
+                StateFilter::Open => Some(Comma(vec![vigie_api::StateFilter::Open])),
+                StateFilter::In(states) => Some(Comma(states.iter().copied().map(word).collect())),
+            },
+            severity: (!self.severities.is_empty()).then(|| Comma(self.severities.clone())),
+            from: self.from,
+            to: self.to,
+            fired: self.fired,
+            limit: Some(self.limit),
+            offset: Some(self.offset),
         }
-        if !self.severities.is_empty() {
-            params.push(format!(
-                "severity={}",
-                self.severities
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ));
-        }
-        params.extend(self.from.map(|t| format!("from={t}")));
-        params.extend(self.to.map(|t| format!("to={t}")));
-        params.extend(self.fired.map(|f| format!("fired={f}")));
-        params.push(format!("limit={}&offset={}", self.limit, self.offset));
-        params.join("&")
     }
 }
 
@@ -438,53 +439,35 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The scope as query parameters, each with a leading `&`.
-    pub fn query(&self) -> String {
+    /// The scope's part of a `metrics/` query.
+    pub fn metrics_query(&self) -> MetricsQuery {
         match self {
-            Scope::Probes(None) => String::new(),
-            Scope::Probes(Some(id)) => format!("&target={id}"),
-            Scope::Requests { service, endpoint } => format!(
-                "&source=requests&service={}&endpoint={}",
-                js_sys::encode_uri_component(service),
-                js_sys::encode_uri_component(endpoint)
-            ),
-            Scope::Scraped { target, endpoint } => format!(
-                "&source=scrape&target={target}&endpoint={}",
-                js_sys::encode_uri_component(endpoint)
-            ),
+            Scope::Probes(target) => MetricsQuery {
+                target: *target,
+                ..MetricsQuery::default()
+            },
+            Scope::Requests { service, endpoint } => MetricsQuery {
+                source: Some(Source::Requests),
+                service: Some(service.clone()),
+                endpoint: Some(endpoint.clone()),
+                ..MetricsQuery::default()
+            },
+            Scope::Scraped { target, endpoint } => MetricsQuery {
+                source: Some(Source::Scrape),
+                target: Some(*target),
+                endpoint: Some(endpoint.clone()),
+                ..MetricsQuery::default()
+            },
         }
     }
 }
 
-/// How the endpoints ranking is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndpointSort {
-    P95,
-    ErrorRate,
-    Count,
-}
-
-impl EndpointSort {
-    pub const ALL: [EndpointSort; 3] = [
-        EndpointSort::P95,
-        EndpointSort::ErrorRate,
-        EndpointSort::Count,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndpointSort::P95 => "p95",
-            EndpointSort::ErrorRate => "error_rate",
-            EndpointSort::Count => "count",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            EndpointSort::P95 => "slowest (p95)",
-            EndpointSort::ErrorRate => "most errors",
-            EndpointSort::Count => "busiest",
-        }
+/// How a ranking order is named on screen.
+pub fn sort_label(sort: EndpointSort) -> &'static str {
+    match sort {
+        EndpointSort::P95 => "slowest (p95)",
+        EndpointSort::ErrorRate => "most errors",
+        EndpointSort::Count => "busiest",
     }
 }
 
@@ -541,11 +524,17 @@ pub struct Window {
 }
 
 impl Window {
-    /// The window as query parameters.
-    pub fn query(&self) -> String {
-        match self.span {
-            Span::Last(range) => format!("points={}&range={}", self.points, range.as_str()),
-            Span::Between(from, to) => format!("points={}&from={from}&to={to}", self.points),
+    /// The window as the time range of a query.
+    pub fn time_range(&self) -> TimeRange {
+        let (range, from, to) = match self.span {
+            Span::Last(range) => (Some(range.as_str().to_owned()), None, None),
+            Span::Between(from, to) => (None, Some(from), Some(to)),
+        };
+        TimeRange {
+            range,
+            from,
+            to,
+            points: Some(self.points),
         }
     }
 }
@@ -647,17 +636,22 @@ mod tests {
             span: Span::Last(Range::H1),
             points: 300,
         };
-        assert_eq!(last.query(), "points=300&range=1h");
+        let q = |w: &Window| {
+            serde_urlencoded::to_string(MetricsQuery::default().with_range(w.time_range()))
+                .expect("encode")
+        };
+        assert_eq!(q(&last), "range=1h&points=300");
         let zoomed = Window {
             span: Span::Between(10, 20),
             points: 5,
         };
-        assert_eq!(zoomed.query(), "points=5&from=10&to=20");
+        assert_eq!(q(&zoomed), "from=10&to=20&points=5");
     }
 
     #[test]
     fn alert_queries_leave_out_what_is_unset() {
-        assert_eq!(AlertQuery::default().query(), "limit=50&offset=0");
+        let q = |a: &AlertQuery| serde_urlencoded::to_string(a.to_wire()).expect("encode");
+        assert_eq!(q(&AlertQuery::default()), "limit=50&offset=0");
         let query = AlertQuery {
             state: StateFilter::In(vec![AlertState::Firing, AlertState::Acknowledged]),
             severities: vec![Severity::Critical, Severity::High],
@@ -668,15 +662,15 @@ mod tests {
             offset: 40,
         };
         assert_eq!(
-            query.query(),
-            "state=firing,acknowledged&severity=critical,high&from=10&to=20&fired=true&limit=100&offset=40"
+            q(&query),
+            "state=firing%2Cacknowledged&severity=critical%2Chigh&from=10&to=20&fired=true&limit=100&offset=40"
         );
         let open = AlertQuery {
             state: StateFilter::Open,
             limit: 1,
             ..AlertQuery::default()
         };
-        assert_eq!(open.query(), "state=open&limit=1&offset=0");
+        assert_eq!(q(&open), "state=open&limit=1&offset=0");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use vigie_api::{EndpointList, EndpointStats, TargetKind};
 
-use crate::api::{ApiClient, EndpointSort, Scope};
+use crate::api::{ApiClient, EndpointSort, Scope, sort_label};
 use crate::components::range_picker::{RangePicker, TimeView};
 use crate::components::target_picker::TargetPicker;
 use crate::live::{LiveHost, ticker};
@@ -105,7 +105,7 @@ pub fn Endpoints() -> impl IntoView {
                     }>
                         {EndpointSort::ALL
                             .into_iter()
-                            .map(|s| view! { <option value=s.as_str() selected=move || sort.get() == s>{s.label()}</option> })
+                            .map(|s| view! { <option value=s.as_str() selected=move || sort.get() == s>{sort_label(s)}</option> })
                             .collect_view()}
                     </select>
                 </label>
