@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use vigie_api::{
     ALERT_EVENT, Alert, HostSample, MONITORING_EVENT, MonitoringState, PROBE_EVENT, ProbeResult,
-    SAMPLE_EVENT, paths,
+    SAMPLE_EVENT, StreamQuery, paths,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -144,10 +144,20 @@ fn open(inner: &Rc<Inner>) {
 }
 
 fn open_with(inner: &Rc<Inner>, ticket: &str) {
-    let mut url = format!("{}?ticket={ticket}", inner.handlers.url);
-    if let Some(id) = inner.handlers.last_event_id.borrow().as_deref() {
-        url.push_str(&format!("&last_event_id={id}"));
-    }
+    let query = StreamQuery {
+        ticket: Some(ticket.to_owned()),
+        last_event_id: inner
+            .handlers
+            .last_event_id
+            .borrow()
+            .as_deref()
+            .and_then(|id| id.parse().ok()),
+    };
+    let url = format!(
+        "{}?{}",
+        inner.handlers.url,
+        serde_urlencoded::to_string(&query).unwrap_or_default()
+    );
     let source = match EventSource::new(&url) {
         Ok(s) => s,
         Err(_) => {
