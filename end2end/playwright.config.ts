@@ -1,6 +1,8 @@
-// Playwright drives Debian's Chromium against a vigie-server that
-// `cargo xtask test` starts on a free loopback port (VIGIE_BASE_URL), serving
-// the real release build. No retries: a flaky test is a failing test.
+// Playwright drives Debian's Chromium against real vigie-servers serving the
+// real release build: most spec files start their own (tests/vigie.ts, from
+// VIGIE_SERVER_BIN and VIGIE_STATIC_DIR); `baseURL` is the one `cargo xtask
+// test` starts on a free loopback port (VIGIE_BASE_URL) for the others. No
+// retries: a flaky test is a failing test.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineConfig } from '@playwright/test';

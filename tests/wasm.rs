@@ -130,15 +130,31 @@ async fn chart_draws_at_device_pixel_size_and_redraws_on_resize() {
 
 #[wasm_bindgen_test]
 fn clock_uses_the_browsers_time_zone() {
-    let ts = 1_700_000_000_000_i64;
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts as f64));
-    let expected = format!(
-        "{:02}:{:02}:{:02}",
-        d.get_hours(),
-        d.get_minutes(),
-        d.get_seconds()
-    );
-    assert_eq!(vigie::format::clock(ts), expected);
+    // Worked out by hand: 1_700_000_000 s = 19_675 days of 86_400 s
+    // (1_699_920_000 s, 2023-11-14 00:00 UTC) + 80_000 s, and 80_000 s is
+    // 22 h 13 min 20 s; one day later, + 123 s is 00:02:03 UTC (two digits
+    // each, even when small).
+    for (ts_ms, utc_time_of_day_s) in [
+        (1_700_000_000_000_i64, 22 * 3600 + 13 * 60 + 20),
+        (1_700_006_523_000, 2 * 60 + 3),
+    ] {
+        // Minutes from local time to UTC at that instant, in the browser's
+        // time zone (0 when it is UTC, -60 in Paris in winter).
+        let offset_min =
+            js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts_ms as f64)).get_timezone_offset();
+        let local = (utc_time_of_day_s - offset_min as i64 * 60).rem_euclid(86_400);
+        let expected = format!(
+            "{:02}:{:02}:{:02}",
+            local / 3600,
+            local % 3600 / 60,
+            local % 60
+        );
+        assert_eq!(
+            vigie::format::clock(ts_ms),
+            expected,
+            "offset {offset_min} min"
+        );
+    }
 }
 
 #[wasm_bindgen_test]
@@ -212,7 +228,6 @@ async fn a_refused_change_asks_for_a_token_and_keeps_it_for_the_tab() {
 async fn alert_markers_stand_where_their_time_is_drawn() {
     use vigie::components::chart::{Marker, MarkerKind};
     use vigie_api::Severity;
-    use vigie_charts::x_at;
 
     let el = host(600);
     let marker = |kind, at_ms| Marker {
@@ -258,14 +273,24 @@ async fn alert_markers_stand_where_their_time_is_drawn() {
         .expect("the chart")
         .get_bounding_client_rect()
         .width();
-    let expected = x_at(150_000, width, &(0..300_000)).expect("inside");
-    let style = start.get_attribute("style").unwrap_or_default();
-    assert_eq!(style, format!("left: {expected:.1}px"));
+    assert_eq!(width, 600.0, "the chart fills its 600 px box");
+    // The plot runs from 8 px of margin and 48 px of value labels to 8 px
+    // before the right edge: 56 px to 592 px, 536 px for 300 s. 150 s is
+    // half way: 56 + 268 = 324 px.
+    let left = |m: &HtmlElement| m.style().get_property_value("left").expect("left");
+    assert_eq!(left(&start), "324px");
 
     // Moved into the window, the end shows too; the start keeps its element.
     markers.update(|m| m[1].at_ms = 250_000);
     until("both markers", || shown() == 2).await;
     assert!(start.is_connected());
+    // 250 s of 300: 56 + 536 × 5/6 = 502.67 px, written to a tenth.
+    let end: HtmlElement = el
+        .query_selector("[data-testid=alert-marker][data-kind=end]")
+        .expect("query")
+        .expect("the end marker")
+        .unchecked_into();
+    assert_eq!(left(&end), "502.7px");
     el.remove();
 }
 

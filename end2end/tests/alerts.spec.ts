@@ -2,22 +2,25 @@
 // own, the alert marked on the chart, resolving it with a note, finding it in
 // the history; and a rule refused with its field explained. Each test makes
 // its own rule (memory use is always above 1 %) and deletes it at the end;
-// other alerts may come and go meanwhile.
+// other alerts may come and go meanwhile. The file has its own server.
 import { test, expect, type APIRequestContext, type Page } from '@playwright/test';
+import { ownVigie } from './vigie';
+
+const vigie = ownVigie();
 
 type Alert = { id: number; rule_id: number; state: string; title: string };
 type AlertList = { alerts: Alert[]; open_count: number };
 
-async function memoryRule(request: APIRequestContext, name: string): Promise<number> {
-  const created = await request.post('/api/performance/alert-rules/', {
+async function memoryRule(api: APIRequestContext, name: string): Promise<number> {
+  const created = await api.post('/api/performance/alert-rules/', {
     data: { name, metric: 'memory_usage', comparison: 'above', threshold: 1, severity: 'critical', for_seconds: 0 },
   });
   expect(created.status()).toBe(201);
   return (await created.json()).id;
 }
 
-async function openAlerts(request: APIRequestContext): Promise<AlertList> {
-  const resp = await request.get('/api/performance/alerts/?state=open&limit=500');
+async function openAlerts(api: APIRequestContext): Promise<AlertList> {
+  const resp = await api.get('/api/performance/alerts/?state=open&limit=500');
   expect(resp.ok()).toBeTruthy();
   return resp.json();
 }
@@ -26,15 +29,15 @@ async function badgeCount(page: Page): Promise<number> {
   return Number(await page.getByTestId('alert-badge').getAttribute('data-count'));
 }
 
-test('a new alert shows in the top bar and on the chart without a reload', async ({ page, request }) => {
-  await page.goto('/');
+test('a new alert shows in the top bar and on the chart without a reload', async ({ page }) => {
+  await page.goto(vigie.url('/'));
   const badge = page.getByTestId('alert-badge');
   await expect(badge).toHaveAttribute('data-count', /^\d+$/);
   // Gone if the page were loaded again.
   await page.evaluate(() => ((window as unknown as { e2eSamePage: boolean }).e2eSamePage = true));
 
   const name = `e2e memory ${Date.now()}`;
-  const rule = await memoryRule(request, name);
+  const rule = await memoryRule(vigie.api, name);
   try {
     // The badge counts the new alert: it shows the server's open count, now
     // with this rule's alert in it (other alerts may have opened or cleared).
@@ -42,7 +45,7 @@ test('a new alert shows in the top bar and on the chart without a reload', async
       .poll(
         async () => {
           const shown = await badgeCount(page);
-          const open = await openAlerts(request);
+          const open = await openAlerts(vigie.api);
           return open.alerts.some((a) => a.rule_id === rule) && shown === open.open_count;
         },
         { timeout: 15_000 },
@@ -58,16 +61,16 @@ test('a new alert shows in the top bar and on the chart without a reload', async
     await expect(marker).toHaveCount(1);
     await expect(marker).toHaveAttribute('data-severity', 'critical');
   } finally {
-    await request.delete(`/api/performance/alert-rules/${rule}/`);
+    await vigie.api.delete(`/api/performance/alert-rules/${rule}/`);
   }
 });
 
-test('the operator resolves an alert with a note and finds it in the history', async ({ page, request }) => {
+test('the operator resolves an alert with a note and finds it in the history', async ({ page }) => {
   const name = `e2e memory ${Date.now()}`;
-  const rule = await memoryRule(request, name);
+  const rule = await memoryRule(vigie.api, name);
   try {
-    await expect.poll(async () => (await openAlerts(request)).alerts.some((a) => a.rule_id === rule)).toBe(true);
-    await page.goto('/');
+    await expect.poll(async () => (await openAlerts(vigie.api)).alerts.some((a) => a.rule_id === rule)).toBe(true);
+    await page.goto(vigie.url('/'));
     await page.getByTestId('alert-badge').click();
     await expect(page).toHaveURL(/\/alerts$/);
     await expect(page.getByRole('heading', { name: 'Alerts', level: 1 })).toBeVisible();
@@ -118,12 +121,12 @@ test('the operator resolves an alert with a note and finds it in the history', a
       'acknowledged by E2E Operator',
     );
   } finally {
-    await request.delete(`/api/performance/alert-rules/${rule}/`);
+    await vigie.api.delete(`/api/performance/alert-rules/${rule}/`);
   }
 });
 
-test('a rule beyond 100 % is refused with the reason next to the field', async ({ page, request }) => {
-  await page.goto('/alerts');
+test('a rule beyond 100 % is refused with the reason next to the field', async ({ page }) => {
+  await page.goto(vigie.url('/alerts'));
   await page.getByRole('navigation', { name: 'Alert views' }).getByRole('link', { name: 'Rules' }).click();
   await expect(page.getByRole('heading', { name: 'Alert rules' })).toBeVisible();
   const rows = page.getByTestId('rule-row');
@@ -152,6 +155,6 @@ test('a rule beyond 100 % is refused with the reason next to the field', async (
   await expect(row).toHaveCount(1);
   await page.getByRole('button', { name: `Confirm deleting ${name}` }).click();
   await expect(row).toHaveCount(0);
-  const left = await (await request.get('/api/performance/alert-rules/')).json();
+  const left = await (await vigie.api.get('/api/performance/alert-rules/')).json();
   expect(left.rules.some((r: { name: string }) => r.name === name)).toBe(false);
 });

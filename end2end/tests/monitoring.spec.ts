@@ -1,8 +1,21 @@
-// Probing targets, pausing and resuming, and exploring a range, as an admin does it.
+// Probing targets, pausing and resuming, and exploring a range, as an admin
+// does it. The file has its own server: pausing it pauses nobody else's.
 import { test, expect, type Page, type Locator } from '@playwright/test';
+import { ownVigie } from './vigie';
+
+const vigie = ownVigie();
 
 async function lastDrawn(chart: Locator): Promise<number> {
   return Number(await chart.getAttribute('data-last-ts'));
+}
+
+// Seconds since the last sample reached the page, as its connection
+// indicator counts them on the browser's own clock (-1 before the first).
+async function sinceLastSample(page: Page): Promise<number> {
+  const text = await page.getByTestId('connection').innerText();
+  const m = /last sample (\d+) (s|min|h) ago/.exec(text);
+  if (!m) return -1;
+  return Number(m[1]) * { s: 1, min: 60, h: 3600 }[m[2] as 's' | 'min' | 'h'];
 }
 
 async function monitoringOn(page: Page) {
@@ -14,13 +27,13 @@ async function monitoringOn(page: Page) {
   }
 }
 
-test('add a target in the UI and see its response-time line appear', async ({ page, baseURL }) => {
-  await page.goto('/targets');
+test('add a target in the UI and see its response-time line appear', async ({ page }) => {
+  await page.goto(vigie.url('/targets'));
   await monitoringOn(page);
   const name = `resources API ${Date.now()}`;
   const form = page.getByRole('form', { name: 'Add a target' });
   await form.getByLabel('Name').fill(name);
-  await form.getByLabel('URL').fill(`${baseURL}/api/performance/system-resources/`);
+  await form.getByLabel('URL').fill(vigie.url('/api/performance/system-resources/'));
   await form.getByLabel('Every (s)').fill('1');
   await form.getByLabel('Timeout (ms)').fill('800');
   await form.getByRole('button', { name: 'Add target' }).click();
@@ -40,7 +53,7 @@ test('add a target in the UI and see its response-time line appear', async ({ pa
   await expect(page.getByRole('group', { name: 'p95' })).toContainText(/\d+ ms/);
 
   // Edit it: every 2 s instead of 1.
-  await page.goto('/targets');
+  await page.goto(vigie.url('/targets'));
   await page.getByRole('button', { name: `Edit ${name}` }).click();
   const edit = page.getByRole('form', { name: 'Edit a target' });
   await expect(edit.getByLabel('Name')).toHaveValue(name);
@@ -58,7 +71,7 @@ test('add a target in the UI and see its response-time line appear', async ({ pa
 });
 
 test('a bad target is refused with the field marked and nothing added', async ({ page }) => {
-  await page.goto('/targets');
+  await page.goto(vigie.url('/targets'));
   const rows = page.getByTestId('target-row');
   await expect(rows.first()).toBeVisible();
   const before = await rows.count();
@@ -78,19 +91,29 @@ test('a bad target is refused with the field marked and nothing added', async ({
 });
 
 test('pausing monitoring stops the charts; resuming moves them again', async ({ page }) => {
-  await page.goto('/');
+  await page.goto(vigie.url('/'));
   await monitoringOn(page);
   const host = page.getByRole('img', { name: /CPU and memory use/ });
   await expect(host).toHaveAttribute('data-last-ts', /^\d+$/);
   const sw = page.getByTestId('monitoring');
+  // A sample has come live, so that the indicator counts from it.
+  await expect(page.getByTestId('connection')).toContainText(/last sample \d+ s ago/);
 
   await sw.getByRole('button', { name: 'Pause' }).click();
   await expect(sw).toHaveAttribute('data-on', 'false');
   await expect(sw).toContainText('Monitoring paused');
-  await page.waitForTimeout(1_500); // a sample in flight lands
+  // The page's own clock is the witness that time passes: its indicator
+  // counts the seconds since the last sample arrived. Two seconds without
+  // one (two sampling intervals): a sample in flight at the pause has landed.
+  await expect.poll(() => sinceLastSample(page)).toBeGreaterThanOrEqual(2);
   const paused = await lastDrawn(host);
-  await page.waitForTimeout(3_000);
+  // Three more seconds on the page's clock, in which the chart would have
+  // drawn three samples.
+  await expect.poll(() => sinceLastSample(page)).toBeGreaterThanOrEqual(5);
   expect(await lastDrawn(host), 'no new sample while paused').toBe(paused);
+  // Nor did the server take one: its latest sample is the one drawn last.
+  const resources = await (await vigie.api.get('/api/performance/system-resources/')).json();
+  expect(resources.ts_ms, 'no sample taken while paused').toBe(paused);
 
   await sw.getByRole('button', { name: 'Resume' }).click();
   await expect(sw).toHaveAttribute('data-on', 'true');
@@ -98,7 +121,7 @@ test('pausing monitoring stops the charts; resuming moves them again', async ({ 
 });
 
 test('pick 1h, then drag across the chart to zoom into part of it', async ({ page }) => {
-  await page.goto('/');
+  await page.goto(vigie.url('/'));
   const ranges = page.getByRole('group', { name: 'Range' });
   await ranges.getByRole('button', { name: '1h' }).click();
   await expect(ranges.getByRole('button', { name: '1h' })).toHaveAttribute('aria-pressed', 'true');

@@ -82,8 +82,9 @@ pub fn AlertDialog(
     });
     let note = RwSignal::new(String::new());
     let actor = RwSignal::new(remembered_actor());
-    let session = expect_context::<crate::SessionInfo>();
-    let signed_in = move || session.name();
+    // Absent outside the app's shell (a dialog mounted alone): no name known.
+    let session = use_context::<crate::SessionInfo>();
+    let signed_in = move || session.and_then(|s| s.name());
     let error = RwSignal::new(None::<ClientError>);
 
     // Opening as a modal is the browser's business: an Effect.

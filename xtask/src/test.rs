@@ -99,6 +99,9 @@ fn pipeline(counts: &mut Counts) -> Result {
 }
 
 fn end2end(server_bin: &Path, dist: &Path) -> Result<Counts> {
+    // Shared by the files that do not start their own (security.spec.ts);
+    // the others start one each from VIGIE_SERVER_BIN and VIGIE_STATIC_DIR
+    // (end2end/tests/vigie.ts), so that no file's state reaches another.
     let port = free_port()?;
     let server = serve::start_vigie(server_bin, port, &cmd::root().join("target/e2e-data"), dist)?;
     // A real node_exporter for the tests that scrape one.
@@ -116,6 +119,8 @@ fn end2end(server_bin: &Path, dist: &Path) -> Result<Counts> {
         .args(["test", "--reporter=list,json"])
         .current_dir(tools::npm_dir())
         .env("VIGIE_BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("VIGIE_SERVER_BIN", server_bin)
+        .env("VIGIE_STATIC_DIR", dist)
         .env(
             "NODE_EXPORTER_URL",
             format!("http://127.0.0.1:{exporter_port}/metrics"),

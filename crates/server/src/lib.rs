@@ -366,6 +366,8 @@ pub enum StartError {
     TargetsFile(#[from] targets::TargetsFileError),
     #[error("{0}")]
     Insecure(String),
+    #[error("VIGIE_FETCH_ALLOW: {0}")]
+    FetchPolicy(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -422,6 +424,9 @@ impl Server {
 /// and listens on `config.addr`.
 pub async fn start(config: Config) -> Result<Server, StartError> {
     let auth = auth::Auth::from_config(&config).map_err(StartError::Insecure)?;
+    let fetch_policy =
+        fetch_policy::FetchPolicy::from_config(&config).map_err(StartError::FetchPolicy)?;
+    let file_policy = fetch_policy.clone();
     if !auth.required() && !config.addr.ip().is_loopback() {
         return Err(StartError::Insecure(format!(
             "refusing to listen on {} without tokens (VIGIE_ADMIN_TOKEN or VIGIE_TOKENS_FILE): anyone could change what Vigie watches",
@@ -456,7 +461,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             targets::ensure_default_target(&store, &livez)?;
         }
         if let Some(file) = &targets_file {
-            targets::load_file(&store, file)?;
+            targets::load_file(&store, file, &file_policy)?;
         }
         let history = store.recent_host_samples(host::SERIES_LEN)?;
         let monitoring = Monitoring::load(&store)?;
@@ -485,6 +490,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         shutdown.clone(),
         config.down_after,
         config.scrape_histograms.clone(),
+        fetch_policy,
     );
     for (id, spec) in &targets {
         prober.apply(*id, spec);

@@ -14,11 +14,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
+use vigie_api::paths;
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -262,15 +263,23 @@ impl Csp {
     }
 }
 
-/// Every answer: `nosniff` and `no-referrer`; HTML gets the dashboard's
-/// CSP, anything else a CSP that allows nothing (JSON is never a page).
+/// Every answer: `nosniff` and `no-referrer`; HTML (and a 304 revalidating
+/// it) gets the dashboard's CSP, anything else a CSP that allows nothing
+/// (JSON is never a page).
 pub async fn headers(State(csp): State<Arc<Csp>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let api = path.starts_with("/api/")
+        || [paths::PROMETHEUS, paths::LIVEZ, paths::READYZ].contains(&path);
     let mut response = next.run(request).await;
-    let html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
+    // A 304 has no Content-Type, yet its headers replace the cached page's:
+    // a revalidated dashboard must keep the dashboard's policy.
+    let html = !api
+        && (response.status() == StatusCode::NOT_MODIFIED
+            || response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/html")));
     let h = response.headers_mut();
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

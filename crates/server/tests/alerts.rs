@@ -257,11 +257,19 @@ async fn a_slow_target_fires_then_resolves_by_itself_then_by_hand() {
         .await;
     assert!(next.fired_at.expect("fired") - next.started_at >= 2000);
 
-    // Every transition went out on the stream, in order.
+    // Every transition went out on the stream, in order. Read until both
+    // alerts' resolutions (the last transition of each) have come, rather
+    // than until the stream has been quiet for a guessed while.
     let mut seen = Vec::new();
-    while let Ok(Some((rule_id, id, state))) =
-        tokio::time::timeout(Duration::from_millis(500), events.recv()).await
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while ![firing.id, again.id]
+        .iter()
+        .all(|id| seen.contains(&(*id, AlertState::Resolved)))
     {
+        let (rule_id, id, state) = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("both resolutions on the stream within 10 s: {seen:?}"))
+            .expect("stream open");
         if rule_id == rule.id {
             seen.push((id, state));
         }
@@ -498,8 +506,16 @@ async fn open_alerts_and_history_survive_a_sigkill() {
     assert_eq!(resolved.state, AlertState::Resolved);
     assert_eq!(resolved.resolved_by.as_deref(), Some("Camille"));
     assert_eq!(resolved.note.as_deref(), Some("known leak"));
-    // Several evaluations later: still the one acknowledged alert for the rule.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Several evaluations later: still the one acknowledged alert for the
+    // rule. The witness that the evaluator has been running for a while since
+    // the restart is a rule made now that fires only once its condition has
+    // held for 1 s (every pass evaluates every rule: that is five passes at
+    // 200 ms), not a guessed sleep.
+    let mut witness = memory("witness: fires after 1 s of evaluations");
+    witness["for_seconds"] = json!(1);
+    let witness = api.rule(witness).await;
+    api.wait_open(witness.id, AlertState::Firing, Duration::from_secs(10))
+        .await;
     let still = api.open_alert(watched.id).await.expect("open");
     assert_eq!((still.id, still.state), (open.id, AlertState::Acknowledged));
     // The resolved one's rule still holds: one new occurrence, not more.
@@ -558,7 +574,15 @@ async fn rules_are_edited_and_disabling_one_resolves_its_alert() {
     let resolved = api.wait_resolved(firing.id, Duration::from_secs(10)).await;
     assert_eq!(resolved.resolved_by.as_deref(), Some("system"));
     assert_eq!(resolved.note.as_deref(), Some("rule disabled"));
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // None opens again: the witness that evaluations went on after the
+    // disabling is a rule made now that fires only once its condition has
+    // held for 1 s (every pass evaluates every rule, the disabled one too).
+    let mut witness = spec.clone();
+    witness["name"] = json!("witness: fires after 1 s of evaluations");
+    witness["for_seconds"] = json!(1);
+    let witness = api.rule(witness).await;
+    api.wait_open(witness.id, AlertState::Firing, Duration::from_secs(10))
+        .await;
     assert!(api.open_alert(rule.id).await.is_none());
     vigie.server.shutdown().await.expect("shutdown");
 }

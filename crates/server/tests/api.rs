@@ -5,8 +5,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use vigie_api::{ErrorBody, HostSample, Readiness, SystemResources};
+use serde_json::{Value, json};
+use vigie_api::{
+    Alert, AlertList, AlertRule, ErrorBody, HostSample, Readiness, SystemResources, Target,
+};
 use vigie_server::{Config, Server, start};
+
+mod common;
 
 struct Running {
     server: Server,
@@ -15,10 +20,15 @@ struct Running {
 }
 
 async fn launch(data: &Path, statics: &Path, interval_ms: u64) -> Running {
+    launch_with(data, statics, |c| c.sample_interval_ms = interval_ms).await
+}
+
+/// [`launch`] with `configure`'s changes.
+async fn launch_with(data: &Path, statics: &Path, configure: impl FnOnce(&mut Config)) -> Running {
     let mut config = Config::local(data, statics);
-    config.sample_interval_ms = interval_ms;
     // Only host samples on the stream in these tests.
     config.default_target = false;
+    configure(&mut config);
     let server = start(config).await.expect("server starts");
     let base = format!("http://{}", server.addr());
     Running {
@@ -32,6 +42,15 @@ impl Running {
     async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .json(body)
             .send()
             .await
             .expect("request")
@@ -134,18 +153,157 @@ async fn system_resources_are_this_hosts_real_figures() {
     app.server.shutdown().await.expect("clean shutdown");
 }
 
+/// What a JSON answer is made of, whatever its figures: each object's keys
+/// with their values' shapes, an array as the distinct shapes of its
+/// elements, and the type of each scalar.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        Value::Array(items) => {
+            let mut shapes: Vec<Value> = items.iter().map(shape).collect();
+            shapes.sort_by_key(Value::to_string);
+            shapes.dedup();
+            Value::Array(shapes)
+        }
+        Value::String(_) => json!("string"),
+        Value::Number(_) => json!("number"),
+        Value::Bool(_) => json!("bool"),
+        Value::Null => json!("null"),
+    }
+}
+
+/// Every seed path (the `/api/performance/` ones of the OpenAPI document, as
+/// served, with a GET) answers the same with and without its trailing slash:
+/// same status, same content type, same JSON shape.
 #[tokio::test]
 async fn every_seed_path_answers_with_and_without_trailing_slash() {
     let data = tempfile::tempdir().expect("tempdir");
-    let app = launch(data.path(), data.path(), 250).await;
-    for path in [
-        "/api/performance/system-resources",
-        "/api/performance/system-resources/",
-    ] {
-        let resp = app.get(path).await;
-        assert_eq!(resp.status(), 200, "{path}");
-        assert_eq!(resp.headers()["content-type"], "application/json");
+    let app = launch_with(data.path(), data.path(), |c| {
+        c.sample_interval_ms = 200;
+        c.alert_interval_ms = 200;
+    })
+    .await;
+    app.resources_after(None).await;
+
+    // Something behind each `{id}`: a target probed at least once, a rule,
+    // and that rule's alert (memory use is always above 1 %).
+    let resp = app
+        .post(
+            "/api/performance/targets/",
+            &json!({"name": "itself", "url": format!("{}/livez", app.base),
+                    "interval_ms": 1000, "timeout_ms": 900}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let target: Target = resp.json().await.expect("target");
+    common::poll(Duration::from_secs(10), || async {
+        let t: Target = app
+            .get(&format!("/api/performance/targets/{}/", target.id))
+            .await
+            .json()
+            .await
+            .expect("target");
+        t.last_result.map(|_| ())
+    })
+    .await;
+    let resp = app
+        .post(
+            "/api/performance/alert-rules/",
+            &json!({"name": "memory", "metric": "memory_usage", "comparison": "above",
+                    "threshold": 1, "severity": "low", "for_seconds": 0}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let rule: AlertRule = resp.json().await.expect("rule");
+    let alert: Alert = common::poll(Duration::from_secs(10), || async {
+        let list: AlertList = app
+            .get("/api/performance/alerts/?state=open")
+            .await
+            .json()
+            .await
+            .expect("alerts");
+        list.alerts.into_iter().find(|a| a.rule_id == rule.id)
+    })
+    .await;
+    // Nothing measured from here on: both forms of a path see the same state.
+    let resp = app
+        .post("/api/performance/stop-monitoring/", &json!({}))
+        .await;
+    assert_eq!(resp.status(), 200);
+
+    let doc: Value = app
+        .get("/api/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("OpenAPI JSON");
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut walked = Vec::new();
+    for (documented, ops) in paths {
+        if !documented.starts_with("/api/performance/") || ops.get("get").is_none() {
+            continue;
+        }
+        let with = match documented.as_str() {
+            "/api/performance/targets/{id}/" => format!("/api/performance/targets/{}/", target.id),
+            "/api/performance/alert-rules/{id}/" => {
+                format!("/api/performance/alert-rules/{}/", rule.id)
+            }
+            "/api/performance/alerts/{id}/" => format!("/api/performance/alerts/{}/", alert.id),
+            other if other.contains('{') => {
+                panic!("{other}: give this test something that exists for it")
+            }
+            other => other.to_owned(),
+        };
+        assert!(
+            with.ends_with('/'),
+            "{documented} is documented with its slash"
+        );
+        let without = with.trim_end_matches('/');
+        let (a, b) = (app.get(&with).await, app.get(without).await);
+        assert_eq!(a.status(), 200, "{with}");
+        assert_eq!(b.status(), a.status(), "{without} as {with}");
+        let kind = |r: &reqwest::Response| {
+            r.headers()["content-type"]
+                .to_str()
+                .expect("ascii")
+                .to_owned()
+        };
+        assert_eq!(kind(&b), kind(&a), "{without} as {with}");
+        if kind(&a) == "text/event-stream" {
+            // The stream never ends: its type says what it is.
+            walked.push(with);
+            continue;
+        }
+        assert_eq!(kind(&a), "application/json", "{with}");
+        let (a, b): (Value, Value) = (a.json().await.expect("JSON"), b.json().await.expect("JSON"));
+        assert_eq!(shape(&b), shape(&a), "{without} as {with}");
+        walked.push(with);
     }
+    walked.sort_unstable();
+    // The walk covers every seed path with a GET, written out here so that
+    // a path dropped from the document fails the test too.
+    let mut expected: Vec<String> = [
+        "/api/performance/",
+        "/api/performance/alert-rules/",
+        "/api/performance/alerts/",
+        "/api/performance/endpoints/",
+        "/api/performance/metrics/",
+        "/api/performance/monitoring/",
+        "/api/performance/session/",
+        "/api/performance/stream/",
+        "/api/performance/system-resources/",
+        "/api/performance/targets/",
+    ]
+    .map(str::to_owned)
+    .into_iter()
+    .chain([
+        format!("/api/performance/alert-rules/{}/", rule.id),
+        format!("/api/performance/alerts/{}/", alert.id),
+        format!("/api/performance/targets/{}/", target.id),
+    ])
+    .collect();
+    expected.sort_unstable();
+    assert_eq!(walked, expected);
     app.server.shutdown().await.expect("clean shutdown");
 }
 
@@ -475,8 +633,19 @@ async fn system_resources_over_a_range_are_bucketed_from_the_database() {
     for _ in 0..5 {
         latest = app.resources_after(latest.ts_ms).await;
     }
-    // Let the writer catch up with the last sample.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The writer has committed every sample published so far once its
+    // counter of stored host points says so (it counts after the commit).
+    let published = latest.series.len() as u64;
+    common::poll(Duration::from_secs(5), || async {
+        let text = app.get("/metrics").await.text().await.expect("text");
+        let stored: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("vigie_points_stored_total{kind=\"host\"} "))
+            .and_then(|v| v.parse().ok())
+            .expect("host points counter");
+        (stored >= published).then_some(())
+    })
+    .await;
     let resp = app
         .get("/api/performance/system-resources/?range=1m&points=2")
         .await;
@@ -492,8 +661,8 @@ async fn system_resources_over_a_range_are_bucketed_from_the_database() {
     );
     let counted: u64 = history.points.iter().map(|p| p.count).sum();
     assert!(
-        counted >= 6,
-        "every stored sample of the range is in a bucket: {counted}"
+        counted >= published,
+        "every stored sample of the range is in a bucket: {counted} of {published}"
     );
     for p in &history.points {
         for s in [p.cpu_usage, p.memory_usage, p.disk_usage, p.network_usage] {

@@ -2,6 +2,8 @@
 //! batches refused whole; acknowledged batches surviving a SIGKILL.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -182,8 +184,11 @@ async fn acknowledged_batches_survive_a_sigkill_and_no_batch_is_half_stored() {
     let mut child = spawn();
     ready().await;
 
+    // How many batches have been acknowledged so far, for the kill to wait on.
+    let acks = Arc::new(AtomicUsize::new(0));
     let sender = {
         let base = base.clone();
+        let acks = acks.clone();
         tokio::spawn(async move {
             let mut acked = Vec::new();
             for i in 0.. {
@@ -196,14 +201,23 @@ async fn acknowledged_batches_survive_a_sigkill_and_no_batch_is_half_stored() {
                     .send()
                     .await
                 {
-                    Ok(r) if r.status() == 200 => acked.push(i),
+                    Ok(r) if r.status() == 200 => {
+                        acked.push(i);
+                        acks.fetch_add(1, Ordering::SeqCst);
+                    }
                     _ => return (acked, i),
                 }
             }
             unreachable!()
         })
     };
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Killed once three batches are acknowledged: the sender posts the next
+    // one at once, so the kill lands mid-stream.
+    common::poll(Duration::from_secs(30), || {
+        let acks = acks.clone();
+        async move { (acks.load(Ordering::SeqCst) >= 3).then_some(()) }
+    })
+    .await;
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     let (acked, last) = sender.await.expect("sender");

@@ -155,20 +155,58 @@ async fn a_slow_target_does_not_delay_the_others() {
     let data = tempfile::tempdir().expect("tempdir");
     let v = common::vigie(data.path(), |c| c.down_after = 2).await;
     // Three slow targets, each holding a probe for its whole 1 s timeout.
+    let mut slow = Vec::new();
     for i in 0..3 {
-        let body = json!({"name": format!("slow {i}"), "url": format!("http://{up}/slow"),
-                          "interval_ms": 1000, "timeout_ms": 1000});
-        assert_eq!(v.post("/targets/", &body).await.status(), 201);
+        slow.push(
+            v.add(&format!("slow {i}"), &format!("http://{up}/slow"), 1000)
+                .await,
+        );
     }
+    // A window of 4.3 s fixed on the clock (this machine's, so the server's
+    // too), from just before the fast target is added: at its 1 s pace the
+    // fast target probes at least 4 times in it; queued behind three 1 s
+    // timeouts it would probe twice at most.
+    let from = vigie_server::now_ms();
     let fast = v.add("fast", &format!("http://{up}/fast"), 500).await;
-    tokio::time::sleep(Duration::from_millis(4300)).await;
-    let m: MetricsResponse = v
-        .get_json(&format!("/metrics/?target={}&range=1m", fast.id))
+    let to = from + 4300;
+    let in_window = |id: i64| {
+        let v = &v;
+        async move {
+            let m: MetricsResponse = v
+                .get_json(&format!("/metrics/?target={id}&from={from}&to={to}"))
+                .await;
+            m.performance_metrics
+        }
+    };
+    // The window is over once every slow target has started a probe after it
+    // (stored when its 1 s timeout ends, so after every fast probe of the
+    // window has been stored): a positive witness instead of a guessed sleep.
+    let after = format!("from={}&to={}", to + 1, to + 60_000);
+    for s in &slow {
+        common::poll(Duration::from_secs(20), || {
+            let path = format!("/metrics/?target={}&{after}", s.id);
+            let v = &v;
+            async move {
+                let m: MetricsResponse = v.get_json(&path).await;
+                (m.performance_metrics.total_requests >= 1).then_some(())
+            }
+        })
         .await;
+    }
+    for s in &slow {
+        let pm = in_window(s.id).await;
+        // Probes every 1 s that last 1 s start at least every 2 s.
+        assert!(
+            pm.total_requests >= 2 && pm.availability == Some(0.0),
+            "{} was holding timed-out probes during the window: {pm:?}",
+            s.spec.name
+        );
+    }
+    let pm = in_window(fast.id).await;
     assert!(
-        m.performance_metrics.total_requests >= 4,
+        pm.total_requests >= 4,
         "the fast target kept its 1 s pace: {} probes in 4.3 s",
-        m.performance_metrics.total_requests
+        pm.total_requests
     );
     v.server.shutdown().await.expect("shutdown");
 }
@@ -268,6 +306,22 @@ async fn pausing_stops_measuring_and_the_state_survives_a_restart() {
     let v = common::vigie(data.path(), |c| c.down_after = 2).await;
     let fast = v.add("fast", &format!("http://{up}/fast"), 500).await;
     v.metrics_with(fast.id, 1).await;
+    // The witness that time passes while `v` is paused (nothing in a paused
+    // Vigie measures): a second Vigie, not paused, probing the same upstream
+    // at the same 1 s pace. Each of its probes is an interval in which `v`
+    // would have probed.
+    let clock_data = tempfile::tempdir().expect("tempdir");
+    let clock = common::vigie(clock_data.path(), |_| {}).await;
+    let tick = clock.add("clock", &format!("http://{up}/fast"), 500).await;
+    let ticks = || {
+        let (clock, id) = (&clock, tick.id);
+        async move {
+            let m: MetricsResponse = clock
+                .get_json(&format!("/metrics/?target={id}&range=5m"))
+                .await;
+            m.performance_metrics.total_requests
+        }
+    };
 
     let stopped: MonitoringState = v
         .post("/stop-monitoring/", &json!({}))
@@ -276,11 +330,16 @@ async fn pausing_stops_measuring_and_the_state_survives_a_restart() {
         .await
         .expect("state");
     assert!(!stopped.monitoring);
-    tokio::time::sleep(Duration::from_millis(300)).await; // a probe in flight lands
+    // Two more ticks: a whole interval since the pause, longer than the 500 ms
+    // timeout of a probe that was in flight, so that one has landed.
+    let at_pause = ticks().await;
+    clock.metrics_with(tick.id, at_pause + 2).await;
     let paused: MetricsResponse = v
         .get_json(&format!("/metrics/?target={}&range=5m", fast.id))
         .await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Three more intervals: three probes, had the pause not stopped them.
+    let counted = ticks().await;
+    clock.metrics_with(tick.id, counted + 3).await;
     let still: MetricsResponse = v
         .get_json(&format!("/metrics/?target={}&range=5m", fast.id))
         .await;
@@ -288,6 +347,7 @@ async fn pausing_stops_measuring_and_the_state_survives_a_restart() {
         still.performance_metrics.total_requests, paused.performance_metrics.total_requests,
         "no probe while paused"
     );
+    clock.server.shutdown().await.expect("shutdown");
     v.server.shutdown().await.expect("shutdown");
 
     let v = common::vigie(data.path(), |c| c.down_after = 2).await;
@@ -358,19 +418,24 @@ async fn everything_stored_before_a_sigkill_is_there_after_restart() {
         .json()
         .await
         .expect("state");
-    tokio::time::sleep(Duration::from_millis(3500)).await;
 
     let from = vigie_server::now_ms() - 60_000;
     let to = vigie_server::now_ms() + 60_000;
     let query = format!("{base}/metrics/?from={from}&to={to}&points=2000");
-    let before: MetricsResponse = fetch(&http, &query).await;
+    let resources = format!("{base}/system-resources/");
+    // Killed once probes ran and host samples were taken: four probes of the
+    // two targets, three samples (the last one before the kill may be lost;
+    // the others are checked after the restart).
+    let (before, host_before) = {
+        let (http, query, resources) = (&http, &query, &resources);
+        common::poll(Duration::from_secs(15), || async move {
+            let m: MetricsResponse = fetch(http, query).await;
+            let h: vigie_api::SystemResources = fetch(http, resources).await;
+            (m.performance_metrics.total_requests >= 4 && h.series.len() >= 3).then_some((m, h))
+        })
+        .await
+    };
     let targets_before: TargetList = fetch(&http, format!("{base}/targets/")).await;
-    let host_before: vigie_api::SystemResources =
-        fetch(&http, format!("{base}/system-resources/")).await;
-    assert!(
-        before.performance_metrics.total_requests >= 4,
-        "probes ran before the kill"
-    );
 
     child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
     child.wait().expect("reaped");

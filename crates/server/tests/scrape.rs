@@ -12,6 +12,8 @@ use serde_json::json;
 use vigie_api::{ErrorBody, Health, SystemResources, Target};
 use vigie_server::{Config, start};
 
+mod common;
+
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 
 struct Killed(Child);
@@ -266,9 +268,12 @@ async fn vigie_scraping_its_own_metrics_finds_the_durations_it_recorded() {
         }
     };
     // The first scrape sets the baseline, before any request to the route.
-    while last_scrape(http.clone(), target.id).await == 0 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::poll(Duration::from_secs(15), || {
+        let scraped = last_scrape(http.clone(), target.id);
+        async move { (scraped.await > 0).then_some(()) }
+    })
+    .await;
+    let route = "/api/performance/system-resources/";
     for _ in 0..40 {
         let r = http
             .get(format!("{base}/system-resources/"))
@@ -278,9 +283,11 @@ async fn vigie_scraping_its_own_metrics_finds_the_durations_it_recorded() {
         assert_eq!(r.status(), 200);
     }
     let after_requests = vigie_server::now_ms();
-    while last_scrape(http.clone(), target.id).await <= after_requests {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::poll(Duration::from_secs(15), || {
+        let scraped = last_scrape(http.clone(), target.id);
+        async move { (scraped.await > after_requests).then_some(()) }
+    })
+    .await;
     // Freeze: no more scrapes, then read the exposition as Vigie has it now.
     let paused: MonitoringState = http
         .post(format!("{base}/stop-monitoring/"))
@@ -292,7 +299,21 @@ async fn vigie_scraping_its_own_metrics_finds_the_durations_it_recorded() {
         .await
         .expect("state");
     assert!(!paused.monitoring);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The scrape that saw all 40 requests has its increases committed (the
+    // target's last result is recorded before they reach the database):
+    // waited for until at least 40 show, the exact count is checked below.
+    let scraped_url = format!(
+        "{base}/metrics/?source=scrape&target={}&endpoint={route}&range=5m",
+        target.id
+    );
+    common::poll(Duration::from_secs(15), || {
+        let (http, url) = (&http, scraped_url.clone());
+        async move {
+            let m: MetricsResponse = fetch(http, url).await;
+            (m.performance_metrics.total_requests >= 40).then_some(())
+        }
+    })
+    .await;
     let exposition = http
         .get(format!("{origin}/metrics"))
         .send()
@@ -302,7 +323,6 @@ async fn vigie_scraping_its_own_metrics_finds_the_durations_it_recorded() {
         .await
         .expect("text");
     let samples = text::parse(&exposition).expect("Vigie's own exposition parses");
-    let route = "/api/performance/system-resources/";
     let mut buckets: Vec<(f64, f64)> = samples
         .iter()
         .filter(|s| {
@@ -329,14 +349,7 @@ async fn vigie_scraping_its_own_metrics_finds_the_durations_it_recorded() {
         "Vigie recorded the 40 requests"
     );
 
-    let m: MetricsResponse = fetch(
-        &http,
-        format!(
-            "{base}/metrics/?source=scrape&target={}&endpoint={route}&range=5m",
-            target.id
-        ),
-    )
-    .await;
+    let m: MetricsResponse = fetch(&http, scraped_url).await;
     let pm = m.performance_metrics;
     assert_eq!(
         pm.total_requests, 40,

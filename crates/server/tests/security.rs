@@ -337,6 +337,30 @@ async fn every_answer_carries_the_security_headers() {
     ] {
         assert!(csp.contains(part), "{part} in {csp}");
     }
+    // A revalidated page (304, no Content-Type) keeps the dashboard's
+    // policy: the browser puts the 304's headers on its cached copy.
+    let modified = v
+        .http
+        .get(format!("{origin}/"))
+        .send()
+        .await
+        .expect("GET")
+        .headers()["last-modified"]
+        .clone();
+    let revalidated = v
+        .http
+        .get(format!("{origin}/"))
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(revalidated.status(), 304);
+    assert_eq!(
+        revalidated.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii"),
+        csp
+    );
     for path in [
         "/api/performance/monitoring/",
         "/api/performance/nothing-here/",

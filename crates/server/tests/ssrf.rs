@@ -1,8 +1,9 @@
 //! The fetch policy through the real server: metadata and link-local URLs
 //! refused when a target is created or replaced (nothing stored), a real
 //! loopback server redirecting to the metadata address (the probe blocked,
-//! the scrape refusing any redirect), an allowlist refusing loopback, and a
-//! scrape body over the cap read as an error, nothing of it stored.
+//! the scrape refusing any redirect), an allowlist refusing loopback, a
+//! scrape body over the cap read as an error, nothing of it stored, and a
+//! targets file with a metadata URL stopping the start.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -164,6 +165,17 @@ async fn a_redirect_to_the_metadata_address_is_blocked_not_followed() {
     assert!(
         hits.load(Ordering::Relaxed) >= 1,
         "the loopback server was asked"
+    );
+
+    // A redirect the policy allows is still followed by an HTTP probe.
+    let moved = v
+        .create(&target("moved", &format!("http://{up}/moved"), "http"))
+        .await;
+    let moved = v.target_when(moved.id, |t| t.last_result.is_some()).await;
+    let last_moved = moved.last_result.expect("a result");
+    assert_eq!(
+        (last_moved.outcome, last_moved.status),
+        (Outcome::Ok, Some(200))
     );
 
     // Stored as a failed probe.
@@ -337,5 +349,36 @@ async fn a_scrape_body_over_the_cap_is_an_error_and_nothing_of_it_is_stored() {
         ))
         .await;
     assert_eq!(scraped.performance_metrics.total_requests, 0);
+    v.server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn a_targets_file_with_a_metadata_url_stops_the_start_and_stores_nothing() {
+    let (up, _) = redirector().await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let file = data.path().join("targets.json");
+    std::fs::write(
+        &file,
+        json!([
+            target("good", &format!("http://{up}/metrics"), "http"),
+            target("meta", METADATA_URL, "http"),
+        ])
+        .to_string(),
+    )
+    .expect("write");
+    let mut config = vigie_server::Config::local(data.path(), data.path());
+    config.default_target = false;
+    config.targets_file = Some(file);
+    let err = vigie_server::start(config)
+        .await
+        .expect_err("a refused URL stops the start");
+    let text = err.to_string();
+    assert!(
+        text.contains("targets.json") && text.contains("target #2") && text.contains("refused"),
+        "{text}"
+    );
+    // Started without the file: not even the good target of it was stored.
+    let v = common::vigie(data.path(), |_| {}).await;
+    assert_eq!(v.specs().await, vec![]);
     v.server.shutdown().await.expect("shutdown");
 }

@@ -109,33 +109,9 @@ struct Inner {
 }
 
 impl Prober {
-    /// A prober under the always-refused rules of [`FetchPolicy`] alone,
-    /// without `VIGIE_FETCH_ALLOW`: [`Prober::with_fetch_policy`] takes the
-    /// configured policy.
-    pub fn new(
-        writer: Writer,
-        events: EventHub,
-        monitoring: Monitoring,
-        telemetry: Arc<Telemetry>,
-        shutdown: CancellationToken,
-        down_after: u32,
-        histograms: Vec<String>,
-    ) -> Self {
-        Prober::with_fetch_policy(
-            writer,
-            events,
-            monitoring,
-            telemetry,
-            shutdown,
-            down_after,
-            histograms,
-            FetchPolicy::default(),
-        )
-    }
-
     /// A prober whose every fetch is checked by `fetch_policy`.
     #[allow(clippy::too_many_arguments)]
-    pub fn with_fetch_policy(
+    pub fn new(
         writer: Writer,
         events: EventHub,
         monitoring: Monitoring,

@@ -35,14 +35,6 @@ pub fn with_state(prober: &Prober, id: i64, spec: TargetSpec) -> Target {
     }
 }
 
-/// The policy URLs are checked against: the configuration's, as the prober
-/// applies it.
-fn fetch_policy(state: &AppState) -> Result<FetchPolicy, ApiError> {
-    // Parsed here until `AppState` holds the policy built at start (where a
-    // bad VIGIE_FETCH_ALLOW stops the server); the entries are few.
-    FetchPolicy::from_config(state.config()).map_err(ApiError::Internal)
-}
-
 /// `GET targets/`
 pub async fn list(State(state): State<AppState>) -> Result<Json<TargetList>, ApiError> {
     let rows = state.store().call(|s| s.targets()).await?;
@@ -58,7 +50,7 @@ pub async fn create(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Target>), ApiError> {
-    let spec = validate_resolving(parse_json(&body)?, &fetch_policy(&state)?).await?;
+    let spec = validate_resolving(parse_json(&body)?, state.prober().fetch_policy()).await?;
     let stored = spec.clone();
     let id = state
         .store()
@@ -87,7 +79,7 @@ pub async fn replace(
     UrlPath(id): UrlPath<i64>,
     body: Bytes,
 ) -> Result<Json<Target>, ApiError> {
-    let spec = validate_resolving(parse_json(&body)?, &fetch_policy(&state)?).await?;
+    let spec = validate_resolving(parse_json(&body)?, state.prober().fetch_policy()).await?;
     let stored = spec.clone();
     if !state
         .store()
@@ -125,19 +117,10 @@ pub enum TargetsFileError {
     Store(#[from] StoreError),
 }
 
-/// [`load_file_with_policy`] under the always-refused rules alone.
-pub fn load_file(store: &Store, path: &Path) -> Result<(), TargetsFileError> {
-    load_file_with_policy(store, path, &FetchPolicy::default())
-}
-
 /// Reads the targets file (a JSON array of target specs) and stores each
 /// target, replacing the stored one of the same name: the file wins. A
 /// target the fetch policy refuses stops the start, nothing stored.
-pub fn load_file_with_policy(
-    store: &Store,
-    path: &Path,
-    policy: &FetchPolicy,
-) -> Result<(), TargetsFileError> {
+pub fn load_file(store: &Store, path: &Path, policy: &FetchPolicy) -> Result<(), TargetsFileError> {
     let shown = path.display().to_string();
     let text = std::fs::read(path).map_err(|source| TargetsFileError::Read {
         path: shown.clone(),
