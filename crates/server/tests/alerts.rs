@@ -17,6 +17,8 @@ use vigie_api::{Alert, AlertList, AlertRule, AlertRuleList, AlertState, ErrorBod
 
 mod common;
 
+use common::Client as _;
+
 /// A loopback server whose answer takes `delay` milliseconds.
 async fn upstream(delay: Arc<AtomicU64>) -> SocketAddr {
     let app = Router::new().route(
@@ -48,31 +50,16 @@ impl common::Vigie {
     }
 }
 
+impl common::Client for Api {
+    fn base(&self) -> &str {
+        &self.base
+    }
+    fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
 impl Api {
-    async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .request(method, format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await
-            .expect("request")
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.send(reqwest::Method::POST, path, body).await
-    }
-
-    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("GET");
-        assert_eq!(resp.status(), 200, "GET {path}");
-        resp.json().await.expect("JSON")
-    }
-
     async fn rule(&self, body: Value) -> AlertRule {
         let resp = self.post("/alert-rules/", &body).await;
         assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
@@ -81,7 +68,7 @@ impl Api {
 
     /// The open alert of `rule`, if any.
     async fn open_alert(&self, rule: i64) -> Option<Alert> {
-        let list: AlertList = self.get("/alerts/?state=open&limit=500").await;
+        let list: AlertList = self.get_json("/alerts/?state=open&limit=500").await;
         let mut of_rule: Vec<Alert> = list
             .alerts
             .into_iter()
@@ -112,7 +99,7 @@ impl Api {
     async fn wait_resolved(&self, id: i64, within: Duration) -> Alert {
         let deadline = Instant::now() + within;
         loop {
-            let a: Alert = self.get(&format!("/alerts/{id}")).await;
+            let a: Alert = self.get_json(&format!("/alerts/{id}")).await;
             if a.state == AlertState::Resolved {
                 return a;
             }
@@ -299,7 +286,7 @@ async fn a_slow_target_fires_then_resolves_by_itself_then_by_hand() {
 
     // History keeps both, with who resolved them; neither is among the
     // alerts that cleared before firing.
-    let unfired: AlertList = api.get("/alerts/?state=resolved&fired=false").await;
+    let unfired: AlertList = api.get_json("/alerts/?state=resolved&fired=false").await;
     assert!(unfired.alerts.iter().all(|a| a.fired_at.is_none()));
     assert!(
         !unfired
@@ -307,7 +294,7 @@ async fn a_slow_target_fires_then_resolves_by_itself_then_by_hand() {
             .iter()
             .any(|a| a.id == firing.id || a.id == again.id)
     );
-    let history: AlertList = api.get("/alerts/?state=resolved&fired=true").await;
+    let history: AlertList = api.get_json("/alerts/?state=resolved&fired=true").await;
     let ours: Vec<&Alert> = history
         .alerts
         .iter()
@@ -331,7 +318,7 @@ async fn bad_input_is_refused_with_the_problem_named_and_nothing_changes() {
     let data = tempfile::tempdir().expect("tempdir");
     let vigie = common::vigie(data.path(), |c| c.alert_interval_ms = 200).await;
     let api = vigie.api();
-    let before: AlertRuleList = api.get("/alert-rules/").await;
+    let before: AlertRuleList = api.get_json("/alert-rules/").await;
     assert_eq!(before.rules.len(), 8, "the seeds' default rules");
     let rule = |extra: Value| {
         let mut body = json!({"name": "memory", "metric": "memory_usage", "comparison": "above",
@@ -356,7 +343,7 @@ async fn bad_input_is_refused_with_the_problem_named_and_nothing_changes() {
     let p95 = json!({"name": "p95", "metric": "p95", "comparison": "above", "threshold": 500,
         "severity": "low", "target_id": 999});
     assert_refused(api.post("/alert-rules/", &p95).await, 400, "target_id").await;
-    let after: AlertRuleList = api.get("/alert-rules/").await;
+    let after: AlertRuleList = api.get_json("/alert-rules/").await;
     assert_eq!(after.rules, before.rules, "nothing stored");
 
     // An alert to act on: memory use is always above 1 %.
@@ -396,7 +383,7 @@ async fn bad_input_is_refused_with_the_problem_named_and_nothing_changes() {
     )
     .await;
     assert_refused(ack(firing.id).await, 409, "alert_id").await;
-    let still: Alert = api.get(&format!("/alerts/{}", firing.id)).await;
+    let still: Alert = api.get_json(&format!("/alerts/{}", firing.id)).await;
     assert_eq!(
         still.note.as_deref(),
         Some("done"),
@@ -440,7 +427,7 @@ async fn bad_input_is_refused_with_the_problem_named_and_nothing_changes() {
         .await;
     assert_eq!(resp.status(), 204);
     assert!(api.open_alert(created.id).await.is_none());
-    let kept: Alert = api.get(&format!("/alerts/{}", firing.id)).await;
+    let kept: Alert = api.get_json(&format!("/alerts/{}", firing.id)).await;
     assert_eq!(kept.resolved_by.as_deref(), Some("Sam"));
     vigie.server.shutdown().await.expect("shutdown");
 }
@@ -492,17 +479,17 @@ async fn open_alerts_and_history_survive_a_sigkill() {
         api.resolve(gone.id, "known leak", "Camille").await.status(),
         200
     );
-    let before: Alert = api.get(&format!("/alerts/{}", open.id)).await;
+    let before: Alert = api.get_json(&format!("/alerts/{}", open.id)).await;
 
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     let mut child = spawn();
     ready().await;
-    let after: Alert = api.get(&format!("/alerts/{}", open.id)).await;
+    let after: Alert = api.get_json(&format!("/alerts/{}", open.id)).await;
     assert_eq!(after.state, AlertState::Acknowledged);
     assert_eq!(after.history, before.history);
     assert_eq!(after.acknowledged_by.as_deref(), Some("Sam"));
-    let resolved: Alert = api.get(&format!("/alerts/{}", gone.id)).await;
+    let resolved: Alert = api.get_json(&format!("/alerts/{}", gone.id)).await;
     assert_eq!(resolved.state, AlertState::Resolved);
     assert_eq!(resolved.resolved_by.as_deref(), Some("Camille"));
     assert_eq!(resolved.note.as_deref(), Some("known leak"));
@@ -552,7 +539,7 @@ async fn rules_are_edited_and_disabling_one_resolves_its_alert() {
     assert_eq!(resp.status(), 200);
     let answer: AlertRule = resp.json().await.expect("rule");
     assert_eq!(answer.spec.name, "memory, renamed");
-    let stored: AlertRule = api.get(&format!("/alert-rules/{}", rule.id)).await;
+    let stored: AlertRule = api.get_json(&format!("/alert-rules/{}", rule.id)).await;
     assert_eq!(stored.spec, answer.spec);
     assert!(
         stored.last_value.is_some(),
@@ -563,7 +550,7 @@ async fn rules_are_edited_and_disabling_one_resolves_its_alert() {
     let mut bad = edited.clone();
     bad["threshold"] = json!(101);
     assert_refused(put(rule.id, bad).await, 400, "threshold").await;
-    let unchanged: AlertRule = api.get(&format!("/alert-rules/{}", rule.id)).await;
+    let unchanged: AlertRule = api.get_json(&format!("/alert-rules/{}", rule.id)).await;
     assert_eq!(unchanged.spec, stored.spec);
     assert_eq!(put(999_999, edited.clone()).await.status(), 404);
 

@@ -14,6 +14,8 @@ use vigie_server::{Config, start};
 
 mod common;
 
+use common::Client as _;
+
 /// A real HTTP server with a fast, a slow and a failing endpoint.
 async fn upstream() -> SocketAddr {
     let app = Router::new()
@@ -33,26 +35,6 @@ async fn upstream() -> SocketAddr {
 }
 
 impl common::Vigie {
-    async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await
-            .expect("POST")
-    }
-
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("GET");
-        assert_eq!(resp.status(), 200, "GET {path}");
-        resp.json().await.expect("JSON")
-    }
-
     async fn add(&self, name: &str, url: &str, timeout_ms: u64) -> Target {
         let body = json!({"name": name, "url": url, "interval_ms": 1000, "timeout_ms": timeout_ms});
         let resp = self.post("/targets/", &body).await;

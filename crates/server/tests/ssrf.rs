@@ -21,29 +21,11 @@ use vigie_server::scrape::SCRAPE_MAX_BYTES;
 
 mod common;
 
+use common::Client as _;
+
 const METADATA_URL: &str = "http://169.254.169.254/latest/meta-data/";
 
 impl common::Vigie {
-    async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .request(method, format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await
-            .expect("request")
-    }
-
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("GET");
-        assert_eq!(resp.status(), 200, "GET {path}");
-        resp.json().await.expect("JSON")
-    }
-
     async fn create(&self, body: &Value) -> Target {
         let resp = self.send(reqwest::Method::POST, "/targets/", body).await;
         assert_eq!(resp.status(), 201, "POST targets/ {body}");

@@ -43,6 +43,52 @@ pub async fn vigie(data: &Path, configure: impl FnOnce(&mut Config)) -> Vigie {
     }
 }
 
+/// Calls to Vigie's API: for [`Vigie`] and for a test's own handle on it.
+pub trait Client {
+    fn base(&self) -> &str;
+    fn http(&self) -> &reqwest::Client;
+
+    /// `method path` under the API with a JSON body.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.http()
+            .request(method, format!("{}{path}", self.base()))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    /// `GET path` under the API, expecting 200 and a `T`.
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let resp = self
+            .http()
+            .get(format!("{}{path}", self.base()))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(resp.status(), 200, "GET {path}");
+        resp.json().await.expect("JSON")
+    }
+}
+
+impl Client for Vigie {
+    fn base(&self) -> &str {
+        &self.base
+    }
+    fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
 /// A loopback port with nothing listening on it.
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
