@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::Client as _;
+
 use std::collections::BTreeMap;
 
 use serde_json::json;
@@ -236,15 +238,7 @@ async fn the_actor_recorded_is_the_token_name_not_what_the_client_says() {
         (session.auth_required, session.name.as_deref(), session.role),
         (true, Some("alice"), Some(Role::Operator))
     );
-    let anonymous: vigie_api::Session = v
-        .http
-        .get(format!("{}/session/", v.base))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let anonymous: vigie_api::Session = v.get_json("/session/").await;
     assert_eq!((anonymous.auth_required, anonymous.role), (true, None));
 
     // A rule that fires at once (memory use is always above 1 %), so there

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::Client as _;
+
 use std::time::Duration;
 
 use axum::routing::get;
@@ -14,15 +16,7 @@ use serde_json::json;
 use vigie_api::{ErrorBody, MonitoringState};
 
 async fn monitoring(v: &common::Vigie) -> bool {
-    let state: MonitoringState = v
-        .http
-        .get(format!("{}/monitoring/", v.base))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("state");
+    let state: MonitoringState = v.get_json("/monitoring/").await;
     state.monitoring
 }
 
@@ -94,15 +88,7 @@ async fn a_cross_site_post_changes_nothing() {
     )
     .await;
     assert!(monitoring(&v).await, "monitoring still on");
-    let targets: vigie_api::TargetList = v
-        .http
-        .get(format!("{}/targets/", v.base))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("targets");
+    let targets: vigie_api::TargetList = v.get_json("/targets/").await;
     assert!(targets.targets.is_empty(), "no target added");
 
     // The server's own page and an allowed portal may change things.
@@ -187,15 +173,7 @@ fn records(n: usize) -> serde_json::Value {
 }
 
 async fn requests_stored(v: &common::Vigie) -> u64 {
-    let m: vigie_api::MetricsResponse = v
-        .http
-        .get(format!("{}/metrics/?source=requests&range=1h", v.base))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("metrics");
+    let m: vigie_api::MetricsResponse = v.get_json("/metrics/?source=requests&range=1h").await;
     m.performance_metrics.total_requests
 }
 
