@@ -10,11 +10,11 @@
 //! accumulators (`for_each_request*`): nothing is collected row by row.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params, params_from_iter};
 use vigie_api::{HostSample, Outcome, ProbeMethod, ProbeResult, TargetKind, TargetSpec};
 
 use crate::rollup::{
@@ -55,12 +55,53 @@ pub enum StoreError {
     Task(String),
 }
 
-/// Handle to the database; cheap to clone.
+const HOUR_MS: i64 = 3_600_000;
+/// Free pages returned to the file system per step (4 MiB of 4 KiB pages).
+const VACUUM_PAGES: u32 = 1024;
+
+/// Read connections besides the writer's. WAL lets each of them read the
+/// last commit while a write or a maintenance pass is under way, so reads
+/// never queue behind writes; a few are enough on a small machine.
+pub const READERS: usize = 4;
+
+/// Handle to the database; cheap to clone. One connection writes (the
+/// batching writer, settings, targets, maintenance); [`READERS`] read-only
+/// ones serve every read.
 #[derive(Debug, Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Readers>,
     /// Goes up after every write: what a cached answer is stamped with.
     generation: Arc<AtomicU64>,
+}
+
+#[derive(Debug)]
+struct Readers {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+/// A lock that a panic while it was held (a bug in one request) does not
+/// make unusable for every later caller: an open transaction was rolled back
+/// when its guard was dropped during the unwinding, so the connection is as
+/// it was before that transaction.
+fn unpoisoned<T>(r: Result<T, std::sync::PoisonError<T>>) -> T {
+    r.unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Readers {
+    /// A free reader, or the next one in turn once it is free.
+    fn get(&self) -> MutexGuard<'_, Connection> {
+        for conn in &self.conns {
+            match conn.try_lock() {
+                Ok(guard) => return guard,
+                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
+        unpoisoned(self.conns[i].lock())
+    }
 }
 
 /// The connection, held for a write: the store's generation goes up when it
@@ -367,22 +408,24 @@ impl Store {
     /// Opens (creating if needed) `path`, in WAL mode, and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = connect(path)?;
+        incremental_vacuum_on(&conn)?;
         migrate(&mut conn, MIGRATIONS.len())?;
+        let readers = (0..READERS)
+            .map(|_| reader(path).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(Readers {
+                conns: readers,
+                next: AtomicUsize::new(0),
+            }),
             generation: Arc::new(AtomicU64::new(0)),
         })
     }
 
-    /// The connection. A panic while it was held (a bug in one request)
-    /// does not make it unusable for every later one: an open transaction
-    /// was rolled back when its guard was dropped during the unwinding, so
-    /// the connection is as it was before that transaction.
-    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
-        Ok(self
-            .conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    /// A read-only connection: it never waits for a write in progress.
+    pub(crate) fn read(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        Ok(self.readers.get())
     }
 
     /// Runs `f` in one write transaction, committed when `f` returns `Ok`,
@@ -398,9 +441,10 @@ impl Store {
         Ok(value)
     }
 
+    /// The writing connection, held until the guard drops.
     pub(crate) fn write(&self) -> Result<Writing<'_>, StoreError> {
         Ok(Writing {
-            conn: self.lock()?,
+            conn: unpoisoned(self.writer.lock()),
             generation: &self.generation,
         })
     }
@@ -423,7 +467,7 @@ impl Store {
     }
 
     pub fn ping(&self) -> Result<(), StoreError> {
-        self.lock()?.query_row("SELECT 1", [], |_| Ok(()))?;
+        self.read()?.query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
     }
 
@@ -525,7 +569,7 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<HostSample>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage, memory_used_bytes,
                     disk_used_bytes, network_rx_bytes_per_s, network_tx_bytes_per_s
@@ -542,7 +586,7 @@ impl Store {
         to_ms: i64,
         target: Option<i64>,
     ) -> Result<Vec<ProbeResult>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT target_id, ts_ms, outcome, latency_ms, status FROM probe_results
              WHERE ts_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR target_id = ?3)
@@ -562,7 +606,7 @@ impl Store {
         to_ms: i64,
         mut f: impl FnMut(RequestRow<'_>),
     ) -> Result<(), StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT ts_ms, service, endpoint, method, status, duration_ms FROM requests WHERE {}",
             raw_requests_where(filter)
@@ -590,7 +634,7 @@ impl Store {
         to_ms: i64,
         mut f: impl FnMut(i64, u16, f64),
     ) -> Result<(), StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT ts_ms, status, duration_ms FROM requests WHERE {}",
             raw_requests_where(filter)
@@ -611,7 +655,7 @@ impl Store {
         to_ms: i64,
         mut f: impl FnMut(&RequestRollupRow<'_>),
     ) -> Result<(), StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         // All services: scan when the range covers a third of the stored
         // minutes or more (see request_rollups_where).
         let scan = filter.service.is_none() && {
@@ -655,7 +699,7 @@ impl Store {
         to_ms: i64,
         limit: usize,
     ) -> Result<Vec<HostSample>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage, memory_used_bytes,
                     disk_used_bytes, network_rx_bytes_per_s, network_tx_bytes_per_s
@@ -681,7 +725,7 @@ impl Store {
         to_ms: i64,
         route: Option<&str>,
     ) -> Result<Vec<(i64, HistogramDelta)>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT ts_ms, route, method, status, count, sum_seconds, buckets FROM scraped_requests
              WHERE target_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 AND (?4 IS NULL OR route = ?4)
@@ -708,7 +752,7 @@ impl Store {
 
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
-            .lock()?
+            .read()?
             .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
                 r.get(0)
             })
@@ -725,7 +769,7 @@ impl Store {
     }
 
     pub fn targets(&self) -> Result<Vec<(i64, TargetSpec)>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, name, url, method, expected_status, interval_ms, timeout_ms, enabled, kind
              FROM targets ORDER BY id",
@@ -735,7 +779,7 @@ impl Store {
     }
 
     pub fn target(&self, id: i64) -> Result<Option<TargetSpec>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, name, url, method, expected_status, interval_ms, timeout_ms, enabled, kind
              FROM targets WHERE id = ?1",
@@ -782,7 +826,7 @@ impl Store {
         to_ms: i64,
         target: Option<i64>,
     ) -> Result<Vec<(i64, i64, ProbeAggregate)>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT target_id, ts_ms, count, errors, lat_count, lat_sum, lat_min, lat_max, hist
              FROM probe_rollups WHERE ts_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR target_id = ?3)
@@ -800,7 +844,7 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<(i64, HostAggregate)>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT ts_ms, count, cpu_min, cpu_max, cpu_sum, mem_min, mem_max, mem_sum,
                     disk_min, disk_max, disk_sum, net_min, net_max, net_sum
@@ -812,13 +856,17 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// One maintenance pass. First raw requests older than `raw_before_ms`
-    /// are deleted, [`PRUNE_CHUNK`] rows per statement (their rollups exist
-    /// since ingest). Then, in one transaction: raw probe results and host
-    /// samples older than `raw_before_ms` are folded into per-minute rollups
-    /// (merged with any row already there) and deleted; everything older than
+    /// One maintenance pass, in bounded steps so that the writer's batches
+    /// wait at most one step (reads never wait: they have their own
+    /// connections). Raw requests older than `raw_before_ms` are deleted,
+    /// [`PRUNE_CHUNK`] rows per statement (their rollups exist since
+    /// ingest); raw probe results and host samples older than it are folded
+    /// into per-minute rollups (merged with any row already there) and
+    /// deleted, one hour per transaction; everything older than
     /// `expire_before_ms` is deleted; then, while the data takes more than
-    /// `max_bytes` (0: no limit), the oldest hour is deleted.
+    /// `max_bytes` (0: no limit), the oldest hour, one hour per transaction.
+    /// Freed pages go back to the file system and the query planner's
+    /// statistics are refreshed.
     pub fn maintain(
         &self,
         raw_before_ms: i64,
@@ -830,119 +878,162 @@ impl Store {
             pruned: self.prune_requests(raw_before, PRUNE_CHUNK)?,
             ..Maintenance::default()
         };
-        let mut conn = self.write()?;
-        let tx = conn.transaction()?;
-        {
-            let probes = {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT target_id, ts_ms, outcome, latency_ms, status FROM probe_results
-                     WHERE ts_ms < ?1",
-                )?;
-                let rows = stmt.query_map([raw_before], probe_row)?;
-                rows.collect::<Result<Vec<_>, _>>()?
-            };
-            let hosts = {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage,
-                            memory_used_bytes, disk_used_bytes, network_rx_bytes_per_s,
-                            network_tx_bytes_per_s
-                     FROM host_samples WHERE ts_ms < ?1",
-                )?;
-                let rows = stmt.query_map([raw_before], host_sample_row)?;
-                rows.collect::<Result<Vec<_>, _>>()?
-            };
-            report.rolled_up = probes.len() + hosts.len();
-            for ((target, minute), mut agg) in fold_probes(&probes) {
-                let existing = tx
-                    .query_row(
-                        "SELECT count, errors, lat_count, lat_sum, lat_min, lat_max, hist
-                         FROM probe_rollups WHERE target_id = ?1 AND ts_ms = ?2",
-                        [target, minute],
-                        |r| probe_aggregate_at(r, 0),
-                    )
-                    .optional()?;
-                if let Some(existing) = existing {
-                    agg.merge(&existing);
+        let oldest: Option<i64> = self.read()?.query_row(
+            "SELECT MIN(t) FROM (SELECT MIN(ts_ms) AS t FROM probe_results
+                                 UNION ALL SELECT MIN(ts_ms) FROM host_samples)",
+            [],
+            |r| r.get(0),
+        )?;
+        let mut from = oldest.unwrap_or(raw_before);
+        while from < raw_before {
+            let to = from.saturating_add(HOUR_MS).min(raw_before);
+            report.rolled_up += self.fold_raw(from, to)?;
+            from = to;
+            std::thread::yield_now();
+        }
+        report.expired = delete_before(&*self.write()?, expire_before_ms)?;
+        if max_bytes > 0 {
+            loop {
+                let conn = self.write()?;
+                if used_bytes(&conn)? <= max_bytes {
+                    break;
                 }
-                tx.execute(
-                    "INSERT OR REPLACE INTO probe_rollups VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![
-                        target,
-                        minute,
-                        agg.count as i64,
-                        agg.errors as i64,
-                        agg.lat_count as i64,
-                        agg.lat_sum,
-                        agg.lat_min,
-                        agg.lat_max,
-                        agg.hist.encode()
-                    ],
+                let oldest: Option<i64> = conn.query_row(
+                    "SELECT MIN(t) FROM (
+                        SELECT MIN(ts_ms) AS t FROM probe_rollups
+                        UNION ALL SELECT MIN(ts_ms) FROM host_rollups
+                        UNION ALL SELECT MIN(ts_ms) FROM probe_results
+                        UNION ALL SELECT MIN(ts_ms) FROM host_samples
+                        UNION ALL SELECT MIN(ts_ms) FROM requests
+                        UNION ALL SELECT MIN(ts_ms) FROM request_rollups
+                        UNION ALL SELECT MIN(ts_ms) FROM node_samples
+                        UNION ALL SELECT MIN(ts_ms) FROM scraped_requests)",
+                    [],
+                    |r| r.get(0),
                 )?;
-            }
-            for (minute, mut agg) in fold_hosts(&hosts) {
-                let existing = tx
-                    .query_row(
-                        "SELECT count, cpu_min, cpu_max, cpu_sum, mem_min, mem_max, mem_sum,
-                                disk_min, disk_max, disk_sum, net_min, net_max, net_sum
-                         FROM host_rollups WHERE ts_ms = ?1",
-                        [minute],
-                        |r| host_aggregate_at(r, 0),
-                    )
-                    .optional()?;
-                if let Some(existing) = existing {
-                    agg.merge(&existing);
+                let Some(oldest) = oldest else { break };
+                let evicted = delete_before(&conn, oldest + HOUR_MS)?;
+                if evicted == 0 {
+                    break;
                 }
-                let [c, m, d, n] = agg.figures;
-                tx.execute(
-                    "INSERT OR REPLACE INTO host_rollups
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                    params![
-                        minute,
-                        agg.count as i64,
-                        c.min,
-                        c.max,
-                        c.sum,
-                        m.min,
-                        m.max,
-                        m.sum,
-                        d.min,
-                        d.max,
-                        d.sum,
-                        n.min,
-                        n.max,
-                        n.sum
-                    ],
-                )?;
-            }
-            tx.execute("DELETE FROM probe_results WHERE ts_ms < ?1", [raw_before])?;
-            tx.execute("DELETE FROM host_samples WHERE ts_ms < ?1", [raw_before])?;
-            report.expired = delete_before(&tx, expire_before_ms)?;
-            if max_bytes > 0 {
-                while used_bytes(&tx)? > max_bytes {
-                    let oldest: Option<i64> = tx.query_row(
-                        "SELECT MIN(t) FROM (
-                            SELECT MIN(ts_ms) AS t FROM probe_rollups
-                            UNION ALL SELECT MIN(ts_ms) FROM host_rollups
-                            UNION ALL SELECT MIN(ts_ms) FROM probe_results
-                            UNION ALL SELECT MIN(ts_ms) FROM host_samples
-                            UNION ALL SELECT MIN(ts_ms) FROM requests
-                            UNION ALL SELECT MIN(ts_ms) FROM request_rollups
-                            UNION ALL SELECT MIN(ts_ms) FROM node_samples
-                            UNION ALL SELECT MIN(ts_ms) FROM scraped_requests)",
-                        [],
-                        |r| r.get(0),
-                    )?;
-                    let Some(oldest) = oldest else { break };
-                    let evicted = delete_before(&tx, oldest + 3_600_000)?;
-                    if evicted == 0 {
-                        break;
-                    }
-                    report.evicted += evicted;
-                }
+                report.evicted += evicted;
             }
         }
-        tx.commit()?;
+        self.give_back_free_pages()?;
+        self.write()?.execute_batch("PRAGMA optimize")?;
         Ok(report)
+    }
+
+    /// Folds the raw probe results and host samples of `[from_ms, to_ms)`
+    /// into rollups and deletes them, in one transaction; how many.
+    fn fold_raw(&self, from_ms: i64, to_ms: i64) -> Result<usize, StoreError> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction()?;
+        let probes = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT target_id, ts_ms, outcome, latency_ms, status FROM probe_results
+                 WHERE ts_ms >= ?1 AND ts_ms < ?2",
+            )?;
+            let rows = stmt.query_map([from_ms, to_ms], probe_row)?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        let hosts = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage,
+                        memory_used_bytes, disk_used_bytes, network_rx_bytes_per_s,
+                        network_tx_bytes_per_s
+                 FROM host_samples WHERE ts_ms >= ?1 AND ts_ms < ?2",
+            )?;
+            let rows = stmt.query_map([from_ms, to_ms], host_sample_row)?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        let folded = probes.len() + hosts.len();
+        for ((target, minute), mut agg) in fold_probes(&probes) {
+            let existing = tx
+                .query_row(
+                    "SELECT count, errors, lat_count, lat_sum, lat_min, lat_max, hist
+                     FROM probe_rollups WHERE target_id = ?1 AND ts_ms = ?2",
+                    [target, minute],
+                    |r| probe_aggregate_at(r, 0),
+                )
+                .optional()?;
+            if let Some(existing) = existing {
+                agg.merge(&existing);
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO probe_rollups VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    target,
+                    minute,
+                    agg.count as i64,
+                    agg.errors as i64,
+                    agg.lat_count as i64,
+                    agg.lat_sum,
+                    agg.lat_min,
+                    agg.lat_max,
+                    agg.hist.encode()
+                ],
+            )?;
+        }
+        for (minute, mut agg) in fold_hosts(&hosts) {
+            let existing = tx
+                .query_row(
+                    "SELECT count, cpu_min, cpu_max, cpu_sum, mem_min, mem_max, mem_sum,
+                            disk_min, disk_max, disk_sum, net_min, net_max, net_sum
+                     FROM host_rollups WHERE ts_ms = ?1",
+                    [minute],
+                    |r| host_aggregate_at(r, 0),
+                )
+                .optional()?;
+            if let Some(existing) = existing {
+                agg.merge(&existing);
+            }
+            let [c, m, d, n] = agg.figures;
+            tx.execute(
+                "INSERT OR REPLACE INTO host_rollups
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![
+                    minute,
+                    agg.count as i64,
+                    c.min,
+                    c.max,
+                    c.sum,
+                    m.min,
+                    m.max,
+                    m.sum,
+                    d.min,
+                    d.max,
+                    d.sum,
+                    n.min,
+                    n.max,
+                    n.sum
+                ],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM probe_results WHERE ts_ms >= ?1 AND ts_ms < ?2",
+            [from_ms, to_ms],
+        )?;
+        tx.execute(
+            "DELETE FROM host_samples WHERE ts_ms >= ?1 AND ts_ms < ?2",
+            [from_ms, to_ms],
+        )?;
+        tx.commit()?;
+        Ok(folded)
+    }
+
+    /// Returns free pages to the file system, [`VACUUM_PAGES`] at a time.
+    fn give_back_free_pages(&self) -> Result<(), StoreError> {
+        loop {
+            let conn = self.write()?;
+            let free: i64 = conn.pragma_query_value(None, "freelist_count", |r| r.get(0))?;
+            if free == 0 {
+                return Ok(());
+            }
+            conn.execute_batch(&format!("PRAGMA incremental_vacuum({VACUUM_PAGES})"))?;
+            drop(conn);
+            std::thread::yield_now();
+        }
     }
 
     /// Deletes raw requests with `ts_ms < before_ms`, `chunk` rows per
@@ -966,12 +1057,12 @@ impl Store {
 
     /// Bytes of the database's pages that hold data (free pages left out).
     pub fn used_bytes(&self) -> Result<u64, StoreError> {
-        used_bytes(&*self.lock()?)
+        used_bytes(&*self.read()?)
     }
 
     /// The newest `limit` samples, oldest first.
     pub fn recent_host_samples(&self, limit: usize) -> Result<Vec<HostSample>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage, memory_used_bytes,
                     disk_used_bytes, network_rx_bytes_per_s, network_tx_bytes_per_s
@@ -1280,6 +1371,29 @@ fn host_sample_row(r: &Row<'_>) -> rusqlite::Result<HostSample> {
 }
 
 /// A connection to `path` (its directory created if needed), in WAL mode.
+/// A read-only connection to the database at `path` (already migrated).
+fn reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// Makes the file able to give freed pages back (`PRAGMA incremental_vacuum`
+/// after expiry): set before the first table on a new file; an older file
+/// is rebuilt once with `VACUUM` to switch.
+fn incremental_vacuum_on(conn: &Connection) -> Result<(), StoreError> {
+    const INCREMENTAL: i64 = 2;
+    let mode: i64 = conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
+    if mode != INCREMENTAL {
+        conn.pragma_update(None, "auto_vacuum", INCREMENTAL)?;
+        conn.execute_batch("VACUUM")?;
+    }
+    Ok(())
+}
+
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
@@ -1691,7 +1805,7 @@ mod tests {
     fn request_reads_use_their_indexes() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("vigie.db")).expect("open");
-        let conn = store.lock().expect("lock");
+        let conn = store.read().expect("read");
         let plan = |sql: String| -> String {
             let mut stmt = conn
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
@@ -1754,13 +1868,76 @@ mod tests {
     }
 
     #[test]
+    fn expired_data_gives_its_pages_back_to_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("vigie.db")).expect("open");
+        let pages = || -> i64 {
+            store
+                .read()
+                .expect("read")
+                .pragma_query_value(None, "page_count", |r| r.get(0))
+                .expect("page_count")
+        };
+        let empty = pages();
+        let hosts: Vec<HostSample> = (0..50_000).map(|i| sample(1_000 + i * 1000)).collect();
+        store
+            .insert_batch(&Batch {
+                hosts,
+                ..Batch::default()
+            })
+            .expect("insert");
+        let full = pages();
+        assert!(full > empty + 100, "{empty} → {full} pages");
+        // Everything is past the retention.
+        let report = store.maintain(0, i64::MAX / 2, 0).expect("maintain");
+        assert!(report.expired >= 50_000, "{report:?}");
+        let after = pages();
+        assert!(
+            after < empty + (full - empty) / 10,
+            "{full} → {after} pages"
+        );
+    }
+
+    #[test]
+    fn a_fold_spanning_hours_gives_the_same_rollups_as_one_pass() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("vigie.db")).expect("open");
+        // Three hours and a half of one probe a second, minute boundaries
+        // not on hour boundaries of the first raw row.
+        let start = 7 * 3_600_000 + 17_500;
+        let probes: Vec<ProbeResult> = (0..12_600).map(|i| probe(start + i * 1000, i)).collect();
+        let count = probes.len() as u64;
+        store
+            .insert_batch(&Batch {
+                probes,
+                ..Batch::default()
+            })
+            .expect("insert");
+        let end = start + 12_600 * 1000;
+        // From the first row's minute: a rollup counts where its minute starts.
+        let before = figures(&store, minute_of(start), end);
+        let report = store.maintain(end + 60_000, 0, 0).expect("maintain");
+        assert_eq!(report.rolled_up as u64, count);
+        let after = figures(&store, minute_of(start), end);
+        assert_eq!(after.total_requests, before.total_requests);
+        assert_eq!(after.total_requests, count);
+        assert_eq!(after.error_rate, before.error_rate);
+        let rows: i64 = store
+            .read()
+            .expect("read")
+            .query_row("SELECT COUNT(*) FROM probe_results", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(rows, 0, "every raw row folded");
+    }
+
+    #[test]
     fn migrations_run_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("vigie.db");
         drop(Store::open(&path).expect("first open"));
         let store = Store::open(&path).expect("second open runs no migration twice");
         let version: usize = store
-            .lock()
+            .read()
             .expect("lock")
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");

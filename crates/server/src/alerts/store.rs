@@ -179,7 +179,7 @@ fn one_of(column: &str, names: &[&str]) -> String {
 
 impl Store {
     pub fn alert_rules(&self) -> Result<Vec<(i64, AlertRuleSpec)>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {RULE_COLUMNS} FROM alert_rules ORDER BY id"
         ))?;
@@ -188,7 +188,7 @@ impl Store {
     }
 
     pub fn alert_rule(&self, id: i64) -> Result<Option<AlertRuleSpec>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let row = conn
             .prepare_cached(&format!(
                 "SELECT {RULE_COLUMNS} FROM alert_rules WHERE id = ?1"
@@ -282,7 +282,7 @@ impl Store {
     }
 
     pub fn open_alerts(&self) -> Result<Vec<OpenAlert>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, rule_id, state, started_at, current_value, condition_holds
              FROM alerts WHERE state != 'resolved'",
@@ -301,7 +301,7 @@ impl Store {
     }
 
     pub fn alert(&self, id: i64) -> Result<Option<Alert>, StoreError> {
-        alert_by_id(&*self.lock()?, id)
+        alert_by_id(&*self.read()?, id)
     }
 
     /// Opens an alert (pending, or pending then firing); `None` when the rule
@@ -423,7 +423,7 @@ impl Store {
 
     /// One page of alerts, the number matching, and the number open.
     pub fn alerts(&self, f: &AlertFilter) -> Result<(Vec<Alert>, u64, u64), StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read()?;
         let mut clauses = vec!["1 = 1".to_owned()];
         if !f.states.is_empty() {
             let names: Vec<&str> = f.states.iter().map(|s| s.as_str()).collect();
