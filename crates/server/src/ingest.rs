@@ -4,6 +4,8 @@
 //! once committed: an acknowledged batch survives a crash, a refused or
 //! unacknowledged one leaves nothing half-stored.
 
+pub mod store;
+
 use std::cell::Cell;
 
 use axum::Json;

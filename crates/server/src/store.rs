@@ -13,15 +13,14 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params, params_from_iter};
-use vigie_api::{HostSample, Outcome, ProbeMethod, ProbeResult, TargetKind, TargetSpec};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
+use vigie_api::{HostSample, ProbeResult};
 
-use crate::rollup::{
-    HostAggregate, LatencyHistogram, ProbeAggregate, ROLLUP_MS, RequestKey, Sums, fold_hosts,
-    fold_probes, fold_requests, minute_of,
-};
-use crate::scrape::histogram::{HistogramDelta, SeriesKey};
+use crate::rollup::minute_of;
+use crate::scrape::histogram::HistogramDelta;
+
+use crate::ingest::store::backfill_request_rollups;
+pub use crate::ingest::store::{RequestFilter, RequestRollupRow, RequestRow, StoredRequest};
 
 /// What one maintenance pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -318,92 +317,6 @@ pub struct Batch {
     pub scraped: Vec<(i64, i64, HistogramDelta)>,
 }
 
-/// One request reported through `ingest/`, as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredRequest {
-    pub ts_ms: i64,
-    pub service: String,
-    pub endpoint: String,
-    pub method: String,
-    pub status: u16,
-    pub duration_ms: f64,
-}
-
-/// Which requests a read covers: one service or all, one endpoint or all.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RequestFilter<'a> {
-    pub service: Option<&'a str>,
-    pub endpoint: Option<&'a str>,
-}
-
-/// One raw request as read back, borrowed from its row: nothing is copied.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RequestRow<'a> {
-    pub ts_ms: i64,
-    pub service: &'a str,
-    pub endpoint: &'a str,
-    pub method: &'a str,
-    pub status: u16,
-    pub duration_ms: f64,
-}
-
-/// One minute of one service, endpoint and method as read back, borrowed
-/// from its row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RequestRollupRow<'a> {
-    pub service: &'a str,
-    pub endpoint: &'a str,
-    pub method: &'a str,
-    /// Start of the minute.
-    pub ts_ms: i64,
-    /// Counts, sums, minimum and maximum; its histogram is left empty
-    /// (merge with [`ProbeAggregate::merge_encoded`] and `hist`).
-    pub figures: ProbeAggregate,
-    /// The stored latency histogram, still encoded.
-    pub hist: &'a [u8],
-}
-
-/// The `WHERE` of a raw request read (`?1` service, `?2` endpoint, `?3..?4`
-/// the time range). One endpoint of one service seeks `requests_by_endpoint`;
-/// anything wider reads the time range through `requests_by_time` and
-/// filters (the unary `+` keeps SQLite from scanning one service's whole
-/// history through the endpoint index instead): raw reads cover an hour at
-/// most, so the range is what bounds them.
-fn raw_requests_where(f: RequestFilter<'_>) -> &'static str {
-    match f {
-        RequestFilter {
-            service: Some(_),
-            endpoint: Some(_),
-        } => "service = ?1 AND endpoint = ?2 AND ts_ms BETWEEN ?3 AND ?4",
-        _ => {
-            "ts_ms BETWEEN ?3 AND ?4 AND (?1 IS NULL OR +service = ?1)
-             AND (?2 IS NULL OR +endpoint = ?2)"
-        }
-    }
-}
-
-/// The `WHERE` of a request rollup read (same parameters as
-/// [`raw_requests_where`]). A service (and endpoint) seeks the primary key,
-/// whose rows for one key span the retention at one per minute. All
-/// services read the time range through `request_rollups_by_time`, unless
-/// `scan`: then the whole table in primary-key order, filtered (the unary
-/// `+` keeps SQLite off the index). Each row found through the index costs
-/// a second lookup in the table, about three times a row scanned (measured:
-/// 155 ms against 52 ms for a week of 20 keys), so a range covering a third
-/// of the stored minutes or more is read faster by the scan.
-fn request_rollups_where(f: RequestFilter<'_>, scan: bool) -> &'static str {
-    match (f.service, f.endpoint, scan) {
-        (Some(_), Some(_), _) => "service = ?1 AND endpoint = ?2 AND ts_ms BETWEEN ?3 AND ?4",
-        (Some(_), None, _) => "service = ?1 AND ts_ms BETWEEN ?3 AND ?4 AND ?2 IS NULL",
-        (None, _, false) => {
-            "ts_ms BETWEEN ?3 AND ?4 AND ?1 IS NULL AND (?2 IS NULL OR endpoint = ?2)"
-        }
-        (None, _, true) => {
-            "+ts_ms BETWEEN ?3 AND ?4 AND ?1 IS NULL AND (?2 IS NULL OR endpoint = ?2)"
-        }
-    }
-}
-
 impl Store {
     /// Opens (creating if needed) `path`, in WAL mode, and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -471,13 +384,6 @@ impl Store {
         Ok(())
     }
 
-    pub fn insert_host_sample(&self, s: &HostSample) -> Result<(), StoreError> {
-        self.insert_batch(&Batch {
-            hosts: vec![s.clone()],
-            ..Batch::default()
-        })
-    }
-
     /// Stores everything in `batch` in one transaction: all or nothing.
     pub fn insert_batch(&self, batch: &Batch) -> Result<(), StoreError> {
         let Batch {
@@ -489,265 +395,12 @@ impl Store {
         } = batch;
         let mut conn = self.write()?;
         let tx = conn.transaction()?;
-        {
-            let mut host = tx.prepare_cached(
-                "INSERT OR REPLACE INTO host_samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?;
-            for s in samples {
-                host.execute(params_from_iter(host_values(s)))?;
-            }
-            let mut probe = tx.prepare_cached(
-                "INSERT INTO probe_results (target_id, ts_ms, outcome, latency_ms, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            for p in probes {
-                probe.execute(params![
-                    p.target_id,
-                    p.ts_ms,
-                    p.outcome.as_str(),
-                    p.latency_ms,
-                    p.status
-                ])?;
-            }
-        }
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO requests (ts_ms, service, endpoint, method, status, duration_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for r in requests {
-                insert.execute(params![
-                    r.ts_ms,
-                    r.service,
-                    r.endpoint,
-                    r.method,
-                    r.status,
-                    r.duration_ms
-                ])?;
-            }
-            // Their rollups in the same transaction: a committed request is
-            // in both or in neither, and long ranges never need the raw rows.
-            for (key, agg) in fold_requests(requests) {
-                add_request_rollup(&tx, key, agg)?;
-            }
-        }
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR REPLACE INTO node_samples
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            for (target, s) in nodes {
-                let values = std::iter::once(Value::Integer(*target)).chain(host_values(s));
-                insert.execute(params_from_iter(values))?;
-            }
-        }
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO scraped_requests VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            for (target, ts_ms, d) in scraped {
-                let buckets = encode_buckets(&d.buckets);
-                insert.execute(params![
-                    target,
-                    ts_ms,
-                    d.key.route,
-                    d.key.method,
-                    d.key.status,
-                    d.count,
-                    d.sum_seconds,
-                    buckets
-                ])?;
-            }
-        }
+        crate::host::store::insert(&tx, samples)?;
+        crate::probes::store::insert(&tx, probes)?;
+        crate::ingest::store::insert(&tx, requests)?;
+        crate::scrape::store::insert(&tx, nodes, scraped)?;
         tx.commit()?;
         Ok(())
-    }
-
-    /// Host samples with `from_ms <= ts_ms <= to_ms`, oldest first.
-    pub fn host_samples_between(
-        &self,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<HostSample>, StoreError> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage, memory_used_bytes,
-                    disk_used_bytes, network_rx_bytes_per_s, network_tx_bytes_per_s
-             FROM host_samples WHERE ts_ms BETWEEN ?1 AND ?2 ORDER BY ts_ms",
-        )?;
-        let rows = stmt.query_map([from_ms, to_ms], host_sample_row)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
-    /// Probe results with `from_ms <= ts_ms <= to_ms`, of one target or all, oldest first.
-    pub fn probe_results_between(
-        &self,
-        from_ms: i64,
-        to_ms: i64,
-        target: Option<i64>,
-    ) -> Result<Vec<ProbeResult>, StoreError> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT target_id, ts_ms, outcome, latency_ms, status FROM probe_results
-             WHERE ts_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR target_id = ?3)
-             ORDER BY ts_ms",
-        )?;
-        let rows = stmt.query_map(params![from_ms, to_ms, target], probe_row)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
-    /// Calls `f` with every raw request with `from_ms <= ts_ms <= to_ms` that
-    /// `filter` takes, as it is read (in no particular order): nothing is
-    /// collected, whatever the number of rows.
-    pub fn for_each_request(
-        &self,
-        filter: RequestFilter<'_>,
-        from_ms: i64,
-        to_ms: i64,
-        mut f: impl FnMut(RequestRow<'_>),
-    ) -> Result<(), StoreError> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT ts_ms, service, endpoint, method, status, duration_ms FROM requests WHERE {}",
-            raw_requests_where(filter)
-        ))?;
-        let mut rows = stmt.query(params![filter.service, filter.endpoint, from_ms, to_ms])?;
-        while let Some(r) = rows.next()? {
-            f(RequestRow {
-                ts_ms: r.get(0)?,
-                service: text(r, 1)?,
-                endpoint: text(r, 2)?,
-                method: text(r, 3)?,
-                status: r.get(4)?,
-                duration_ms: r.get(5)?,
-            });
-        }
-        Ok(())
-    }
-
-    /// Like [`for_each_request`](Self::for_each_request) with only what a
-    /// summary needs: `f(ts_ms, status, duration_ms)`.
-    pub fn for_each_request_measure(
-        &self,
-        filter: RequestFilter<'_>,
-        from_ms: i64,
-        to_ms: i64,
-        mut f: impl FnMut(i64, u16, f64),
-    ) -> Result<(), StoreError> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT ts_ms, status, duration_ms FROM requests WHERE {}",
-            raw_requests_where(filter)
-        ))?;
-        let mut rows = stmt.query(params![filter.service, filter.endpoint, from_ms, to_ms])?;
-        while let Some(r) = rows.next()? {
-            f(r.get(0)?, r.get(1)?, r.get(2)?);
-        }
-        Ok(())
-    }
-
-    /// Calls `f` with every request rollup whose minute starts in
-    /// `[from_ms, to_ms]` that `filter` takes, as it is read.
-    pub fn for_each_request_rollup(
-        &self,
-        filter: RequestFilter<'_>,
-        from_ms: i64,
-        to_ms: i64,
-        mut f: impl FnMut(&RequestRollupRow<'_>),
-    ) -> Result<(), StoreError> {
-        let conn = self.read()?;
-        // All services: scan when the range covers a third of the stored
-        // minutes or more (see request_rollups_where).
-        let scan = filter.service.is_none() && {
-            let (first, last): (Option<i64>, Option<i64>) = conn
-                // Two subqueries: each is one index seek, one SELECT of both
-                // would read the whole index.
-                .prepare_cached(
-                    "SELECT (SELECT MIN(ts_ms) FROM request_rollups),
-                            (SELECT MAX(ts_ms) FROM request_rollups)",
-                )?
-                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            let (first, last) = (first.unwrap_or(0), last.unwrap_or(0));
-            let covered = to_ms.min(last).saturating_sub(from_ms.max(first));
-            covered.saturating_mul(3) >= last.saturating_sub(first)
-        };
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT service, endpoint, method, ts_ms, count, errors, lat_sum, lat_min, lat_max, hist
-             FROM request_rollups WHERE {}",
-            request_rollups_where(filter, scan)
-        ))?;
-        let mut rows = stmt.query(params![filter.service, filter.endpoint, from_ms, to_ms])?;
-        while let Some(r) = rows.next()? {
-            f(&RequestRollupRow {
-                service: text(r, 0)?,
-                endpoint: text(r, 1)?,
-                method: text(r, 2)?,
-                ts_ms: r.get(3)?,
-                figures: request_figures_at(r, 4)?,
-                hist: blob(r, 9)?,
-            });
-        }
-        Ok(())
-    }
-
-    /// Samples of the host behind node_exporter target `target`, with
-    /// `from_ms <= ts_ms <= to_ms`, oldest first; the newest `limit` of them.
-    pub fn node_samples_between(
-        &self,
-        target: i64,
-        from_ms: i64,
-        to_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<HostSample>, StoreError> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage, memory_used_bytes,
-                    disk_used_bytes, network_rx_bytes_per_s, network_tx_bytes_per_s
-             FROM node_samples WHERE target_id = ?1 AND ts_ms BETWEEN ?2 AND ?3
-             ORDER BY ts_ms DESC LIMIT ?4",
-        )?;
-        let mut rows = stmt
-            .query_map(
-                params![target, from_ms, to_ms, limit as i64],
-                host_sample_row,
-            )?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.reverse();
-        Ok(rows)
-    }
-
-    /// Histogram increases scraped from `target` in `[from_ms, to_ms]`,
-    /// optionally of one route, oldest first.
-    pub fn scraped_between(
-        &self,
-        target: i64,
-        from_ms: i64,
-        to_ms: i64,
-        route: Option<&str>,
-    ) -> Result<Vec<(i64, HistogramDelta)>, StoreError> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT ts_ms, route, method, status, count, sum_seconds, buckets FROM scraped_requests
-             WHERE target_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 AND (?4 IS NULL OR route = ?4)
-             ORDER BY ts_ms",
-        )?;
-        let rows = stmt.query_map(params![target, from_ms, to_ms, route], |r| {
-            let buckets: String = r.get(6)?;
-            Ok((
-                r.get(0)?,
-                HistogramDelta {
-                    key: SeriesKey {
-                        route: r.get(1)?,
-                        method: r.get(2)?,
-                        status: r.get(3)?,
-                    },
-                    count: r.get(4)?,
-                    sum_seconds: r.get(5)?,
-                    buckets: decode_buckets(&buckets),
-                },
-            ))
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -766,94 +419,6 @@ impl Store {
             [key, value],
         )?;
         Ok(())
-    }
-
-    pub fn targets(&self) -> Result<Vec<(i64, TargetSpec)>, StoreError> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, name, url, method, expected_status, interval_ms, timeout_ms, enabled, kind
-             FROM targets ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], target_row)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
-    pub fn target(&self, id: i64) -> Result<Option<TargetSpec>, StoreError> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, name, url, method, expected_status, interval_ms, timeout_ms, enabled, kind
-             FROM targets WHERE id = ?1",
-        )?;
-        Ok(stmt
-            .query_row([id], target_row)
-            .optional()?
-            .map(|(_, spec)| spec))
-    }
-
-    pub fn insert_target(&self, t: &TargetSpec) -> Result<i64, StoreError> {
-        let conn = self.write()?;
-        conn.execute(
-            "INSERT INTO targets
-                 (name, url, method, expected_status, interval_ms, timeout_ms, enabled, kind)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params_from_iter(target_values(t)),
-        )?;
-        Ok(conn.last_insert_rowid())
-    }
-
-    /// Replaces a target's spec; `false` when there is no such target.
-    pub fn update_target(&self, id: i64, t: &TargetSpec) -> Result<bool, StoreError> {
-        let n = self.write()?.execute(
-            "UPDATE targets SET name = ?2, url = ?3, method = ?4, expected_status = ?5,
-                    interval_ms = ?6, timeout_ms = ?7, enabled = ?8, kind = ?9 WHERE id = ?1",
-            params_from_iter(std::iter::once(Value::Integer(id)).chain(target_values(t))),
-        )?;
-        Ok(n == 1)
-    }
-
-    /// Deletes a target (its results stay in the history); `false` when absent.
-    pub fn delete_target(&self, id: i64) -> Result<bool, StoreError> {
-        Ok(self
-            .write()?
-            .execute("DELETE FROM targets WHERE id = ?1", [id])?
-            == 1)
-    }
-
-    /// Per-minute probe aggregates whose minute starts in `[from_ms, to_ms]`.
-    pub fn probe_rollups_between(
-        &self,
-        from_ms: i64,
-        to_ms: i64,
-        target: Option<i64>,
-    ) -> Result<Vec<(i64, i64, ProbeAggregate)>, StoreError> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT target_id, ts_ms, count, errors, lat_count, lat_sum, lat_min, lat_max, hist
-             FROM probe_rollups WHERE ts_ms BETWEEN ?1 AND ?2 AND (?3 IS NULL OR target_id = ?3)
-             ORDER BY ts_ms",
-        )?;
-        let rows = stmt.query_map(params![from_ms, to_ms, target], |r| {
-            Ok((r.get(0)?, r.get(1)?, probe_aggregate_at(r, 2)?))
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
-    /// Per-minute host aggregates whose minute starts in `[from_ms, to_ms]`.
-    pub fn host_rollups_between(
-        &self,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<(i64, HostAggregate)>, StoreError> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT ts_ms, count, cpu_min, cpu_max, cpu_sum, mem_min, mem_max, mem_sum,
-                    disk_min, disk_max, disk_sum, net_min, net_max, net_sum
-             FROM host_rollups WHERE ts_ms BETWEEN ?1 AND ?2 ORDER BY ts_ms",
-        )?;
-        let rows = stmt.query_map([from_ms, to_ms], |r| {
-            Ok((r.get(0)?, host_aggregate_at(r, 1)?))
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     /// One maintenance pass, in bounded steps so that the writer's batches
@@ -929,95 +494,8 @@ impl Store {
     fn fold_raw(&self, from_ms: i64, to_ms: i64) -> Result<usize, StoreError> {
         let mut conn = self.write()?;
         let tx = conn.transaction()?;
-        let probes = {
-            let mut stmt = tx.prepare_cached(
-                "SELECT target_id, ts_ms, outcome, latency_ms, status FROM probe_results
-                 WHERE ts_ms >= ?1 AND ts_ms < ?2",
-            )?;
-            let rows = stmt.query_map([from_ms, to_ms], probe_row)?;
-            rows.collect::<Result<Vec<_>, _>>()?
-        };
-        let hosts = {
-            let mut stmt = tx.prepare_cached(
-                "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage,
-                        memory_used_bytes, disk_used_bytes, network_rx_bytes_per_s,
-                        network_tx_bytes_per_s
-                 FROM host_samples WHERE ts_ms >= ?1 AND ts_ms < ?2",
-            )?;
-            let rows = stmt.query_map([from_ms, to_ms], host_sample_row)?;
-            rows.collect::<Result<Vec<_>, _>>()?
-        };
-        let folded = probes.len() + hosts.len();
-        for ((target, minute), mut agg) in fold_probes(&probes) {
-            let existing = tx
-                .query_row(
-                    "SELECT count, errors, lat_count, lat_sum, lat_min, lat_max, hist
-                     FROM probe_rollups WHERE target_id = ?1 AND ts_ms = ?2",
-                    [target, minute],
-                    |r| probe_aggregate_at(r, 0),
-                )
-                .optional()?;
-            if let Some(existing) = existing {
-                agg.merge(&existing);
-            }
-            tx.execute(
-                "INSERT OR REPLACE INTO probe_rollups VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    target,
-                    minute,
-                    agg.count as i64,
-                    agg.errors as i64,
-                    agg.lat_count as i64,
-                    agg.lat_sum,
-                    agg.lat_min,
-                    agg.lat_max,
-                    agg.hist.encode()
-                ],
-            )?;
-        }
-        for (minute, mut agg) in fold_hosts(&hosts) {
-            let existing = tx
-                .query_row(
-                    "SELECT count, cpu_min, cpu_max, cpu_sum, mem_min, mem_max, mem_sum,
-                            disk_min, disk_max, disk_sum, net_min, net_max, net_sum
-                     FROM host_rollups WHERE ts_ms = ?1",
-                    [minute],
-                    |r| host_aggregate_at(r, 0),
-                )
-                .optional()?;
-            if let Some(existing) = existing {
-                agg.merge(&existing);
-            }
-            let [c, m, d, n] = agg.figures;
-            tx.execute(
-                "INSERT OR REPLACE INTO host_rollups
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                params![
-                    minute,
-                    agg.count as i64,
-                    c.min,
-                    c.max,
-                    c.sum,
-                    m.min,
-                    m.max,
-                    m.sum,
-                    d.min,
-                    d.max,
-                    d.sum,
-                    n.min,
-                    n.max,
-                    n.sum
-                ],
-            )?;
-        }
-        tx.execute(
-            "DELETE FROM probe_results WHERE ts_ms >= ?1 AND ts_ms < ?2",
-            [from_ms, to_ms],
-        )?;
-        tx.execute(
-            "DELETE FROM host_samples WHERE ts_ms >= ?1 AND ts_ms < ?2",
-            [from_ms, to_ms],
-        )?;
+        let folded = crate::probes::store::fold_raw(&tx, from_ms, to_ms)?
+            + crate::host::store::fold_raw(&tx, from_ms, to_ms)?;
         tx.commit()?;
         Ok(folded)
     }
@@ -1036,215 +514,20 @@ impl Store {
         }
     }
 
-    /// Deletes raw requests with `ts_ms < before_ms`, `chunk` rows per
-    /// statement, each its own transaction, the lock released (and the
-    /// thread yielding) between two; how many went.
-    fn prune_requests(&self, before_ms: i64, chunk: usize) -> Result<usize, StoreError> {
-        let mut pruned = 0;
-        loop {
-            let n = self.write()?.execute(
-                "DELETE FROM requests WHERE rowid IN
-                     (SELECT rowid FROM requests WHERE ts_ms < ?1 LIMIT ?2)",
-                params![before_ms, chunk as i64],
-            )?;
-            pruned += n;
-            if n < chunk {
-                return Ok(pruned);
-            }
-            std::thread::yield_now();
-        }
-    }
-
     /// Bytes of the database's pages that hold data (free pages left out).
     pub fn used_bytes(&self) -> Result<u64, StoreError> {
         used_bytes(&*self.read()?)
     }
-
-    /// The newest `limit` samples, oldest first.
-    pub fn recent_host_samples(&self, limit: usize) -> Result<Vec<HostSample>, StoreError> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage, memory_used_bytes,
-                    disk_used_bytes, network_rx_bytes_per_s, network_tx_bytes_per_s
-             FROM host_samples ORDER BY ts_ms DESC LIMIT ?1",
-        )?;
-        let mut rows = stmt
-            .query_map([limit as i64], host_sample_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.reverse();
-        Ok(rows)
-    }
-}
-
-/// A probe rollup from columns `i..`: count, errors, lat_count, lat_sum,
-/// lat_min, lat_max, hist.
-fn probe_aggregate_at(r: &Row<'_>, i: usize) -> rusqlite::Result<ProbeAggregate> {
-    let hist: Vec<u8> = r.get(i + 6)?;
-    Ok(ProbeAggregate {
-        count: r.get::<_, i64>(i)?.max(0) as u64,
-        errors: r.get::<_, i64>(i + 1)?.max(0) as u64,
-        lat_count: r.get::<_, i64>(i + 2)?.max(0) as u64,
-        lat_sum: r.get(i + 3)?,
-        lat_min: r.get(i + 4)?,
-        lat_max: r.get(i + 5)?,
-        hist: LatencyHistogram::decode(&hist).unwrap_or_default(),
-    })
 }
 
 /// Column `i` as text borrowed from the row: no copy.
-fn text<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+pub(crate) fn text<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
     Ok(r.get_ref(i)?.as_str()?)
 }
 
 /// Column `i` as bytes borrowed from the row: no copy.
-fn blob<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
+pub(crate) fn blob<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
     Ok(r.get_ref(i)?.as_blob()?)
-}
-
-/// A request rollup's figures from columns `i..`: count, errors, lat_sum,
-/// lat_min, lat_max (every request has a duration: lat_count is count); the
-/// histogram is left empty.
-fn request_figures_at(r: &Row<'_>, i: usize) -> rusqlite::Result<ProbeAggregate> {
-    let count = r.get::<_, i64>(i)?.max(0) as u64;
-    Ok(ProbeAggregate {
-        count,
-        errors: r.get::<_, i64>(i + 1)?.max(0) as u64,
-        lat_count: count,
-        lat_sum: r.get(i + 2)?,
-        lat_min: r.get(i + 3)?,
-        lat_max: r.get(i + 4)?,
-        hist: LatencyHistogram::default(),
-    })
-}
-
-/// Adds `agg` to the stored rollup of `key`, creating it: read, merge, write
-/// back (the histogram cannot be merged in SQL).
-fn add_request_rollup(
-    conn: &Connection,
-    (service, endpoint, method, minute): RequestKey<'_>,
-    mut agg: ProbeAggregate,
-) -> Result<(), StoreError> {
-    let mut read = conn.prepare_cached(
-        "SELECT count, errors, lat_sum, lat_min, lat_max, hist FROM request_rollups
-         WHERE service = ?1 AND endpoint = ?2 AND method = ?3 AND ts_ms = ?4",
-    )?;
-    let mut rows = read.query(params![service, endpoint, method, minute])?;
-    if let Some(r) = rows.next()? {
-        agg.merge_encoded(&request_figures_at(r, 0)?, blob(r, 5)?);
-    }
-    drop(rows);
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO request_rollups
-             (service, endpoint, method, ts_ms, count, errors, lat_sum, lat_min, lat_max, hist)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        service,
-        endpoint,
-        method,
-        minute,
-        agg.count as i64,
-        agg.errors as i64,
-        agg.lat_sum,
-        agg.lat_min,
-        agg.lat_max,
-        agg.hist.encode()
-    ])?;
-    Ok(())
-}
-
-/// The migration to [`REQUEST_ROLLUPS_VERSION`]'s step: folds the raw
-/// requests already stored into `request_rollups` (empty until then), so that
-/// an upgraded database keeps its history once raw rows past the raw window
-/// go. One minute at a time, each read grouped by key as SQLite returns it:
-/// memory holds one minute's keys, whatever the size of the table.
-fn backfill_request_rollups(conn: &Connection) -> Result<(), StoreError> {
-    let mut select = conn.prepare(
-        "SELECT service, endpoint, method, status, duration_ms FROM requests
-         WHERE ts_ms >= ?1 AND ts_ms < ?2 ORDER BY service, endpoint, method",
-    )?;
-    let mut after = conn.prepare("SELECT MIN(ts_ms) FROM requests WHERE ts_ms >= ?1")?;
-    let mut next: Option<i64> = after.query_row([i64::MIN], |r| r.get(0))?;
-    let (mut minutes, mut folded) = (0u64, 0u64);
-    while let Some(ts) = next {
-        let minute = minute_of(ts);
-        let end = minute.saturating_add(ROLLUP_MS);
-        let mut groups: Vec<((String, String, String), ProbeAggregate)> = Vec::new();
-        let mut rows = select.query([minute, end])?;
-        while let Some(r) = rows.next()? {
-            let (service, endpoint, method) = (text(r, 0)?, text(r, 1)?, text(r, 2)?);
-            let same = groups
-                .last()
-                .is_some_and(|((s, e, m), _)| s == service && e == endpoint && m == method);
-            if !same {
-                let key = (service.to_owned(), endpoint.to_owned(), method.to_owned());
-                groups.push((key, ProbeAggregate::default()));
-            }
-            if let Some((_, agg)) = groups.last_mut() {
-                agg.add_request(r.get(3)?, r.get(4)?);
-                folded += 1;
-            }
-        }
-        drop(rows);
-        for ((service, endpoint, method), agg) in groups {
-            add_request_rollup(conn, (&service, &endpoint, &method, minute), agg)?;
-        }
-        minutes += 1;
-        next = if end == i64::MAX {
-            None
-        } else {
-            after.query_row([end], |r| r.get(0))?
-        };
-    }
-    if folded > 0 {
-        tracing::info!(requests = folded, minutes, "request rollups back-filled");
-    }
-    Ok(())
-}
-
-/// A host rollup from columns `i..`: count, then min, max, sum of cpu,
-/// memory, disk and network.
-fn host_aggregate_at(r: &Row<'_>, i: usize) -> rusqlite::Result<HostAggregate> {
-    let sums = |j: usize| -> rusqlite::Result<Sums> {
-        Ok(Sums {
-            min: r.get(j)?,
-            max: r.get(j + 1)?,
-            sum: r.get(j + 2)?,
-        })
-    };
-    Ok(HostAggregate {
-        count: r.get::<_, i64>(i)?.max(0) as u64,
-        figures: [sums(i + 1)?, sums(i + 4)?, sums(i + 7)?, sums(i + 10)?],
-    })
-}
-
-/// Buckets as text: `le:count` pairs separated by spaces (`inf` for +Inf).
-fn encode_buckets(buckets: &[(f64, f64)]) -> String {
-    buckets
-        .iter()
-        .map(|(le, n)| {
-            if le.is_infinite() {
-                format!("inf:{n}")
-            } else {
-                format!("{le}:{n}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn decode_buckets(text: &str) -> Vec<(f64, f64)> {
-    text.split_whitespace()
-        .filter_map(|pair| {
-            let (le, n) = pair.split_once(':')?;
-            let le = if le == "inf" {
-                f64::INFINITY
-            } else {
-                le.parse().ok()?
-            };
-            Some((le, n.parse().ok()?))
-        })
-        .collect()
 }
 
 fn delete_before(conn: &Connection, before_ms: i64) -> Result<usize, StoreError> {
@@ -1274,100 +557,6 @@ fn used_bytes(conn: &Connection) -> Result<u64, StoreError> {
             .max(0) as u64)
     };
     Ok((pragma("page_count")? - pragma("freelist_count")?) * pragma("page_size")?)
-}
-
-fn probe_row(r: &Row<'_>) -> rusqlite::Result<ProbeResult> {
-    let outcome: String = r.get(2)?;
-    Ok(ProbeResult {
-        target_id: r.get(0)?,
-        ts_ms: r.get(1)?,
-        outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Error),
-        latency_ms: r.get(3)?,
-        status: r.get(4)?,
-    })
-}
-
-fn method_str(m: ProbeMethod) -> &'static str {
-    match m {
-        ProbeMethod::Get => "GET",
-        ProbeMethod::Head => "HEAD",
-    }
-}
-
-fn target_row(r: &Row<'_>) -> rusqlite::Result<(i64, TargetSpec)> {
-    let method: String = r.get(3)?;
-    Ok((
-        r.get(0)?,
-        TargetSpec {
-            name: r.get(1)?,
-            url: r.get(2)?,
-            method: if method == "HEAD" {
-                ProbeMethod::Head
-            } else {
-                ProbeMethod::Get
-            },
-            expected_status: r.get(4)?,
-            interval_ms: r.get::<_, i64>(5)?.max(0) as u64,
-            timeout_ms: r.get::<_, i64>(6)?.max(0) as u64,
-            enabled: r.get(7)?,
-            kind: if r.get::<_, String>(8)? == "prometheus" {
-                TargetKind::Prometheus
-            } else {
-                TargetKind::Http
-            },
-        },
-    ))
-}
-
-/// A target's columns after its id, in table order.
-fn target_values(t: &TargetSpec) -> [Value; 8] {
-    [
-        Value::Text(t.name.clone()),
-        Value::Text(t.url.clone()),
-        Value::Text(method_str(t.method).into()),
-        Value::Integer(i64::from(t.expected_status)),
-        Value::Integer(t.interval_ms as i64),
-        Value::Integer(t.timeout_ms as i64),
-        Value::Integer(i64::from(t.enabled)),
-        Value::Text(kind_str(t.kind).into()),
-    ]
-}
-
-fn kind_str(k: TargetKind) -> &'static str {
-    match k {
-        TargetKind::Http => "http",
-        TargetKind::Prometheus => "prometheus",
-    }
-}
-
-/// A host sample's columns, in the order of `host_samples` (and of
-/// `node_samples` after its target).
-fn host_values(s: &HostSample) -> [Value; 9] {
-    [
-        Value::Integer(s.ts_ms),
-        Value::Real(s.cpu_usage),
-        Value::Real(s.memory_usage),
-        Value::Real(s.disk_usage),
-        Value::Real(s.network_usage),
-        Value::Integer(s.memory_used_bytes as i64),
-        Value::Integer(s.disk_used_bytes as i64),
-        Value::Real(s.network_rx_bytes_per_s),
-        Value::Real(s.network_tx_bytes_per_s),
-    ]
-}
-
-fn host_sample_row(r: &Row<'_>) -> rusqlite::Result<HostSample> {
-    Ok(HostSample {
-        ts_ms: r.get(0)?,
-        cpu_usage: r.get(1)?,
-        memory_usage: r.get(2)?,
-        disk_usage: r.get(3)?,
-        network_usage: r.get(4)?,
-        memory_used_bytes: r.get::<_, i64>(5)?.max(0) as u64,
-        disk_used_bytes: r.get::<_, i64>(6)?.max(0) as u64,
-        network_rx_bytes_per_s: r.get(7)?,
-        network_tx_bytes_per_s: r.get(8)?,
-    })
 }
 
 /// A connection to `path` (its directory created if needed), in WAL mode.
@@ -1436,6 +625,10 @@ fn migrate(conn: &mut Connection, target: usize) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::store::{raw_requests_where, request_rollups_where};
+    use crate::rollup::ProbeAggregate;
+    use rusqlite::params;
+    use vigie_api::Outcome;
 
     fn sample(ts_ms: i64) -> HostSample {
         HostSample {

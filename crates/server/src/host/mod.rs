@@ -5,6 +5,7 @@
 
 mod collector;
 mod sampler;
+pub mod store;
 
 use std::collections::BTreeMap;
 

@@ -12,6 +12,7 @@
 //! [`SCRAPE_MAX_BYTES`], or not at all.
 
 mod classify;
+pub mod store;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

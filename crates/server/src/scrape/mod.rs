@@ -4,6 +4,7 @@
 
 pub mod histogram;
 pub mod node;
+pub mod store;
 pub mod text;
 
 /// Most bytes of one scrape's body. A node_exporter answers some 100 KiB and

@@ -4,6 +4,7 @@
 //! target's probe task at once. A URL the fetch policy refuses is refused
 //! there, with the field `url`, before anything is stored.
 
+pub mod store;
 mod validate;
 
 use std::path::Path;
