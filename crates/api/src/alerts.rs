@@ -9,6 +9,7 @@ pub const ALERT_EVENT: &str = "alert";
 
 /// The seeds' severities, most urgent first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Critical,
@@ -37,6 +38,7 @@ impl Severity {
 
 /// What a rule watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertMetric {
     /// This host's CPU use, percent (latest sample).
@@ -133,6 +135,7 @@ impl AlertMetric {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Comparison {
     /// Fires when the value is above the threshold.
@@ -153,22 +156,28 @@ impl Comparison {
 /// A rule as written by an operator (body of `POST alert-rules/` and `PUT
 /// alert-rules/{id}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertRuleSpec {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: String,
     pub metric: AlertMetric,
     pub comparison: Comparison,
-    /// In the metric's unit (percent or ms).
+    /// In the metric's unit: 0 to 100 for percentages, 0 to 3 600 000 for ms.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 3_600_000))]
     pub threshold: f64,
     pub severity: Severity,
     /// How long the condition must hold before the alert fires, seconds.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(default = 0, maximum = 86_400))]
     pub for_seconds: u32,
     /// The value must come back past the threshold by this much (same unit)
     /// to clear, so that a value hovering at the threshold does not flap.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(default = 0, minimum = 0))]
     pub recovery_margin: f64,
     /// Requests taken into response-time and error-rate figures, seconds.
     #[serde(default = "default_window")]
+    #[cfg_attr(feature = "openapi", schema(default = default_window, minimum = 10, maximum = 86_400))]
     pub window_seconds: u32,
     /// Probes of this target only (response metrics); all targets when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,6 +189,7 @@ pub struct AlertRuleSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     #[serde(default = "yes")]
+    #[cfg_attr(feature = "openapi", schema(default = yes))]
     pub enabled: bool,
 }
 
@@ -192,21 +202,25 @@ fn yes() -> bool {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertRule {
     pub id: i64,
     #[serde(flatten)]
     pub spec: AlertRuleSpec,
     /// The value at the last evaluation; `None` when there was nothing to measure.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub last_value: Option<f64>,
 }
 
 /// Body of `GET alert-rules/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertRuleList {
     pub rules: Vec<AlertRule>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AlertState {
     /// The condition holds, for less than the rule's duration.
@@ -234,13 +248,16 @@ impl AlertState {
 
 /// One step of an alert's life, kept for ever.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertTransition {
     pub at_ms: i64,
     pub state: AlertState,
     /// `system` for what the evaluator did; the operator's name otherwise.
     pub actor: String,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub note: Option<String>,
     /// The value measured at that moment.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub value: Option<f64>,
 }
 
@@ -249,6 +266,7 @@ pub const SYSTEM_ACTOR: &str = "system";
 
 /// One occurrence of a rule's condition (the seeds' fields first).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     pub id: i64,
     pub alert_type: String,
@@ -257,6 +275,7 @@ pub struct Alert {
     pub description: String,
     pub metric_type: AlertMetric,
     pub threshold_value: f64,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub current_value: Option<f64>,
     pub is_resolved: bool,
     pub rule_id: i64,
@@ -267,12 +286,18 @@ pub struct Alert {
     pub condition_holds: bool,
     pub for_seconds: u32,
     pub started_at: i64,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub fired_at: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub acknowledged_by: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub acknowledged_at: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub resolved_by: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub resolved_at: Option<i64>,
     /// The note of the last acknowledgement or resolution.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub note: Option<String>,
     pub history: Vec<AlertTransition>,
 }
@@ -280,6 +305,7 @@ pub struct Alert {
 /// Body of `GET alerts/`: newest first (open ones first with `state=open`,
 /// by severity), `limit` at a time from `offset`, out of `total`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertList {
     pub alerts: Vec<Alert>,
     pub total: u64,
@@ -291,24 +317,33 @@ pub struct AlertList {
 
 /// Body of `POST resolve-alert/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolveAlert {
     pub alert_id: i64,
     /// Why it is resolved; required.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
     pub note: String,
-    /// The operator's name, recorded only when the server needs no token:
-    /// otherwise the token's name is recorded, whatever this says.
+    /// The operator's name, recorded only when the server needs no token
+    /// (then required): otherwise the token's name is recorded, whatever
+    /// this says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub actor: Option<String>,
 }
 
 /// Body of `POST acknowledge-alert/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AcknowledgeAlert {
     pub alert_id: i64,
-    /// As in [`ResolveAlert::actor`].
+    /// The operator's name, recorded only when the server needs no token
+    /// (then required): otherwise the token's name is recorded (as in
+    /// [`ResolveAlert::actor`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub actor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub note: Option<String>,
 }
 

@@ -58,6 +58,7 @@ pub mod paths {
 /// What a token may do. Each role includes the ones before it, except
 /// [`Role::Ingest`], which only adds measurements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads and the live stream.
@@ -102,6 +103,7 @@ impl Role {
 
 /// Body of `POST stream-ticket/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StreamTicket {
     /// Opaque; goes in `stream/?ticket=`; opens one stream, once.
     pub ticket: String,
@@ -111,48 +113,58 @@ pub struct StreamTicket {
 
 /// Body of `GET session/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     /// Whether this server needs a token (it does once any is configured).
     pub auth_required: bool,
     /// The token's name; `None` when no token is needed or none was sent.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub name: Option<String>,
     /// What the caller may do.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub role: Option<Role>,
 }
 
 /// One request an application served, as its middleware saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestRecord {
     /// Route or path, e.g. `/api/orders/{id}`.
     pub endpoint: String,
     /// HTTP method, e.g. `GET`.
     pub method: String,
     /// HTTP status answered.
+    #[cfg_attr(feature = "openapi", schema(minimum = 100, maximum = 599))]
     pub status: u16,
     /// Time to answer, milliseconds; finite and not negative.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub duration_ms: f64,
-    /// When it was served, Unix ms; defaults to arrival.
+    /// When it was served, Unix ms; defaults to arrival; at most 5 min ahead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
     /// The application that served it; defaults to `default`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(default = "default"))]
     pub service: Option<String>,
 }
 
 /// Body of `POST ingest/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestBatch {
     pub records: Vec<RequestRecord>,
 }
 
 /// Answer to `POST ingest/`, sent once the batch is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestAck {
     pub stored: u64,
 }
 
 /// Which measurements `metrics/` summarises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// Vigie's own HTTP probes of the targets.
@@ -166,6 +178,7 @@ pub enum Source {
 
 /// Figures of one endpoint of one service over a range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndpointStats {
     pub service: String,
     pub method: String,
@@ -181,6 +194,7 @@ pub struct EndpointStats {
 
 /// Body of `GET endpoints/`, worst first by the order asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndpointList {
     pub from_ms: i64,
     pub to_ms: i64,
@@ -209,6 +223,7 @@ pub const MONITORING_EVENT: &str = "monitoring";
 
 /// HTTP method a probe uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ProbeMethod {
     #[default]
@@ -218,6 +233,7 @@ pub enum ProbeMethod {
 
 /// What Vigie does with a target's URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     /// Probe it: response time, status, availability.
@@ -230,24 +246,32 @@ pub enum TargetKind {
 
 /// What an admin declares about an endpoint to probe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TargetSpec {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
-    /// `http://` or `https://` URL.
+    /// `http://` or `https://` URL, without credentials.
     pub url: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(default = TargetKind::default))]
     pub kind: TargetKind,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(default = ProbeMethod::default))]
     pub method: ProbeMethod,
     /// Status that counts as success.
     #[serde(default = "default_expected_status")]
+    #[cfg_attr(feature = "openapi", schema(default = default_expected_status, minimum = 100, maximum = 599))]
     pub expected_status: u16,
     /// Milliseconds between two probes; at least 1000.
     #[serde(default = "default_interval_ms")]
+    #[cfg_attr(feature = "openapi", schema(default = default_interval_ms, minimum = 1000, maximum = 86_400_000))]
     pub interval_ms: u64,
     /// Milliseconds before a probe counts as timed out; at most `interval_ms`.
     #[serde(default = "default_timeout_ms")]
+    #[cfg_attr(feature = "openapi", schema(default = default_timeout_ms, minimum = 50))]
     pub timeout_ms: u64,
     #[serde(default = "default_true")]
+    #[cfg_attr(feature = "openapi", schema(default = default_true))]
     pub enabled: bool,
 }
 
@@ -266,6 +290,7 @@ fn default_true() -> bool {
 
 /// How one probe ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Answered with the expected status.
@@ -320,19 +345,23 @@ impl Outcome {
 
 /// One probe of one target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProbeResult {
     pub target_id: i64,
     pub ts_ms: i64,
     pub outcome: Outcome,
     /// Time to the complete answer. `None` when there was no answer (timeout,
     /// refused...): failures never enter latency figures.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub latency_ms: Option<f64>,
     /// HTTP status, when there was an answer.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub status: Option<u16>,
 }
 
 /// Whether a target answers, from its recent probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
     /// Not probed yet (new, disabled, or monitoring paused since start).
@@ -344,68 +373,89 @@ pub enum Health {
 
 /// A probe target as stored, with its live state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Target {
     pub id: i64,
     #[serde(flatten)]
     pub spec: TargetSpec,
     pub health: Health,
     pub consecutive_failures: u32,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub last_result: Option<ProbeResult>,
     /// Why the last scrape could not be read (not the Prometheus format...).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub last_error: Option<String>,
 }
 
 /// Body of `GET targets/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TargetList {
     pub targets: Vec<Target>,
 }
 
 /// Collection on or off; survives restarts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MonitoringState {
     pub monitoring: bool,
     /// When it last changed, Unix ms; `None` if never.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub changed_at_ms: Option<i64>,
 }
 
 /// The seeds' `performance_metrics`: response times of the probes in a range.
 /// Every figure is `None` when nothing was measured: never a zero that looks measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PerformanceMetrics {
     /// Mean latency of successful probes, ms.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub avg_response_time: Option<f64>,
     /// Probes run.
     pub total_requests: u64,
     /// Failed probes, percent of all.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub error_rate: Option<f64>,
     /// Probes per second over the range.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub throughput: Option<f64>,
     /// Successful probes, percent of all.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub availability: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub p50: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub p95: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub p99: Option<f64>,
 }
 
 /// One bucket of a downsampled latency series. Latency figures cover the
 /// successful probes of the bucket; `min`/`max` keep spikes visible.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricsPoint {
     /// Start of the bucket, Unix ms.
     pub ts_ms: i64,
     pub count: u64,
     pub errors: u64,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub avg: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub min: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub max: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub p95: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub p99: Option<f64>,
 }
 
 /// Body of `GET metrics/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricsResponse {
     pub performance_metrics: PerformanceMetrics,
     pub from_ms: i64,
@@ -414,14 +464,18 @@ pub struct MetricsResponse {
     pub bucket_ms: i64,
     /// What was summarised.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub source: Source,
     /// Probes of this target only; `None`: all targets (or requests).
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub target_id: Option<i64>,
     /// Requests of this service only.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub service: Option<String>,
     /// Requests of this endpoint only.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub endpoint: Option<String>,
     pub series: Vec<MetricsPoint>,
 }
@@ -429,16 +483,22 @@ pub struct MetricsResponse {
 /// The seeds' cache block. Vigie has no cache source yet: `available` is false
 /// and every figure null.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CachePerformance {
     pub available: bool,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub hit_rate: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub total_hits: Option<u64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub total_misses: Option<u64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub avg_response_time: Option<f64>,
 }
 
 /// Body of `GET /api/performance/`: the object the seed dashboard fetched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Overview {
     pub performance_metrics: PerformanceMetrics,
     pub system_resources: SystemResources,
@@ -451,6 +511,7 @@ pub struct Overview {
 /// Percentages are 0–100. `network_usage` is the seeds' field: total bytes per
 /// second received plus sent over all non-loopback interfaces, in KiB/s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostSample {
     /// Unix time of the measurement, milliseconds. Also the SSE event id.
     pub ts_ms: i64,
@@ -470,6 +531,7 @@ pub struct HostSample {
 
 /// Fixed sizes of this host, read at start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostCapacities {
     pub hostname: String,
     pub cpu_cores: u32,
@@ -485,12 +547,18 @@ pub struct HostCapacities {
 /// as in the seeds; `series` holds the recent samples oldest first, the last
 /// one being the same as the top-level values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SystemResources {
     /// `None` until the sampler has taken its first sample.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub ts_ms: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub cpu_usage: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub memory_usage: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub disk_usage: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub network_usage: Option<f64>,
     pub capacities: HostCapacities,
     /// Seconds between samples.
@@ -505,6 +573,7 @@ pub struct SystemResources {
 /// Lowest, mean and highest value of one figure over a bucket: the mean draws
 /// the line, the extremes keep short spikes visible.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Spread {
     pub min: f64,
     pub avg: f64,
@@ -513,6 +582,7 @@ pub struct Spread {
 
 /// One bucket of stored host samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResourcePoint {
     /// Start of the bucket, Unix ms.
     pub ts_ms: i64,
@@ -527,6 +597,7 @@ pub struct ResourcePoint {
 /// Host samples over a range, bucketed; buckets without a sample are left
 /// out, so a pause or an outage stays a gap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResourceHistory {
     pub from_ms: i64,
     pub to_ms: i64,
@@ -536,6 +607,7 @@ pub struct ResourceHistory {
 
 /// JSON body of every 4xx/5xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Human-readable message.
     pub error: String,
@@ -549,6 +621,7 @@ pub struct ErrorBody {
 
 /// Body of `/readyz`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Readiness {
     pub ready: bool,
     pub database: bool,
@@ -558,6 +631,7 @@ pub struct Readiness {
 /// `config.json` next to the dashboard's `index.html`: read once at start-up.
 /// Every field is optional so that an empty object is a valid config.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DashboardConfig {
     /// Origin (and optional path) of the API, e.g. `https://vigie.example.com`.
     /// Absent or empty: the page's own origin.

@@ -26,6 +26,8 @@ macro_rules! ranged_query {
     ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+        #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
         #[serde(deny_unknown_fields)]
         pub struct $name {
             /// `5m`, `1h`, `7d`…: the span ending now (or `from`/`to`).
@@ -39,6 +41,7 @@ macro_rules! ranged_query {
             pub to: Option<i64>,
             /// Most points in a series (1 to 2000).
             #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 2000))]
             pub points: Option<u32>,
             $(
                 $(#[$fm])*
@@ -74,9 +77,17 @@ ranged_query! {
     /// requests (`source=requests`, of one `service` and `endpoint`), or of a
     /// Prometheus target's histograms (`source=scrape&target=`).
     MetricsQuery {
+        /// `probes` by default; `requests` when `service` or `endpoint` is
+        /// given; `scrape`: the request-duration histograms of the
+        /// Prometheus target `target` (endpoint = route).
+        #[cfg_attr(feature = "openapi", param(inline))]
         source: Source,
+        /// One target's probes only (or, with `source=scrape`, the
+        /// Prometheus target read).
         target: i64,
+        /// Requests of this service only.
         service: String,
+        /// Requests of this endpoint only.
         endpoint: String,
     }
 }
@@ -85,11 +96,19 @@ ranged_query! {
     /// `GET endpoints/`: the ranking of endpoints of ingested requests (of
     /// one `service`), or of a Prometheus target (`source=scrape&target=`).
     EndpointsQuery {
+        /// `requests` by default, or `scrape` (with `target`).
+        #[cfg_attr(feature = "openapi", param(inline))]
         source: Source,
+        /// With `source=scrape`: the Prometheus target whose histograms are
+        /// ranked by route.
         target: i64,
+        /// Requests of this service only.
         service: String,
+        /// The order, worst first; `p95` by default.
+        #[cfg_attr(feature = "openapi", param(inline))]
         sort: EndpointSort,
-        /// 1 to 1000.
+        /// 1 to 1000; 50 when absent.
+        #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1000))]
         limit: u32,
     }
 }
@@ -98,12 +117,15 @@ ranged_query! {
     /// `GET system-resources/`: this host, or the one behind a node_exporter
     /// target (`host`); with a range, also the stored samples bucketed.
     SystemResourcesQuery {
+        /// Id of a Prometheus target scraping a node_exporter: that host
+        /// instead of this one.
         host: i64,
     }
 }
 
 /// How the endpoints ranking is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EndpointSort {
     #[default]
@@ -130,6 +152,7 @@ impl EndpointSort {
 
 /// A state filter of `GET alerts/`: one state, or `open` (any but resolved).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StateFilter {
     Open,
@@ -141,17 +164,24 @@ pub enum StateFilter {
 
 /// `GET alerts/`: filters and page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct AlertsQuery {
-    /// States, comma-separated; any when absent.
+    /// States, comma-separated (`open`, `pending`, `firing`,
+    /// `acknowledged`, `resolved`; `open` is any but resolved); any when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
     pub state: Option<Comma<StateFilter>>,
-    /// Severities, comma-separated; any when absent.
+    /// Severities, comma-separated (`critical`, `high`, `medium`, `low`);
+    /// any when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
     pub severity: Option<Comma<Severity>>,
-    /// Alerts whose life overlaps `[from, to]`, Unix ms.
+    /// Alerts whose life overlaps `[from, to]`: alive at or after this, Unix ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<i64>,
+    /// Alerts started at or before this, Unix ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<i64>,
     /// `true`: only alerts that fired; `false`: only those that cleared before.
@@ -159,7 +189,9 @@ pub struct AlertsQuery {
     pub fired: Option<bool>,
     /// 1 to 500; 50 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500))]
     pub limit: Option<u32>,
+    /// Alerts skipped before the page; 0 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u32>,
 }
@@ -216,8 +248,12 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Comma<T> {
 /// `GET stream/`: a ticket from `stream-ticket/` (when tokens are needed) and
 /// where to resume.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
+    /// A ticket from `POST stream-ticket/` (an `EventSource` cannot send
+    /// `Authorization`); one use, 30 s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<String>,
     /// As `Last-Event-ID`, for a new `EventSource` that resumes.

@@ -36,6 +36,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::limits::RateLimiter;
 use crate::security;
+use crate::openapi::Op;
 
 /// Shortest token accepted at start: guessing must be hopeless.
 pub const MIN_TOKEN_LEN: usize = 16;
@@ -446,6 +447,15 @@ pub fn principal(request_extensions: &axum::http::Extensions) -> Principal {
         .unwrap_or_else(Principal::local)
 }
 
+/// The documentation of [`session`].
+pub fn session_op() -> Op {
+    Op::new(
+        "session",
+        "Whether this server needs a token, and the name and role of the one sent (needs none itself)",
+    )
+    .json::<Session>(200, "the session")
+}
+
 /// `GET session/`: whether tokens are needed and who the caller is; needs no
 /// token itself, so a dashboard can ask before it has one.
 pub async fn session(State(state): State<AppState>, request: Request) -> axum::Json<Session> {
@@ -460,6 +470,16 @@ pub async fn session(State(state): State<AppState>, request: Request) -> axum::J
         name: principal.as_ref().and_then(|p| p.name.clone()),
         role: principal.map(|p| p.role),
     })
+}
+
+/// The documentation of [`stream_ticket`].
+pub fn stream_ticket_op() -> Op {
+    Op::new(
+        "streamTicket",
+        "A single-use ticket that opens the live stream (stream/?ticket=…) within 30 s, as the caller",
+    )
+    .json::<StreamTicket>(200, "the ticket")
+    .error(503, "too many tickets handed out and not yet used, or too busy (requests in progress, time limit); Retry-After says when to try again")
 }
 
 /// `POST stream-ticket/`: a ticket for `stream/?ticket=…`, bound to the caller.

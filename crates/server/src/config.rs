@@ -225,6 +225,12 @@ impl Config {
         self.data_dir.join("vigie.db")
     }
 
+    /// Where the raw window starts at `now_ms`: raw measurements are kept
+    /// from there on, rollups before.
+    pub fn raw_start_ms(&self, now_ms: i64) -> i64 {
+        now_ms.saturating_sub(self.raw_window().as_millis() as i64)
+    }
+
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
     }

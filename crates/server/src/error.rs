@@ -66,6 +66,17 @@ impl ApiError {
     }
 }
 
+impl From<crate::measures::MeasureError> for ApiError {
+    fn from(e: crate::measures::MeasureError) -> Self {
+        match e {
+            crate::measures::MeasureError::UnknownTarget(id) => {
+                ApiError::bad_request("target", format!("no target with id {id}"))
+            }
+            crate::measures::MeasureError::Store(e) => ApiError::Store(e),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let field = |f: &str| Some(f.to_owned());

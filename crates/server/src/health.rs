@@ -7,9 +7,25 @@ use axum::http::StatusCode;
 use vigie_api::Readiness;
 
 use crate::AppState;
+use crate::openapi::Op;
+
+/// The documentation of [`livez`].
+pub fn livez_op() -> Op {
+    Op::new("livez", "The process answers").text(200, "text/plain", "ok")
+}
 
 pub async fn livez() -> &'static str {
     "ok"
+}
+
+/// The documentation of [`readyz`].
+pub fn readyz_op() -> Op {
+    Op::new(
+        "readyz",
+        "Database reachable and a sample taken since start",
+    )
+    .json::<Readiness>(200, "ready")
+    .json::<Readiness>(503, "not ready yet")
 }
 
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {

@@ -18,6 +18,7 @@ use vigie_api::{IngestAck, IngestBatch, RequestRecord};
 use crate::AppState;
 use crate::error::{ApiError, parse_json_seed};
 use crate::store::StoredRequest;
+use crate::openapi::Op;
 
 /// How far ahead of the server's clock a record may be stamped (clock skew).
 const MAX_FUTURE_MS: i64 = 5 * 60 * 1000;
@@ -188,6 +189,21 @@ pub fn parse_batch(body: &[u8], max: usize) -> Result<Vec<RequestRecord>, ApiErr
         )));
     }
     parsed
+}
+
+/// The documentation of [`ingest`].
+pub fn ingest_op() -> Op {
+    Op::new(
+        "ingest",
+        "Store a batch of request records from an application; answered once the batch is committed (all or nothing)",
+    )
+    .body::<IngestBatch>()
+    .json::<IngestAck>(200, "stored")
+    .error(400, "bad input: the body names the field")
+    .error(
+        413,
+        "more records than the configured maximum (10,000 by default)",
+    )
 }
 
 /// `POST /api/performance/ingest/`

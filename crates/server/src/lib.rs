@@ -18,8 +18,10 @@ pub mod host;
 pub mod ingest;
 pub mod limits;
 pub mod maintenance;
+pub mod measures;
 pub mod metrics;
 pub mod monitoring;
+pub mod openapi;
 pub mod probes;
 pub mod rollup;
 pub mod scrape;
@@ -32,12 +34,14 @@ pub mod web;
 pub mod writer;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
+use axum::extract::State;
+use axum::handler::Handler;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::IntoResponse;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodFilter, get};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -62,9 +66,6 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The OpenAPI document of every endpoint, served at `/api/openapi.json`.
-pub const OPENAPI: &str = include_str!("../openapi.json");
-
 /// Everything a handler may need; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -87,6 +88,9 @@ struct Inner {
     rate_limits: auth::RateLimits,
     streams: limits::StreamSlots,
     shutdown: CancellationToken,
+    /// The OpenAPI document, generated from the route table by the first
+    /// [`app`] built.
+    openapi: OnceLock<bytes::Bytes>,
 }
 
 impl AppState {
@@ -133,51 +137,248 @@ impl AppState {
     pub fn shutdown(&self) -> &CancellationToken {
         &self.inner.shutdown
     }
+    /// The OpenAPI document served at `/api/openapi.json` (JSON).
+    pub fn openapi(&self) -> bytes::Bytes {
+        self.inner
+            .openapi
+            .get_or_init(|| openapi::to_bytes(&routes(self)))
+            .clone()
+    }
 }
 
-/// The API's routes being declared: each under `path` and `path/` (the seed
-/// clients call both forms), each with the role its changes need.
+/// One route of the API: one method on one path, what it needs, and its
+/// documentation. [`routes`] lists them; the OpenAPI document is generated
+/// from that list.
+#[derive(Debug, Clone)]
+pub struct ApiRoute {
+    pub method: Method,
+    /// As documented: with its trailing slash under `/api/performance`.
+    pub path: String,
+    /// Every path the router serves it under.
+    pub served: Vec<String>,
+    /// The role a token needs (reads: viewer); `None`: no token at all.
+    pub role: Option<Role>,
+    /// Whether a stream ticket may stand for the token.
+    pub tickets: bool,
+    /// Whether it is under the time limit and the cap on requests in progress.
+    pub bounded: bool,
+    pub op: openapi::Op,
+}
+
+/// The API's routes being declared. Each is one method on one path, with
+/// the role it needs and its [`openapi::Op`]: the router and the table the
+/// document is generated from grow in the same call, so a route cannot be
+/// served undocumented. Paths under `/api/performance` are served with and
+/// without their trailing slash (the seed clients call both) and
+/// documented with it.
 struct Routes {
     router: Router<AppState>,
+    table: Vec<ApiRoute>,
     state: AppState,
+    bounded: bool,
 }
 
 impl Routes {
-    fn new(state: &AppState) -> Self {
+    /// `bounded`: whether these routes will be under the time limit and the
+    /// request cap (recorded for the document).
+    fn new(state: &AppState, bounded: bool) -> Self {
         Routes {
             router: Router::new(),
+            table: Vec::new(),
             state: state.clone(),
+            bounded,
         }
     }
 
-    fn route(mut self, path: &str, handler: MethodRouter<AppState>) -> Self {
-        self.router = self
-            .router
-            .route(path, handler.clone())
-            .route(&format!("{path}/"), handler);
-        self
+    /// A read, behind the [`auth::guard`]: a viewer's token.
+    fn get<H: Handler<T, AppState>, T: 'static>(self, path: &str, handler: H, op: openapi::Op) -> Self {
+        self.add(Method::GET, path, Some(Role::Viewer), false, handler, op)
     }
 
-    /// `handler` behind the [`auth::guard`]: reads need a viewer, changes `changes`.
-    fn guarded(self, path: &str, changes: Role, handler: MethodRouter<AppState>) -> Self {
-        let guard = auth::Guard {
-            state: self.state.clone(),
-            changes,
-            tickets: false,
+    /// A change needing `role`, behind the [`auth::guard`].
+    fn post<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &str,
+        role: Role,
+        handler: H,
+        op: openapi::Op,
+    ) -> Self {
+        self.add(Method::POST, path, Some(role), false, handler, op)
+    }
+
+    fn put<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &str,
+        role: Role,
+        handler: H,
+        op: openapi::Op,
+    ) -> Self {
+        self.add(Method::PUT, path, Some(role), false, handler, op)
+    }
+
+    fn delete<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &str,
+        role: Role,
+        handler: H,
+        op: openapi::Op,
+    ) -> Self {
+        self.add(Method::DELETE, path, Some(role), false, handler, op)
+    }
+
+    /// A read that needs no token: health checks, the document, `session/`.
+    fn public_get<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &str,
+        handler: H,
+        op: openapi::Op,
+    ) -> Self {
+        self.add(Method::GET, path, None, false, handler, op)
+    }
+
+    /// A read of a viewer whose token may be a single-use stream ticket.
+    fn ticket_get<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &str,
+        handler: H,
+        op: openapi::Op,
+    ) -> Self {
+        self.add(Method::GET, path, Some(Role::Viewer), true, handler, op)
+    }
+
+    fn add<H: Handler<T, AppState>, T: 'static>(
+        mut self,
+        method: Method,
+        path: &str,
+        role: Option<Role>,
+        tickets: bool,
+        handler: H,
+        op: openapi::Op,
+    ) -> Self {
+        let filter = match method {
+            Method::POST => MethodFilter::POST,
+            Method::PUT => MethodFilter::PUT,
+            Method::DELETE => MethodFilter::DELETE,
+            _ => MethodFilter::GET,
         };
-        self.route(
-            path,
-            handler.route_layer(axum::middleware::from_fn_with_state(guard, auth::guard)),
-        )
+        let mut route = axum::routing::on(filter, handler);
+        if let Some(changes) = role {
+            let guard = auth::Guard {
+                state: self.state.clone(),
+                changes,
+                tickets,
+            };
+            route = route.route_layer(axum::middleware::from_fn_with_state(guard, auth::guard));
+        }
+        let both = path.starts_with(vigie_api::API_PREFIX);
+        let documented = if both {
+            format!("{path}/")
+        } else {
+            path.to_owned()
+        };
+        let mut served = vec![path.to_owned()];
+        if both {
+            served.push(documented.clone());
+        }
+        for p in &served {
+            // A second method on a path already routed joins the first.
+            self.router = self.router.route(p, route.clone());
+        }
+        self.table.push(ApiRoute {
+            method,
+            path: documented,
+            served,
+            role,
+            tickets,
+            bounded: self.bounded,
+            op,
+        });
+        self
     }
 }
+
+/// Every route of the API, as [`app`] serves it: the table the OpenAPI
+/// document is generated from.
+pub fn routes(state: &AppState) -> Vec<ApiRoute> {
+    let (bounded, stream) = declare(state);
+    bounded.table.into_iter().chain(stream.table).collect()
+}
+
+/// The API's routes: those under the time limit and the request cap, and
+/// the live stream (long-lived by design, outside both).
+fn declare(state: &AppState) -> (Routes, Routes) {
+    use Role::{Admin, Ingest, Operator, Viewer};
+    let id = |p: &str| format!("{p}/{{id}}");
+    let ingest_limit =
+        axum::extract::DefaultBodyLimit::max(ingest::body_limit(state.config().ingest_max_records));
+    let bounded = Routes::new(state, true)
+        .get(paths::SYSTEM_RESOURCES, host::system_resources, host::system_resources_op())
+        .get(paths::METRICS, metrics::metrics, metrics::metrics_op())
+        .get(paths::OVERVIEW, metrics::overview, metrics::overview_op())
+        .get(paths::TARGETS, targets::list, targets::list_op())
+        .post(paths::TARGETS, Admin, targets::create, targets::create_op())
+        .get(&id(paths::TARGETS), targets::read, targets::read_op())
+        .put(&id(paths::TARGETS), Admin, targets::replace, targets::replace_op())
+        .delete(&id(paths::TARGETS), Admin, targets::delete, targets::delete_op())
+        .post(
+            paths::INGEST,
+            Ingest,
+            ingest::ingest.layer(ingest_limit),
+            ingest::ingest_op(),
+        )
+        .get(paths::ENDPOINTS, metrics::endpoints, metrics::endpoints_op())
+        .get(paths::MONITORING, monitoring::get_state, monitoring::get_state_op())
+        .post(paths::START_MONITORING, Operator, monitoring::start, monitoring::start_op())
+        .post(paths::STOP_MONITORING, Operator, monitoring::stop, monitoring::stop_op())
+        .get(paths::ALERTS, alerts::list, alerts::list_op())
+        .get(&id(paths::ALERTS), alerts::read, alerts::read_op())
+        .post(paths::RESOLVE_ALERT, Operator, alerts::resolve, alerts::resolve_op())
+        .post(
+            paths::ACKNOWLEDGE_ALERT,
+            Operator,
+            alerts::acknowledge,
+            alerts::acknowledge_op(),
+        )
+        .get(paths::ALERT_RULES, alerts::rules::list, alerts::rules::list_op())
+        .post(paths::ALERT_RULES, Admin, alerts::rules::create, alerts::rules::create_op())
+        .get(&id(paths::ALERT_RULES), alerts::rules::read, alerts::rules::read_op())
+        .put(
+            &id(paths::ALERT_RULES),
+            Admin,
+            alerts::rules::replace,
+            alerts::rules::replace_op(),
+        )
+        .delete(
+            &id(paths::ALERT_RULES),
+            Admin,
+            alerts::rules::delete,
+            alerts::rules::delete_op(),
+        )
+        .post(paths::STREAM_TICKET, Viewer, auth::stream_ticket, auth::stream_ticket_op())
+        .public_get(paths::SESSION, auth::session, auth::session_op())
+        .public_get(OPENAPI_PATH, openapi_document, openapi_op())
+        .public_get(paths::LIVEZ, health::livez, health::livez_op())
+        .get(paths::PROMETHEUS, telemetry::metrics, telemetry::metrics_op())
+        .public_get(paths::READYZ, health::readyz, health::readyz_op());
+    let stream = Routes::new(state, false).ticket_get(paths::STREAM, stream::stream, stream::stream_op());
+    (bounded, stream)
+}
+
+/// Where the OpenAPI document is served.
+pub const OPENAPI_PATH: &str = "/api/openapi.json";
 
 async fn api_not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(uri.path().to_owned())
 }
 
-async fn openapi() -> ([(HeaderName, &'static str); 1], &'static str) {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+async fn openapi_document(
+    State(state): State<AppState>,
+) -> ([(HeaderName, &'static str); 1], bytes::Bytes) {
+    ([(header::CONTENT_TYPE, "application/json")], state.openapi())
+}
+
+fn openapi_op() -> openapi::Op {
+    openapi::Op::new("openapi", "This document").any_json(200, "OpenAPI 3.1")
 }
 
 /// A panic in a handler answers 500 like any internal error; the process,
@@ -199,59 +400,14 @@ pub fn app(state: AppState) -> Router {
 /// [`app`] with `extra` routes served behind the same protections (the Host
 /// check, security headers, panic recovery): what tests use to exercise them.
 pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
-    use Role::{Admin, Ingest, Operator, Viewer};
-    let id = |p: &str| format!("{p}/{{id}}");
-    let api = Routes::new(&state)
-        .guarded(paths::SYSTEM_RESOURCES, Viewer, get(host::system_resources))
-        .guarded(paths::METRICS, Viewer, get(metrics::metrics))
-        .guarded(paths::OVERVIEW, Viewer, get(metrics::overview))
-        .guarded(
-            paths::TARGETS,
-            Admin,
-            get(targets::list).post(targets::create),
-        )
-        .guarded(
-            &id(paths::TARGETS),
-            Admin,
-            get(targets::read)
-                .put(targets::replace)
-                .delete(targets::delete),
-        )
-        .guarded(
-            paths::INGEST,
-            Ingest,
-            post(ingest::ingest).layer(axum::extract::DefaultBodyLimit::max(ingest::body_limit(
-                state.config().ingest_max_records,
-            ))),
-        )
-        .guarded(paths::ENDPOINTS, Viewer, get(metrics::endpoints))
-        .guarded(paths::MONITORING, Viewer, get(monitoring::get_state))
-        .guarded(paths::START_MONITORING, Operator, post(monitoring::start))
-        .guarded(paths::STOP_MONITORING, Operator, post(monitoring::stop))
-        .guarded(paths::ALERTS, Viewer, get(alerts::list))
-        .guarded(&id(paths::ALERTS), Viewer, get(alerts::read))
-        .guarded(paths::RESOLVE_ALERT, Operator, post(alerts::resolve))
-        .guarded(
-            paths::ACKNOWLEDGE_ALERT,
-            Operator,
-            post(alerts::acknowledge),
-        )
-        .guarded(
-            paths::ALERT_RULES,
-            Admin,
-            get(alerts::rules::list).post(alerts::rules::create),
-        )
-        .guarded(
-            &id(paths::ALERT_RULES),
-            Admin,
-            get(alerts::rules::read)
-                .put(alerts::rules::replace)
-                .delete(alerts::rules::delete),
-        )
-        .guarded(paths::STREAM_TICKET, Viewer, post(auth::stream_ticket))
-        .route(paths::SESSION, get(auth::session))
+    let (bounded, stream) = declare(&state);
+    state
+        .inner
+        .openapi
+        .get_or_init(|| openapi::to_bytes(bounded.table.iter().chain(&stream.table)));
+    let api = bounded
         .router
-        .route("/api/openapi.json", get(openapi))
+        // Any other path under /api/ is a JSON 404, not the dashboard.
         .route(
             "/api/{*rest}",
             get(api_not_found)
@@ -259,22 +415,9 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
                 .put(api_not_found)
                 .delete(api_not_found),
         )
-        .route(paths::LIVEZ, get(health::livez))
-        .route(
-            paths::PROMETHEUS,
-            get(telemetry::metrics).route_layer(axum::middleware::from_fn_with_state(
-                auth::Guard {
-                    state: state.clone(),
-                    changes: Viewer,
-                    tickets: false,
-                },
-                auth::guard,
-            )),
-        )
-        .route(paths::READYZ, get(health::readyz))
         .merge(extra)
         // Bounded: a time limit and a cap on requests at once (the stream,
-        // long-lived by design, is declared below, outside both).
+        // long-lived by design, is declared apart, outside both).
         .layer(axum::middleware::from_fn_with_state(
             state.config().request_timeout(),
             limits::timeout,
@@ -285,17 +428,6 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
             )),
             limits::concurrency,
         ));
-    let stream = Routes::new(&state).route(
-        paths::STREAM,
-        get(stream::stream).route_layer(axum::middleware::from_fn_with_state(
-            auth::Guard {
-                state: state.clone(),
-                changes: Viewer,
-                tickets: true,
-            },
-            auth::guard,
-        )),
-    );
     // Timed by route template; `route_layer` so the matched route is known.
     let api = api
         .merge(stream.router)
@@ -532,6 +664,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             auth,
             rate_limits: auth::RateLimits::default(),
             shutdown: shutdown.clone(),
+            openapi: OnceLock::new(),
         }),
     };
     let evaluator = alerts::spawn_evaluator(state.clone());

@@ -14,6 +14,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::store::{Store, StoreError};
+use crate::openapi::Op;
 
 const KEY_ON: &str = "monitoring";
 const KEY_CHANGED: &str = "monitoring_changed_at_ms";
@@ -68,9 +69,20 @@ async fn set(state: &AppState, on: bool, by: &Principal) -> Result<MonitoringSta
     Ok(new)
 }
 
+/// The documentation of [`get_state`].
+pub fn get_state_op() -> Op {
+    Op::new("monitoring", "Whether monitoring is on").json::<MonitoringState>(200, "state")
+}
+
 /// `GET /api/performance/monitoring/`
 pub async fn get_state(State(state): State<AppState>) -> Json<MonitoringState> {
     Json(state.monitoring().state())
+}
+
+/// The documentation of [`start`].
+pub fn start_op() -> Op {
+    Op::new("startMonitoring", "Resume measuring (host and probes); stored")
+        .json::<MonitoringState>(200, "new state")
 }
 
 /// `POST /api/performance/start-monitoring/`
@@ -79,6 +91,15 @@ pub async fn start(
     Extension(by): Extension<Principal>,
 ) -> Result<Json<MonitoringState>, ApiError> {
     set(&state, true, &by).await.map(Json)
+}
+
+/// The documentation of [`stop`].
+pub fn stop_op() -> Op {
+    Op::new(
+        "stopMonitoring",
+        "Pause measuring (host and probes); stored, survives restarts",
+    )
+    .json::<MonitoringState>(200, "new state")
 }
 
 /// `POST /api/performance/stop-monitoring/`

@@ -688,8 +688,8 @@ mod tests {
             .into_iter()
             .map(|(_, _, a)| a)
             .collect();
-        crate::metrics::summarise(
-            raw.iter().map(crate::metrics::Measure::from),
+        crate::measures::summarise(
+            raw.iter().map(crate::measures::Measure::from),
             &rolled,
             to - from,
         )

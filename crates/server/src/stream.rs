@@ -20,6 +20,8 @@ use vigie_api::StreamQuery;
 use crate::AppState;
 use crate::error::{ApiError, ApiQuery};
 use crate::events::LiveEvent;
+use crate::openapi::Op;
+use vigie_api::{ALERT_EVENT, Alert, HostSample, MONITORING_EVENT, MonitoringState, PROBE_EVENT, ProbeResult, SAMPLE_EVENT};
 
 fn sse(e: &LiveEvent) -> Event {
     Event::default()
@@ -44,6 +46,32 @@ fn last_event_id(headers: &HeaderMap, query: &StreamQuery) -> Result<Option<i64>
             "Last-Event-ID must be an event id sent by this server",
         )
     })
+}
+
+/// The documentation of [`stream`].
+pub fn stream_op() -> Op {
+    Op::new(
+        "stream",
+        "Server-Sent Events: `sample` (HostSample), `probe` (ProbeResult), `monitoring` (MonitoringState), `alert` (Alert, after each transition); ids only grow",
+    )
+    .header(
+        "Last-Event-ID",
+        "resume after this event id: missed events still held in memory are sent first",
+    )
+    .query::<StreamQuery>()
+    .events(
+        200,
+        "events `sample`, `probe`, `monitoring`, `alert`; the data of each is the JSON of its schema in x-vigie-events",
+    )
+    .event::<HostSample>(SAMPLE_EVENT)
+    .event::<ProbeResult>(PROBE_EVENT)
+    .event::<MonitoringState>(MONITORING_EVENT)
+    .event::<Alert>(ALERT_EVENT)
+    .error(400, "Last-Event-ID is not an event id")
+    .error(
+        503,
+        "too many live streams open; Retry-After says when to try again",
+    )
 }
 
 pub async fn stream(

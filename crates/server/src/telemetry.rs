@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use vigie_api::Outcome;
 
 use crate::AppState;
+use crate::openapi::Op;
 
 /// Upper bounds of the duration buckets, seconds (Prometheus' `le`).
 pub const BUCKETS: [f64; 14] = [
@@ -135,6 +136,15 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
             .observe_request(&method, &route, response.status().as_u16(), seconds);
     }
     response
+}
+
+/// The documentation of [`metrics`].
+pub fn metrics_op() -> Op {
+    Op::new(
+        "prometheus",
+        "Vigie's own metrics in the Prometheus text format: vigie_http_request_duration_seconds (histogram by method, route, status), vigie_probes_total (by outcome), vigie_points_stored_total (by kind)",
+    )
+    .text(200, "text/plain", "text exposition format 0.0.4")
 }
 
 /// `GET /metrics`

@@ -12,7 +12,7 @@ use vigie_api::{
 
 use super::store::{NewAlert, OpenAlert};
 use crate::AppState;
-use crate::metrics::{RangeQuery, Scope, query_metrics};
+use crate::measures::{RangeQuery, Scope};
 use crate::store::{Store, StoreError};
 
 /// What to do with a rule's alert after one measurement.
@@ -141,7 +141,8 @@ async fn measure(state: &AppState, rule: &AlertRuleSpec, now_ms: i64) -> Option<
             target: rule.target_id,
         },
     };
-    let m = query_metrics(state, range, scope)
+    let raw_start = state.config().raw_start_ms(now_ms);
+    let m = crate::measures::summary(state.store(), raw_start, range, scope)
         .await
         .ok()?
         .performance_metrics;

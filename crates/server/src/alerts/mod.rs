@@ -25,6 +25,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiQuery, parse_json};
 use store::{AlertFilter, Refusal};
+use crate::openapi::Op;
 
 /// Longest note and actor name accepted.
 const MAX_NOTE: usize = 2000;
@@ -108,6 +109,17 @@ pub fn parse_filter(q: &AlertsQuery) -> Result<AlertFilter, ApiError> {
     })
 }
 
+/// The documentation of [`list`].
+pub fn list_op() -> Op {
+    Op::new(
+        "listAlerts",
+        "Alerts: open ones first by severity, then the history newest first",
+    )
+    .query::<AlertsQuery>()
+    .json::<AlertList>(200, "one page of alerts")
+    .error(400, "bad filter: the body names it")
+}
+
 /// `GET alerts/`
 pub async fn list(
     State(state): State<AppState>,
@@ -123,6 +135,13 @@ pub async fn list(
         limit,
         offset,
     }))
+}
+
+/// The documentation of [`read`].
+pub fn read_op() -> Op {
+    Op::new("getAlert", "One alert with its history")
+        .json::<Alert>(200, "the alert")
+        .error(404, "no such alert")
 }
 
 /// `GET alerts/{id}`
@@ -192,6 +211,19 @@ fn actor_of(by: &Principal, hint: Option<&str>) -> Result<String, ApiError> {
     }
 }
 
+/// The documentation of [`resolve`].
+pub fn resolve_op() -> Op {
+    Op::new(
+        "resolveAlert",
+        "Resolve an alert with a note; if its condition still holds a new alert opens and fires after the rule's duration",
+    )
+    .body::<ResolveAlert>()
+    .json::<Alert>(200, "resolved")
+    .error(400, "empty note or actor, or a malformed body")
+    .error(404, "no such alert")
+    .error(409, "already resolved")
+}
+
 /// `POST resolve-alert/` `{alert_id, note, actor?}`: resolves by hand. If the
 /// condition still holds, the rule opens a new alert, which fires after the
 /// rule's duration.
@@ -217,6 +249,16 @@ pub async fn resolve(
         Some(note),
     )
     .await
+}
+
+/// The documentation of [`acknowledge`].
+pub fn acknowledge_op() -> Op {
+    Op::new("acknowledgeAlert", "Acknowledge a firing alert")
+        .body::<AcknowledgeAlert>()
+        .json::<Alert>(200, "acknowledged")
+        .error(400, "empty actor or a malformed body")
+        .error(404, "no such alert")
+        .error(409, "not firing (pending, acknowledged or resolved)")
 }
 
 /// `POST acknowledge-alert/` `{alert_id, actor?, note?}`: someone is on it.

@@ -9,6 +9,7 @@ use vigie_api::{ALERT_EVENT, AlertRule, AlertRuleList, AlertRuleSpec, SYSTEM_ACT
 
 use crate::AppState;
 use crate::error::{ApiError, parse_json};
+use crate::openapi::Op;
 
 const MAX_NAME: usize = 200;
 const MAX_FOR_SECONDS: u32 = 86_400;
@@ -113,6 +114,12 @@ fn rule(state: &AppState, id: i64, spec: AlertRuleSpec) -> AlertRule {
     }
 }
 
+/// The documentation of [`list`].
+pub fn list_op() -> Op {
+    Op::new("listAlertRules", "Alert rules with their last value")
+        .json::<AlertRuleList>(200, "the rules")
+}
+
 /// `GET alert-rules/`
 pub async fn list(State(state): State<AppState>) -> Result<Json<AlertRuleList>, ApiError> {
     let rows = state.store().call(|s| s.alert_rules()).await?;
@@ -122,6 +129,14 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<AlertRuleList>, 
             .map(|(id, spec)| rule(&state, id, spec))
             .collect(),
     }))
+}
+
+/// The documentation of [`create`].
+pub fn create_op() -> Op {
+    Op::new("createAlertRule", "Create a rule")
+        .body::<AlertRuleSpec>()
+        .json::<AlertRule>(201, "created")
+        .error(400, "bad input: the body names the field")
 }
 
 /// `POST alert-rules/`
@@ -138,6 +153,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(rule(&state, id, spec))))
 }
 
+/// The documentation of [`read`].
+pub fn read_op() -> Op {
+    Op::new("getAlertRule", "One rule")
+        .json::<AlertRule>(200, "the rule")
+        .error(404, "no such rule")
+}
+
 /// `GET alert-rules/{id}`
 pub async fn read(
     State(state): State<AppState>,
@@ -146,6 +168,18 @@ pub async fn read(
     let spec = state.store().call(move |s| s.alert_rule(id)).await?;
     let spec = spec.ok_or_else(|| ApiError::NotFound(format!("alert rule {id}")))?;
     Ok(Json(rule(&state, id, spec)))
+}
+
+/// The documentation of [`replace`].
+pub fn replace_op() -> Op {
+    Op::new(
+        "replaceAlertRule",
+        "Replace a rule (enabled: false disables it and resolves its open alert)",
+    )
+    .body::<AlertRuleSpec>()
+    .json::<AlertRule>(200, "replaced")
+    .error(400, "bad input: the body names the field")
+    .error(404, "no such rule")
 }
 
 /// `PUT alert-rules/{id}`: replaces the whole rule (`enabled: false` disables it).
@@ -164,6 +198,16 @@ pub async fn replace(
         return Err(ApiError::NotFound(format!("alert rule {id}")));
     }
     Ok(Json(rule(&state, id, spec)))
+}
+
+/// The documentation of [`delete`].
+pub fn delete_op() -> Op {
+    Op::new(
+        "deleteAlertRule",
+        "Delete a rule; its open alert is resolved, past alerts stay",
+    )
+    .empty(204, "deleted")
+    .error(404, "no such rule")
 }
 
 /// `DELETE alert-rules/{id}`: its open alert is resolved; past alerts stay.

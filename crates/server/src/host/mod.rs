@@ -23,11 +23,26 @@ use vigie_api::{
 use crate::AppState;
 use crate::error::{ApiError, ApiQuery};
 use crate::metrics::parse_range;
+use crate::openapi::Op;
 use crate::rollup::HostAggregate;
 
 /// How many recent samples the API and the stream's replay keep in memory
 /// (5 minutes at the default 1 s interval).
 pub const SERIES_LEN: usize = 300;
+
+/// The documentation of [`system_resources`].
+pub fn system_resources_op() -> Op {
+    Op::new(
+        "systemResources",
+        "Latest host sample, capacities and the recent series (5 min at 1 s); with range or from/to, also the stored samples of that range in at most `points` buckets (min/avg/max of each figure); with host, the host behind that node_exporter target",
+    )
+    .query::<SystemResourcesQuery>()
+    .json::<SystemResources>(
+        200,
+        "latest values (null before the first sample) and series, oldest first",
+    )
+    .error(400, "bad range, points, or host")
+}
 
 /// `GET /api/performance/system-resources/`: the latest sample and the recent
 /// series, as the last tick serialised them; with `range` (or `from`/`to`)
@@ -64,7 +79,7 @@ pub async fn system_resources(
             ))
         })
         .await?;
-    let bucket_ms = crate::metrics::bucket_ms(range.from_ms, range.to_ms, range.points);
+    let bucket_ms = crate::measures::bucket_ms(range.from_ms, range.to_ms, range.points);
     let mut body = snapshot.resources.clone();
     body.history = Some(ResourceHistory {
         from_ms: range.from_ms,
@@ -125,7 +140,7 @@ async fn remote_host(
             disk_mount: "/".into(),
         });
     let history = range.zip(in_range).map(|(r, samples)| {
-        let bucket_ms = crate::metrics::bucket_ms(r.from_ms, r.to_ms, r.points);
+        let bucket_ms = crate::measures::bucket_ms(r.from_ms, r.to_ms, r.points);
         ResourceHistory {
             from_ms: r.from_ms,
             to_ms: r.to_ms,

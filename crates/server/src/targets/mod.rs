@@ -22,6 +22,7 @@ use crate::error::{ApiError, parse_json};
 use crate::fetch_policy::FetchPolicy;
 use crate::probes::Prober;
 use crate::store::{Store, StoreError};
+use crate::openapi::Op;
 
 /// The stored spec joined with the probe's live state.
 pub fn with_state(prober: &Prober, id: i64, spec: TargetSpec) -> Target {
@@ -36,6 +37,12 @@ pub fn with_state(prober: &Prober, id: i64, spec: TargetSpec) -> Target {
     }
 }
 
+/// The documentation of [`list`].
+pub fn list_op() -> Op {
+    Op::new("listTargets", "Probe targets with their live state")
+        .json::<TargetList>(200, "all targets")
+}
+
 /// `GET targets/`
 pub async fn list(State(state): State<AppState>) -> Result<Json<TargetList>, ApiError> {
     let rows = state.store().call(|s| s.targets()).await?;
@@ -44,6 +51,14 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<TargetList>, Api
         .map(|(id, spec)| with_state(state.prober(), id, spec))
         .collect();
     Ok(Json(TargetList { targets }))
+}
+
+/// The documentation of [`create`].
+pub fn create_op() -> Op {
+    Op::new("createTarget", "Add a probe target; probing starts at once")
+        .body::<TargetSpec>()
+        .json::<Target>(201, "created")
+        .error(400, "bad input: the body names the field")
 }
 
 /// `POST targets/`
@@ -64,6 +79,13 @@ pub async fn create(
     ))
 }
 
+/// The documentation of [`read`].
+pub fn read_op() -> Op {
+    Op::new("getTarget", "One target")
+        .json::<Target>(200, "the target")
+        .error(404, "no such target")
+}
+
 /// `GET targets/{id}/`
 pub async fn read(
     State(state): State<AppState>,
@@ -72,6 +94,15 @@ pub async fn read(
     let spec = state.store().call(move |s| s.target(id)).await?;
     let spec = spec.ok_or_else(|| ApiError::NotFound(format!("target {id}")))?;
     Ok(Json(with_state(state.prober(), id, spec)))
+}
+
+/// The documentation of [`replace`].
+pub fn replace_op() -> Op {
+    Op::new("replaceTarget", "Replace a target's spec; its probe restarts")
+        .body::<TargetSpec>()
+        .json::<Target>(200, "replaced")
+        .error(400, "bad input: the body names the field")
+        .error(404, "no such target")
 }
 
 /// `PUT targets/{id}/`: replaces the whole spec.
@@ -91,6 +122,13 @@ pub async fn replace(
     }
     state.prober().apply(id, &spec);
     Ok(Json(with_state(state.prober(), id, spec)))
+}
+
+/// The documentation of [`delete`].
+pub fn delete_op() -> Op {
+    Op::new("deleteTarget", "Remove a target; its past results stay")
+        .empty(204, "deleted")
+        .error(404, "no such target")
 }
 
 /// `DELETE targets/{id}/`: stops probing; past results stay in the history.
