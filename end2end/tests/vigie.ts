@@ -59,7 +59,14 @@ function exitWithin(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-export function ownVigie(): Vigie {
+export interface Options {
+  /** More settings of the server, e.g. its tokens. */
+  env?: Record<string, string>;
+  /** The token `api` sends as `Authorization: Bearer …`. */
+  token?: string;
+}
+
+export function ownVigie(options: Options = {}): Vigie {
   let child: ChildProcess | undefined;
   let dataDir: string | undefined;
   let baseURL: string | undefined;
@@ -84,6 +91,7 @@ export function ownVigie(): Vigie {
         VIGIE_DATA_DIR: dataDir,
         VIGIE_STATIC_DIR: staticDir,
         RUST_LOG: 'warn',
+        ...options.env,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -109,7 +117,10 @@ export function ownVigie(): Vigie {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    api = await request.newContext({ baseURL });
+    api = await request.newContext({
+      baseURL,
+      extraHTTPHeaders: options.token ? { Authorization: `Bearer ${options.token}` } : {},
+    });
   });
 
   test.afterAll(async () => {
