@@ -5,7 +5,8 @@
 //!   dashboard, start `vigie-server` on http://127.0.0.1:8080/.
 //! - `cargo xtask test`: everything CI runs, ending with `N passed, N failed`.
 //! - `cargo xtask bench [--smoke]`: the performance budget, beside uPlot and
-//!   nginx, written to BENCHMARKS.md (`--smoke`: one short run of each).
+//!   nginx, written to BENCHMARKS.md (`--smoke`: one short run of each;
+//!   `VIGIE_BENCH_SERVER_BIN=…` measures another vigie-server build).
 //! - `cargo xtask dist`: build the dashboard's release bundle and print its sizes.
 
 mod bench;

@@ -35,8 +35,8 @@ use crate::AppState;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::limits::RateLimiter;
-use crate::security;
 use crate::openapi::Op;
+use crate::security;
 
 /// Shortest token accepted at start: guessing must be hopeless.
 pub const MIN_TOKEN_LEN: usize = 16;

@@ -17,8 +17,8 @@ use vigie_api::{IngestAck, IngestBatch, RequestRecord};
 
 use crate::AppState;
 use crate::error::{ApiError, parse_json_seed};
-use crate::store::StoredRequest;
 use crate::openapi::Op;
+use crate::store::StoredRequest;
 
 /// How far ahead of the server's clock a record may be stamped (clock skew).
 const MAX_FUTURE_MS: i64 = 5 * 60 * 1000;

@@ -191,7 +191,12 @@ impl Routes {
     }
 
     /// A read, behind the [`auth::guard`]: a viewer's token.
-    fn get<H: Handler<T, AppState>, T: 'static>(self, path: &str, handler: H, op: openapi::Op) -> Self {
+    fn get<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &str,
+        handler: H,
+        op: openapi::Op,
+    ) -> Self {
         self.add(Method::GET, path, Some(Role::Viewer), false, handler, op)
     }
 
@@ -312,36 +317,86 @@ fn declare(state: &AppState) -> (Routes, Routes) {
     let ingest_limit =
         axum::extract::DefaultBodyLimit::max(ingest::body_limit(state.config().ingest_max_records));
     let bounded = Routes::new(state, true)
-        .get(paths::SYSTEM_RESOURCES, host::system_resources, host::system_resources_op())
+        .get(
+            paths::SYSTEM_RESOURCES,
+            host::system_resources,
+            host::system_resources_op(),
+        )
         .get(paths::METRICS, metrics::metrics, metrics::metrics_op())
         .get(paths::OVERVIEW, metrics::overview, metrics::overview_op())
         .get(paths::TARGETS, targets::list, targets::list_op())
         .post(paths::TARGETS, Admin, targets::create, targets::create_op())
         .get(&id(paths::TARGETS), targets::read, targets::read_op())
-        .put(&id(paths::TARGETS), Admin, targets::replace, targets::replace_op())
-        .delete(&id(paths::TARGETS), Admin, targets::delete, targets::delete_op())
+        .put(
+            &id(paths::TARGETS),
+            Admin,
+            targets::replace,
+            targets::replace_op(),
+        )
+        .delete(
+            &id(paths::TARGETS),
+            Admin,
+            targets::delete,
+            targets::delete_op(),
+        )
         .post(
             paths::INGEST,
             Ingest,
             ingest::ingest.layer(ingest_limit),
             ingest::ingest_op(),
         )
-        .get(paths::ENDPOINTS, metrics::endpoints, metrics::endpoints_op())
-        .get(paths::MONITORING, monitoring::get_state, monitoring::get_state_op())
-        .post(paths::START_MONITORING, Operator, monitoring::start, monitoring::start_op())
-        .post(paths::STOP_MONITORING, Operator, monitoring::stop, monitoring::stop_op())
+        .get(
+            paths::ENDPOINTS,
+            metrics::endpoints,
+            metrics::endpoints_op(),
+        )
+        .get(
+            paths::MONITORING,
+            monitoring::get_state,
+            monitoring::get_state_op(),
+        )
+        .post(
+            paths::START_MONITORING,
+            Operator,
+            monitoring::start,
+            monitoring::start_op(),
+        )
+        .post(
+            paths::STOP_MONITORING,
+            Operator,
+            monitoring::stop,
+            monitoring::stop_op(),
+        )
         .get(paths::ALERTS, alerts::list, alerts::list_op())
         .get(&id(paths::ALERTS), alerts::read, alerts::read_op())
-        .post(paths::RESOLVE_ALERT, Operator, alerts::resolve, alerts::resolve_op())
+        .post(
+            paths::RESOLVE_ALERT,
+            Operator,
+            alerts::resolve,
+            alerts::resolve_op(),
+        )
         .post(
             paths::ACKNOWLEDGE_ALERT,
             Operator,
             alerts::acknowledge,
             alerts::acknowledge_op(),
         )
-        .get(paths::ALERT_RULES, alerts::rules::list, alerts::rules::list_op())
-        .post(paths::ALERT_RULES, Admin, alerts::rules::create, alerts::rules::create_op())
-        .get(&id(paths::ALERT_RULES), alerts::rules::read, alerts::rules::read_op())
+        .get(
+            paths::ALERT_RULES,
+            alerts::rules::list,
+            alerts::rules::list_op(),
+        )
+        .post(
+            paths::ALERT_RULES,
+            Admin,
+            alerts::rules::create,
+            alerts::rules::create_op(),
+        )
+        .get(
+            &id(paths::ALERT_RULES),
+            alerts::rules::read,
+            alerts::rules::read_op(),
+        )
         .put(
             &id(paths::ALERT_RULES),
             Admin,
@@ -354,13 +409,23 @@ fn declare(state: &AppState) -> (Routes, Routes) {
             alerts::rules::delete,
             alerts::rules::delete_op(),
         )
-        .post(paths::STREAM_TICKET, Viewer, auth::stream_ticket, auth::stream_ticket_op())
+        .post(
+            paths::STREAM_TICKET,
+            Viewer,
+            auth::stream_ticket,
+            auth::stream_ticket_op(),
+        )
         .public_get(paths::SESSION, auth::session, auth::session_op())
         .public_get(OPENAPI_PATH, openapi_document, openapi_op())
         .public_get(paths::LIVEZ, health::livez, health::livez_op())
-        .get(paths::PROMETHEUS, telemetry::metrics, telemetry::metrics_op())
+        .get(
+            paths::PROMETHEUS,
+            telemetry::metrics,
+            telemetry::metrics_op(),
+        )
         .public_get(paths::READYZ, health::readyz, health::readyz_op());
-    let stream = Routes::new(state, false).ticket_get(paths::STREAM, stream::stream, stream::stream_op());
+    let stream =
+        Routes::new(state, false).ticket_get(paths::STREAM, stream::stream, stream::stream_op());
     (bounded, stream)
 }
 
@@ -374,7 +439,10 @@ async fn api_not_found(uri: axum::http::Uri) -> ApiError {
 async fn openapi_document(
     State(state): State<AppState>,
 ) -> ([(HeaderName, &'static str); 1], bytes::Bytes) {
-    ([(header::CONTENT_TYPE, "application/json")], state.openapi())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi(),
+    )
 }
 
 fn openapi_op() -> openapi::Op {

@@ -13,8 +13,8 @@ use vigie_api::{MONITORING_EVENT, MonitoringState};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::store::{Store, StoreError};
 use crate::openapi::Op;
+use crate::store::{Store, StoreError};
 
 const KEY_ON: &str = "monitoring";
 const KEY_CHANGED: &str = "monitoring_changed_at_ms";
@@ -81,8 +81,11 @@ pub async fn get_state(State(state): State<AppState>) -> Json<MonitoringState> {
 
 /// The documentation of [`start`].
 pub fn start_op() -> Op {
-    Op::new("startMonitoring", "Resume measuring (host and probes); stored")
-        .json::<MonitoringState>(200, "new state")
+    Op::new(
+        "startMonitoring",
+        "Resume measuring (host and probes); stored",
+    )
+    .json::<MonitoringState>(200, "new state")
 }
 
 /// `POST /api/performance/start-monitoring/`

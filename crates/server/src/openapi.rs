@@ -27,7 +27,7 @@ use utoipa::openapi::security::{
 };
 use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder, OpenApiVersion, Ref, RefOr, Required};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
-use vigie_api::{ErrorBody, Role};
+use vigie_api::ErrorBody;
 
 use crate::ApiRoute;
 
@@ -332,10 +332,9 @@ fn operation(route: &ApiRoute, schemas: &mut Schemas) -> Operation {
             "a token is needed (any is configured) and none or an unknown one was given"
         };
         error(401, credential.into(), schemas);
-        let needed = if change { role } else { Role::Viewer };
         let mut forbidden = format!(
             "the token's role is below {} (required_role names it)",
-            needed.as_str()
+            role.as_str()
         );
         if change {
             forbidden.push_str("; or the change comes from another site's Origin");
@@ -372,7 +371,8 @@ fn operation(route: &ApiRoute, schemas: &mut Schemas) -> Operation {
         match answer.body {
             Body::Empty => {}
             Body::Json(schema) => {
-                response = response.content("application/json", Content::new(Some(schema(schemas))));
+                response =
+                    response.content("application/json", Content::new(Some(schema(schemas))));
             }
             Body::AnyJson => {
                 response = response.content(
@@ -414,11 +414,11 @@ fn operation(route: &ApiRoute, schemas: &mut Schemas) -> Operation {
         Some(_) => vec![SecurityRequirement::new(BEARER, Vec::<String>::new())],
     };
     let mut operation = builder.responses(all).securities(Some(security)).build();
+    // Reads need a viewer: the table gives them that role.
     if let Some(role) = route.role {
-        let needed = if change { role } else { Role::Viewer };
         operation.extensions = Some(
             ExtensionsBuilder::new()
-                .add("x-vigie-role", needed.as_str())
+                .add("x-vigie-role", role.as_str())
                 .build(),
         );
     }

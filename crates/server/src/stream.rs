@@ -21,7 +21,10 @@ use crate::AppState;
 use crate::error::{ApiError, ApiQuery};
 use crate::events::LiveEvent;
 use crate::openapi::Op;
-use vigie_api::{ALERT_EVENT, Alert, HostSample, MONITORING_EVENT, MonitoringState, PROBE_EVENT, ProbeResult, SAMPLE_EVENT};
+use vigie_api::{
+    ALERT_EVENT, Alert, HostSample, MONITORING_EVENT, MonitoringState, PROBE_EVENT, ProbeResult,
+    SAMPLE_EVENT,
+};
 
 fn sse(e: &LiveEvent) -> Event {
     Event::default()

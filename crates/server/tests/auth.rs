@@ -30,7 +30,7 @@ fn with_tokens(config: &mut Config) {
 
 /// Who may call each documented operation, written out by hand: the test
 /// fails on an operation that is not listed here, so a new route must be
-/// given its role.
+/// given its role; the document's `x-vigie-role` must say the same.
 fn expected_roles() -> BTreeMap<(&'static str, &'static str), Option<Role>> {
     use Role::*;
     let p = "/api/performance";
@@ -112,6 +112,17 @@ async fn every_documented_route_answers_each_role_as_expected() {
             let Some(needed) = expected.get(&(method, path.as_str())) else {
                 panic!("{method} {path} is documented but has no expected role in this test");
             };
+            // The document says what the test expects: the role, or no
+            // token at all.
+            let op = &ops[method];
+            assert_eq!(
+                op.get("x-vigie-role").and_then(|r| r.as_str()),
+                needed.map(Role::as_str),
+                "{method} {path}: x-vigie-role"
+            );
+            if needed.is_none() {
+                assert_eq!(op["security"], json!([]), "{method} {path}: security");
+            }
             seen.push((method, path.clone()));
             let url = format!("{origin}{}", path.replace("{id}", "1"));
             let verb =

@@ -1,12 +1,13 @@
 //! The server-side benchmarks: ingest rate and the memory it leaves, `wrk`
-//! on `GET metrics/` beside nginx serving the same bytes, and long ranges: a
-//! week of requests ingested, then `metrics/` and `endpoints/` over 7 days.
+//! on `GET metrics/` beside nginx serving the same bytes, `wrk` on
+//! `GET metrics/` while request batches are ingested, and long ranges: a week
+//! of requests ingested, then `metrics/` and `endpoints/` over 7 days.
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use vigie_api::paths;
 
@@ -353,10 +354,11 @@ pub fn rss(pid: u32) -> Result<(u64, u64)> {
 #[derive(Debug, Clone, Copy)]
 pub struct WrkRun {
     pub requests_per_s: f64,
+    pub p50_ms: f64,
     pub p99_ms: f64,
 }
 
-/// Reads `Requests/sec:` and the `99%` line of `wrk --latency`.
+/// Reads `Requests/sec:` and the `50%` and `99%` lines of `wrk --latency`.
 pub fn parse_wrk(out: &str) -> Option<WrkRun> {
     let rps = out
         .lines()
@@ -364,23 +366,29 @@ pub fn parse_wrk(out: &str) -> Option<WrkRun> {
         .trim()
         .parse()
         .ok()?;
-    let p99 = out.lines().find_map(|l| {
+    Some(WrkRun {
+        requests_per_s: rps,
+        p50_ms: wrk_latency(out, "50%")?,
+        p99_ms: wrk_latency(out, "99%")?,
+    })
+}
+
+/// The latency of `percentile` (`99%`) in wrk's distribution, ms.
+fn wrk_latency(out: &str, percentile: &str) -> Option<f64> {
+    let value = out.lines().find_map(|l| {
         let mut w = l.split_whitespace();
-        (w.next()? == "99%").then(|| w.next()).flatten()
+        (w.next()? == percentile).then(|| w.next()).flatten()
     })?;
-    let (number, factor) = if let Some(v) = p99.strip_suffix("us") {
+    let (number, factor) = if let Some(v) = value.strip_suffix("us") {
         (v, 0.001)
-    } else if let Some(v) = p99.strip_suffix("ms") {
+    } else if let Some(v) = value.strip_suffix("ms") {
         (v, 1.0)
-    } else if let Some(v) = p99.strip_suffix('s') {
+    } else if let Some(v) = value.strip_suffix('s') {
         (v, 1000.0)
     } else {
         return None;
     };
-    Some(WrkRun {
-        requests_per_s: rps,
-        p99_ms: number.parse::<f64>().ok()? * factor,
-    })
+    Some(number.parse::<f64>().ok()? * factor)
 }
 
 pub const WRK_CONNECTIONS: u32 = 32;
@@ -406,6 +414,148 @@ pub fn wrk(url: &str, seconds: u32) -> Result<WrkRun> {
         return Err(format!("wrk on {url}: {}", line.trim()));
     }
     parse_wrk(&text).ok_or_else(|| format!("cannot read wrk's output: {text}"))
+}
+
+/// The query asked under concurrent writes: the overview's default (probe
+/// results over the last 5 minutes).
+pub fn writes_query() -> String {
+    format!("{}/?range=5m", paths::METRICS)
+}
+
+#[derive(Debug)]
+pub struct UnderWrites {
+    /// One wrk run per round, all while batches were being ingested.
+    pub runs: Vec<WrkRun>,
+    /// Seconds of each wrk run.
+    pub seconds: u32,
+    /// Records per second acknowledged during each wrk run.
+    pub ingest_rate: Stats,
+    /// Time to acknowledge one batch during the wrk runs, ms.
+    pub batch_ms: Stats,
+    /// Records acknowledged during the wrk runs.
+    pub records: u64,
+    pub rss: u64,
+    pub peak: u64,
+}
+
+/// Appends a batch of [`BATCH`] request records to `body`, stamped over the
+/// second before `now_ms`; `first` numbers its first record (records `k`
+/// take turns among the services as in the long-range data).
+fn live_batch(body: &mut String, first: u64, now_ms: i64) {
+    body.clear();
+    body.push_str("{\"records\":[");
+    // Record `first + j` at `now_ms - BATCH + j`.
+    let start_ms = now_ms - BATCH as i64 - first as i64;
+    for k in first..first + BATCH as u64 {
+        if k > first {
+            body.push(',');
+        }
+        long_record(body, k, start_ms, 1.0);
+    }
+    body.push_str("]}");
+}
+
+/// wrk on `url` for `rounds` runs of `seconds` while one keep-alive
+/// connection ingests batches of [`BATCH`] records as fast as the server
+/// acknowledges them (from the first acknowledgement until the last run
+/// ends); the ingest rate counts the batches acknowledged during the runs.
+pub fn under_writes(
+    port: u16,
+    pid: u32,
+    url: &str,
+    seconds: u32,
+    rounds: usize,
+) -> Result<UnderWrites> {
+    let stop = AtomicBool::new(false);
+    let acked = AtomicU64::new(0);
+    let started = Instant::now();
+    let (acks, runs, windows) = std::thread::scope(|scope| -> Result<_> {
+        // (ack time in ms, seconds since start when acknowledged)
+        let writer = scope.spawn(|| -> Result<Vec<(f64, f64)>> {
+            let mut conn = Connection::open(port).map_err(|e| format!("ingest connection: {e}"))?;
+            let mut body = String::with_capacity(BATCH * 150);
+            let mut acks = Vec::new();
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                live_batch(&mut body, i * BATCH as u64, super::now_ms());
+                let t = Instant::now();
+                let (status, answer) = conn
+                    .request(
+                        "POST",
+                        &format!("{}/", paths::INGEST),
+                        &[("Content-Type", "application/json")],
+                        body.as_bytes(),
+                    )
+                    .map_err(|e| format!("ingest batch {i} under wrk: {e}"))?;
+                if status != 200 {
+                    return Err(format!(
+                        "ingest batch {i} under wrk: HTTP {status}: {}",
+                        String::from_utf8_lossy(&answer)
+                    ));
+                }
+                acks.push((
+                    t.elapsed().as_secs_f64() * 1000.0,
+                    started.elapsed().as_secs_f64(),
+                ));
+                acked.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+            Ok(acks)
+        });
+        // Each run with the seconds since `started` when it began and ended.
+        let measured = (|| -> Result<Vec<(WrkRun, f64, f64)>> {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while acked.load(Ordering::Relaxed) == 0 {
+                if writer.is_finished() || Instant::now() > deadline {
+                    return Err("no ingest batch acknowledged before wrk".into());
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let mut runs = Vec::new();
+            for _ in 0..rounds {
+                let from = started.elapsed().as_secs_f64();
+                let run = wrk(url, seconds)?;
+                runs.push((run, from, started.elapsed().as_secs_f64()));
+                if writer.is_finished() {
+                    break;
+                }
+            }
+            Ok(runs)
+        })();
+        stop.store(true, Ordering::Relaxed);
+        let acks = writer
+            .join()
+            .unwrap_or_else(|_| Err("ingest sender panicked".into()))?;
+        let measured = measured?;
+        let runs: Vec<WrkRun> = measured.iter().map(|m| m.0).collect();
+        let windows: Vec<(f64, f64)> = measured.iter().map(|m| (m.1, m.2)).collect();
+        Ok((acks, runs, windows))
+    })?;
+    if runs.len() < rounds {
+        return Err("the ingest connection stopped during wrk".into());
+    }
+    let during = |at: f64| windows.iter().any(|&(from, to)| at > from && at <= to);
+    let rates: Vec<f64> = windows
+        .iter()
+        .map(|&(from, to)| {
+            let n = acks.iter().filter(|a| a.1 > from && a.1 <= to).count();
+            (n * BATCH) as f64 / (to - from)
+        })
+        .collect();
+    let latencies: Vec<f64> = acks.iter().filter(|a| during(a.1)).map(|a| a.0).collect();
+    if latencies.is_empty() {
+        return Err("no ingest batch acknowledged during wrk".into());
+    }
+    let (rss, peak) = rss(pid)?;
+    Ok(UnderWrites {
+        runs,
+        seconds,
+        ingest_rate: Stats::of(&rates).ok_or("no ingest rate under wrk")?,
+        batch_ms: Stats::of(&latencies).ok_or("no ingest latency under wrk")?,
+        records: (latencies.len() * BATCH) as u64,
+        rss,
+        peak,
+    })
 }
 
 /// nginx serving `body` as `metrics.json` from `dir`, on a free port, as
@@ -454,10 +604,25 @@ mod tests {
         let out = "Running 10s test @ http://127.0.0.1:1/\n  2 threads and 32 connections\n  Latency Distribution\n     50%  210.00us\n     75%  300.00us\n     90%    1.10ms\n     99%    4.52ms\n  100 requests in 10.00s, 2.00MB read\nRequests/sec:  12345.67\nTransfer/sec:      1.00MB\n";
         let r = parse_wrk(out).expect("parsed");
         assert_eq!(r.requests_per_s, 12345.67);
+        assert!((r.p50_ms - 0.21).abs() < 1e-9);
         assert!((r.p99_ms - 4.52).abs() < 1e-9);
         let us = out.replace("4.52ms", "870.00us");
         assert!((parse_wrk(&us).expect("parsed").p99_ms - 0.87).abs() < 1e-9);
         assert!(parse_wrk("nothing").is_none());
+        let seconds = out.replace("4.52ms", "1.20s");
+        assert!((parse_wrk(&seconds).expect("parsed").p99_ms - 1200.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn live_batches_end_a_millisecond_before_now() {
+        let mut body = String::new();
+        live_batch(&mut body, 3 * BATCH as u64, 50_000_000);
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        let records = v["records"].as_array().expect("records");
+        assert_eq!(records.len(), BATCH);
+        assert_eq!(records[0]["timestamp"], 50_000_000 - BATCH as i64);
+        assert_eq!(records[BATCH - 1]["timestamp"], 50_000_000 - 1);
+        assert_eq!(records[1]["service"], "svc-01");
     }
 
     #[test]

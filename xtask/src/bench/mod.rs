@@ -6,6 +6,12 @@
 //! `--smoke` runs each benchmark once, briefly, and fails if one of them
 //! produces no figure (so that `cargo xtask test` keeps them from rotting);
 //! it writes `target/bench/smoke.md`, never BENCHMARKS.md.
+//!
+//! `VIGIE_BENCH_SERVER_BIN=path/to/vigie-server` measures that binary (an
+//! older build, say) instead of the one built here in the load part: ingest,
+//! RSS, wrk beside nginx and wrk under concurrent writes. The long ranges and
+//! the browser figures stay on the server built here (whose API the bundle
+//! speaks); the report says which binary was measured.
 
 mod load;
 mod report;
@@ -76,14 +82,24 @@ fn bench(smoke: bool, dist: &Path) -> Result {
     // The server as users run it; the smoke run takes the debug build the
     // tests already made.
     let server_bin = dist::build_server(if smoke { "dev" } else { "server" })?;
+    let load_bin = load_server_bin()?;
     let chart_dir = build_chart_bench()?;
 
     let mut report = Report::new(smoke);
+    report.server(
+        load_bin.as_deref().unwrap_or(&server_bin),
+        load_bin.is_some(),
+    );
     report.bundle(&dist::compress_bundle(dist)?);
 
-    let port = free_port()?;
+    let mut port = free_port()?;
     let data = load::bench_dir().join("data");
-    let server = serve::start_vigie(&server_bin, port, &data, dist)?;
+    let mut server = serve::start_vigie(
+        load_bin.as_deref().unwrap_or(&server_bin),
+        port,
+        &data,
+        dist,
+    )?;
 
     step("ingest: batches of 1,000 records, 20 targets");
     let ingest = load::ingest(port, plan.ingest_hours, now_ms())?;
@@ -91,7 +107,28 @@ fn bench(smoke: bool, dist: &Path) -> Result {
     report.ingest(&ingest, plan.ingest_hours, rss, peak);
 
     step("GET metrics/ with wrk, beside nginx serving the same bytes");
-    api_vs_nginx(port, &plan, &mut report)?;
+    let quiet = api_vs_nginx(port, &plan, &mut report)?;
+
+    let query = load::writes_query();
+    step(&format!(
+        "GET {query} with wrk while one connection ingests batches of 1,000"
+    ));
+    let writes = load::under_writes(
+        port,
+        server.pid(),
+        &format!("http://127.0.0.1:{port}{query}"),
+        plan.wrk_seconds,
+        plan.wrk_rounds,
+    )?;
+    report.under_writes(&query, &writes, &quiet);
+
+    if load_bin.is_some() {
+        step("the server built here for the browser parts, with the same data ingested");
+        drop(server);
+        port = free_port()?;
+        server = serve::start_vigie(&server_bin, port, &data, dist)?;
+        load::ingest(port, plan.ingest_hours, now_ms())?;
+    }
 
     step(&format!(
         "long ranges: {} s of requests at {}/s, then GET metrics/ and endpoints/ over 7 d",
@@ -133,6 +170,27 @@ fn bench(smoke: bool, dist: &Path) -> Result {
         out.display()
     );
     Ok(())
+}
+
+/// `VIGIE_BENCH_SERVER_BIN`, when set: the server binary of the load part.
+fn load_server_bin() -> Result<Option<PathBuf>> {
+    let Some(path) = std::env::var_os("VIGIE_BENCH_SERVER_BIN").filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(path);
+    let path = std::fs::canonicalize(&path)
+        .map_err(|e| format!("VIGIE_BENCH_SERVER_BIN={}: {e}", path.display()))?;
+    if !path.is_file() {
+        return Err(format!(
+            "VIGIE_BENCH_SERVER_BIN={}: not a file",
+            path.display()
+        ));
+    }
+    step(&format!(
+        "load part on {} (VIGIE_BENCH_SERVER_BIN)",
+        path.display()
+    ));
+    Ok(Some(path))
 }
 
 fn now_ms() -> i64 {
@@ -210,7 +268,8 @@ fn node_script(script: &str, env: &[(&str, &str)], smoke: bool) -> Result<Value>
     serde_json::from_str(last).map_err(|e| format!("{script} printed no JSON ({e}): {last}"))
 }
 
-fn api_vs_nginx(port: u16, plan: &Plan, report: &mut Report) -> Result {
+/// wrk on `GET metrics/` beside nginx; returns Vigie's runs.
+fn api_vs_nginx(port: u16, plan: &Plan, report: &mut Report) -> Result<Vec<load::WrkRun>> {
     let query = load::metrics_query();
     let (status, body) =
         serve::get(port, &query).ok_or_else(|| format!("GET {query}: no answer"))?;
@@ -234,7 +293,7 @@ fn api_vs_nginx(port: u16, plan: &Plan, report: &mut Report) -> Result {
     }
     drop(nginx);
     report.api(&query, body.len(), points, &vigie_runs, &nginx_runs);
-    Ok(())
+    Ok(vigie_runs)
 }
 
 /// The long-range benchmark on a server of its own (the first one, idle

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::load::{self, Ingest, LongRange, WrkRun};
+use super::load::{self, Ingest, LongRange, UnderWrites, WrkRun};
 use super::stats::{Stats, num};
 use crate::cmd::Result;
 use crate::dist::FileSize;
@@ -22,6 +22,8 @@ const TICK_MEDIAN_MS: f64 = 2.0;
 const TICK_P99_MS: f64 = 8.0;
 const API_RATIO: f64 = 0.8;
 const API_P99_MS: f64 = 5.0;
+/// p99 of `GET metrics/` under concurrent writes, against the quiet run's.
+const WRITES_P99_FACTOR: f64 = 2.0;
 const INGEST_PER_S: f64 = 100_000.0;
 const SERVER_RSS: u64 = 64_000_000;
 /// Median time of a 7-day `metrics/` or `endpoints/` answer, computed.
@@ -41,6 +43,8 @@ struct Row {
 #[derive(Debug)]
 pub struct Report {
     smoke: bool,
+    /// Which vigie-server the load part measured.
+    server: String,
     rows: Vec<Row>,
     details: Vec<String>,
 }
@@ -78,6 +82,7 @@ impl Report {
     pub fn new(smoke: bool) -> Report {
         Report {
             smoke,
+            server: String::new(),
             rows: Vec::new(),
             details: Vec::new(),
         }
@@ -90,6 +95,23 @@ impl Report {
             budget: budget.into(),
             within,
         });
+    }
+
+    /// Records the server binary of the load part (ingest, RSS, wrk): the
+    /// one built here, or `VIGIE_BENCH_SERVER_BIN`'s.
+    pub fn server(&mut self, bin: &Path, from_env: bool) {
+        let shown = bin
+            .strip_prefix(crate::cmd::root())
+            .unwrap_or(bin)
+            .display()
+            .to_string();
+        self.server = if from_env {
+            format!(
+                "Ingest, RSS and wrk figures measured on `{shown}` (from `VIGIE_BENCH_SERVER_BIN`); long ranges and browser figures on the server built here."
+            )
+        } else {
+            format!("Server measured: `{shown}`, built here.")
+        };
     }
 
     pub fn bundle(&mut self, sizes: &[FileSize]) {
@@ -251,6 +273,80 @@ impl Report {
         ));
     }
 
+    /// `quiet`: the runs of [`Report::api`], whose p99 sets the budget.
+    pub fn under_writes(&mut self, query: &str, w: &UnderWrites, quiet: &[WrkRun]) {
+        let of = |f: fn(&WrkRun) -> f64, runs: &[WrkRun]| {
+            Stats::of(&runs.iter().map(f).collect::<Vec<_>>())
+        };
+        let (Some(rps), Some(p50), Some(p99), Some(quiet_p99)) = (
+            of(|r| r.requests_per_s, &w.runs),
+            of(|r| r.p50_ms, &w.runs),
+            of(|r| r.p99_ms, &w.runs),
+            of(|r| r.p99_ms, quiet),
+        ) else {
+            return;
+        };
+        let limit = WRITES_P99_FACTOR * quiet_p99.median;
+        self.row(
+            "GET metrics/?range=5m p99 under concurrent writes",
+            format!(
+                "{} (p50 {} ms, {} req/s)",
+                p99.show(" ms"),
+                num(p50.median),
+                num(rps.median)
+            ),
+            &format!("≤ 2 × quiet p99 ({} ms)", num(limit)),
+            Some(p99.median <= limit),
+        );
+        self.row(
+            "ingest meanwhile, 1 connection, batches of 1,000",
+            w.ingest_rate.show("/s"),
+            "",
+            None,
+        );
+        // Each acknowledged batch is one commit, hence one new generation.
+        let commits = w.ingest_rate.median / load::BATCH as f64;
+        let stale = if commits >= rps.median {
+            "so nearly every request met a stale answer and queried SQLite".to_owned()
+        } else {
+            format!(
+                "so roughly one request in {} met a stale answer and queried SQLite (those arriving during that query wait for it; the others are answered from the cache until the next commit)",
+                num(rps.median / commits.max(f64::MIN_POSITIVE))
+            )
+        };
+        self.details.push(format!(
+            "### API under concurrent writes\n\n`wrk -t{} -c{} --latency` on `GET {query}` (`source` defaults to probes: the probe results of the last 5 minutes, the response-times page's default), {} of {} s, while one keep-alive connection posts batches of {} request records (stamped with the current second) to `ingest/` as fast as they are acknowledged. The response cache keys each answer on the query and the store's generation, which goes up at every write: under writes a cached answer lasts only until the next commit, and the first request after it is a cache miss that queries SQLite; that is the point of this scenario (quietly, the cache answers nearly every request). Here the ingest made {} commits/s (the server's own writes add a few a second) against {} requests/s, {stale}. Budget: p99 at most {WRITES_P99_FACTOR} × the quiet run's ({} ms, which is `metrics/` over 1 h of requests, not this query).\n\n| | median | min–max |\n|---|---|---|\n| requests/s | {} | {}–{} |\n| p50 | {} ms | {}–{} ms |\n| p99 | {} ms | {}–{} ms |\n| ingest meanwhile, records/s | {} | {}–{} |\n\n{} records acknowledged during the runs; time to acknowledge one batch {}, p99 {} ms. Server RSS afterwards {} (peak {}).\n",
+            load::WRK_THREADS,
+            load::WRK_CONNECTIONS,
+            match w.runs.len() {
+                1 => "1 run".to_owned(),
+                n => format!("{n} runs"),
+            },
+            w.seconds,
+            num_int(load::BATCH as u64),
+            num(commits),
+            num(rps.median),
+            num(quiet_p99.median),
+            num(rps.median),
+            num(rps.min),
+            num(rps.max),
+            num(p50.median),
+            num(p50.min),
+            num(p50.max),
+            num(p99.median),
+            num(p99.min),
+            num(p99.max),
+            num(w.ingest_rate.median),
+            num(w.ingest_rate.min),
+            num(w.ingest_rate.max),
+            num_int(w.records),
+            w.batch_ms.show(" ms"),
+            num(w.batch_ms.p99),
+            mb(w.rss),
+            mb(w.peak),
+        ));
+    }
+
     pub fn first_load(&mut self, v: &Value) -> Result {
         let first = stats_at(v, &["first_chart_ms"])?;
         let wasm = stats_at(v, &["wasm_loaded_ms"]).ok();
@@ -385,7 +481,7 @@ impl Report {
 
     /// The summary for the terminal.
     pub fn table(&self) -> String {
-        let mut t = String::new();
+        let mut t = format!("{}\n", self.server);
         for r in &self.rows {
             t.push_str(&format!(
                 "{:<58} {:<48} {:<28} {}\n",
@@ -404,12 +500,13 @@ impl Report {
         )
         .unwrap_or_default();
         let mut m = format!(
-            "Run of {date} on {machine}; {} in {seconds:.0} s. Medians, with min–max and the number of runs in brackets.\n\n| figure | measured | budget | |\n|---|---|---|---|\n",
+            "Run of {date} on {machine}; {} in {seconds:.0} s. {} Medians, with min–max and the number of runs in brackets.\n\n| figure | measured | budget | |\n|---|---|---|---|\n",
             if self.smoke {
                 "smoke run (one short run of each, figures not meaningful)"
             } else {
                 "full run"
             },
+            self.server,
         );
         for r in &self.rows {
             m.push_str(&format!(
@@ -486,6 +583,32 @@ mod tests {
         assert_eq!(r.rows[2].within, Some(false));
         assert_eq!(r.rows[3].within, Some(true));
         assert!(r.markdown("m", 1.0).contains("✗ over"));
+    }
+
+    #[test]
+    fn p99_under_writes_is_held_to_twice_the_quiet_p99() {
+        let run = |p99_ms| WrkRun {
+            requests_per_s: 1000.0,
+            p50_ms: 1.0,
+            p99_ms,
+        };
+        let stats = Stats::of(&[1.0]).expect("stats");
+        let writes = |p99| UnderWrites {
+            runs: vec![run(p99)],
+            seconds: 1,
+            ingest_rate: stats,
+            batch_ms: stats,
+            records: 1000,
+            rss: 1,
+            peak: 1,
+        };
+        let quiet = [run(9.0), run(10.0), run(11.0)];
+        let mut r = Report::new(true);
+        r.under_writes("/m", &writes(20.0), &quiet);
+        r.under_writes("/m", &writes(21.0), &quiet);
+        let within: Vec<_> = r.rows.iter().map(|row| row.within).collect();
+        assert_eq!(within, vec![Some(true), None, Some(false), None]);
+        assert_eq!(r.rows[0].budget, "≤ 2 × quiet p99 (20.0 ms)");
     }
 
     #[test]

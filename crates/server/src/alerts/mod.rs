@@ -24,8 +24,8 @@ use vigie_api::{
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiQuery, parse_json};
-use store::{AlertFilter, Refusal};
 use crate::openapi::Op;
+use store::{AlertFilter, Refusal};
 
 /// Longest note and actor name accepted.
 const MAX_NOTE: usize = 2000;

@@ -20,9 +20,9 @@ pub use validate::{validate, validate_resolving, validate_resolving_blocking};
 use crate::AppState;
 use crate::error::{ApiError, parse_json};
 use crate::fetch_policy::FetchPolicy;
+use crate::openapi::Op;
 use crate::probes::Prober;
 use crate::store::{Store, StoreError};
-use crate::openapi::Op;
 
 /// The stored spec joined with the probe's live state.
 pub fn with_state(prober: &Prober, id: i64, spec: TargetSpec) -> Target {
@@ -98,11 +98,14 @@ pub async fn read(
 
 /// The documentation of [`replace`].
 pub fn replace_op() -> Op {
-    Op::new("replaceTarget", "Replace a target's spec; its probe restarts")
-        .body::<TargetSpec>()
-        .json::<Target>(200, "replaced")
-        .error(400, "bad input: the body names the field")
-        .error(404, "no such target")
+    Op::new(
+        "replaceTarget",
+        "Replace a target's spec; its probe restarts",
+    )
+    .body::<TargetSpec>()
+    .json::<Target>(200, "replaced")
+    .error(400, "bad input: the body names the field")
+    .error(404, "no such target")
 }
 
 /// `PUT targets/{id}/`: replaces the whole spec.
