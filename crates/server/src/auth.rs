@@ -497,6 +497,17 @@ pub struct RateLimits {
     pub ingest: RateLimiter,
 }
 
+/// The routes of this module: the session (no token needed) and stream tickets.
+pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
+    r.post(
+        vigie_api::paths::STREAM_TICKET,
+        vigie_api::Role::Viewer,
+        stream_ticket,
+        stream_ticket_op(),
+    )
+    .public_get(vigie_api::paths::SESSION, session, session_op())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

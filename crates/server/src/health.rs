@@ -46,3 +46,9 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         }),
     )
 }
+
+/// The routes of this module, open to all.
+pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
+    r.public_get(vigie_api::paths::LIVEZ, livez, livez_op())
+        .public_get(vigie_api::paths::READYZ, readyz, readyz_op())
+}

@@ -236,6 +236,18 @@ pub async fn ingest(
     Ok(Json(IngestAck { stored }))
 }
 
+/// The routes of this module: the ingest token's only one, its body limit
+/// sized to the record limit.
+pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
+    let limit = axum::extract::DefaultBodyLimit::max(body_limit(r.config().ingest_max_records));
+    r.post(
+        vigie_api::paths::INGEST,
+        vigie_api::Role::Ingest,
+        axum::handler::Handler::layer(ingest, limit),
+        ingest_op(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

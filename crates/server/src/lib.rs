@@ -171,7 +171,7 @@ pub struct ApiRoute {
 /// served undocumented. Paths under `/api/performance` are served with and
 /// without their trailing slash (the seed clients call both) and
 /// documented with it.
-struct Routes {
+pub(crate) struct Routes {
     router: Router<AppState>,
     table: Vec<ApiRoute>,
     state: AppState,
@@ -179,6 +179,16 @@ struct Routes {
 }
 
 impl Routes {
+    /// Adds what `declare` declares (a module's `routes`).
+    fn with(self, declare: impl FnOnce(Routes) -> Routes) -> Self {
+        declare(self)
+    }
+
+    /// The configuration, for a module whose routes depend on it.
+    pub(crate) fn config(&self) -> &Config {
+        self.state.config()
+    }
+
     /// `bounded`: whether these routes will be under the time limit and the
     /// request cap (recorded for the document).
     fn new(state: &AppState, bounded: bool) -> Self {
@@ -311,122 +321,27 @@ pub fn routes(state: &AppState) -> Vec<ApiRoute> {
 
 /// The API's routes: those under the time limit and the request cap, and
 /// the live stream (long-lived by design, outside both).
+/// Every route, each feature module declaring its own (`routes` beside its
+/// handlers); the live stream apart, outside the time limit and request cap.
 fn declare(state: &AppState) -> (Routes, Routes) {
-    use Role::{Admin, Ingest, Operator, Viewer};
-    let id = |p: &str| format!("{p}/{{id}}");
-    let ingest_limit =
-        axum::extract::DefaultBodyLimit::max(ingest::body_limit(state.config().ingest_max_records));
     let bounded = Routes::new(state, true)
-        .get(
-            paths::SYSTEM_RESOURCES,
-            host::system_resources,
-            host::system_resources_op(),
-        )
-        .get(paths::METRICS, metrics::metrics, metrics::metrics_op())
-        .get(paths::OVERVIEW, metrics::overview, metrics::overview_op())
-        .get(paths::TARGETS, targets::list, targets::list_op())
-        .post(paths::TARGETS, Admin, targets::create, targets::create_op())
-        .get(&id(paths::TARGETS), targets::read, targets::read_op())
-        .put(
-            &id(paths::TARGETS),
-            Admin,
-            targets::replace,
-            targets::replace_op(),
-        )
-        .delete(
-            &id(paths::TARGETS),
-            Admin,
-            targets::delete,
-            targets::delete_op(),
-        )
-        .post(
-            paths::INGEST,
-            Ingest,
-            ingest::ingest.layer(ingest_limit),
-            ingest::ingest_op(),
-        )
-        .get(
-            paths::ENDPOINTS,
-            metrics::endpoints,
-            metrics::endpoints_op(),
-        )
-        .get(
-            paths::MONITORING,
-            monitoring::get_state,
-            monitoring::get_state_op(),
-        )
-        .post(
-            paths::START_MONITORING,
-            Operator,
-            monitoring::start,
-            monitoring::start_op(),
-        )
-        .post(
-            paths::STOP_MONITORING,
-            Operator,
-            monitoring::stop,
-            monitoring::stop_op(),
-        )
-        .get(paths::ALERTS, alerts::list, alerts::list_op())
-        .get(&id(paths::ALERTS), alerts::read, alerts::read_op())
-        .post(
-            paths::RESOLVE_ALERT,
-            Operator,
-            alerts::resolve,
-            alerts::resolve_op(),
-        )
-        .post(
-            paths::ACKNOWLEDGE_ALERT,
-            Operator,
-            alerts::acknowledge,
-            alerts::acknowledge_op(),
-        )
-        .get(
-            paths::ALERT_RULES,
-            alerts::rules::list,
-            alerts::rules::list_op(),
-        )
-        .post(
-            paths::ALERT_RULES,
-            Admin,
-            alerts::rules::create,
-            alerts::rules::create_op(),
-        )
-        .get(
-            &id(paths::ALERT_RULES),
-            alerts::rules::read,
-            alerts::rules::read_op(),
-        )
-        .put(
-            &id(paths::ALERT_RULES),
-            Admin,
-            alerts::rules::replace,
-            alerts::rules::replace_op(),
-        )
-        .delete(
-            &id(paths::ALERT_RULES),
-            Admin,
-            alerts::rules::delete,
-            alerts::rules::delete_op(),
-        )
-        .post(
-            paths::STREAM_TICKET,
-            Viewer,
-            auth::stream_ticket,
-            auth::stream_ticket_op(),
-        )
-        .public_get(paths::SESSION, auth::session, auth::session_op())
-        .public_get(OPENAPI_PATH, openapi_document, openapi_op())
-        .public_get(paths::LIVEZ, health::livez, health::livez_op())
-        .get(
-            paths::PROMETHEUS,
-            telemetry::metrics,
-            telemetry::metrics_op(),
-        )
-        .public_get(paths::READYZ, health::readyz, health::readyz_op());
-    let stream =
-        Routes::new(state, false).ticket_get(paths::STREAM, stream::stream, stream::stream_op());
+        .with(host::routes)
+        .with(metrics::routes)
+        .with(targets::routes)
+        .with(ingest::routes)
+        .with(monitoring::routes)
+        .with(alerts::routes)
+        .with(auth::routes)
+        .with(health::routes)
+        .with(telemetry::routes)
+        .public_get(OPENAPI_PATH, openapi_document, openapi_op());
+    let stream = Routes::new(state, false).with(stream::routes);
     (bounded, stream)
+}
+
+/// `path/{id}`: the path of one item of a collection.
+pub(crate) fn item(path: &str) -> String {
+    format!("{path}/{{id}}")
 }
 
 /// Where the OpenAPI document is served.

@@ -358,6 +358,13 @@ pub async fn overview(
     }))
 }
 
+/// The routes of this module.
+pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
+    r.get(vigie_api::paths::METRICS, metrics, metrics_op())
+        .get(vigie_api::paths::OVERVIEW, overview, overview_op())
+        .get(vigie_api::paths::ENDPOINTS, endpoints, endpoints_op())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,3 +112,20 @@ pub async fn stop(
 ) -> Result<Json<MonitoringState>, ApiError> {
     set(&state, false, &by).await.map(Json)
 }
+
+/// The routes of this module: pausing and resuming need an operator.
+pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
+    r.get(vigie_api::paths::MONITORING, get_state, get_state_op())
+        .post(
+            vigie_api::paths::START_MONITORING,
+            vigie_api::Role::Operator,
+            start,
+            start_op(),
+        )
+        .post(
+            vigie_api::paths::STOP_MONITORING,
+            vigie_api::Role::Operator,
+            stop,
+            stop_op(),
+        )
+}

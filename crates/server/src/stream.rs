@@ -114,3 +114,8 @@ pub async fn stream(
         });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
+
+/// The route of this module: a reader's, opened with a ticket or a token.
+pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
+    r.ticket_get(vigie_api::paths::STREAM, stream, stream_op())
+}

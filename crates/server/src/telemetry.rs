@@ -158,6 +158,11 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// The routes of this module.
+pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
+    r.get(vigie_api::paths::PROMETHEUS, metrics, metrics_op())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

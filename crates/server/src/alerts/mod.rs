@@ -284,6 +284,46 @@ pub async fn acknowledge(
     .await
 }
 
+/// The routes of alerts and their rules: acknowledging and resolving need an
+/// operator, rules an admin.
+pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
+    let one_rule = crate::item(vigie_api::paths::ALERT_RULES);
+    r.get(vigie_api::paths::ALERTS, list, list_op())
+        .get(&crate::item(vigie_api::paths::ALERTS), read, read_op())
+        .post(
+            vigie_api::paths::RESOLVE_ALERT,
+            vigie_api::Role::Operator,
+            resolve,
+            resolve_op(),
+        )
+        .post(
+            vigie_api::paths::ACKNOWLEDGE_ALERT,
+            vigie_api::Role::Operator,
+            acknowledge,
+            acknowledge_op(),
+        )
+        .get(vigie_api::paths::ALERT_RULES, rules::list, rules::list_op())
+        .post(
+            vigie_api::paths::ALERT_RULES,
+            vigie_api::Role::Admin,
+            rules::create,
+            rules::create_op(),
+        )
+        .get(&one_rule, rules::read, rules::read_op())
+        .put(
+            &one_rule,
+            vigie_api::Role::Admin,
+            rules::replace,
+            rules::replace_op(),
+        )
+        .delete(
+            &one_rule,
+            vigie_api::Role::Admin,
+            rules::delete,
+            rules::delete_op(),
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -195,6 +195,15 @@ pub fn bucket_samples(
         .collect()
 }
 
+/// The routes of this module.
+pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
+    r.get(
+        vigie_api::paths::SYSTEM_RESOURCES,
+        system_resources,
+        system_resources_op(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -231,3 +231,19 @@ pub fn ensure_default_target(store: &Store, livez_url: &str) -> Result<(), Store
     }
     Ok(())
 }
+
+/// The routes of this module: changes need an admin (they make Vigie fetch
+/// new addresses).
+pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
+    let one = crate::item(vigie_api::paths::TARGETS);
+    r.get(vigie_api::paths::TARGETS, list, list_op())
+        .post(
+            vigie_api::paths::TARGETS,
+            vigie_api::Role::Admin,
+            create,
+            create_op(),
+        )
+        .get(&one, read, read_op())
+        .put(&one, vigie_api::Role::Admin, replace, replace_op())
+        .delete(&one, vigie_api::Role::Admin, delete, delete_op())
+}
