@@ -104,25 +104,8 @@ pub fn ingest(port: u16, hours: usize, now_ms: i64) -> Result<Ingest> {
                         let Some(body) = bodies.get(i) else {
                             return Ok(acks);
                         };
-                        let t = Instant::now();
-                        let (status, answer) = conn
-                            .request(
-                                "POST",
-                                &format!("{}/", paths::INGEST),
-                                &[("Content-Type", "application/json")],
-                                body.as_bytes(),
-                            )
-                            .map_err(|e| format!("ingest batch {i}: {e}"))?;
-                        if status != 200 {
-                            return Err(format!(
-                                "ingest batch {i}: HTTP {status}: {}",
-                                String::from_utf8_lossy(&answer)
-                            ));
-                        }
-                        acks.push((
-                            t.elapsed().as_secs_f64() * 1000.0,
-                            started.elapsed().as_secs_f64(),
-                        ));
+                        let ms = post_batch(&mut conn, body, &format!("ingest batch {i}"))?;
+                        acks.push((ms, started.elapsed().as_secs_f64()));
                     }
                 })
             })
@@ -478,25 +461,8 @@ pub fn under_writes(
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 live_batch(&mut body, i * BATCH as u64, super::now_ms());
-                let t = Instant::now();
-                let (status, answer) = conn
-                    .request(
-                        "POST",
-                        &format!("{}/", paths::INGEST),
-                        &[("Content-Type", "application/json")],
-                        body.as_bytes(),
-                    )
-                    .map_err(|e| format!("ingest batch {i} under wrk: {e}"))?;
-                if status != 200 {
-                    return Err(format!(
-                        "ingest batch {i} under wrk: HTTP {status}: {}",
-                        String::from_utf8_lossy(&answer)
-                    ));
-                }
-                acks.push((
-                    t.elapsed().as_secs_f64() * 1000.0,
-                    started.elapsed().as_secs_f64(),
-                ));
+                let ms = post_batch(&mut conn, &body, &format!("ingest batch {i} under wrk"))?;
+                acks.push((ms, started.elapsed().as_secs_f64()));
                 acked.fetch_add(1, Ordering::Relaxed);
                 i += 1;
             }
@@ -593,6 +559,27 @@ pub fn nginx(dir: &Path, body: &[u8]) -> Result<(Background, String)> {
 /// The workspace's target directory for the benchmarks' files.
 pub fn bench_dir() -> std::path::PathBuf {
     cmd::root().join("target/bench")
+}
+
+/// Posts one ingest batch on `conn`; the milliseconds until it was
+/// acknowledged, or what went wrong, named `what`.
+fn post_batch(conn: &mut Connection, body: &str, what: &str) -> Result<f64> {
+    let t = Instant::now();
+    let (status, answer) = conn
+        .request(
+            "POST",
+            &format!("{}/", paths::INGEST),
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+        .map_err(|e| format!("{what}: {e}"))?;
+    if status != 200 {
+        return Err(format!(
+            "{what}: HTTP {status}: {}",
+            String::from_utf8_lossy(&answer)
+        ));
+    }
+    Ok(t.elapsed().as_secs_f64() * 1000.0)
 }
 
 #[cfg(test)]
