@@ -51,15 +51,26 @@ impl Drop for Background {
 /// Starts a vigie-server binary on `port` with a fresh data directory,
 /// serving `dist`, and waits until `/readyz` answers 200.
 pub fn start_vigie(bin: &Path, port: u16, data: &Path, dist: &Path) -> Result<Background> {
+    start_vigie_with(bin, port, data, dist, &[])
+}
+
+/// [`start_vigie`] with more settings.
+pub fn start_vigie_with(
+    bin: &Path,
+    port: u16,
+    data: &Path,
+    dist: &Path,
+    env: &[(&str, &str)],
+) -> Result<Background> {
     let _ = std::fs::remove_dir_all(data);
-    let server = Background::spawn(
-        Command::new(bin)
-            .env("VIGIE_ADDR", format!("127.0.0.1:{port}"))
-            .env("VIGIE_DATA_DIR", data)
-            .env("VIGIE_STATIC_DIR", dist)
-            .env("RUST_LOG", "warn"),
-        "vigie-server",
-    )?;
+    let mut command = Command::new(bin);
+    command
+        .env("VIGIE_ADDR", format!("127.0.0.1:{port}"))
+        .env("VIGIE_DATA_DIR", data)
+        .env("VIGIE_STATIC_DIR", dist)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied());
+    let server = Background::spawn(&mut command, "vigie-server")?;
     wait_until_ok(port, "/readyz", Duration::from_secs(30))?;
     Ok(server)
 }

@@ -28,6 +28,11 @@ use crate::serve::{self, free_port};
 use crate::{dist, tools};
 use report::Report;
 
+/// Settings of every server the bench starts: it measures what the server
+/// can take, so the per-address rate limit of ingest batches (a policy, 200
+/// a second by default) must not be what stops a week of data going in.
+const BENCH_ENV: &[(&str, &str)] = &[("VIGIE_INGEST_BATCHES_PER_MINUTE", "10000000")];
+
 /// How long each part runs: the full benchmark or the smoke run.
 #[derive(Debug, Clone, Copy)]
 struct Plan {
@@ -94,11 +99,12 @@ fn bench(smoke: bool, dist: &Path) -> Result {
 
     let mut port = free_port()?;
     let data = load::bench_dir().join("data");
-    let mut server = serve::start_vigie(
+    let mut server = serve::start_vigie_with(
         load_bin.as_deref().unwrap_or(&server_bin),
         port,
         &data,
         dist,
+        BENCH_ENV,
     )?;
 
     step("ingest: batches of 1,000 records, 20 targets");
@@ -126,7 +132,7 @@ fn bench(smoke: bool, dist: &Path) -> Result {
         step("the server built here for the browser parts, with the same data ingested");
         drop(server);
         port = free_port()?;
-        server = serve::start_vigie(&server_bin, port, &data, dist)?;
+        server = serve::start_vigie_with(&server_bin, port, &data, dist, BENCH_ENV)?;
         load::ingest(port, plan.ingest_hours, now_ms())?;
     }
 
@@ -302,7 +308,7 @@ fn api_vs_nginx(port: u16, plan: &Plan, report: &mut Report) -> Result<Vec<load:
 fn long_range(server_bin: &Path, dist: &Path, span_s: u64) -> Result<load::LongRange> {
     let port = free_port()?;
     let data = load::bench_dir().join("long-range");
-    let server = serve::start_vigie(server_bin, port, &data, dist)?;
+    let server = serve::start_vigie_with(server_bin, port, &data, dist, BENCH_ENV)?;
     let measured = load::long_range(port, server.pid(), span_s, now_ms());
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
