@@ -38,6 +38,13 @@ use crate::limits::RateLimiter;
 use crate::openapi::Op;
 use crate::security;
 
+handler_ctx! {
+    /// What `session/` and `stream-ticket/` reach.
+    pub struct Ctx {
+        auth: std::sync::Arc<Auth>,
+    }
+}
+
 /// Shortest token accepted at start: guessing must be hopeless.
 pub const MIN_TOKEN_LEN: usize = 16;
 /// How long a stream ticket stays usable.
@@ -458,8 +465,8 @@ pub fn session_op() -> Op {
 
 /// `GET session/`: whether tokens are needed and who the caller is; needs no
 /// token itself, so a dashboard can ask before it has one.
-pub async fn session(State(state): State<AppState>, request: Request) -> axum::Json<Session> {
-    let auth = state.auth();
+pub async fn session(State(state): State<Ctx>, request: Request) -> axum::Json<Session> {
+    let auth = state.auth;
     let principal = if auth.required() {
         bearer(&request).and_then(|t| auth.identify(t))
     } else {
@@ -484,10 +491,10 @@ pub fn stream_ticket_op() -> Op {
 
 /// `POST stream-ticket/`: a ticket for `stream/?ticket=…`, bound to the caller.
 pub async fn stream_ticket(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     axum::Extension(principal): axum::Extension<Principal>,
 ) -> Result<axum::Json<StreamTicket>, ApiError> {
-    state.auth().issue_ticket(&principal).map(axum::Json)
+    state.auth.issue_ticket(&principal).map(axum::Json)
 }
 
 /// What the rate limits count: changes and ingest batches, apart.

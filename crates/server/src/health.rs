@@ -6,8 +6,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use vigie_api::Readiness;
 
-use crate::AppState;
 use crate::openapi::Op;
+
+handler_ctx! {
+    /// What this module's handlers reach.
+    pub struct Ctx {
+        store: crate::store::Store,
+        host: crate::host::HostHub,
+    }
+}
 
 /// The documentation of [`livez`].
 pub fn livez_op() -> Op {
@@ -28,9 +35,9 @@ pub fn readyz_op() -> Op {
     .json::<Readiness>(503, "not ready yet")
 }
 
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let database = state.store().call(|s| s.ping()).await.is_ok();
-    let sampler = state.host().snapshot().live;
+pub async fn readyz(State(state): State<Ctx>) -> (StatusCode, Json<Readiness>) {
+    let database = state.store.call(|s| s.ping()).await.is_ok();
+    let sampler = state.host.snapshot().live;
     let ready = database && sampler;
     let status = if ready {
         StatusCode::OK

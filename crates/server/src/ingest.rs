@@ -15,10 +15,17 @@ use axum::extract::rejection::BytesRejection;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use vigie_api::{IngestAck, IngestBatch, RequestRecord};
 
-use crate::AppState;
 use crate::error::{ApiError, parse_json_seed};
 use crate::openapi::Op;
 use crate::store::StoredRequest;
+
+handler_ctx! {
+    /// What this module's handlers reach.
+    pub struct Ctx {
+        config: std::sync::Arc<crate::Config>,
+        writer: crate::writer::Writer,
+    }
+}
 
 /// How far ahead of the server's clock a record may be stamped (clock skew).
 const MAX_FUTURE_MS: i64 = 5 * 60 * 1000;
@@ -208,11 +215,11 @@ pub fn ingest_op() -> Op {
 
 /// `POST /api/performance/ingest/`
 pub async fn ingest(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestAck>, ApiError> {
     let body = body.map_err(|e| ApiError::TooLarge(e.body_text()))?;
-    let max = state.config().ingest_max_records as usize;
+    let max = state.config.ingest_max_records as usize;
     let batch = IngestBatch {
         records: parse_batch(&body, max)?,
     };
@@ -220,7 +227,7 @@ pub async fn ingest(
         return Err(ApiError::bad_request("records", "records is empty"));
     }
     let now = crate::now_ms();
-    let oldest = now - state.config().retention().as_millis() as i64;
+    let oldest = now - state.config.retention().as_millis() as i64;
     let records = batch
         .records
         .into_iter()
@@ -229,7 +236,7 @@ pub async fn ingest(
         .collect::<Result<Vec<_>, _>>()?;
     let stored = records.len() as u64;
     state
-        .writer()
+        .writer
         .write_durably(records)
         .await
         .map_err(ApiError::Internal)?;

@@ -6,6 +6,27 @@
 //! [`start`] opens the store, starts the sampler and listens; `main.rs` only
 //! reads the config and waits for a signal.
 
+/// Declares what one module's handlers reach of the [`AppState`]: a struct
+/// of (cheap) clones of those parts, extracted with `State<Ctx>`, so that a
+/// handler sees its module's services and no others.
+macro_rules! handler_ctx {
+    ($(#[$m:meta])* $vis:vis struct $name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone)]
+        $vis struct $name {
+            $(pub(crate) $field: $ty,)*
+        }
+
+        impl axum::extract::FromRef<$crate::AppState> for $name {
+            fn from_ref(s: &$crate::AppState) -> Self {
+                $name {
+                    $($field: s.$field().clone(),)*
+                }
+            }
+        }
+    };
+}
+
 pub mod alerts;
 pub mod auth;
 pub mod cache;
@@ -74,7 +95,7 @@ pub struct AppState {
 
 #[derive(Debug)]
 struct Inner {
-    config: Config,
+    config: Arc<Config>,
     store: Store,
     host: HostHub,
     events: EventHub,
@@ -82,9 +103,9 @@ struct Inner {
     prober: Prober,
     writer: writer::Writer,
     telemetry: Arc<telemetry::Telemetry>,
-    cache: cache::ResponseCache,
-    alerts: alerts::Alerts,
-    auth: auth::Auth,
+    cache: Arc<cache::ResponseCache>,
+    alerts: Arc<alerts::Alerts>,
+    auth: Arc<auth::Auth>,
     rate_limits: auth::RateLimits,
     streams: limits::StreamSlots,
     shutdown: CancellationToken,
@@ -94,7 +115,7 @@ struct Inner {
 }
 
 impl AppState {
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &Arc<Config> {
         &self.inner.config
     }
     pub fn store(&self) -> &Store {
@@ -115,16 +136,16 @@ impl AppState {
     pub fn writer(&self) -> &writer::Writer {
         &self.inner.writer
     }
-    pub fn telemetry(&self) -> &telemetry::Telemetry {
+    pub fn telemetry(&self) -> &Arc<telemetry::Telemetry> {
         &self.inner.telemetry
     }
-    pub fn cache(&self) -> &cache::ResponseCache {
+    pub fn cache(&self) -> &Arc<cache::ResponseCache> {
         &self.inner.cache
     }
-    pub fn alerts(&self) -> &alerts::Alerts {
+    pub fn alerts(&self) -> &Arc<alerts::Alerts> {
         &self.inner.alerts
     }
-    pub fn auth(&self) -> &auth::Auth {
+    pub fn auth(&self) -> &Arc<auth::Auth> {
         &self.inner.auth
     }
     pub fn rate_limits(&self) -> &auth::RateLimits {
@@ -633,7 +654,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let config_streams = config.max_streams;
     let state = AppState {
         inner: Arc::new(Inner {
-            config,
+            config: Arc::new(config),
             store,
             host,
             events,
@@ -641,10 +662,10 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             prober,
             writer,
             telemetry,
-            cache: cache::ResponseCache::default(),
-            alerts: alerts::Alerts::default(),
+            cache: Arc::default(),
+            alerts: Arc::default(),
             streams: limits::StreamSlots::new(config_streams),
-            auth,
+            auth: Arc::new(auth),
             rate_limits: auth::RateLimits::default(),
             shutdown: shutdown.clone(),
             openapi: OnceLock::new(),

@@ -13,11 +13,21 @@ use vigie_api::{
     MetricsResponse, Overview, Source, TimeRange, paths,
 };
 
-use crate::AppState;
 use crate::cache::{self, JsonBytes};
 use crate::error::{ApiError, ApiQuery};
 use crate::measures::{self, RangeQuery, Scope};
 use crate::openapi::Op;
+
+handler_ctx! {
+    /// What this module's handlers reach.
+    pub struct Ctx {
+        store: crate::store::Store,
+        host: crate::host::HostHub,
+        config: std::sync::Arc<crate::Config>,
+        monitoring: crate::monitoring::Monitoring,
+        cache: std::sync::Arc<crate::cache::ResponseCache>,
+    }
+}
 
 pub const DEFAULT_POINTS: u32 = 300;
 pub const MAX_POINTS: u32 = 2000;
@@ -194,19 +204,19 @@ pub fn endpoints_op() -> Op {
 /// `GET endpoints/?range=1h&service=shop&sort=p95&limit=50`: the ingested
 /// requests grouped by service, method and endpoint, worst first.
 pub async fn endpoints(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     ApiQuery(q): ApiQuery<EndpointsQuery>,
 ) -> Result<JsonBytes, ApiError> {
     let key = cache::key(paths::ENDPOINTS, &q);
     state
-        .cache()
-        .get_or_compute(&key, state.store().generation(), crate::now_ms(), || {
+        .cache
+        .get_or_compute(&key, state.store.generation(), crate::now_ms(), || {
             endpoint_list(&state, &q)
         })
         .await
 }
 
-async fn endpoint_list(state: &AppState, q: &EndpointsQuery) -> Result<EndpointList, ApiError> {
+async fn endpoint_list(state: &Ctx, q: &EndpointsQuery) -> Result<EndpointList, ApiError> {
     let range = range_of(state, &q.time_range())?;
     let scraped_from = match (q.source, q.target) {
         (Some(Source::Scrape), Some(target)) => Some(target),
@@ -238,11 +248,11 @@ async fn endpoint_list(state: &AppState, q: &EndpointsQuery) -> Result<EndpointL
         Some(_) => return Err(ApiError::bad_request("limit", "limit must be 1 to 1000")),
     };
     let mut endpoints = match scraped_from {
-        Some(target) => measures::scraped_endpoints(state.store(), target, range).await?,
+        Some(target) => measures::scraped_endpoints(&state.store, target, range).await?,
         None => {
             measures::requested_endpoints(
-                state.store(),
-                state.config().raw_start_ms(crate::now_ms()),
+                &state.store,
+                state.config.raw_start_ms(crate::now_ms()),
                 service,
                 range,
             )
@@ -267,11 +277,11 @@ async fn endpoint_list(state: &AppState, q: &EndpointsQuery) -> Result<EndpointL
     })
 }
 
-fn range_of(state: &AppState, q: &TimeRange) -> Result<RangeQuery, ApiError> {
+fn range_of(state: &Ctx, q: &TimeRange) -> Result<RangeQuery, ApiError> {
     parse_range(
         q,
         crate::now_ms(),
-        state.config().retention().as_millis() as i64,
+        state.config.retention().as_millis() as i64,
     )
 }
 
@@ -290,29 +300,24 @@ pub fn metrics_op() -> Op {
 /// Answered from the response cache: computed at most once per second and
 /// write, however many dashboards ask.
 pub async fn metrics(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     ApiQuery(q): ApiQuery<MetricsQuery>,
 ) -> Result<JsonBytes, ApiError> {
     let key = cache::key(paths::METRICS, &q);
     state
-        .cache()
-        .get_or_compute(
-            &key,
-            state.store().generation(),
-            crate::now_ms(),
-            || async {
-                let range = range_of(&state, &q.time_range())?;
-                let scope = parse_scope(&q)?;
-                measures::summary(
-                    state.store(),
-                    state.config().raw_start_ms(crate::now_ms()),
-                    range,
-                    scope,
-                )
-                .await
-                .map_err(ApiError::from)
-            },
-        )
+        .cache
+        .get_or_compute(&key, state.store.generation(), crate::now_ms(), || async {
+            let range = range_of(&state, &q.time_range())?;
+            let scope = parse_scope(&q)?;
+            measures::summary(
+                &state.store,
+                state.config.raw_start_ms(crate::now_ms()),
+                range,
+                scope,
+            )
+            .await
+            .map_err(ApiError::from)
+        })
         .await
 }
 
@@ -330,19 +335,19 @@ pub fn overview_op() -> Op {
 /// `GET /api/performance/`: the seeds' combined object, over the last 5 minutes
 /// (or the range asked for).
 pub async fn overview(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     ApiQuery(q): ApiQuery<MetricsQuery>,
 ) -> Result<Json<Overview>, ApiError> {
     let range = range_of(&state, &q.time_range())?;
     let scope = parse_scope(&q)?;
     let metrics = measures::summary(
-        state.store(),
-        state.config().raw_start_ms(crate::now_ms()),
+        &state.store,
+        state.config.raw_start_ms(crate::now_ms()),
         range,
         scope,
     )
     .await?;
-    let snapshot = state.host().snapshot();
+    let snapshot = state.host.snapshot();
     let system_resources = snapshot.resources.clone();
     Ok(Json(Overview {
         performance_metrics: metrics.performance_metrics,
@@ -354,7 +359,7 @@ pub async fn overview(
             total_misses: None,
             avg_response_time: None,
         },
-        monitoring: state.monitoring().state(),
+        monitoring: state.monitoring.state(),
     }))
 }
 

@@ -10,11 +10,19 @@ use axum::extract::State;
 use tokio::sync::watch;
 use vigie_api::{MONITORING_EVENT, MonitoringState};
 
-use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::openapi::Op;
 use crate::store::{Store, StoreError};
+
+handler_ctx! {
+    /// What this module's handlers reach.
+    pub struct Ctx {
+        store: crate::store::Store,
+        monitoring: crate::monitoring::Monitoring,
+        events: crate::events::EventHub,
+    }
+}
 
 const KEY_ON: &str = "monitoring";
 const KEY_CHANGED: &str = "monitoring_changed_at_ms";
@@ -49,10 +57,10 @@ impl Monitoring {
     }
 }
 
-async fn set(state: &AppState, on: bool, by: &Principal) -> Result<MonitoringState, ApiError> {
+async fn set(state: &Ctx, on: bool, by: &Principal) -> Result<MonitoringState, ApiError> {
     let now = crate::now_ms();
     state
-        .store()
+        .store
         .call(move |s| {
             s.set_setting(KEY_ON, if on { "on" } else { "off" })?;
             s.set_setting(KEY_CHANGED, &now.to_string())
@@ -62,8 +70,8 @@ async fn set(state: &AppState, on: bool, by: &Principal) -> Result<MonitoringSta
         monitoring: on,
         changed_at_ms: Some(now),
     };
-    state.monitoring().tx.send_replace(new);
-    state.events().publish(MONITORING_EVENT, now, &new);
+    state.monitoring.tx.send_replace(new);
+    state.events.publish(MONITORING_EVENT, now, &new);
     let by = by.name.as_deref().unwrap_or("local");
     tracing::info!(monitoring = on, by, "monitoring switched");
     Ok(new)
@@ -75,8 +83,8 @@ pub fn get_state_op() -> Op {
 }
 
 /// `GET /api/performance/monitoring/`
-pub async fn get_state(State(state): State<AppState>) -> Json<MonitoringState> {
-    Json(state.monitoring().state())
+pub async fn get_state(State(state): State<Ctx>) -> Json<MonitoringState> {
+    Json(state.monitoring.state())
 }
 
 /// The documentation of [`start`].
@@ -90,7 +98,7 @@ pub fn start_op() -> Op {
 
 /// `POST /api/performance/start-monitoring/`
 pub async fn start(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     Extension(by): Extension<Principal>,
 ) -> Result<Json<MonitoringState>, ApiError> {
     set(&state, true, &by).await.map(Json)
@@ -107,7 +115,7 @@ pub fn stop_op() -> Op {
 
 /// `POST /api/performance/stop-monitoring/`
 pub async fn stop(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     Extension(by): Extension<Principal>,
 ) -> Result<Json<MonitoringState>, ApiError> {
     set(&state, false, &by).await.map(Json)

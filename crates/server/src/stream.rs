@@ -17,7 +17,6 @@ use futures_util::stream::{self, Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 use vigie_api::StreamQuery;
 
-use crate::AppState;
 use crate::error::{ApiError, ApiQuery};
 use crate::events::LiveEvent;
 use crate::openapi::Op;
@@ -25,6 +24,15 @@ use vigie_api::{
     ALERT_EVENT, Alert, HostSample, MONITORING_EVENT, MonitoringState, PROBE_EVENT, ProbeResult,
     SAMPLE_EVENT,
 };
+
+handler_ctx! {
+    /// What this module's handlers reach.
+    pub struct Ctx {
+        events: crate::events::EventHub,
+        shutdown: tokio_util::sync::CancellationToken,
+        streams: crate::limits::StreamSlots,
+    }
+}
 
 fn sse(e: &LiveEvent) -> Event {
     Event::default()
@@ -78,14 +86,14 @@ pub fn stream_op() -> Op {
 }
 
 pub async fn stream(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let resume_after = last_event_id(&headers, &query)?;
     // Held by the stream: released when the client goes.
-    let slot = state.streams().take()?;
-    let (live, missed) = state.events().subscribe(resume_after);
+    let slot = state.streams.take()?;
+    let (live, missed) = state.events.subscribe(resume_after);
     let mut last_sent = missed
         .last()
         .map(|e| e.id)
@@ -104,7 +112,7 @@ pub async fn stream(
         };
         std::future::ready(event)
     });
-    let shutdown = state.shutdown().clone();
+    let shutdown = state.shutdown.clone();
     let events = replay
         .chain(live)
         .take_until(async move { shutdown.cancelled().await })

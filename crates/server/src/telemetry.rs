@@ -15,8 +15,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use vigie_api::Outcome;
 
-use crate::AppState;
 use crate::openapi::Op;
+
+handler_ctx! {
+    /// What this module's handlers reach.
+    pub struct Ctx {
+        telemetry: std::sync::Arc<crate::telemetry::Telemetry>,
+    }
+}
 
 /// Upper bounds of the duration buckets, seconds (Prometheus' `le`).
 pub const BUCKETS: [f64; 14] = [
@@ -121,7 +127,7 @@ impl Telemetry {
 
 /// Times every API request by its route template. The live stream is left
 /// out: its duration is how long a dashboard stayed open, not an answer time.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(state): State<Ctx>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -132,7 +138,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     if let Some(route) = route.filter(|r| r.starts_with("/api/") && !r.contains("/stream")) {
         let seconds = started.elapsed().as_secs_f64();
         state
-            .telemetry()
+            .telemetry
             .observe_request(&method, &route, response.status().as_u16(), seconds);
     }
     response
@@ -148,13 +154,13 @@ pub fn metrics_op() -> Op {
 }
 
 /// `GET /metrics`
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<Ctx>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.telemetry().render(),
+        state.telemetry.render(),
     )
 }
 

@@ -27,6 +27,15 @@ use crate::error::{ApiError, ApiQuery, parse_json};
 use crate::openapi::Op;
 use store::{AlertFilter, Refusal};
 
+handler_ctx! {
+    /// What the handlers of alerts and rules reach.
+    pub struct Ctx {
+        store: crate::store::Store,
+        events: crate::events::EventHub,
+        alerts: std::sync::Arc<Alerts>,
+    }
+}
+
 /// Longest note and actor name accepted.
 const MAX_NOTE: usize = 2000;
 const MAX_ACTOR: usize = 100;
@@ -122,12 +131,12 @@ pub fn list_op() -> Op {
 
 /// `GET alerts/`
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     ApiQuery(q): ApiQuery<AlertsQuery>,
 ) -> Result<Json<AlertList>, ApiError> {
     let filter = parse_filter(&q)?;
     let (limit, offset) = (filter.limit, filter.offset);
-    let (alerts, total, open_count) = state.store().call(move |s| s.alerts(&filter)).await?;
+    let (alerts, total, open_count) = state.store.call(move |s| s.alerts(&filter)).await?;
     Ok(Json(AlertList {
         alerts,
         total,
@@ -146,11 +155,11 @@ pub fn read_op() -> Op {
 
 /// `GET alerts/{id}`
 pub async fn read(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     UrlPath(id): UrlPath<i64>,
 ) -> Result<Json<Alert>, ApiError> {
     state
-        .store()
+        .store
         .call(move |s| s.alert(id))
         .await?
         .map(Json)
@@ -173,7 +182,7 @@ fn text(field: &'static str, value: &str, max: usize) -> Result<String, ApiError
 
 /// An operator's change to alert `id`, told to the stream.
 async fn change(
-    state: &AppState,
+    state: &Ctx,
     id: i64,
     allowed: &'static [AlertState],
     to: AlertState,
@@ -182,12 +191,12 @@ async fn change(
 ) -> Result<Json<Alert>, ApiError> {
     let now = crate::now_ms();
     let outcome = state
-        .store()
+        .store
         .call(move |s| s.change_alert(id, allowed, to, &actor, note.as_deref(), now))
         .await?;
     match outcome {
         Ok(alert) => {
-            state.events().publish(ALERT_EVENT, now, &alert);
+            state.events.publish(ALERT_EVENT, now, &alert);
             Ok(Json(alert))
         }
         Err(Refusal::NotFound) => Err(ApiError::NotFound(format!("alert {id}"))),
@@ -228,7 +237,7 @@ pub fn resolve_op() -> Op {
 /// condition still holds, the rule opens a new alert, which fires after the
 /// rule's duration.
 pub async fn resolve(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     Extension(by): Extension<Principal>,
     body: Bytes,
 ) -> Result<Json<Alert>, ApiError> {
@@ -263,7 +272,7 @@ pub fn acknowledge_op() -> Op {
 
 /// `POST acknowledge-alert/` `{alert_id, actor?, note?}`: someone is on it.
 pub async fn acknowledge(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     Extension(by): Extension<Principal>,
     body: Bytes,
 ) -> Result<Json<Alert>, ApiError> {

@@ -7,7 +7,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use vigie_api::{ALERT_EVENT, AlertRule, AlertRuleList, AlertRuleSpec, SYSTEM_ACTOR};
 
-use crate::AppState;
+use super::Ctx;
 use crate::error::{ApiError, parse_json};
 use crate::openapi::Op;
 
@@ -93,10 +93,10 @@ pub fn validate(mut r: AlertRuleSpec) -> Result<AlertRuleSpec, ApiError> {
     Ok(r)
 }
 
-async fn checked(state: &AppState, body: &[u8]) -> Result<AlertRuleSpec, ApiError> {
+async fn checked(state: &Ctx, body: &[u8]) -> Result<AlertRuleSpec, ApiError> {
     let spec = validate(parse_json(body)?)?;
     if let Some(id) = spec.target_id
-        && state.store().call(move |s| s.target(id)).await?.is_none()
+        && state.store.call(move |s| s.target(id)).await?.is_none()
     {
         return Err(ApiError::bad_request(
             "target_id",
@@ -106,11 +106,11 @@ async fn checked(state: &AppState, body: &[u8]) -> Result<AlertRuleSpec, ApiErro
     Ok(spec)
 }
 
-fn rule(state: &AppState, id: i64, spec: AlertRuleSpec) -> AlertRule {
+fn rule(state: &Ctx, id: i64, spec: AlertRuleSpec) -> AlertRule {
     AlertRule {
         id,
         spec,
-        last_value: state.alerts().last_value(id),
+        last_value: state.alerts.last_value(id),
     }
 }
 
@@ -121,8 +121,8 @@ pub fn list_op() -> Op {
 }
 
 /// `GET alert-rules/`
-pub async fn list(State(state): State<AppState>) -> Result<Json<AlertRuleList>, ApiError> {
-    let rows = state.store().call(|s| s.alert_rules()).await?;
+pub async fn list(State(state): State<Ctx>) -> Result<Json<AlertRuleList>, ApiError> {
+    let rows = state.store.call(|s| s.alert_rules()).await?;
     Ok(Json(AlertRuleList {
         rules: rows
             .into_iter()
@@ -141,13 +141,13 @@ pub fn create_op() -> Op {
 
 /// `POST alert-rules/`
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<AlertRule>), ApiError> {
     let spec = checked(&state, &body).await?;
     let stored = spec.clone();
     let id = state
-        .store()
+        .store
         .call(move |s| s.insert_alert_rule(&stored))
         .await?;
     Ok((StatusCode::CREATED, Json(rule(&state, id, spec))))
@@ -162,10 +162,10 @@ pub fn read_op() -> Op {
 
 /// `GET alert-rules/{id}`
 pub async fn read(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     UrlPath(id): UrlPath<i64>,
 ) -> Result<Json<AlertRule>, ApiError> {
-    let spec = state.store().call(move |s| s.alert_rule(id)).await?;
+    let spec = state.store.call(move |s| s.alert_rule(id)).await?;
     let spec = spec.ok_or_else(|| ApiError::NotFound(format!("alert rule {id}")))?;
     Ok(Json(rule(&state, id, spec)))
 }
@@ -184,14 +184,14 @@ pub fn replace_op() -> Op {
 
 /// `PUT alert-rules/{id}`: replaces the whole rule (`enabled: false` disables it).
 pub async fn replace(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     UrlPath(id): UrlPath<i64>,
     body: Bytes,
 ) -> Result<Json<AlertRule>, ApiError> {
     let spec = checked(&state, &body).await?;
     let stored = spec.clone();
     if !state
-        .store()
+        .store
         .call(move |s| s.update_alert_rule(id, &stored))
         .await?
     {
@@ -212,20 +212,20 @@ pub fn delete_op() -> Op {
 
 /// `DELETE alert-rules/{id}`: its open alert is resolved; past alerts stay.
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     UrlPath(id): UrlPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     let now = crate::now_ms();
     let outcome = state
-        .store()
+        .store
         .call(move |s| s.delete_alert_rule(id, SYSTEM_ACTOR, "rule deleted", now))
         .await?;
     match outcome {
         None => Err(ApiError::NotFound(format!("alert rule {id}"))),
         Some(resolved) => {
-            state.alerts().forget(id);
+            state.alerts.forget(id);
             if let Some(alert) = resolved {
-                state.events().publish(ALERT_EVENT, now, &alert);
+                state.events.publish(ALERT_EVENT, now, &alert);
             }
             Ok(StatusCode::NO_CONTENT)
         }

@@ -20,11 +20,20 @@ use vigie_api::{
     SystemResourcesQuery, TargetKind, TimeRange,
 };
 
-use crate::AppState;
 use crate::error::{ApiError, ApiQuery};
 use crate::metrics::parse_range;
 use crate::openapi::Op;
 use crate::rollup::HostAggregate;
+
+handler_ctx! {
+    /// What this module's handlers reach.
+    pub struct Ctx {
+        store: crate::store::Store,
+        host: crate::host::HostHub,
+        config: std::sync::Arc<crate::Config>,
+        prober: crate::probes::Prober,
+    }
+}
 
 /// How many recent samples the API and the stream's replay keep in memory
 /// (5 minutes at the default 1 s interval).
@@ -48,7 +57,7 @@ pub fn system_resources_op() -> Op {
 /// series, as the last tick serialised them; with `range` (or `from`/`to`)
 /// and `points`, also the stored samples of that range, bucketed.
 pub async fn system_resources(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     ApiQuery(q): ApiQuery<SystemResourcesQuery>,
 ) -> Result<Response, ApiError> {
     let time = q.time_range();
@@ -57,7 +66,7 @@ pub async fn system_resources(
             .await
             .map(|r| Json(r).into_response());
     }
-    let snapshot = state.host().snapshot();
+    let snapshot = state.host.snapshot();
     if time == TimeRange::default() {
         let headers = [
             (header::CONTENT_TYPE, "application/json"),
@@ -68,10 +77,10 @@ pub async fn system_resources(
     let range = parse_range(
         &time,
         crate::now_ms(),
-        state.config().retention().as_millis() as i64,
+        state.config.retention().as_millis() as i64,
     )?;
     let (samples, rollups) = state
-        .store()
+        .store
         .call(move |s| {
             Ok((
                 s.host_samples_between(range.from_ms, range.to_ms)?,
@@ -93,14 +102,10 @@ pub async fn system_resources(
 /// `system-resources/?host=<target id>`: the host behind a node_exporter
 /// target, from its stored samples (latest, recent series, and the range's
 /// buckets when a range is asked for).
-async fn remote_host(
-    state: &AppState,
-    id: i64,
-    time: &TimeRange,
-) -> Result<SystemResources, ApiError> {
+async fn remote_host(state: &Ctx, id: i64, time: &TimeRange) -> Result<SystemResources, ApiError> {
     let unknown = || ApiError::bad_request("host", format!("no Prometheus target with id {id}"));
     let spec = state
-        .store()
+        .store
         .call(move |s| s.target(id))
         .await?
         .ok_or_else(unknown)?;
@@ -112,12 +117,12 @@ async fn remote_host(
             parse_range(
                 time,
                 crate::now_ms(),
-                state.config().retention().as_millis() as i64,
+                state.config.retention().as_millis() as i64,
             )
         })
         .transpose()?;
     let (series, in_range) = state
-        .store()
+        .store
         .call(move |s| {
             let recent = s.node_samples_between(id, i64::MIN, i64::MAX, SERIES_LEN)?;
             let in_range = match range {
@@ -129,7 +134,7 @@ async fn remote_host(
         .await?;
     let latest = series.last();
     let capacities = state
-        .prober()
+        .prober
         .runtime(id)
         .node
         .unwrap_or_else(|| HostCapacities {

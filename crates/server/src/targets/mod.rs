@@ -17,12 +17,19 @@ use vigie_api::{Target, TargetList, TargetSpec};
 
 pub use validate::{validate, validate_resolving, validate_resolving_blocking};
 
-use crate::AppState;
 use crate::error::{ApiError, parse_json};
 use crate::fetch_policy::FetchPolicy;
 use crate::openapi::Op;
 use crate::probes::Prober;
 use crate::store::{Store, StoreError};
+
+handler_ctx! {
+    /// What this module's handlers reach.
+    pub struct Ctx {
+        store: crate::store::Store,
+        prober: crate::probes::Prober,
+    }
+}
 
 /// The stored spec joined with the probe's live state.
 pub fn with_state(prober: &Prober, id: i64, spec: TargetSpec) -> Target {
@@ -44,11 +51,11 @@ pub fn list_op() -> Op {
 }
 
 /// `GET targets/`
-pub async fn list(State(state): State<AppState>) -> Result<Json<TargetList>, ApiError> {
-    let rows = state.store().call(|s| s.targets()).await?;
+pub async fn list(State(state): State<Ctx>) -> Result<Json<TargetList>, ApiError> {
+    let rows = state.store.call(|s| s.targets()).await?;
     let targets = rows
         .into_iter()
-        .map(|(id, spec)| with_state(state.prober(), id, spec))
+        .map(|(id, spec)| with_state(&state.prober, id, spec))
         .collect();
     Ok(Json(TargetList { targets }))
 }
@@ -63,19 +70,16 @@ pub fn create_op() -> Op {
 
 /// `POST targets/`
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Target>), ApiError> {
-    let spec = validate_resolving(parse_json(&body)?, state.prober().fetch_policy()).await?;
+    let spec = validate_resolving(parse_json(&body)?, state.prober.fetch_policy()).await?;
     let stored = spec.clone();
-    let id = state
-        .store()
-        .call(move |s| s.insert_target(&stored))
-        .await?;
-    state.prober().apply(id, &spec);
+    let id = state.store.call(move |s| s.insert_target(&stored)).await?;
+    state.prober.apply(id, &spec);
     Ok((
         StatusCode::CREATED,
-        Json(with_state(state.prober(), id, spec)),
+        Json(with_state(&state.prober, id, spec)),
     ))
 }
 
@@ -88,12 +92,12 @@ pub fn read_op() -> Op {
 
 /// `GET targets/{id}/`
 pub async fn read(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     UrlPath(id): UrlPath<i64>,
 ) -> Result<Json<Target>, ApiError> {
-    let spec = state.store().call(move |s| s.target(id)).await?;
+    let spec = state.store.call(move |s| s.target(id)).await?;
     let spec = spec.ok_or_else(|| ApiError::NotFound(format!("target {id}")))?;
-    Ok(Json(with_state(state.prober(), id, spec)))
+    Ok(Json(with_state(&state.prober, id, spec)))
 }
 
 /// The documentation of [`replace`].
@@ -110,21 +114,21 @@ pub fn replace_op() -> Op {
 
 /// `PUT targets/{id}/`: replaces the whole spec.
 pub async fn replace(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     UrlPath(id): UrlPath<i64>,
     body: Bytes,
 ) -> Result<Json<Target>, ApiError> {
-    let spec = validate_resolving(parse_json(&body)?, state.prober().fetch_policy()).await?;
+    let spec = validate_resolving(parse_json(&body)?, state.prober.fetch_policy()).await?;
     let stored = spec.clone();
     if !state
-        .store()
+        .store
         .call(move |s| s.update_target(id, &stored))
         .await?
     {
         return Err(ApiError::NotFound(format!("target {id}")));
     }
-    state.prober().apply(id, &spec);
-    Ok(Json(with_state(state.prober(), id, spec)))
+    state.prober.apply(id, &spec);
+    Ok(Json(with_state(&state.prober, id, spec)))
 }
 
 /// The documentation of [`delete`].
@@ -136,13 +140,13 @@ pub fn delete_op() -> Op {
 
 /// `DELETE targets/{id}/`: stops probing; past results stay in the history.
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<Ctx>,
     UrlPath(id): UrlPath<i64>,
 ) -> Result<StatusCode, ApiError> {
-    if !state.store().call(move |s| s.delete_target(id)).await? {
+    if !state.store.call(move |s| s.delete_target(id)).await? {
         return Err(ApiError::NotFound(format!("target {id}")));
     }
-    state.prober().stop(id);
+    state.prober.stop(id);
     Ok(StatusCode::NO_CONTENT)
 }
 
