@@ -956,21 +956,7 @@ mod tests {
                 )
                 .expect("schema");
             assert_eq!(tables, 0);
-            for r in &all {
-                conn.execute(
-                    "INSERT INTO requests (ts_ms, service, endpoint, method, status, duration_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        r.ts_ms,
-                        r.service,
-                        r.endpoint,
-                        r.method,
-                        r.status,
-                        r.duration_ms
-                    ],
-                )
-                .expect("raw row");
-            }
+            crate::ingest::store::insert_raw(&conn, &all).expect("raw rows");
         }
         let upgraded = Store::open(&old).expect("upgrade");
         let ingested = Store::open(&new).expect("new");

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use vigie_api::{EndpointList, ErrorBody, MetricsResponse};
+use vigie_server::ingest::store::{StoredRequest, insert_raw};
 use vigie_server::store::{REQUEST_ROLLUPS_VERSION, create_at_version};
 
 mod common;
@@ -321,21 +322,18 @@ async fn a_database_written_before_request_rollups_keeps_its_history() {
         );
         assert_eq!(tables, 0, "the old schema has no request rollups");
         let tx = conn.transaction().expect("tx");
-        for r in &records {
-            tx.execute(
-                "INSERT INTO requests (ts_ms, service, endpoint, method, status, duration_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                rusqlite::params![
-                    r.ts_ms,
-                    r.service,
-                    r.endpoint,
-                    r.method,
-                    r.status,
-                    r.duration_ms
-                ],
-            )
-            .expect("raw row");
-        }
+        let rows: Vec<StoredRequest> = records
+            .iter()
+            .map(|r| StoredRequest {
+                ts_ms: r.ts_ms,
+                service: r.service.to_owned(),
+                endpoint: r.endpoint.to_owned(),
+                method: r.method.to_owned(),
+                status: r.status,
+                duration_ms: r.duration_ms,
+            })
+            .collect();
+        insert_raw(&tx, &rows).expect("raw rows");
         tx.commit().expect("commit");
     }
     // The upgrade back-fills the rollups; maintenance at start then deletes

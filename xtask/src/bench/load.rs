@@ -229,20 +229,7 @@ pub fn long_range(port: u16, pid: u32, span_s: u64, now_ms: i64) -> Result<LongR
                             long_record(&mut body, k, start_ms, step_ms);
                         }
                         body.push_str("]}");
-                        let (status, answer) = conn
-                            .request(
-                                "POST",
-                                &format!("{}/", paths::INGEST),
-                                &[("Content-Type", "application/json")],
-                                body.as_bytes(),
-                            )
-                            .map_err(|e| format!("ingest batch {i}: {e}"))?;
-                        if status != 200 {
-                            return Err(format!(
-                                "ingest batch {i}: HTTP {status}: {}",
-                                String::from_utf8_lossy(&answer)
-                            ));
-                        }
+                        post_batch(&mut conn, &body, &format!("ingest batch {i}"))?;
                     }
                 })
             })

@@ -315,7 +315,18 @@ pub(crate) fn backfill_request_rollups(conn: &Connection) -> Result<(), StoreErr
 /// a committed request is in both or in neither, and long ranges never need
 /// the raw rows.
 pub(crate) fn insert(tx: &Transaction<'_>, requests: &[StoredRequest]) -> Result<(), StoreError> {
-    let mut insert = tx.prepare_cached(
+    insert_raw(tx, requests)?;
+    for (key, agg) in fold_requests(requests) {
+        add_request_rollup(tx, key, agg)?;
+    }
+    Ok(())
+}
+
+/// Stores the raw rows of `requests` only, without their rollups: half of
+/// [`insert`], and what a Vigie older than the rollups wrote (upgrade tests
+/// build such a database with it).
+pub fn insert_raw(conn: &Connection, requests: &[StoredRequest]) -> Result<(), StoreError> {
+    let mut insert = conn.prepare_cached(
         "INSERT INTO requests (ts_ms, service, endpoint, method, status, duration_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
@@ -328,9 +339,6 @@ pub(crate) fn insert(tx: &Transaction<'_>, requests: &[StoredRequest]) -> Result
             r.status,
             r.duration_ms
         ])?;
-    }
-    for (key, agg) in fold_requests(requests) {
-        add_request_rollup(tx, key, agg)?;
     }
     Ok(())
 }
