@@ -44,24 +44,17 @@ async fn reads_answer_while_a_long_write_holds_the_writer() {
     // (30 s) or fail on the busy timeout (5 s).
     assert!(waited < Duration::from_secs(2), "reads waited {waited:?}");
     // The uncommitted write is not visible to them.
-    let held = v
-        .server
-        .state()
-        .store()
-        .call(|s| s.setting("held"))
-        .await
-        .expect("read");
-    assert_eq!(held, None);
+    let reader = v.server.state().store().clone();
+    let held = || async { reader.call(|s| s.setting("held")).await.expect("read") };
+    let before = held().await;
+    assert_eq!(before, None);
 
     release.send(()).expect("release");
     writer.join().expect("thread").expect("committed");
-    let held = v
-        .server
-        .state()
-        .store()
-        .call(|s| s.setting("held"))
-        .await
-        .expect("read");
-    assert_eq!(held.as_deref(), Some("yes"), "visible once committed");
+    assert_eq!(
+        held().await.as_deref(),
+        Some("yes"),
+        "visible once committed"
+    );
     v.server.shutdown().await.expect("shutdown");
 }
