@@ -69,7 +69,7 @@ impl ClientError {
     }
 }
 
-/// Address of the API and the operator token, if one was given; cheap to
+/// Address of the API and the token, if one was given; cheap to
 /// clone, provided once at the root as context.
 #[derive(Debug, Clone)]
 pub struct ApiClient {

@@ -1,4 +1,4 @@
-//! What a failed change shows. When the server wants an operator token, a
+//! What a failed change shows. When the server wants a token, a
 //! field to give it (kept for this tab only) instead of a bare error; when it
 //! refused one field of a form, its message next to that field.
 

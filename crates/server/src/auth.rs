@@ -446,14 +446,6 @@ fn check(g: &Guard, request: &Request) -> Result<Principal, ApiError> {
     Ok(principal)
 }
 
-/// The principal of a request that went through [`guard`].
-pub fn principal(request_extensions: &axum::http::Extensions) -> Principal {
-    request_extensions
-        .get::<Principal>()
-        .cloned()
-        .unwrap_or_else(Principal::local)
-}
-
 /// The documentation of [`session`].
 pub fn session_op() -> Op {
     Op::new(
