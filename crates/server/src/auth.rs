@@ -498,7 +498,8 @@ pub struct RateLimits {
 
 /// The routes of this module: the session (no token needed) and stream tickets.
 pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
-    r.post(
+    r.change(
+        Method::POST,
         vigie_api::paths::STREAM_TICKET,
         vigie_api::Role::Viewer,
         stream_ticket,

@@ -12,6 +12,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::http::Method;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use vigie_api::{IngestAck, IngestBatch, RequestRecord};
 
@@ -247,7 +248,8 @@ pub async fn ingest(
 /// sized to the record limit.
 pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
     let limit = axum::extract::DefaultBodyLimit::max(body_limit(r.config().ingest_max_records));
-    r.post(
+    r.change(
+        Method::POST,
         vigie_api::paths::INGEST,
         vigie_api::Role::Ingest,
         axum::handler::Handler::layer(ingest, limit),

@@ -231,35 +231,21 @@ impl Routes {
         self.add(Method::GET, path, Some(Role::Viewer), false, handler, op)
     }
 
-    /// A change needing `role`, behind the [`auth::guard`].
-    fn post<H: Handler<T, AppState>, T: 'static>(
+    /// A change (`POST`, `PUT` or `DELETE`) needing `role`, behind the
+    /// [`auth::guard`].
+    fn change<H: Handler<T, AppState>, T: 'static>(
         self,
+        method: Method,
         path: &str,
         role: Role,
         handler: H,
         op: openapi::Op,
     ) -> Self {
-        self.add(Method::POST, path, Some(role), false, handler, op)
-    }
-
-    fn put<H: Handler<T, AppState>, T: 'static>(
-        self,
-        path: &str,
-        role: Role,
-        handler: H,
-        op: openapi::Op,
-    ) -> Self {
-        self.add(Method::PUT, path, Some(role), false, handler, op)
-    }
-
-    fn delete<H: Handler<T, AppState>, T: 'static>(
-        self,
-        path: &str,
-        role: Role,
-        handler: H,
-        op: openapi::Op,
-    ) -> Self {
-        self.add(Method::DELETE, path, Some(role), false, handler, op)
+        debug_assert!(matches!(
+            method,
+            Method::POST | Method::PUT | Method::DELETE
+        ));
+        self.add(method, path, Some(role), false, handler, op)
     }
 
     /// A read that needs no token: health checks, the document, `session/`.

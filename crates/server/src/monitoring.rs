@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;
+use axum::http::Method;
 use tokio::sync::watch;
 use vigie_api::{MONITORING_EVENT, MonitoringState};
 
@@ -124,13 +125,15 @@ pub async fn stop(
 /// The routes of this module: pausing and resuming need an operator.
 pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
     r.get(vigie_api::paths::MONITORING, get_state, get_state_op())
-        .post(
+        .change(
+            Method::POST,
             vigie_api::paths::START_MONITORING,
             vigie_api::Role::Operator,
             start,
             start_op(),
         )
-        .post(
+        .change(
+            Method::POST,
             vigie_api::paths::STOP_MONITORING,
             vigie_api::Role::Operator,
             stop,

@@ -15,6 +15,7 @@ use std::sync::Mutex;
 
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
+use axum::http::Method;
 use axum::{Extension, Json};
 use vigie_api::{
     ALERT_EVENT, AcknowledgeAlert, Alert, AlertList, AlertState, AlertsQuery, ResolveAlert,
@@ -299,33 +300,38 @@ pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
     let one_rule = crate::item(vigie_api::paths::ALERT_RULES);
     r.get(vigie_api::paths::ALERTS, list, list_op())
         .get(&crate::item(vigie_api::paths::ALERTS), read, read_op())
-        .post(
+        .change(
+            Method::POST,
             vigie_api::paths::RESOLVE_ALERT,
             vigie_api::Role::Operator,
             resolve,
             resolve_op(),
         )
-        .post(
+        .change(
+            Method::POST,
             vigie_api::paths::ACKNOWLEDGE_ALERT,
             vigie_api::Role::Operator,
             acknowledge,
             acknowledge_op(),
         )
         .get(vigie_api::paths::ALERT_RULES, rules::list, rules::list_op())
-        .post(
+        .change(
+            Method::POST,
             vigie_api::paths::ALERT_RULES,
             vigie_api::Role::Admin,
             rules::create,
             rules::create_op(),
         )
         .get(&one_rule, rules::read, rules::read_op())
-        .put(
+        .change(
+            Method::PUT,
             &one_rule,
             vigie_api::Role::Admin,
             rules::replace,
             rules::replace_op(),
         )
-        .delete(
+        .change(
+            Method::DELETE,
             &one_rule,
             vigie_api::Role::Admin,
             rules::delete,

@@ -12,6 +12,7 @@ use std::path::Path;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use vigie_api::{Target, TargetList, TargetSpec};
 
@@ -241,13 +242,26 @@ pub fn ensure_default_target(store: &Store, livez_url: &str) -> Result<(), Store
 pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
     let one = crate::item(vigie_api::paths::TARGETS);
     r.get(vigie_api::paths::TARGETS, list, list_op())
-        .post(
+        .change(
+            Method::POST,
             vigie_api::paths::TARGETS,
             vigie_api::Role::Admin,
             create,
             create_op(),
         )
         .get(&one, read, read_op())
-        .put(&one, vigie_api::Role::Admin, replace, replace_op())
-        .delete(&one, vigie_api::Role::Admin, delete, delete_op())
+        .change(
+            Method::PUT,
+            &one,
+            vigie_api::Role::Admin,
+            replace,
+            replace_op(),
+        )
+        .change(
+            Method::DELETE,
+            &one,
+            vigie_api::Role::Admin,
+            delete,
+            delete_op(),
+        )
 }
