@@ -38,55 +38,59 @@ async fn a_cross_site_post_changes_nothing() {
     let post = |path: &str| v.http.post(format!("{}{path}", v.base));
     assert!(monitoring(&v).await);
 
-    // What a hostile page can send without a preflight: a simple request.
-    let body = refused(
-        post("/stop-monitoring/")
-            .header("content-type", "text/plain")
-            .header("origin", "http://evil.example")
-            .body("{}")
-            .send()
-            .await
-            .expect("POST"),
-        403,
-        Some("Origin"),
-    )
-    .await;
-    assert!(body.error.contains("evil.example"), "{}", body.error);
-    refused(
-        post("/targets/")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("origin", "null")
-            .body("name=x&url=http://127.0.0.1:9/")
-            .send()
-            .await
-            .expect("POST"),
-        403,
-        Some("Origin"),
-    )
-    .await;
-    // Without an Origin (a non-browser client), a non-JSON body is still refused.
-    refused(
-        post("/stop-monitoring/")
-            .header("content-type", "text/plain")
-            .body("{}")
-            .send()
-            .await
-            .expect("POST"),
-        415,
-        Some("Content-Type"),
-    )
-    .await;
-    refused(
-        post("/stop-monitoring/")
-            .header("sec-fetch-site", "cross-site")
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("POST"),
-        403,
-        Some("Origin"),
-    )
-    .await;
+    // What a hostile page can send without a preflight (simple requests),
+    // and a non-browser client's non-JSON body: (path, headers, body,
+    // status, field named).
+    type Attempt<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, u16, &'a str);
+    let attempts: [Attempt<'_>; 4] = [
+        (
+            "/stop-monitoring/",
+            &[
+                ("content-type", "text/plain"),
+                ("origin", "http://evil.example"),
+            ],
+            "{}",
+            403,
+            "Origin",
+        ),
+        (
+            "/targets/",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("origin", "null"),
+            ],
+            "name=x&url=http://127.0.0.1:9/",
+            403,
+            "Origin",
+        ),
+        (
+            "/stop-monitoring/",
+            &[("content-type", "text/plain")],
+            "{}",
+            415,
+            "Content-Type",
+        ),
+        (
+            "/stop-monitoring/",
+            &[
+                ("content-type", "application/json"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+            "{}",
+            403,
+            "Origin",
+        ),
+    ];
+    for (path, headers, body, status, field) in attempts {
+        let mut req = post(path).body(body);
+        for (k, val) in headers {
+            req = req.header(*k, *val);
+        }
+        let answer = refused(req.send().await.expect("POST"), status, Some(field)).await;
+        if let Some((_, origin)) = headers.iter().find(|(k, _)| *k == "origin") {
+            assert!(answer.error.contains(origin), "{}", answer.error);
+        }
+    }
     assert!(monitoring(&v).await, "monitoring still on");
     let targets: vigie_api::TargetList = v.get_json("/targets/").await;
     assert!(targets.targets.is_empty(), "no target added");
