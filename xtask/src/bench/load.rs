@@ -425,9 +425,12 @@ fn live_batch(body: &mut String, first: u64, now_ms: i64) {
     body.push_str("]}");
 }
 
+/// Batches of 1,000 a second posted while wrk runs: 50,000 records a second.
+pub const WRITE_BATCHES_PER_S: f64 = 50.0;
+
 /// wrk on `url` for `rounds` runs of `seconds` while one keep-alive
-/// connection ingests batches of [`BATCH`] records as fast as the server
-/// acknowledges them (from the first acknowledgement until the last run
+/// connection ingests batches of [`BATCH`] records at a fixed rate
+/// ([`WRITE_BATCHES_PER_S`]) (from the first acknowledgement until the last run
 /// ends); the ingest rate counts the batches acknowledged during the runs.
 pub fn under_writes(
     port: u16,
@@ -446,12 +449,21 @@ pub fn under_writes(
             let mut body = String::with_capacity(BATCH * 150);
             let mut acks = Vec::new();
             let mut i = 0u64;
+            // A fixed rate, below what any build takes, so that two builds
+            // are compared under the same write pressure (the same commits
+            // a second), not each under its own maximum.
+            let every = Duration::from_secs_f64(1.0 / WRITE_BATCHES_PER_S);
+            let mut next = Instant::now();
             while !stop.load(Ordering::Relaxed) {
                 live_batch(&mut body, i * BATCH as u64, super::now_ms());
                 let ms = post_batch(&mut conn, &body, &format!("ingest batch {i} under wrk"))?;
                 acks.push((ms, started.elapsed().as_secs_f64()));
                 acked.fetch_add(1, Ordering::Relaxed);
                 i += 1;
+                next += every;
+                if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
             }
             Ok(acks)
         });

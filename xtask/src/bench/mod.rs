@@ -117,7 +117,7 @@ fn bench(smoke: bool, dist: &Path) -> Result {
 
     let query = load::writes_query();
     step(&format!(
-        "GET {query} with wrk while one connection ingests batches of 1,000"
+        "GET {query} with wrk while one connection ingests 50 batches of 1,000 a second"
     ));
     let writes = load::under_writes(
         port,
@@ -127,6 +127,14 @@ fn bench(smoke: bool, dist: &Path) -> Result {
         plan.wrk_rounds,
     )?;
     report.under_writes(&query, &writes, &quiet);
+    if std::env::var_os("VIGIE_BENCH_LOAD_ONLY").is_some_and(|v| !v.is_empty()) {
+        // The load figures alone (to compare another build's quickly).
+        let text = report.markdown(&machine(), started.elapsed().as_secs_f64());
+        let out = load::bench_dir().join("load-only.md");
+        report::write(&out, &text)?;
+        println!("\nload figures written to {}", out.display());
+        return Ok(());
+    }
 
     if load_bin.is_some() {
         step("the server built here for the browser parts, with the same data ingested");
