@@ -110,13 +110,7 @@ pub fn ingest(port: u16, hours: usize, now_ms: i64) -> Result<Ingest> {
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err("ingest sender panicked".into()))
-            })
-            .collect()
+        join_senders(workers)
     });
     let seconds = started.elapsed().as_secs_f64();
     let mut acks = Vec::new();
@@ -234,13 +228,7 @@ pub fn long_range(port: u16, pid: u32, span_s: u64, now_ms: i64) -> Result<LongR
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err("ingest sender panicked".into()))
-            })
-            .collect()
+        join_senders(workers)
     });
     sent.into_iter().collect::<Result>()?;
     let ingest_s = started.elapsed().as_secs_f64();
@@ -579,6 +567,19 @@ fn post_batch(conn: &mut Connection, body: &str, what: &str) -> Result<f64> {
         ));
     }
     Ok(t.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// What each ingest sender thread ended with; a panic is an error.
+fn join_senders<T, C: FromIterator<Result<T>>>(
+    workers: Vec<std::thread::ScopedJoinHandle<'_, Result<T>>>,
+) -> C {
+    workers
+        .into_iter()
+        .map(|w| {
+            w.join()
+                .unwrap_or_else(|_| Err("ingest sender panicked".into()))
+        })
+        .collect()
 }
 
 #[cfg(test)]
