@@ -409,14 +409,11 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         // Bounded: a time limit and a cap on requests at once (the stream,
         // long-lived by design, is declared apart, outside both).
         .layer(axum::middleware::from_fn_with_state(
-            state.config().request_timeout(),
-            limits::timeout,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(tokio::sync::Semaphore::new(
-                state.config().max_concurrent_requests as usize,
+            Arc::new(limits::Bounds::new(
+                state.config().max_concurrent_requests,
+                state.config().request_timeout(),
             )),
-            limits::concurrency,
+            limits::bounded,
         ));
     // Timed by route template; `route_layer` so the matched route is known.
     let api = api
@@ -436,12 +433,8 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     }
     router
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(security::HostPolicy::from_config(state.config())),
-            security::check_host,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(security::Csp::from_config(state.config())),
-            security::headers,
+            Arc::new(security::Protection::from_config(state.config())),
+            security::protect,
         ))
         .layer(CatchPanicLayer::custom(panic_answer))
         // Errors worth an operator's attention are logged where they happen

@@ -67,25 +67,33 @@ impl RateLimiter {
     }
 }
 
-/// Refuses a request past `max` served at once (503, `Retry-After: 1`).
-pub async fn concurrency(
-    State(slots): State<Arc<Semaphore>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match slots.try_acquire() {
-        Ok(_permit) => next.run(request).await,
-        Err(_) => ApiError::Busy {
-            what: "too many requests in progress",
-            retry_after_s: 1,
+/// The cap on requests served at once and the time limit of each.
+#[derive(Debug)]
+pub struct Bounds {
+    slots: Semaphore,
+    limit: Duration,
+}
+
+impl Bounds {
+    pub fn new(max_requests: u32, limit: Duration) -> Self {
+        Bounds {
+            slots: Semaphore::new(max_requests as usize),
+            limit,
         }
-        .into_response(),
     }
 }
 
-/// Answers 503 when the handler takes longer than the configured time.
-pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
+/// Refuses a request past the cap (503, `Retry-After: 1`), and answers 503
+/// when the handler takes longer than the time limit.
+pub async fn bounded(State(b): State<Arc<Bounds>>, request: Request, next: Next) -> Response {
+    let Ok(_permit) = b.slots.try_acquire() else {
+        return ApiError::Busy {
+            what: "too many requests in progress",
+            retry_after_s: 1,
+        }
+        .into_response();
+    };
+    match tokio::time::timeout(b.limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Busy {
             what: "the request took too long",

@@ -31,8 +31,9 @@ pub struct HostPolicy {
     bind: IpAddr,
 }
 
-/// Lower case, without a port, brackets or a trailing dot.
-fn host_part(authority: &str) -> String {
+/// Without a port, brackets or a trailing dot (case kept: names compare
+/// without it).
+fn host_part(authority: &str) -> &str {
     let authority = authority.trim();
     let host = if let Some(rest) = authority.strip_prefix('[') {
         rest.split(']').next().unwrap_or(rest)
@@ -42,7 +43,7 @@ fn host_part(authority: &str) -> String {
             _ => authority,
         }
     };
-    host.trim_end_matches('.').to_ascii_lowercase()
+    host.trim_end_matches('.')
 }
 
 impl HostPolicy {
@@ -51,7 +52,7 @@ impl HostPolicy {
             names: config
                 .allowed_hosts
                 .iter()
-                .map(|h| host_part(h))
+                .map(|h| host_part(h).to_ascii_lowercase())
                 .filter(|h| !h.is_empty())
                 .collect(),
             bind: config.addr.ip(),
@@ -75,33 +76,53 @@ impl HostPolicy {
         if host.is_empty() {
             return false;
         }
-        if self.names.contains(&host) {
+        if self.names.iter().any(|n| n.eq_ignore_ascii_case(host)) {
             return true;
         }
         match host.parse::<IpAddr>() {
             Ok(ip) => ip.is_loopback() || self.bind.is_unspecified() || ip == self.bind,
-            Err(_) => host == "localhost",
+            Err(_) => host.eq_ignore_ascii_case("localhost"),
         }
     }
 }
 
-/// Refuses a request whose `Host` is not this server's (421).
-pub async fn check_host(
-    State(policy): State<Arc<HostPolicy>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// The protections every request goes through, in one middleware: the
+/// `Host` check (421 for a name this server does not answer to) and the
+/// security headers on every answer, refusals included.
+#[derive(Debug)]
+pub struct Protection {
+    pub hosts: HostPolicy,
+    pub csp: Csp,
+}
+
+impl Protection {
+    pub fn from_config(config: &Config) -> Self {
+        Protection {
+            hosts: HostPolicy::from_config(config),
+            csp: Csp::from_config(config),
+        }
+    }
+}
+
+/// Refuses a request whose `Host` is not this server's (421), and sets the
+/// security headers on whatever is answered.
+pub async fn protect(State(p): State<Arc<Protection>>, request: Request, next: Next) -> Response {
     let host = request
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| request.uri().authority().map(|a| a.to_string()));
-    match host {
-        Some(h) if policy.allows(&h) => next.run(request).await,
-        Some(h) => ApiError::MisdirectedHost(h).into_response(),
-        None => ApiError::bad_request("Host", "the Host header is missing").into_response(),
-    }
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    let refusal = match host {
+        Some(h) if p.hosts.allows(h) => None,
+        Some(h) => Some(ApiError::MisdirectedHost(h.to_owned())),
+        None => Some(ApiError::bad_request("Host", "the Host header is missing")),
+    };
+    let api = is_api(request.uri().path());
+    let response = match refusal {
+        None => next.run(request).await,
+        Some(e) => e.into_response(),
+    };
+    with_headers(&p.csp, api, response)
 }
 
 /// The scheme-less `host[:port]` of an origin such as `https://a.example:8443`.
@@ -263,14 +284,15 @@ impl Csp {
     }
 }
 
+/// Paths that answer JSON or text, never a page.
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/") || [paths::PROMETHEUS, paths::LIVEZ, paths::READYZ].contains(&path)
+}
+
 /// Every answer: `nosniff` and `no-referrer`; HTML (and a 304 revalidating
 /// it) gets the dashboard's CSP, anything else a CSP that allows nothing
 /// (JSON is never a page).
-pub async fn headers(State(csp): State<Arc<Csp>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let api = path.starts_with("/api/")
-        || [paths::PROMETHEUS, paths::LIVEZ, paths::READYZ].contains(&path);
-    let mut response = next.run(request).await;
+fn with_headers(csp: &Csp, api: bool, mut response: Response) -> Response {
     // A 304 has no Content-Type, yet its headers replace the cached page's:
     // a revalidated dashboard must keep the dashboard's policy.
     let html = !api
