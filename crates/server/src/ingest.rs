@@ -110,17 +110,23 @@ pub fn body_limit(max_records: u64) -> usize {
 }
 
 /// A batch whose records are counted while they are parsed: the one past
-/// `max` stops the parse (and its allocations) at once.
+/// `max` stops the parse (and its allocations) at once. Read as
+/// `{"records": [...]}` (`outer`), whose array it then reads as itself.
 struct Bounded<'a> {
     max: usize,
     too_many: &'a Cell<bool>,
+    outer: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Bounded<'_> {
     type Value = Vec<RequestRecord>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
+        if self.outer {
+            d.deserialize_map(self)
+        } else {
+            d.deserialize_seq(self)
+        }
     }
 }
 
@@ -128,7 +134,30 @@ impl<'de> Visitor<'de> for Bounded<'_> {
     type Value = Vec<RequestRecord>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "an array of at most {} records", self.max)
+        if self.outer {
+            f.write_str("an object with records")
+        } else {
+            write!(f, "an array of at most {} records", self.max)
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut records = None;
+        let mut seed = Some(Bounded {
+            outer: false,
+            ..self
+        });
+        while let Some(key) = map.next_key::<String>()? {
+            match (key.as_str(), seed.take()) {
+                ("records", Some(s)) => records = Some(map.next_value_seed(s)?),
+                ("records", None) => return Err(de::Error::duplicate_field("records")),
+                (_, s) => {
+                    seed = s;
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        records.ok_or_else(|| de::Error::missing_field("records"))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -147,49 +176,15 @@ impl<'de> Visitor<'de> for Bounded<'_> {
     }
 }
 
-/// `{"records": [...]}` read with [`Bounded`].
-struct BoundedBatch<'a>(Bounded<'a>);
-
-impl<'de> DeserializeSeed<'de> for BoundedBatch<'_> {
-    type Value = Vec<RequestRecord>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for BoundedBatch<'_> {
-    type Value = Vec<RequestRecord>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an object with records")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut records = None;
-        let mut seed = Some(self.0);
-        while let Some(key) = map.next_key::<String>()? {
-            match (key.as_str(), seed.take()) {
-                ("records", Some(s)) => records = Some(map.next_value_seed(s)?),
-                ("records", None) => return Err(de::Error::duplicate_field("records")),
-                (_, s) => {
-                    seed = s;
-                    map.next_value::<de::IgnoredAny>()?;
-                }
-            }
-        }
-        records.ok_or_else(|| de::Error::missing_field("records"))
-    }
-}
-
 /// Reads a batch of at most `max` records; more is a 413 as soon as the
 /// one too many is read.
 pub fn parse_batch(body: &[u8], max: usize) -> Result<Vec<RequestRecord>, ApiError> {
     let too_many = Cell::new(false);
-    let seed = BoundedBatch(Bounded {
+    let seed = Bounded {
         max,
         too_many: &too_many,
-    });
+        outer: true,
+    };
     let parsed = parse_json_seed(body, seed);
     if too_many.get() {
         return Err(ApiError::TooLarge(format!(

@@ -326,10 +326,9 @@ pub fn routes(state: &AppState) -> Vec<ApiRoute> {
     bounded.table.into_iter().chain(stream.table).collect()
 }
 
-/// The API's routes: those under the time limit and the request cap, and
-/// the live stream (long-lived by design, outside both).
 /// Every route, each feature module declaring its own (`routes` beside its
-/// handlers); the live stream apart, outside the time limit and request cap.
+/// handlers): those under the time limit and the request cap, and the live
+/// stream apart (long-lived by design, outside both).
 fn declare(state: &AppState) -> (Routes, Routes) {
     let bounded = Routes::new(state, true)
         .with(host::routes)

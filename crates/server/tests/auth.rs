@@ -86,15 +86,8 @@ async fn every_documented_route_answers_each_role_as_expected() {
     let data = tempfile::tempdir().expect("tempdir");
     let v = common::vigie(data.path(), with_tokens).await;
     let origin = format!("http://{}", v.server.addr());
-    let doc: serde_json::Value = v
-        .http
-        .get(format!("{origin}/api/openapi.json"))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let doc: serde_json::Value =
+        common::json_of(v.http.get(format!("{origin}/api/openapi.json"))).await;
     let expected = expected_roles();
     let credentials = [
         ("none", None),
@@ -196,17 +189,13 @@ async fn the_stream_opens_with_a_single_use_ticket_never_with_the_token_in_the_u
             .status(),
         401
     );
-    let ticket: vigie_api::StreamTicket = v
-        .http
-        .post(format!("{}/stream-ticket/", v.base))
-        .bearer_auth(VIEWER)
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("ticket");
+    let ticket: vigie_api::StreamTicket = common::json_of(
+        v.http
+            .post(format!("{}/stream-ticket/", v.base))
+            .bearer_auth(VIEWER)
+            .json(&json!({})),
+    )
+    .await;
     assert!(ticket.expires_in_s > 0 && ticket.expires_in_s <= 60);
     let url = format!("{stream}?ticket={}", ticket.ticket);
     let open = v.http.get(&url).send().await.expect("GET");
@@ -235,16 +224,12 @@ async fn the_actor_recorded_is_the_token_name_not_what_the_client_says() {
         c.tokens_file = Some(tokens.clone());
     })
     .await;
-    let session: vigie_api::Session = v
-        .http
-        .get(format!("{}/session/", v.base))
-        .bearer_auth("alice-token-0123456789")
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let session: vigie_api::Session = common::json_of(
+        v.http
+            .get(format!("{}/session/", v.base))
+            .bearer_auth("alice-token-0123456789"),
+    )
+    .await;
     assert_eq!(
         (session.auth_required, session.name.as_deref(), session.role),
         (true, Some("alice"), Some(Role::Operator))
@@ -292,17 +277,13 @@ async fn the_actor_recorded_is_the_token_name_not_what_the_client_says() {
             .map(|a| a.id)
     })
     .await;
-    let resolved: vigie_api::Alert = v
-        .http
-        .post(format!("{}/resolve-alert/", v.base))
-        .bearer_auth("alice-token-0123456789")
-        .json(&json!({"alert_id": alert_id, "note": "checked", "actor": "mallory"}))
-        .send()
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("alert");
+    let resolved: vigie_api::Alert = common::json_of(
+        v.http
+            .post(format!("{}/resolve-alert/", v.base))
+            .bearer_auth("alice-token-0123456789")
+            .json(&json!({"alert_id": alert_id, "note": "checked", "actor": "mallory"})),
+    )
+    .await;
     assert_eq!(resolved.resolved_by.as_deref(), Some("alice"));
     let last = resolved.history.last().expect("a transition");
     assert_eq!(last.actor, "alice");

@@ -394,17 +394,18 @@ pub struct UnderWrites {
     pub records: u64,
     pub rss: u64,
     pub peak: u64,
+    pub pressure: WritePressure,
 }
 
-/// Appends a batch of [`BATCH`] request records to `body`, stamped over the
-/// second before `now_ms`; `first` numbers its first record (records `k`
+/// Appends a batch of `size` request records to `body`, stamped one a
+/// millisecond up to `now_ms`; `first` numbers its first record (records `k`
 /// take turns among the services as in the long-range data).
-fn live_batch(body: &mut String, first: u64, now_ms: i64) {
+fn live_batch(body: &mut String, first: u64, size: usize, now_ms: i64) {
     body.clear();
     body.push_str("{\"records\":[");
-    // Record `first + j` at `now_ms - BATCH + j`.
-    let start_ms = now_ms - BATCH as i64 - first as i64;
-    for k in first..first + BATCH as u64 {
+    // Record `first + j` at `now_ms - size + j`.
+    let start_ms = now_ms - size as i64 - first as i64;
+    for k in first..first + size as u64 {
         if k > first {
             body.push(',');
         }
@@ -413,19 +414,40 @@ fn live_batch(body: &mut String, first: u64, now_ms: i64) {
     body.push_str("]}");
 }
 
-/// Batches of 1,000 a second posted while wrk runs: 50,000 records a second.
-pub const WRITE_BATCHES_PER_S: f64 = 50.0;
+/// The write pressure of a run under writes: batches of `batch` records,
+/// `per_s` a second, each one commit (the same on every build, below what
+/// any takes, so that builds are compared under the same pressure rather
+/// than each under its own maximum).
+#[derive(Debug, Clone, Copy)]
+pub struct WritePressure {
+    pub batch: usize,
+    pub per_s: f64,
+}
+
+/// 50,000 records a second as 50 commits of 1,000 (many small writes), and
+/// as 5 commits of 10,000 (long writes: what a reader queued behind the
+/// writer waits for).
+pub const PRESSURES: [WritePressure; 2] = [
+    WritePressure {
+        batch: BATCH,
+        per_s: 50.0,
+    },
+    WritePressure {
+        batch: 10 * BATCH,
+        per_s: 5.0,
+    },
+];
 
 /// wrk on `url` for `rounds` runs of `seconds` while one keep-alive
-/// connection ingests batches of [`BATCH`] records at a fixed rate
-/// ([`WRITE_BATCHES_PER_S`]) (from the first acknowledgement until the last run
-/// ends); the ingest rate counts the batches acknowledged during the runs.
+/// connection ingests at `pressure` (from the first acknowledgement until
+/// the last run ends); the ingest rate counts the batches acknowledged
+/// during the runs.
 pub fn under_writes(
     port: u16,
     pid: u32,
     url: &str,
-    seconds: u32,
-    rounds: usize,
+    (seconds, rounds): (u32, usize),
+    pressure: WritePressure,
 ) -> Result<UnderWrites> {
     let stop = AtomicBool::new(false);
     let acked = AtomicU64::new(0);
@@ -434,16 +456,18 @@ pub fn under_writes(
         // (ack time in ms, seconds since start when acknowledged)
         let writer = scope.spawn(|| -> Result<Vec<(f64, f64)>> {
             let mut conn = Connection::open(port).map_err(|e| format!("ingest connection: {e}"))?;
-            let mut body = String::with_capacity(BATCH * 150);
+            let mut body = String::with_capacity(pressure.batch * 150);
             let mut acks = Vec::new();
             let mut i = 0u64;
-            // A fixed rate, below what any build takes, so that two builds
-            // are compared under the same write pressure (the same commits
-            // a second), not each under its own maximum.
-            let every = Duration::from_secs_f64(1.0 / WRITE_BATCHES_PER_S);
+            let every = Duration::from_secs_f64(1.0 / pressure.per_s);
             let mut next = Instant::now();
             while !stop.load(Ordering::Relaxed) {
-                live_batch(&mut body, i * BATCH as u64, super::now_ms());
+                live_batch(
+                    &mut body,
+                    i * pressure.batch as u64,
+                    pressure.batch,
+                    super::now_ms(),
+                );
                 let ms = post_batch(&mut conn, &body, &format!("ingest batch {i} under wrk"))?;
                 acks.push((ms, started.elapsed().as_secs_f64()));
                 acked.fetch_add(1, Ordering::Relaxed);
@@ -492,7 +516,7 @@ pub fn under_writes(
         .iter()
         .map(|&(from, to)| {
             let n = acks.iter().filter(|a| a.1 > from && a.1 <= to).count();
-            (n * BATCH) as f64 / (to - from)
+            (n * pressure.batch) as f64 / (to - from)
         })
         .collect();
     let latencies: Vec<f64> = acks.iter().filter(|a| during(a.1)).map(|a| a.0).collect();
@@ -505,7 +529,8 @@ pub fn under_writes(
         seconds,
         ingest_rate: Stats::of(&rates).ok_or("no ingest rate under wrk")?,
         batch_ms: Stats::of(&latencies).ok_or("no ingest latency under wrk")?,
-        records: (latencies.len() * BATCH) as u64,
+        records: (latencies.len() * pressure.batch) as u64,
+        pressure,
         rss,
         peak,
     })
@@ -603,7 +628,7 @@ mod tests {
     #[test]
     fn live_batches_end_a_millisecond_before_now() {
         let mut body = String::new();
-        live_batch(&mut body, 3 * BATCH as u64, 50_000_000);
+        live_batch(&mut body, 3 * BATCH as u64, BATCH, 50_000_000);
         let v: serde_json::Value = serde_json::from_str(&body).expect("json");
         let records = v["records"].as_array().expect("records");
         assert_eq!(records.len(), BATCH);

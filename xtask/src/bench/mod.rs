@@ -116,17 +116,20 @@ fn bench(smoke: bool, dist: &Path) -> Result {
     let quiet = api_vs_nginx(port, &plan, &mut report)?;
 
     let query = load::writes_query();
-    step(&format!(
-        "GET {query} with wrk while one connection ingests 50 batches of 1,000 a second"
-    ));
-    let writes = load::under_writes(
-        port,
-        server.pid(),
-        &format!("http://127.0.0.1:{port}{query}"),
-        plan.wrk_seconds,
-        plan.wrk_rounds,
-    )?;
-    report.under_writes(&query, &writes, &quiet);
+    for pressure in load::PRESSURES {
+        step(&format!(
+            "GET {query} with wrk while one connection ingests {} batches of {} a second",
+            pressure.per_s, pressure.batch
+        ));
+        let writes = load::under_writes(
+            port,
+            server.pid(),
+            &format!("http://127.0.0.1:{port}{query}"),
+            (plan.wrk_seconds, plan.wrk_rounds),
+            pressure,
+        )?;
+        report.under_writes(&query, &writes, &quiet);
+    }
     if std::env::var_os("VIGIE_BENCH_LOAD_ONLY").is_some_and(|v| !v.is_empty()) {
         // The load figures alone (to compare another build's quickly).
         let text = report.markdown(&machine(), started.elapsed().as_secs_f64());

@@ -287,8 +287,14 @@ impl Report {
             return;
         };
         let limit = WRITES_P99_FACTOR * quiet_p99.median;
+        let pressure = w.pressure;
+        let batches = format!(
+            "{} commits/s of {}",
+            num(pressure.per_s),
+            num_int(pressure.batch as u64)
+        );
         self.row(
-            "GET metrics/?range=5m p99 under concurrent writes",
+            &format!("GET metrics/?range=5m p99 under writes ({batches})"),
             format!(
                 "{} (p50 {} ms, {} req/s)",
                 p99.show(" ms"),
@@ -299,13 +305,16 @@ impl Report {
             Some(p99.median <= limit),
         );
         self.row(
-            "ingest meanwhile, 1 connection, batches of 1,000",
+            &format!(
+                "ingest meanwhile, 1 connection, batches of {}",
+                num_int(pressure.batch as u64)
+            ),
             w.ingest_rate.show("/s"),
             "",
             None,
         );
         // Each acknowledged batch is one commit, hence one new generation.
-        let commits = w.ingest_rate.median / load::BATCH as f64;
+        let commits = w.ingest_rate.median / pressure.batch as f64;
         let stale = if commits >= rps.median {
             "so nearly every request met a stale answer and queried SQLite".to_owned()
         } else {
@@ -315,7 +324,7 @@ impl Report {
             )
         };
         self.details.push(format!(
-            "### API under concurrent writes\n\n`wrk -t{} -c{} --latency` on `GET {query}` (`source` defaults to probes: the probe results of the last 5 minutes, the response-times page's default), {} of {} s, while one keep-alive connection posts batches of {} request records (stamped with the current second) to `ingest/` at a fixed 50 batches a second (`WRITE_BATCHES_PER_S`: the same write pressure whatever the build, below what any takes). The response cache keys each answer on the query and the store's generation, which goes up at every write: under writes a cached answer lasts only until the next commit, and the first request after it is a cache miss that queries SQLite; that is the point of this scenario (quietly, the cache answers nearly every request). Here the ingest made {} commits/s (the server's own writes add a few a second) against {} requests/s, {stale}. Budget: p99 at most {WRITES_P99_FACTOR} × the quiet run's ({} ms, which is `metrics/` over 1 h of requests, not this query).\n\n| | median | min–max |\n|---|---|---|\n| requests/s | {} | {}–{} |\n| p50 | {} ms | {}–{} ms |\n| p99 | {} ms | {}–{} ms |\n| ingest meanwhile, records/s | {} | {}–{} |\n\n{} records acknowledged during the runs; time to acknowledge one batch {}, p99 {} ms. Server RSS afterwards {} (peak {}).\n",
+            "### API under concurrent writes: {batches}\n\n`wrk -t{} -c{} --latency` on `GET {query}` (`source` defaults to probes: the probe results of the last 5 minutes, the response-times page's default), {} of {} s, while one keep-alive connection posts batches of {} request records (stamped with the current second) to `ingest/` at a fixed {} batches a second (`load::PRESSURES`: the same write pressure whatever the build, below what any takes; 50,000 records a second either as many short commits or as fewer long ones, which a read queued behind the writer would wait for). The response cache keys each answer on the query and the store's generation, which goes up at every write: under writes a cached answer lasts only until the next commit, and the first request after it is a cache miss that queries SQLite; that is the point of this scenario (quietly, the cache answers nearly every request). Here the ingest made {} commits/s (the server's own writes add a few a second) against {} requests/s, {stale}. Budget: p99 at most {WRITES_P99_FACTOR} × the quiet run's ({} ms, which is `metrics/` over 1 h of requests, not this query).\n\n| | median | min–max |\n|---|---|---|\n| requests/s | {} | {}–{} |\n| p50 | {} ms | {}–{} ms |\n| p99 | {} ms | {}–{} ms |\n| ingest meanwhile, records/s | {} | {}–{} |\n\n{} records acknowledged during the runs; time to acknowledge one batch {}, p99 {} ms. Server RSS afterwards {} (peak {}).\n",
             load::WRK_THREADS,
             load::WRK_CONNECTIONS,
             match w.runs.len() {
@@ -323,7 +332,8 @@ impl Report {
                 n => format!("{n} runs"),
             },
             w.seconds,
-            num_int(load::BATCH as u64),
+            num_int(pressure.batch as u64),
+            num(pressure.per_s),
             num(commits),
             num(rps.median),
             num(quiet_p99.median),
@@ -601,6 +611,7 @@ mod tests {
             records: 1000,
             rss: 1,
             peak: 1,
+            pressure: load::PRESSURES[0],
         };
         let quiet = [run(9.0), run(10.0), run(11.0)];
         let mut r = Report::new(true);
@@ -609,6 +620,10 @@ mod tests {
         let within: Vec<_> = r.rows.iter().map(|row| row.within).collect();
         assert_eq!(within, vec![Some(true), None, Some(false), None]);
         assert_eq!(r.rows[0].budget, "≤ 2 × quiet p99 (20.0 ms)");
+        assert_eq!(
+            r.rows[0].figure,
+            "GET metrics/?range=5m p99 under writes (50.0 commits/s of 1,000)"
+        );
     }
 
     #[test]

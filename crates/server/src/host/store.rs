@@ -8,6 +8,16 @@ use vigie_api::HostSample;
 use crate::rollup::{HostAggregate, Sums, fold_hosts};
 use crate::store::{Batch, Store, StoreError};
 
+/// The columns of a host sample, in the order [`host_sample_row`] reads
+/// them (this host's `host_samples` and node_exporter's `node_samples`).
+macro_rules! sample_columns {
+    () => {
+        "ts_ms, cpu_usage, memory_usage, disk_usage, network_usage, memory_used_bytes, \
+         disk_used_bytes, network_rx_bytes_per_s, network_tx_bytes_per_s"
+    };
+}
+pub(crate) use sample_columns;
+
 impl Store {
     pub fn insert_host_sample(&self, s: &HostSample) -> Result<(), StoreError> {
         self.insert_batch(&Batch {
@@ -23,11 +33,11 @@ impl Store {
         to_ms: i64,
     ) -> Result<Vec<HostSample>, StoreError> {
         let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage, memory_used_bytes,
-                    disk_used_bytes, network_rx_bytes_per_s, network_tx_bytes_per_s
-             FROM host_samples WHERE ts_ms BETWEEN ?1 AND ?2 ORDER BY ts_ms",
-        )?;
+        let mut stmt = conn.prepare_cached(concat!(
+            "SELECT ",
+            sample_columns!(),
+            " FROM host_samples WHERE ts_ms BETWEEN ?1 AND ?2 ORDER BY ts_ms"
+        ))?;
         let rows = stmt.query_map([from_ms, to_ms], host_sample_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
@@ -53,11 +63,11 @@ impl Store {
     /// The newest `limit` samples, oldest first.
     pub fn recent_host_samples(&self, limit: usize) -> Result<Vec<HostSample>, StoreError> {
         let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage, memory_used_bytes,
-                    disk_used_bytes, network_rx_bytes_per_s, network_tx_bytes_per_s
-             FROM host_samples ORDER BY ts_ms DESC LIMIT ?1",
-        )?;
+        let mut stmt = conn.prepare_cached(concat!(
+            "SELECT ",
+            sample_columns!(),
+            " FROM host_samples ORDER BY ts_ms DESC LIMIT ?1"
+        ))?;
         let mut rows = stmt
             .query_map([limit as i64], host_sample_row)?
             .collect::<Result<Vec<_>, _>>()?;
@@ -121,12 +131,11 @@ pub(crate) fn fold_raw(
     to_ms: i64,
 ) -> Result<usize, StoreError> {
     let hosts = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage,
-                    memory_used_bytes, disk_used_bytes, network_rx_bytes_per_s,
-                    network_tx_bytes_per_s
-             FROM host_samples WHERE ts_ms >= ?1 AND ts_ms < ?2",
-        )?;
+        let mut stmt = tx.prepare_cached(concat!(
+            "SELECT ",
+            sample_columns!(),
+            " FROM host_samples WHERE ts_ms >= ?1 AND ts_ms < ?2"
+        ))?;
         let rows = stmt.query_map([from_ms, to_ms], host_sample_row)?;
         rows.collect::<Result<Vec<_>, _>>()?
     };

@@ -20,12 +20,12 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<HostSample>, StoreError> {
         let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT ts_ms, cpu_usage, memory_usage, disk_usage, network_usage, memory_used_bytes,
-                    disk_used_bytes, network_rx_bytes_per_s, network_tx_bytes_per_s
-             FROM node_samples WHERE target_id = ?1 AND ts_ms BETWEEN ?2 AND ?3
-             ORDER BY ts_ms DESC LIMIT ?4",
-        )?;
+        let mut stmt = conn.prepare_cached(concat!(
+            "SELECT ",
+            crate::host::store::sample_columns!(),
+            " FROM node_samples WHERE target_id = ?1 AND ts_ms BETWEEN ?2 AND ?3
+                 ORDER BY ts_ms DESC LIMIT ?4"
+        ))?;
         let mut rows = stmt
             .query_map(
                 params![target, from_ms, to_ms, limit as i64],

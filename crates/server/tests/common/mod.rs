@@ -80,6 +80,16 @@ pub trait Client {
     }
 }
 
+/// Sends `req` and reads its JSON answer (whatever the status).
+pub async fn json_of<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> T {
+    req.send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON answer")
+}
+
 impl Client for Vigie {
     fn base(&self) -> &str {
         &self.base

@@ -390,6 +390,17 @@ impl Checked {
         self.answer(method, path, req).await
     }
 
+    /// `POST path` (a path without parameters) with `body`, checked like any call.
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.call("post", path, path, Some(body)).await
+    }
+
+    /// `POST ingest/` with `records`.
+    async fn ingest(&self, p: &str, records: &[Value]) -> (u16, Value) {
+        self.post(&format!("{p}/ingest/"), &json!({"records": records}))
+            .await
+    }
+
     async fn answer(&self, method: &str, path: &str, req: reqwest::RequestBuilder) -> (u16, Value) {
         let resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
@@ -475,14 +486,7 @@ async fn real_answers_match_the_documented_schemas() {
         .map(|i| json!({"endpoint": "/orders/{id}", "method": "GET", "status": if i == 4 { 500 } else { 200 },
                         "duration_ms": 10.0 + f64::from(i), "service": "shop"}))
         .collect();
-    let (status, body) = api
-        .call(
-            "post",
-            &format!("{p}/ingest/"),
-            &format!("{p}/ingest/"),
-            Some(&json!({"records": records})),
-        )
-        .await;
+    let (status, body) = api.ingest(p, &records).await;
     assert_eq!((status, &body["stored"]), (200, &json!(5)), "{body}");
     let (status, body) = api
         .call(
@@ -588,44 +592,18 @@ async fn real_answers_match_the_documented_schemas() {
     // Without tokens the actor is the name the operator gives.
     let alert_body = json!({"alert_id": alert.id, "note": "on it", "actor": "tester"});
     let (status, body) = api
-        .call(
-            "post",
-            &format!("{p}/acknowledge-alert/"),
-            &format!("{p}/acknowledge-alert/"),
-            Some(&alert_body),
-        )
+        .post(&format!("{p}/acknowledge-alert/"), &alert_body)
         .await;
     assert_eq!(
         (status, &body["state"]),
         (200, &json!("acknowledged")),
         "{body}"
     );
-    let (status, _) = api
-        .call(
-            "post",
-            &format!("{p}/resolve-alert/"),
-            &format!("{p}/resolve-alert/"),
-            Some(&alert_body),
-        )
-        .await;
+    let (status, _) = api.post(&format!("{p}/resolve-alert/"), &alert_body).await;
     assert_eq!(status, 200);
-    let (status, body) = api
-        .call(
-            "post",
-            &format!("{p}/resolve-alert/"),
-            &format!("{p}/resolve-alert/"),
-            Some(&alert_body),
-        )
-        .await;
+    let (status, body) = api.post(&format!("{p}/resolve-alert/"), &alert_body).await;
     assert_eq!(status, 409, "resolved twice: {body}");
-    let (status, _) = api
-        .call(
-            "post",
-            &format!("{p}/stream-ticket/"),
-            &format!("{p}/stream-ticket/"),
-            Some(&json!({})),
-        )
-        .await;
+    let (status, _) = api.post(&format!("{p}/stream-ticket/"), &json!({})).await;
     assert_eq!(status, 200);
     let mut spec = json!({"name": "itself again", "url": format!("{origin}/livez"),
                           "interval_ms": 1000, "timeout_ms": 900});
@@ -634,14 +612,7 @@ async fn real_answers_match_the_documented_schemas() {
         .await;
     assert_eq!(status, 200);
     for path in ["stop-monitoring", "start-monitoring"] {
-        let (status, _) = api
-            .call(
-                "post",
-                &format!("{p}/{path}/"),
-                &format!("{p}/{path}/"),
-                Some(&json!({})),
-            )
-            .await;
+        let (status, _) = api.post(&format!("{p}/{path}/"), &json!({})).await;
         assert_eq!(status, 200, "{path}");
     }
     let rule_path = format!("{p}/alert-rules/{{id}}/");
@@ -742,14 +713,7 @@ async fn real_answers_match_the_documented_schemas() {
     let eleven: Vec<Value> = (0..11)
         .map(|_| json!({"endpoint": "/x", "method": "GET", "status": 200, "duration_ms": 1}))
         .collect();
-    let (status, body) = api
-        .call(
-            "post",
-            &format!("{p}/ingest/"),
-            &format!("{p}/ingest/"),
-            Some(&json!({"records": eleven})),
-        )
-        .await;
+    let (status, body) = api.ingest(p, &eleven).await;
     assert_eq!(status, 413, "{body}");
     let plain = v
         .http
