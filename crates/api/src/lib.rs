@@ -11,7 +11,9 @@ pub const API_PREFIX: &str = "/api/performance";
 mod alerts;
 pub use alerts::*;
 mod query;
+mod scaling;
 pub use query::*;
+pub use scaling::*;
 
 /// Paths of the endpoints, relative to the API origin, without trailing slash.
 /// The server also answers each of them with a trailing slash.
@@ -53,6 +55,15 @@ pub mod paths {
     pub const STREAM_TICKET: &str = "/api/performance/stream-ticket";
     /// `GET`: who the caller is (token name and role) and whether tokens are needed.
     pub const SESSION: &str = "/api/performance/session";
+    /// `GET`: every scaling configuration with its instances, trigger and
+    /// what automatic mode would do (seed `auto-scaling-status/`).
+    pub const AUTO_SCALING_STATUS: &str = "/api/performance/auto-scaling-status";
+    /// `POST`: scale up, down or to N, with a reason (seed `execute-scaling-action/`).
+    pub const EXECUTE_SCALING_ACTION: &str = "/api/performance/execute-scaling-action";
+    /// `GET` list, `POST` create; `scaling-configurations/{id}`: `GET`, `PUT`, `DELETE`.
+    pub const SCALING_CONFIGURATIONS: &str = "/api/performance/scaling-configurations";
+    /// `GET`: the scaling audit log.
+    pub const SCALING_ACTIONS: &str = "/api/performance/scaling-actions";
 }
 
 /// What a token may do. Each role includes the ones before it, except

@@ -332,3 +332,32 @@ mod tests {
         assert!(err.to_string().contains("invalid digit"), "{err}");
     }
 }
+
+/// `GET scaling-actions/`: the audit log's filters and page, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct ScalingActionsQuery {
+    /// One configuration's actions (its id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<i64>,
+    /// Actions by this actor (a token's name, or `vigie` for automatic mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<crate::ScalingOutcome>,
+    /// Started at or after, Unix ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    /// Started at or before, Unix ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
+    /// 1 to 500; 50 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500))]
+    pub limit: Option<u32>,
+    /// Actions skipped before the page; 0 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u32>,
+}

@@ -51,6 +51,9 @@ pub enum ApiError {
     },
     #[error("not ready: {0}")]
     Unavailable(&'static str),
+    /// What applies a change outside Vigie (a scaling executor) failed.
+    #[error("{0}")]
+    Executor(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("internal error: {0}")]
@@ -96,6 +99,7 @@ impl IntoResponse for ApiError {
             ApiError::Conflict { field, .. } => (StatusCode::CONFLICT, Some(field.to_string())),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, field("records")),
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, None),
+            ApiError::Executor(_) => (StatusCode::BAD_GATEWAY, field("executor")),
             ApiError::Busy { .. } | ApiError::Unavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, None)
             }

@@ -45,6 +45,7 @@ pub mod monitoring;
 pub mod openapi;
 pub mod probes;
 pub mod rollup;
+pub mod scaling;
 pub mod scrape;
 pub mod security;
 pub mod store;
@@ -105,6 +106,7 @@ struct Inner {
     telemetry: Arc<telemetry::Telemetry>,
     cache: Arc<cache::ResponseCache>,
     alerts: Arc<alerts::Alerts>,
+    scaling: Arc<scaling::engine::Scaling>,
     auth: Arc<auth::Auth>,
     rate_limits: auth::RateLimits,
     streams: limits::StreamSlots,
@@ -144,6 +146,9 @@ impl AppState {
     }
     pub fn alerts(&self) -> &Arc<alerts::Alerts> {
         &self.inner.alerts
+    }
+    pub fn scaling(&self) -> &Arc<scaling::engine::Scaling> {
+        &self.inner.scaling
     }
     pub fn auth(&self) -> &Arc<auth::Auth> {
         &self.inner.auth
@@ -337,6 +342,7 @@ fn declare(state: &AppState) -> (Routes, Routes) {
         .with(ingest::routes)
         .with(monitoring::routes)
         .with(alerts::routes)
+        .with(scaling::routes)
         .with(auth::routes)
         .with(health::routes)
         .with(telemetry::routes)
@@ -642,6 +648,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             telemetry,
             cache: Arc::default(),
             alerts: Arc::default(),
+            scaling: Arc::default(),
             streams: limits::StreamSlots::new(config_streams),
             auth: Arc::new(auth),
             rate_limits: auth::RateLimits::default(),
@@ -650,6 +657,10 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         }),
     };
     let evaluator = alerts::spawn_evaluator(state.clone());
+    let autoscaler = scaling::engine::spawn(
+        state.clone(),
+        std::time::Duration::from_millis(state.config().alert_interval_ms),
+    );
     let router = app(state.clone());
     let stop = shutdown.clone();
     let http = tokio::spawn(async move {
@@ -667,6 +678,6 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         state,
         shutdown,
         http,
-        background: vec![sampler, writer_task, maintenance, evaluator],
+        background: vec![sampler, writer_task, maintenance, evaluator, autoscaler],
     })
 }

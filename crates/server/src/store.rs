@@ -293,6 +293,37 @@ const MIGRATIONS: &[&str] = &[
      ) WITHOUT ROWID;
      CREATE INDEX request_rollups_by_time ON request_rollups (ts_ms);
      CREATE INDEX requests_by_endpoint ON requests (service, endpoint, ts_ms);",
+    // Scaling: configurations (their spec as JSON: the executors' settings
+    // vary) and the audit log of actions, kept when a configuration goes.
+    "CREATE TABLE scaling_configs (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        spec TEXT NOT NULL
+     );
+     CREATE TABLE scaling_actions (
+        id INTEGER PRIMARY KEY,
+        config_id INTEGER NOT NULL,
+        config_name TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        automatic INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        trigger_value REAL,
+        executor TEXT NOT NULL,
+        before INTEGER,
+        after INTEGER,
+        outcome TEXT NOT NULL,
+        error TEXT,
+        output TEXT,
+        forced INTEGER NOT NULL,
+        idempotency_key TEXT,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER
+     );
+     CREATE INDEX scaling_actions_by_config ON scaling_actions (config_id, started_at);
+     CREATE INDEX scaling_actions_by_start ON scaling_actions (started_at);
+     CREATE UNIQUE INDEX scaling_actions_by_key ON scaling_actions (config_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;",
 ];
 
 /// The schema version that added `request_rollups`: a database below it

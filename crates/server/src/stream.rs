@@ -72,12 +72,14 @@ pub fn stream_op() -> Op {
     .query::<StreamQuery>()
     .events(
         200,
-        "events `sample`, `probe`, `monitoring`, `alert`; the data of each is the JSON of its schema in x-vigie-events",
+        "events `sample`, `probe`, `monitoring`, `alert`, `scaling`, `instances`; the data of each is the JSON of its schema in x-vigie-events",
     )
     .event::<HostSample>(SAMPLE_EVENT)
     .event::<ProbeResult>(PROBE_EVENT)
     .event::<MonitoringState>(MONITORING_EVENT)
     .event::<Alert>(ALERT_EVENT)
+    .event::<vigie_api::ScalingAction>(vigie_api::SCALING_EVENT)
+    .event::<vigie_api::InstancesEvent>(vigie_api::INSTANCES_EVENT)
     .error(400, "Last-Event-ID is not an event id")
     .error(
         503,

@@ -113,25 +113,9 @@ fn round(v: f64) -> f64 {
 
 /// The rule's value now; `None` when there is nothing to measure.
 async fn measure(state: &AppState, rule: &AlertRuleSpec, now_ms: i64) -> Option<f64> {
-    let stale_after = state.config().sample_interval().as_millis() as i64 * 3 + 1000;
     if rule.metric.is_host() {
-        let snapshot = state.host().snapshot();
-        let r = &snapshot.resources;
-        if now_ms - r.ts_ms? > stale_after {
-            return None;
-        }
-        return match rule.metric {
-            AlertMetric::CpuUsage => r.cpu_usage,
-            AlertMetric::MemoryUsage => r.memory_usage,
-            _ => r.disk_usage,
-        };
+        return host_value(state, rule.metric, now_ms);
     }
-    let range = RangeQuery {
-        from_ms: now_ms - i64::from(rule.window_seconds) * 1000,
-        to_ms: now_ms,
-        target: rule.target_id,
-        points: 1,
-    };
     let scope = match &rule.service {
         Some(service) => Scope::Requests {
             service: Some(service.clone()),
@@ -141,12 +125,54 @@ async fn measure(state: &AppState, rule: &AlertRuleSpec, now_ms: i64) -> Option<
             target: rule.target_id,
         },
     };
+    response_value(state, rule.metric, scope, rule.window_seconds, now_ms).await
+}
+
+/// How old a host sample may be and still count as "now", ms.
+pub(crate) fn stale_after_ms(state: &AppState) -> i64 {
+    state.config().sample_interval().as_millis() as i64 * 3 + 1000
+}
+
+/// This host's `metric` (cpu, memory or disk) from the latest sample;
+/// `None` when it is stale.
+pub(crate) fn host_value(state: &AppState, metric: AlertMetric, now_ms: i64) -> Option<f64> {
+    let snapshot = state.host().snapshot();
+    let r = &snapshot.resources;
+    if now_ms - r.ts_ms? > stale_after_ms(state) {
+        return None;
+    }
+    match metric {
+        AlertMetric::CpuUsage => r.cpu_usage,
+        AlertMetric::MemoryUsage => r.memory_usage,
+        AlertMetric::DiskUsage => r.disk_usage,
+        _ => None,
+    }
+}
+
+/// A response figure of `scope` over the last `window_seconds`.
+pub(crate) async fn response_value(
+    state: &AppState,
+    metric: AlertMetric,
+    scope: Scope,
+    window_seconds: u32,
+    now_ms: i64,
+) -> Option<f64> {
+    let target = match &scope {
+        Scope::Probes { target } => *target,
+        _ => None,
+    };
+    let range = RangeQuery {
+        from_ms: now_ms - i64::from(window_seconds) * 1000,
+        to_ms: now_ms,
+        target,
+        points: 1,
+    };
     let raw_start = state.config().raw_start_ms(now_ms);
     let m = crate::measures::summary(state.store(), raw_start, range, scope)
         .await
         .ok()?
         .performance_metrics;
-    match rule.metric {
+    match metric {
         AlertMetric::ResponseTime => m.avg_response_time,
         AlertMetric::ErrorRate => m.error_rate,
         AlertMetric::P95 => m.p95,

@@ -167,7 +167,7 @@ pub async fn read(
         .ok_or_else(|| ApiError::NotFound(format!("alert {id}")))
 }
 
-fn text(field: &'static str, value: &str, max: usize) -> Result<String, ApiError> {
+pub(crate) fn text(field: &'static str, value: &str, max: usize) -> Result<String, ApiError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(ApiError::bad_request(field, format!("{field} is required")));
@@ -214,7 +214,7 @@ async fn change(
 
 /// Who is recorded: the token's name; without tokens, the name the client
 /// gave (required then, so that the history says who it was).
-fn actor_of(by: &Principal, hint: Option<&str>) -> Result<String, ApiError> {
+pub(crate) fn actor_of(by: &Principal, hint: Option<&str>) -> Result<String, ApiError> {
     match &by.name {
         Some(name) => Ok(name.clone()),
         None => text("actor", hint.unwrap_or(""), MAX_ACTOR),
