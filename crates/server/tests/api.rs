@@ -216,6 +216,16 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         .await;
     assert_eq!(resp.status(), 201);
     let rule: AlertRule = resp.json().await.expect("rule");
+    let resp = app
+        .post(
+            "/api/performance/scaling-configurations/",
+            &json!({"name": "web", "trigger_type": "cpu", "scope": {"kind": "host"},
+                    "min_instances": 1, "max_instances": 3, "scale_up_threshold": 80,
+                    "scale_down_threshold": 20, "executor": {"kind": "dry_run"}}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let scaling: vigie_api::ScalingConfig = resp.json().await.expect("configuration");
     let alert: Alert = common::poll(Duration::from_secs(10), || async {
         let list: AlertList = app
             .get("/api/performance/alerts/?state=open")
@@ -250,6 +260,9 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
                 format!("/api/performance/alert-rules/{}/", rule.id)
             }
             "/api/performance/alerts/{id}/" => format!("/api/performance/alerts/{}/", alert.id),
+            "/api/performance/scaling-configurations/{id}/" => {
+                format!("/api/performance/scaling-configurations/{}/", scaling.id)
+            }
             other if other.contains('{') => {
                 panic!("{other}: give this test something that exists for it")
             }
@@ -287,9 +300,12 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         "/api/performance/",
         "/api/performance/alert-rules/",
         "/api/performance/alerts/",
+        "/api/performance/auto-scaling-status/",
         "/api/performance/endpoints/",
         "/api/performance/metrics/",
         "/api/performance/monitoring/",
+        "/api/performance/scaling-actions/",
+        "/api/performance/scaling-configurations/",
         "/api/performance/session/",
         "/api/performance/stream/",
         "/api/performance/system-resources/",
@@ -301,6 +317,7 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         format!("/api/performance/alert-rules/{}/", rule.id),
         format!("/api/performance/alerts/{}/", alert.id),
         format!("/api/performance/targets/{}/", target.id),
+        format!("/api/performance/scaling-configurations/{}/", scaling.id),
     ])
     .collect();
     expected.sort_unstable();

@@ -64,6 +64,30 @@ fn expected_roles() -> BTreeMap<(&'static str, &'static str), Option<Role>> {
         ("put", format!("{p}/alert-rules/{{id}}/"), Some(Admin)),
         ("delete", format!("{p}/alert-rules/{{id}}/"), Some(Admin)),
         ("post", format!("{p}/ingest/"), Some(Ingest)),
+        ("get", format!("{p}/auto-scaling-status/"), Some(Viewer)),
+        ("get", format!("{p}/scaling-actions/"), Some(Viewer)),
+        ("get", format!("{p}/scaling-configurations/"), Some(Viewer)),
+        (
+            "get",
+            format!("{p}/scaling-configurations/{{id}}/"),
+            Some(Viewer),
+        ),
+        (
+            "post",
+            format!("{p}/execute-scaling-action/"),
+            Some(Operator),
+        ),
+        ("post", format!("{p}/scaling-configurations/"), Some(Admin)),
+        (
+            "put",
+            format!("{p}/scaling-configurations/{{id}}/"),
+            Some(Admin),
+        ),
+        (
+            "delete",
+            format!("{p}/scaling-configurations/{{id}}/"),
+            Some(Admin),
+        ),
     ];
     rows.into_iter()
         .map(|(m, path, role)| ((m, &*Box::leak(path.into_boxed_str())), role))
