@@ -9,6 +9,8 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::Duration;
 
+pub mod kube;
+
 use vigie_server::{Config, Server, start};
 
 /// Serves `app` on a free loopback port.
