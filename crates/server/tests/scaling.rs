@@ -450,3 +450,154 @@ async fn an_action_cut_by_sigkill_is_interrupted_after_restart() {
     child.kill().expect("kill");
     child.wait().expect("reaped");
 }
+
+/// A loopback endpoint answering after `delay` ms (changed by the test).
+async fn switchable() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let delay = Arc::new(AtomicU64::new(0));
+    let d = delay.clone();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let ms = d.load(Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                "ok"
+            }
+        }),
+    );
+    (common::serve(app).await, delay)
+}
+
+#[tokio::test]
+async fn automatic_mode_scales_up_on_a_slow_target_waits_the_cooldown_and_scales_down() {
+    use std::sync::atomic::Ordering;
+    let data = tempfile::tempdir().expect("tempdir");
+    let (up, delay) = switchable().await;
+    delay.store(400, Ordering::SeqCst);
+    let v = vigie(data.path()).await;
+    let resp = v
+        .post(
+            "/targets/",
+            &json!({"name": "shop", "url": format!("http://{up}/"),
+                    "interval_ms": 1000, "timeout_ms": 1000}),
+        )
+        .await;
+    assert_eq!(
+        resp.status(),
+        201,
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
+    let target: vigie_api::Target = resp.json().await.expect("target");
+    let cooldown_s = 5;
+    let cfg = configure(
+        &v,
+        json!({"kind": "dry_run"}),
+        json!({
+        "trigger_type": "response_time", "scope": {"kind": "target", "target_id": target.id},
+        "scale_up_threshold": 200, "scale_down_threshold": 50, "window_seconds": 10,
+        "for_seconds": 1, "cooldown_seconds": cooldown_s, "mode": "automatic"}),
+    )
+    .await;
+
+    let first = common::poll(Duration::from_secs(20), || async {
+        actions(&v).await.into_iter().next()
+    })
+    .await;
+    assert_eq!((first.actor.as_str(), first.automatic), ("vigie", true));
+    assert_eq!(
+        (first.direction, first.before, first.after),
+        (vigie_api::ScalingDirection::Up, Some(1), Some(2))
+    );
+    assert!(first.trigger_value.is_some_and(|v| v > 200.0), "{first:?}");
+    assert!(first.reason.contains("above 200 ms"), "{}", first.reason);
+    delay.store(0, Ordering::SeqCst);
+
+    let all = common::poll(Duration::from_secs(30), || async {
+        let all = actions(&v).await;
+        (all.len() >= 2).then_some(all)
+    })
+    .await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    let second = &all[0];
+    assert_eq!(
+        (second.direction, second.before, second.after),
+        (vigie_api::ScalingDirection::Down, Some(2), Some(1))
+    );
+    assert!(second.trigger_value.is_some_and(|v| v < 50.0), "{second:?}");
+    assert!(
+        second.started_at >= first.started_at + cooldown_s * 1000,
+        "no second action within the cooldown: {} then {}",
+        first.started_at,
+        second.started_at
+    );
+    assert_eq!(status_of(&v, cfg.id).await.instances.current, Some(1));
+    v.server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn a_command_executor_starts_real_servers_and_the_status_counts_those_that_answer() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let bin = tempfile::tempdir().expect("tempdir");
+    let dir = bin.path().display().to_string();
+    let base = common::free_port();
+    std::fs::write(
+        bin.path().join("serve.js"),
+        "require('http').createServer((q, s) => s.end('ok')).listen(+process.argv[2], '127.0.0.1');",
+    )
+    .expect("serve.js");
+    std::fs::write(
+        bin.path().join("count.js"),
+        "const http = require('http'); const [base, max] = process.argv.slice(2).map(Number);\n\
+         Promise.all([...Array(max).keys()].map(i => new Promise(done => {\n\
+           const r = http.get({host: '127.0.0.1', port: base + i, path: '/', timeout: 500}, s => done(s.statusCode === 200));\n\
+           r.on('error', () => done(false)); r.on('timeout', () => { r.destroy(); done(false); });\n\
+         }))).then(up => console.log(up.filter(Boolean).length));",
+    )
+    .expect("count.js");
+    // Instance i listens on base + i; its pid is in pid.<i>.
+    let scale = script(
+        bin.path(),
+        "scale",
+        &format!(
+            "i=0\nwhile [ $i -lt 3 ]; do\n  if [ $i -lt \"$VIGIE_SCALE_INSTANCES\" ]; then\n    \
+         [ -f {dir}/pid.$i ] || {{ node {dir}/serve.js $(({base} + i)) & echo $! > {dir}/pid.$i; }}\n  \
+         elif [ -f {dir}/pid.$i ]; then kill $(cat {dir}/pid.$i); rm {dir}/pid.$i; fi\n  i=$((i + 1))\ndone"
+        ),
+    );
+    let status = script(
+        bin.path(),
+        "status",
+        &format!("exec node {dir}/count.js {base} 3"),
+    );
+    let v = vigie(data.path()).await;
+    let cfg = configure(
+        &v,
+        json!({"kind": "command", "scale": [scale], "status": [status], "timeout_s": 10}),
+        json!({"min_instances": 0, "max_instances": 3, "cooldown_seconds": 0}),
+    )
+    .await;
+    assert_eq!(status_of(&v, cfg.id).await.instances.current, Some(0));
+    for n in [3, 1] {
+        let (code, body) = act(
+            &v,
+            json!({"configuration": cfg.id, "action": "set", "instances": n,
+                                          "reason": "r", "actor": "ana"}),
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+        common::poll(Duration::from_secs(10), || async {
+            (status_of(&v, cfg.id).await.instances.current == Some(n)).then_some(())
+        })
+        .await;
+    }
+    let _ = std::process::Command::new(bin.path().join("scale"))
+        .env("VIGIE_SCALE_INSTANCES", "0")
+        .status();
+    v.server.shutdown().await.expect("shutdown");
+}

@@ -330,10 +330,12 @@ async fn run(
     }
     let counts = observe_counts(state, &config).await;
     let before = counts.as_ref().ok().and_then(|c| c.desired.or(c.current));
-    let after = match plan.direction {
-        ScalingDirection::Set => plan.instances,
-        ScalingDirection::Up => before.map(|n| n.saturating_add(spec.step)),
-        ScalingDirection::Down => before.map(|n| n.saturating_sub(spec.step)),
+    // Automatic mode names its count; people say up, down (by the step) or set.
+    let after = match (plan.direction, plan.instances) {
+        (_, Some(n)) => Some(n),
+        (ScalingDirection::Up, None) => before.map(|n| n.saturating_add(spec.step)),
+        (ScalingDirection::Down, None) => before.map(|n| n.saturating_sub(spec.step)),
+        (ScalingDirection::Set, None) => None,
     };
     if let Some(to) = after {
         check_bounds(spec, plan.direction, before, to)?;
@@ -361,8 +363,15 @@ async fn run(
     };
     let action_id = match started {
         Started::New(id) => id,
-        Started::Repeat(first) => return Ok(first),
+        Started::Repeat(first) => return Ok(*first),
     };
+    if let Ok(Some(running)) = state
+        .store()
+        .call(move |s| s.scaling_action(action_id))
+        .await
+    {
+        state.events().publish(SCALING_EVENT, now, &running);
+    }
     let outcome = match (after, counts) {
         (_, Err(e)) if plan.direction != ScalingDirection::Set => {
             Err(format!("cannot read the instance count: {e}"))
@@ -477,7 +486,7 @@ pub async fn evaluate(state: &AppState, now_ms: i64) -> Result<(), ApiError> {
             Verdict::Hold | Verdict::NoDecision => continue,
         };
         let plan = Plan {
-            direction: ScalingDirection::Set,
+            direction,
             instances: need.instances,
             reason: need.reason,
             actor: AUTOSCALER_ACTOR.to_owned(),

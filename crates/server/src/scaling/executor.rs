@@ -15,6 +15,8 @@ use crate::store::Store;
 
 /// Bytes of a program's output kept with an action.
 const OUTPUT_TAIL: usize = 2000;
+/// How long a program's output is still read once it has exited.
+const OUTPUT_GRACE: Duration = Duration::from_millis(200);
 /// Time allowed to one Kubernetes API request.
 const KUBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Where a pod finds its service account.
@@ -137,8 +139,12 @@ struct Run {
 }
 
 /// Runs `argv` (no shell) with the configuration's name and, when given,
-/// the wanted count in its environment; killed past `timeout_s`.
+/// the wanted count in its environment; killed past `timeout_s`. Done when
+/// the program exits: output that a process it started in the background
+/// still holds open is read for a moment more, not waited for.
 async fn run(argv: &[String], name: &str, to: Option<u32>, timeout_s: u32) -> Result<Run, String> {
+    use tokio::io::AsyncReadExt;
+
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| "the program is empty".to_owned())?;
@@ -152,21 +158,61 @@ async fn run(argv: &[String], name: &str, to: Option<u32>, timeout_s: u32) -> Re
     if let Some(n) = to {
         cmd.env(ENV_INSTANCES, n.to_string());
     }
-    let child = cmd
+    let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {program}: {e}"))?;
+    let collect = |pipe: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>| {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let into = seen.clone();
+        let task = tokio::spawn(async move {
+            let Some(mut pipe) = pipe else { return };
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut v) = into.lock() {
+                    v.extend_from_slice(&buf[..n]);
+                }
+            }
+        });
+        (seen, task)
+    };
+    let (out, out_task) = collect(child.stdout.take().map(|p| Box::new(p) as _));
+    let (err, err_task) = collect(child.stderr.take().map(|p| Box::new(p) as _));
     let limit = Duration::from_secs(u64::from(timeout_s));
-    // Dropping the unfinished wait kills the program (kill_on_drop).
-    let out = tokio::time::timeout(limit, child.wait_with_output())
-        .await
-        .map_err(|_| format!("{program} did not finish within {timeout_s} s and was killed"))?
-        .map_err(|e| format!("{program}: {e}"))?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let status = match tokio::time::timeout(limit, child.wait()).await {
+        Ok(status) => status.map_err(|e| format!("{program}: {e}"))?,
+        Err(_) => {
+            let _ = child.kill().await;
+            out_task.abort();
+            err_task.abort();
+            return Err(format!(
+                "{program} did not finish within {timeout_s} s and was killed"
+            ));
+        }
+    };
+    let (mut out_task, mut err_task) = (out_task, err_task);
+    let readers = async {
+        let _ = (&mut out_task).await;
+        let _ = (&mut err_task).await;
+    };
+    // A process it started in the background may hold the pipes: what was
+    // written so far is kept, and the readers stop.
+    let _ = tokio::time::timeout(OUTPUT_GRACE, readers).await;
+    out_task.abort();
+    err_task.abort();
+    let text = |b: &std::sync::Mutex<Vec<u8>>| {
+        b.lock()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default()
+    };
+    let stdout = text(&out);
     let mut output = stdout.clone();
-    output.push_str(&String::from_utf8_lossy(&out.stderr));
+    output.push_str(&text(&err));
     Ok(Run {
-        success: out.status.success(),
-        status: out.status.to_string(),
+        success: status.success(),
+        status: status.to_string(),
         stdout,
         output: tail(&output),
     })

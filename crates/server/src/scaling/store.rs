@@ -39,7 +39,7 @@ pub struct NewAction<'a> {
 #[derive(Debug, Clone)]
 pub enum Started {
     New(i64),
-    Repeat(ScalingAction),
+    Repeat(Box<ScalingAction>),
 }
 
 /// The filters of the audit log.
@@ -208,10 +208,16 @@ impl Store {
                 );
                 let first =
                     conn.query_row(&sql, params![a.config.id, a.idempotency_key], action_row)?;
-                Ok(Started::Repeat(first))
+                Ok(Started::Repeat(Box::new(first)))
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    pub fn scaling_action(&self, id: i64) -> Result<Option<ScalingAction>, StoreError> {
+        let conn = self.read()?;
+        let sql = format!("SELECT {ACTION_COLUMNS} FROM scaling_actions WHERE id = ?1");
+        Ok(conn.query_row(&sql, [id], action_row).optional()?)
     }
 
     /// The action recorded under `key` for `config`.
