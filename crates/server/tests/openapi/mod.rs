@@ -620,6 +620,68 @@ async fn real_answers_match_the_documented_schemas() {
     let (status, _) = api.call("delete", &rule_path, &rule_url, None).await;
     assert_eq!(status, 204);
 
+    // Scaling: a configuration, an action, the status and the audit log.
+    let (status, config) = api
+        .post(
+            &format!("{p}/scaling-configurations/"),
+            &json!({"name": "web", "trigger_type": "response_time",
+                    "scope": {"kind": "target", "target_id": target.id},
+                    "min_instances": 1, "max_instances": 4, "scale_up_threshold": 500,
+                    "scale_down_threshold": 50, "executor": {"kind": "dry_run"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{config}");
+    let config_path = format!("{p}/scaling-configurations/{{id}}/");
+    let config_url = format!("{p}/scaling-configurations/{}/", config["id"]);
+    let (status, action) = api
+        .post(
+            &format!("{p}/execute-scaling-action/"),
+            &json!({"configuration": config["id"], "action": "set", "instances": 3,
+                    "reason": "checking the schema", "actor": "tester"}),
+        )
+        .await;
+    assert_eq!((status, &action["after"]), (200, &json!(3)), "{action}");
+    let (status, refused) = api
+        .post(
+            &format!("{p}/execute-scaling-action/"),
+            &json!({"configuration": config["id"], "action": "up", "reason": "again", "actor": "tester"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &refused["field"]),
+        (409, &json!("force")),
+        "{refused}"
+    );
+    for (path, url) in [
+        (
+            format!("{p}/auto-scaling-status/"),
+            format!("{p}/auto-scaling-status/"),
+        ),
+        (
+            format!("{p}/scaling-configurations/"),
+            format!("{p}/scaling-configurations/"),
+        ),
+        (config_path.clone(), config_url.clone()),
+        (
+            format!("{p}/scaling-actions/"),
+            format!(
+                "{p}/scaling-actions/?configuration={}&outcome=succeeded&limit=5",
+                config["id"]
+            ),
+        ),
+    ] {
+        api.read_at(&path, &url).await;
+    }
+    let mut edited = config.clone();
+    edited.as_object_mut().expect("object").remove("id");
+    edited["mode"] = json!("automatic");
+    let (status, _) = api
+        .call("put", &config_path, &config_url, Some(&edited))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = api.call("delete", &config_path, &config_url, None).await;
+    assert_eq!(status, 204);
+
     // The events of the stream: each `data` is the JSON of its documented schema.
     let stream_path = format!("{p}/stream/");
     let resp = v
