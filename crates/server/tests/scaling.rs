@@ -601,3 +601,81 @@ async fn a_command_executor_starts_real_servers_and_the_status_counts_those_that
         .status();
     v.server.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test]
+async fn counts_changed_outside_vigie_and_actions_reach_the_stream() {
+    use futures_util::StreamExt;
+    let data = tempfile::tempdir().expect("tempdir");
+    let bin = tempfile::tempdir().expect("tempdir");
+    let count = bin.path().join("count");
+    std::fs::write(&count, "2\n").expect("count");
+    let status = script(bin.path(), "status", &format!("cat {}", count.display()));
+    let scale = script(
+        bin.path(),
+        "scale",
+        &format!("echo \"$VIGIE_SCALE_INSTANCES\" > {}", count.display()),
+    );
+    let v = vigie(data.path()).await;
+    let cfg = configure(
+        &v,
+        json!({"kind": "command", "scale": [scale], "status": [status]}),
+        json!({"cooldown_seconds": 0}),
+    )
+    .await;
+    let resp = v
+        .http
+        .get(format!("{}/stream/", v.base))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.bytes_stream();
+    let mut text = String::new();
+    // Someone else scales: the next reading reaches the stream.
+    std::fs::write(&count, "4\n").expect("count");
+    let (code, done) = act(
+        &v,
+        json!({"configuration": cfg.id, "action": "set", "instances": 5, "reason": "r", "actor": "ana"}),
+    )
+    .await;
+    assert_eq!(code, 200, "{done}");
+    let wanted = |text: &str| {
+        let events: Vec<(String, Value)> = text
+            .split("\n\n")
+            .filter_map(|block| {
+                let name = block.lines().find_map(|l| l.strip_prefix("event: "))?;
+                let data = block.lines().find_map(|l| l.strip_prefix("data: "))?;
+                Some((name.to_owned(), serde_json::from_str(data).ok()?))
+            })
+            .collect();
+        let counts: Vec<_> = events
+            .iter()
+            .filter(|(n, d)| n == "instances" && d["configuration_id"] == json!(cfg.id))
+            .map(|(_, d)| d["instances"]["current"].clone())
+            .collect();
+        let outcomes: Vec<_> = events
+            .iter()
+            .filter(|(n, _)| n == "scaling")
+            .map(|(_, d)| d["outcome"].clone())
+            .collect();
+        (counts, outcomes)
+    };
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let (counts, outcomes) = wanted(&text);
+            if counts.contains(&json!(5)) && outcomes.contains(&json!("succeeded")) {
+                assert!(
+                    counts.contains(&json!(4)) || counts.contains(&json!(2)),
+                    "{counts:?}"
+                );
+                assert_eq!(outcomes, [json!("running"), json!("succeeded")]);
+                break;
+            }
+            let chunk = body.next().await.expect("more events").expect("chunk");
+            text.push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no instances/scaling events in {text}"));
+    v.server.shutdown().await.expect("shutdown");
+}

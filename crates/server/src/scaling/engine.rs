@@ -22,6 +22,9 @@ use crate::alerts::engine::{host_value, response_value, stale_after_ms};
 use crate::error::ApiError;
 use crate::measures::Scope;
 
+/// How often the counts of a manual configuration are read, ms.
+const MANUAL_COUNTS_EVERY_MS: i64 = 5000;
+
 /// How long the trigger has been past one threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Breach {
@@ -35,6 +38,8 @@ pub struct Breach {
 pub struct Scaling {
     breaches: Mutex<HashMap<i64, Breach>>,
     counts: Mutex<HashMap<i64, Instances>>,
+    /// When each configuration's counts were last read (ms).
+    observed: Mutex<HashMap<i64, i64>>,
     in_flight: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -89,6 +94,19 @@ impl Scaling {
         }
     }
 
+    /// Whether the counts were read less than `every_ms` ago; notes a read
+    /// now when not.
+    fn observed_within(&self, config: i64, every_ms: i64, now_ms: i64) -> bool {
+        let Ok(mut m) = self.observed.lock() else {
+            return false;
+        };
+        if m.get(&config).is_some_and(|&at| now_ms - at < every_ms) {
+            return true;
+        }
+        m.insert(config, now_ms);
+        false
+    }
+
     /// Records the counts; `true` when they changed.
     fn counts_changed(&self, config: i64, counts: Instances) -> bool {
         let Ok(mut m) = self.counts.lock() else {
@@ -102,6 +120,9 @@ impl Scaling {
             m.remove(&config);
         }
         if let Ok(mut m) = self.counts.lock() {
+            m.remove(&config);
+        }
+        if let Ok(mut m) = self.observed.lock() {
             m.remove(&config);
         }
     }
@@ -460,7 +481,17 @@ pub async fn evaluate(state: &AppState, now_ms: i64) -> Result<(), ApiError> {
         state
             .scaling()
             .track(&config.spec, config.id, value, now_ms);
-        if config.spec.mode != ScalingMode::Automatic || state.scaling().in_flight(config.id) {
+        if config.spec.mode != ScalingMode::Automatic {
+            // Counts changed outside Vigie reach the stream too, read less often.
+            if !state
+                .scaling()
+                .observed_within(config.id, MANUAL_COUNTS_EVERY_MS, now_ms)
+            {
+                let _ = observe_counts(state, &config).await;
+            }
+            continue;
+        }
+        if state.scaling().in_flight(config.id) {
             continue;
         }
         let counts = observe_counts(state, &config).await.ok();
