@@ -78,6 +78,35 @@ async fn set(state: &Ctx, on: bool, by: &Principal) -> Result<MonitoringState, A
     Ok(new)
 }
 
+/// Runs `pass` every `interval` while monitoring is on, until shutdown
+/// (the alert evaluator, automatic scaling); a failed pass is logged as
+/// `what` and the next one runs on time.
+pub async fn every_tick_while_on<F, Fut, E>(
+    state: crate::AppState,
+    interval: std::time::Duration,
+    what: &'static str,
+    pass: F,
+) where
+    F: Fn(crate::AppState, i64) -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = state.shutdown().cancelled() => break,
+        }
+        if !state.monitoring().is_on() {
+            continue;
+        }
+        if let Err(e) = pass(state.clone(), crate::now_ms()).await {
+            tracing::error!(error = %e, "{what} failed");
+        }
+    }
+}
+
 /// The documentation of [`get_state`].
 pub fn get_state_op() -> Op {
     Op::new("monitoring", "Whether monitoring is on").json::<MonitoringState>(200, "state")

@@ -44,6 +44,18 @@ async fn act(v: &Vigie, body: Value) -> (u16, Value) {
     (resp.status().as_u16(), resp.json().await.expect("JSON"))
 }
 
+/// Posts `body` and expects the executor's failure (502) saying `says`.
+async fn executor_failed(v: &Vigie, body: Value, says: &str) {
+    let (code, answer) = act(v, body).await;
+    assert_eq!(
+        (code, &answer["field"]),
+        (502, &json!("executor")),
+        "{answer}"
+    );
+    let text = answer["error"].as_str().unwrap_or_default();
+    assert!(text.contains(says), "{says:?} not in {answer}");
+}
+
 async fn status_of(v: &Vigie, id: i64) -> vigie_api::ScalingStatus {
     let all: AutoScalingStatus = v.get_json("/auto-scaling-status/").await;
     all.configurations
@@ -255,17 +267,8 @@ async fn command_executors_run_for_real_and_failures_keep_the_previous_count() {
             )
             .await;
         assert_eq!(resp.status(), 200);
-        let (code, body) = act(
-            &v,
-            json!({"configuration": cfg.id, "action": "up", "reason": "r",
-                                          "actor": "ana"}),
-        )
-        .await;
-        assert_eq!((code, &body["field"]), (502, &json!("executor")), "{body}");
-        assert!(
-            body["error"].as_str().is_some_and(|e| e.contains(expect)),
-            "{body}"
-        );
+        let up = json!({"configuration": cfg.id, "action": "up", "reason": "r", "actor": "ana"});
+        executor_failed(&v, up, expect).await;
         let last = actions(&v).await.into_iter().next().expect("recorded");
         assert_eq!(last.outcome, vigie_api::ScalingOutcome::Failed);
         assert!(last.error.is_some_and(|e| e.contains(expect)));
@@ -325,51 +328,17 @@ async fn kubernetes_scale_is_read_and_patched_and_refusals_are_recorded() {
     assert_eq!(patches[0].1, json!({"spec": {"replicas": 4}}));
 
     kube.fail_patches_with(Some(403));
-    let (code, body) = act(
-        &v,
-        json!({"configuration": cfg.id, "action": "down", "reason": "quiet",
-                                      "actor": "ana"}),
-    )
-    .await;
-    assert_eq!(code, 502, "{body}");
-    assert!(
-        body["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("403 Forbidden")),
-        "{body}"
-    );
+    let down =
+        json!({"configuration": cfg.id, "action": "down", "reason": "quiet", "actor": "ana"});
+    executor_failed(&v, down.clone(), "403 Forbidden").await;
     kube.fail_patches_with(Some(409));
-    let (code, body) = act(
-        &v,
-        json!({"configuration": cfg.id, "action": "down", "reason": "quiet",
-                                      "actor": "ana"}),
-    )
-    .await;
-    assert!(
-        code == 502
-            && body["error"]
-                .as_str()
-                .is_some_and(|e| e.contains("409 Conflict")),
-        "{body}"
-    );
+    executor_failed(&v, down.clone(), "409 Conflict").await;
     assert_eq!(kube.replicas().0, 4, "refused patches change nothing");
     assert_eq!(status_of(&v, cfg.id).await.instances.desired, Some(4));
 
     kube.fail_patches_with(None);
     kube.add_hpa("web-hpa");
-    let (code, body) = act(
-        &v,
-        json!({"configuration": cfg.id, "action": "down", "reason": "quiet",
-                                      "actor": "ana"}),
-    )
-    .await;
-    assert!(
-        code == 502
-            && body["error"]
-                .as_str()
-                .is_some_and(|e| e.contains("web-hpa")),
-        "{body}"
-    );
+    executor_failed(&v, down, "web-hpa").await;
     assert_eq!(
         kube.patches().len(),
         3,

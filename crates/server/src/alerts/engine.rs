@@ -280,22 +280,12 @@ fn apply(
 
 /// Evaluates every `interval` while monitoring is on, until shutdown.
 pub fn spawn(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                () = state.shutdown().cancelled() => break,
-            }
-            if !state.monitoring().is_on() {
-                continue;
-            }
-            if let Err(e) = evaluate(&state, crate::now_ms()).await {
-                tracing::error!(error = %e, "evaluating alert rules failed");
-            }
-        }
-    })
+    tokio::spawn(crate::monitoring::every_tick_while_on(
+        state,
+        interval,
+        "evaluating alert rules",
+        |state, now| async move { evaluate(&state, now).await },
+    ))
 }
 
 #[cfg(test)]

@@ -547,20 +547,13 @@ pub fn spawn(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()>
             Ok(n) => tracing::warn!(actions = n, "scaling actions interrupted by the last stop"),
             Err(e) => tracing::error!(error = %e, "cannot mark interrupted scaling actions"),
         }
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                () = state.shutdown().cancelled() => break,
-            }
-            if !state.monitoring().is_on() {
-                continue;
-            }
-            if let Err(e) = evaluate(&state, crate::now_ms()).await {
-                tracing::error!(error = %e, "evaluating scaling configurations failed");
-            }
-        }
+        crate::monitoring::every_tick_while_on(
+            state,
+            interval,
+            "evaluating scaling configurations",
+            |state, now| async move { evaluate(&state, now).await },
+        )
+        .await;
     })
 }
 
