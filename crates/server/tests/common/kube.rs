@@ -477,27 +477,26 @@ async fn require_token(request: Request, next: Next) -> Response {
 }
 
 /// `GET /apis/apps/v1/namespaces/{namespace}/deployments/{name}`.
-async fn get_deployment(
-    State(cluster): State<Shared>,
-    Path((namespace, name)): Path<(String, String)>,
-) -> Response {
-    let cluster = lock(&cluster);
-    if !cluster.holds(&namespace, &name) {
-        return deployment_not_found(&name);
-    }
-    Json(cluster.deployment()).into_response()
+async fn get_deployment(cluster: State<Shared>, at: Path<(String, String)>) -> Response {
+    read_deployment(cluster, at, Cluster::deployment)
 }
 
 /// `GET /apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale`.
-async fn get_scale(
+async fn get_scale(cluster: State<Shared>, at: Path<(String, String)>) -> Response {
+    read_deployment(cluster, at, Cluster::scale)
+}
+
+/// `view` of the Deployment at `namespace/name`, or its 404 Status.
+fn read_deployment(
     State(cluster): State<Shared>,
     Path((namespace, name)): Path<(String, String)>,
+    view: fn(&Cluster) -> Value,
 ) -> Response {
     let cluster = lock(&cluster);
     if !cluster.holds(&namespace, &name) {
         return deployment_not_found(&name);
     }
-    Json(cluster.scale()).into_response()
+    Json(view(&cluster)).into_response()
 }
 
 /// `PATCH /apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale`,
