@@ -11,8 +11,10 @@ pub const API_PREFIX: &str = "/api/performance";
 mod alerts;
 pub use alerts::*;
 mod query;
+mod reports;
 mod scaling;
 pub use query::*;
+pub use reports::*;
 pub use scaling::*;
 
 /// Paths of the endpoints, relative to the API origin, without trailing slash.
@@ -64,6 +66,11 @@ pub mod paths {
     pub const SCALING_CONFIGURATIONS: &str = "/api/performance/scaling-configurations";
     /// `GET`: the scaling audit log.
     pub const SCALING_ACTIONS: &str = "/api/performance/scaling-actions";
+    /// `POST`: start generating a report; answered at once with its id.
+    pub const GENERATE_REPORT: &str = "/api/performance/generate-report";
+    /// `GET` list; `reports/{id}`: `GET`, `DELETE`; `reports/{id}/download?format=`;
+    /// `POST reports/{id}/cancel`.
+    pub const REPORTS: &str = "/api/performance/reports";
 }
 
 /// What a token may do. Each role includes the ones before it, except

@@ -140,6 +140,16 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub changes_per_minute: u32,
 
+    /// Reports generated at once; more wait their turn (queued).
+    #[arg(long, env = "VIGIE_MAX_REPORT_JOBS", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub max_report_jobs: u32,
+
+    /// Days a generated report is kept before it is deleted.
+    #[arg(long, env = "VIGIE_REPORT_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub report_retention_days: u32,
+
     /// Ingest batches allowed per minute, for each token and client address.
     #[arg(long, env = "VIGIE_INGEST_BATCHES_PER_MINUTE", default_value_t = 12_000,
           value_parser = clap::value_parser!(u32).range(1..=10_000_000))]

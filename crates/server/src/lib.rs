@@ -44,6 +44,7 @@ pub mod metrics;
 pub mod monitoring;
 pub mod openapi;
 pub mod probes;
+pub mod reports;
 pub mod rollup;
 pub mod scaling;
 pub mod scrape;
@@ -107,6 +108,7 @@ struct Inner {
     cache: Arc<cache::ResponseCache>,
     alerts: Arc<alerts::Alerts>,
     scaling: Arc<scaling::engine::Scaling>,
+    reports: Arc<reports::Reports>,
     auth: Arc<auth::Auth>,
     rate_limits: auth::RateLimits,
     streams: limits::StreamSlots,
@@ -149,6 +151,9 @@ impl AppState {
     }
     pub fn scaling(&self) -> &Arc<scaling::engine::Scaling> {
         &self.inner.scaling
+    }
+    pub fn reports(&self) -> &Arc<reports::Reports> {
+        &self.inner.reports
     }
     pub fn auth(&self) -> &Arc<auth::Auth> {
         &self.inner.auth
@@ -343,6 +348,7 @@ fn declare(state: &AppState) -> (Routes, Routes) {
         .with(monitoring::routes)
         .with(alerts::routes)
         .with(scaling::routes)
+        .with(reports::routes)
         .with(auth::routes)
         .with(health::routes)
         .with(telemetry::routes)
@@ -636,6 +642,8 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         },
     );
     let config_streams = config.max_streams;
+    let config_data_dir = config.data_dir.clone();
+    let config_report_jobs = config.max_report_jobs;
     let state = AppState {
         inner: Arc::new(Inner {
             config: Arc::new(config),
@@ -649,6 +657,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             cache: Arc::default(),
             alerts: Arc::default(),
             scaling: Arc::default(),
+            reports: Arc::new(reports::Reports::new(&config_data_dir, config_report_jobs)),
             streams: limits::StreamSlots::new(config_streams),
             auth: Arc::new(auth),
             rate_limits: auth::RateLimits::default(),
@@ -656,6 +665,9 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             openapi: OnceLock::new(),
         }),
     };
+    if let Err(e) = reports::recover(&state).await {
+        tracing::error!(error = %e, "cannot recover the reports left unfinished");
+    }
     let evaluator = alerts::spawn_evaluator(state.clone());
     let autoscaler = scaling::engine::spawn(
         state.clone(),

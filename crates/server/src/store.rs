@@ -324,6 +324,23 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX scaling_actions_by_start ON scaling_actions (started_at);
      CREATE UNIQUE INDEX scaling_actions_by_key ON scaling_actions (config_id, idempotency_key)
         WHERE idempotency_key IS NOT NULL;",
+    // Reports: each generation and its progress; the files are beside the
+    // database (reports/<id>.<format>), written whole before `succeeded`.
+    "CREATE TABLE reports (
+        id INTEGER PRIMARY KEY,
+        status TEXT NOT NULL,
+        progress INTEGER NOT NULL,
+        step TEXT NOT NULL,
+        from_ms INTEGER NOT NULL,
+        to_ms INTEGER NOT NULL,
+        request TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        error TEXT,
+        files TEXT NOT NULL
+     );
+     CREATE INDEX reports_by_creation ON reports (created_at);",
 ];
 
 /// The schema version that added `request_rollups`: a database below it

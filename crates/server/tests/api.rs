@@ -226,6 +226,21 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         .await;
     assert_eq!(resp.status(), 201);
     let scaling: vigie_api::ScalingConfig = resp.json().await.expect("configuration");
+    let resp = app
+        .post("/api/performance/generate-report/", &json!({}))
+        .await;
+    assert_eq!(resp.status(), 202);
+    let report: vigie_api::ReportInfo = resp.json().await.expect("report");
+    common::poll(Duration::from_secs(20), || async {
+        let r: vigie_api::ReportInfo = app
+            .get(&format!("/api/performance/reports/{}/", report.id))
+            .await
+            .json()
+            .await
+            .expect("report");
+        (r.status == vigie_api::ReportStatus::Succeeded).then_some(())
+    })
+    .await;
     let alert: Alert = common::poll(Duration::from_secs(10), || async {
         let list: AlertList = app
             .get("/api/performance/alerts/?state=open")
@@ -262,6 +277,20 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
             "/api/performance/alerts/{id}/" => format!("/api/performance/alerts/{}/", alert.id),
             "/api/performance/scaling-configurations/{id}/" => {
                 format!("/api/performance/scaling-configurations/{}/", scaling.id)
+            }
+            "/api/performance/reports/{id}/" => {
+                format!("/api/performance/reports/{}/", report.id)
+            }
+            // A file, not JSON: its format is the one query it needs.
+            "/api/performance/reports/{id}/download/" => {
+                let url = format!("/api/performance/reports/{}/download", report.id);
+                let (a, b) = (
+                    app.get(&format!("{url}/?format=json")).await,
+                    app.get(&format!("{url}?format=json")).await,
+                );
+                assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200), "{url}");
+                walked.push(format!("{url}/"));
+                continue;
             }
             other if other.contains('{') => {
                 panic!("{other}: give this test something that exists for it")
@@ -304,6 +333,7 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         "/api/performance/endpoints/",
         "/api/performance/metrics/",
         "/api/performance/monitoring/",
+        "/api/performance/reports/",
         "/api/performance/scaling-actions/",
         "/api/performance/scaling-configurations/",
         "/api/performance/session/",
@@ -318,6 +348,8 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         format!("/api/performance/alerts/{}/", alert.id),
         format!("/api/performance/targets/{}/", target.id),
         format!("/api/performance/scaling-configurations/{}/", scaling.id),
+        format!("/api/performance/reports/{}/", report.id),
+        format!("/api/performance/reports/{}/download/", report.id),
     ])
     .collect();
     expected.sort_unstable();

@@ -88,6 +88,16 @@ fn expected_roles() -> BTreeMap<(&'static str, &'static str), Option<Role>> {
             format!("{p}/scaling-configurations/{{id}}/"),
             Some(Admin),
         ),
+        ("post", format!("{p}/generate-report/"), Some(Operator)),
+        ("get", format!("{p}/reports/"), Some(Viewer)),
+        ("get", format!("{p}/reports/{{id}}/"), Some(Viewer)),
+        ("get", format!("{p}/reports/{{id}}/download/"), Some(Viewer)),
+        (
+            "post",
+            format!("{p}/reports/{{id}}/cancel/"),
+            Some(Operator),
+        ),
+        ("delete", format!("{p}/reports/{{id}}/"), Some(Operator)),
     ];
     rows.into_iter()
         .map(|(m, path, role)| ((m, &*Box::leak(path.into_boxed_str())), role))

@@ -1,0 +1,217 @@
+//! Reports: a period's measurements, generated off the request path and
+//! downloaded as one HTML file (charts as SVG), CSV or JSON.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Alert, EndpointStats, ScalingAction};
+
+/// A download format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReportFormat {
+    /// One self-contained page that opens offline and prints to PDF.
+    Html,
+    /// The tables and series, one block per section.
+    Csv,
+    /// [`ReportContent`].
+    Json,
+}
+
+impl ReportFormat {
+    pub const ALL: [ReportFormat; 3] = [ReportFormat::Html, ReportFormat::Csv, ReportFormat::Json];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFormat::Html => "html",
+            ReportFormat::Csv => "csv",
+            ReportFormat::Json => "json",
+        }
+    }
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            ReportFormat::Html => "text/html; charset=utf-8",
+            ReportFormat::Csv => "text/csv; charset=utf-8",
+            ReportFormat::Json => "application/json",
+        }
+    }
+}
+
+/// A part of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReportSection {
+    /// KPIs against the SLI targets, per target and service.
+    Summary,
+    /// Response-time charts.
+    ResponseTimes,
+    /// This host's CPU and memory.
+    Resources,
+    /// The worst endpoints of the ingested requests.
+    Endpoints,
+    /// Alerts in the period, with durations and notes.
+    Alerts,
+    /// Scaling actions in the period.
+    Scaling,
+}
+
+impl ReportSection {
+    pub const ALL: [ReportSection; 6] = [
+        ReportSection::Summary,
+        ReportSection::ResponseTimes,
+        ReportSection::Resources,
+        ReportSection::Endpoints,
+        ReportSection::Alerts,
+        ReportSection::Scaling,
+    ];
+}
+
+/// `POST generate-report/`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    /// Start, Unix ms; a day before `to` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    /// End, Unix ms; now when absent. At most 31 days after `from`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
+    /// HTTP targets covered (ids); every target when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<i64>>,
+    /// Services of the ingested requests covered; every one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<Vec<String>>,
+    /// Sections included; all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sections: Option<Vec<ReportSection>>,
+}
+
+/// Where a report's generation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+    /// The server stopped during the generation: nothing was kept.
+    Interrupted,
+}
+
+impl ReportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::Queued => "queued",
+            ReportStatus::Running => "running",
+            ReportStatus::Succeeded => "succeeded",
+            ReportStatus::Failed => "failed",
+            ReportStatus::Cancelled => "cancelled",
+            ReportStatus::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn is_done(self) -> bool {
+        !matches!(self, ReportStatus::Queued | ReportStatus::Running)
+    }
+}
+
+/// A downloadable file of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportFile {
+    pub format: ReportFormat,
+    pub bytes: u64,
+}
+
+/// A report and its generation (`GET reports/{id}`; pushed as `report` events).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportInfo {
+    pub id: i64,
+    pub status: ReportStatus,
+    /// 0 to 100.
+    pub progress: u8,
+    /// What the generation is doing (or did last).
+    pub step: String,
+    pub from: i64,
+    pub to: i64,
+    pub request: ReportRequest,
+    /// Who asked (a token's name, the name given, or `schedule`).
+    pub requested_by: String,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+    pub error: Option<String>,
+    /// Once succeeded: one per format.
+    pub files: Vec<ReportFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportList {
+    pub reports: Vec<ReportInfo>,
+    pub total: u64,
+    pub next_offset: Option<u64>,
+}
+
+/// The figures of one target's probes or one service's requests over the
+/// period, against the SLI targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportKpis {
+    /// `target` or `service`.
+    pub kind: String,
+    pub name: String,
+    /// The target's id (targets only).
+    pub target_id: Option<i64>,
+    /// Probes run or requests received.
+    pub count: u64,
+    /// Successful ones, percent; `None` without any.
+    pub availability: Option<f64>,
+    pub error_rate: Option<f64>,
+    pub avg_response_time: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+    /// Failures the availability target allows over the period, and the
+    /// share of them used (above 100 when the target was missed).
+    pub error_budget: Option<f64>,
+    pub error_budget_used_pct: Option<f64>,
+    /// Whether availability, p95 and p99 met their targets.
+    pub meets_sli: Option<bool>,
+}
+
+/// A series of the report's charts (also in the CSV).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportSeries {
+    pub name: String,
+    pub unit: String,
+    /// `[Unix ms, value]` pairs.
+    pub points: Vec<(i64, f64)>,
+}
+
+/// The content of a report (its JSON format).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportContent {
+    pub id: i64,
+    pub from: i64,
+    pub to: i64,
+    pub generated_at: i64,
+    pub sections: Vec<ReportSection>,
+    pub kpis: Vec<ReportKpis>,
+    pub series: Vec<ReportSeries>,
+    pub worst_endpoints: Vec<EndpointStats>,
+    pub alerts: Vec<Alert>,
+    pub scaling_actions: Vec<ScalingAction>,
+    /// What the period lacks, said plainly (no data, a source not set up).
+    pub notes: Vec<String>,
+}
+
+/// SSE event name of a report's progress.
+pub const REPORT_EVENT: &str = "report";

@@ -1,0 +1,490 @@
+//! A report's content as files: one self-contained HTML page (inline
+//! styles, charts drawn as SVG by `vigie-charts`, the same drawing code as
+//! the dashboard's canvas; no font or script fetched, so it opens offline
+//! and prints to PDF without a chart or a row cut in half), CSV (one block
+//! per table, text cells a spreadsheet would run as formulas escaped) and
+//! JSON.
+
+use std::fmt::Write as _;
+
+use plotters::prelude::*;
+use vigie_api::{ReportContent, ReportKpis, ReportSeries, sli};
+use vigie_charts::{Series, Theme, TimeChart};
+
+const CHART_SIZE: (u32, u32) = (900, 260);
+const COLOURS: [RGBColor; 6] = [
+    RGBColor(0x25, 0x63, 0xeb),
+    RGBColor(0xdc, 0x26, 0x26),
+    RGBColor(0x16, 0xa3, 0x4a),
+    RGBColor(0xd9, 0x77, 0x06),
+    RGBColor(0x7c, 0x3a, 0xed),
+    RGBColor(0x0e, 0x74, 0x90),
+];
+
+/// UTC time as `2026-12-02 18:05`.
+pub fn utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60
+    )
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn num(v: Option<f64>, unit: &str) -> String {
+    v.map_or_else(
+        || "—".to_owned(),
+        |v| format!("{} {unit}", vigie_charts::format_value(v)),
+    )
+}
+
+/// One chart of `series` (same unit) as an SVG element.
+pub fn chart_svg(title: &str, series: &[&ReportSeries], (from, to): (i64, i64)) -> String {
+    let max = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0_f64, f64::max);
+    let unit = series.first().map_or("", |s| s.unit.as_str());
+    let top = if unit == "%" {
+        100.0
+    } else {
+        (max * 1.1).max(1.0)
+    };
+    let label = |t: i64| utc(t)[5..].to_owned();
+    let chart = TimeChart {
+        x_range: from..to.max(from + 1),
+        y_range: 0.0..top,
+        y_unit: if unit == "%" { " %" } else { " ms" },
+        scale: 1.0,
+        theme: Theme::LIGHT,
+        gap_ms: ((to - from) / 50).max(60_000),
+        x_label: &label,
+    };
+    let lines: Vec<Series<'_>> = series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Series {
+            name: &s.name,
+            color: COLOURS[i % COLOURS.len()],
+            points: &s.points,
+        })
+        .collect();
+    let mut svg = String::new();
+    let drawn = {
+        let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
+        chart.draw(&root, &lines)
+    };
+    if let Err(e) = drawn {
+        return format!("<p class=\"note\">{}</p>", esc(&e.to_string()));
+    }
+    let legend: String = series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let RGBColor(r, g, b) = COLOURS[i % COLOURS.len()];
+            format!(
+                "<span><i style=\"background:#{r:02x}{g:02x}{b:02x}\"></i>{}</span>",
+                esc(&s.name)
+            )
+        })
+        .collect();
+    format!(
+        "<figure><figcaption>{}</figcaption>{svg}<div class=\"legend\">{legend}</div></figure>",
+        esc(title)
+    )
+}
+
+fn kpi_rows(kpis: &[ReportKpis]) -> String {
+    let mut rows = String::new();
+    for k in kpis {
+        let ok = match k.meets_sli {
+            Some(true) => "<td class=\"ok\">met</td>",
+            Some(false) => "<td class=\"bad\">missed</td>",
+            None => "<td>no data</td>",
+        };
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{ok}</tr>",
+            esc(&k.kind),
+            esc(&k.name),
+            k.count,
+            num(k.availability, "%"),
+            num(k.error_rate, "%"),
+            num(k.p95, "ms"),
+            num(k.p99, "ms"),
+            num(k.error_budget_used_pct, "%"),
+            num(k.error_budget_used_pct.map(|u| (100.0 - u).max(0.0)), "%"),
+        );
+    }
+    rows
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2937;margin:24px;max-width:960px}\
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}\
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #e5e7eb}\
+th{background:#f3f4f6}td.ok{color:#15803d}td.bad{color:#b91c1c;font-weight:600}.note{color:#6b7280}\
+figure{margin:12px 0}figcaption{font-weight:600;font-size:14px;margin-bottom:4px}svg{max-width:100%;height:auto}\
+.legend span{margin-right:14px;font-size:12px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}\
+figure,tr,.kpi{break-inside:avoid;page-break-inside:avoid}thead{display:table-header-group}\
+@media print{body{margin:0}h2{break-after:avoid}}";
+
+/// The report as one HTML page.
+pub fn html(c: &ReportContent) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vigie report {}</title><style>{STYLE}</style></head><body>\
+         <h1>Performance report</h1><p class=\"note\">{} – {} UTC · generated {} UTC · SLI targets: availability ≥ {} %, p95 ≤ {} ms, p99 ≤ {} ms</p>",
+        c.id,
+        utc(c.from),
+        utc(c.to),
+        utc(c.generated_at),
+        sli::AVAILABILITY_PCT,
+        sli::P95_MS,
+        sli::P99_MS
+    );
+    for n in &c.notes {
+        let _ = write!(out, "<p class=\"note\">{}</p>", esc(n));
+    }
+    use vigie_api::ReportSection as S;
+    if c.sections.contains(&S::Summary) {
+        let _ = write!(
+            out,
+            "<h2>Summary</h2><table><thead><tr><th>kind</th><th>name</th><th>count</th><th>availability</th><th>error rate</th><th>p95</th><th>p99</th><th>error budget used</th><th>left</th><th>SLI</th></tr></thead><tbody>{}</tbody></table>",
+            kpi_rows(&c.kpis)
+        );
+    }
+    let period = (c.from, c.to);
+    if c.sections.contains(&S::ResponseTimes) {
+        out.push_str("<h2>Response times</h2>");
+        let ms: Vec<&ReportSeries> = c.series.iter().filter(|s| s.unit == "ms").collect();
+        if ms.is_empty() {
+            out.push_str("<p class=\"note\">No response time was measured in this period.</p>");
+        }
+        for chunk in ms.chunks(COLOURS.len()) {
+            out.push_str(&chart_svg("p95 response time", chunk, period));
+        }
+    }
+    if c.sections.contains(&S::Resources) {
+        out.push_str("<h2>Resources</h2>");
+        let pct: Vec<&ReportSeries> = c.series.iter().filter(|s| s.unit == "%").collect();
+        if pct.is_empty() {
+            out.push_str("<p class=\"note\">No host sample in this period.</p>");
+        } else {
+            out.push_str(&chart_svg("This host's CPU and memory", &pct, period));
+        }
+    }
+    if c.sections.contains(&S::Endpoints) {
+        out.push_str("<h2>Worst endpoints (by p95)</h2>");
+        if c.worst_endpoints.is_empty() {
+            out.push_str("<p class=\"note\">No ingested request in this period.</p>");
+        } else {
+            out.push_str("<table><thead><tr><th>service</th><th>method</th><th>endpoint</th><th>requests</th><th>error rate</th><th>p95</th><th>p99</th></tr></thead><tbody>");
+            for e in &c.worst_endpoints {
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&e.service),
+                    esc(&e.method),
+                    esc(&e.endpoint),
+                    e.count,
+                    num(Some(e.error_rate), "%"),
+                    num(Some(e.p95), "ms"),
+                    num(Some(e.p99), "ms")
+                );
+            }
+            out.push_str("</tbody></table>");
+        }
+    }
+    if c.sections.contains(&S::Alerts) {
+        out.push_str("<h2>Alerts</h2>");
+        if c.alerts.is_empty() {
+            out.push_str("<p class=\"note\">No alert fired in this period.</p>");
+        } else {
+            out.push_str("<table><thead><tr><th>alert</th><th>severity</th><th>started</th><th>resolved</th><th>duration</th><th>acknowledged by</th><th>resolution</th></tr></thead><tbody>");
+            for a in &c.alerts {
+                let end = a.resolved_at.unwrap_or(c.to);
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&a.title),
+                    a.severity.as_str(),
+                    utc(a.started_at),
+                    a.resolved_at.map_or_else(|| "open".to_owned(), utc),
+                    duration(end - a.started_at),
+                    esc(a.acknowledged_by.as_deref().unwrap_or("—")),
+                    esc(&resolution(a))
+                );
+            }
+            out.push_str("</tbody></table>");
+        }
+    }
+    if c.sections.contains(&S::Scaling) {
+        out.push_str("<h2>Scaling actions</h2>");
+        if c.scaling_actions.is_empty() {
+            out.push_str("<p class=\"note\">No scaling action in this period.</p>");
+        } else {
+            out.push_str("<table><thead><tr><th>when</th><th>configuration</th><th>before → after</th><th>by</th><th>reason</th><th>outcome</th></tr></thead><tbody>");
+            for a in &c.scaling_actions {
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    utc(a.started_at),
+                    esc(&a.configuration_name),
+                    a.before.map_or("?".into(), |b| b.to_string()),
+                    a.after.map_or("?".into(), |b| b.to_string()),
+                    esc(&a.actor),
+                    esc(&a.reason),
+                    a.outcome.as_str()
+                );
+            }
+            out.push_str("</tbody></table>");
+        }
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+fn resolution(a: &vigie_api::Alert) -> String {
+    match (&a.resolved_by, &a.note) {
+        (Some(by), Some(note)) => format!("{by}: {note}"),
+        (Some(by), None) => by.clone(),
+        _ => String::new(),
+    }
+}
+
+fn duration(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        s => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// A CSV cell: numbers as they are, text quoted when needed and, when a
+/// spreadsheet would read it as a formula (`=`, `+`, `-`, `@`, tab, CR
+/// first), prefixed with `'`.
+#[derive(Debug, Clone)]
+pub enum Cell {
+    Num(Option<f64>),
+    Int(i64),
+    Text(String),
+}
+
+fn cell(c: &Cell) -> String {
+    match c {
+        Cell::Num(Some(v)) => format!("{v}"),
+        Cell::Num(None) => String::new(),
+        Cell::Int(v) => v.to_string(),
+        Cell::Text(t) => {
+            let t = if t.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{t}")
+            } else {
+                t.clone()
+            };
+            if t.contains([',', '"', '\n', '\r']) || t.starts_with(' ') {
+                format!("\"{}\"", t.replace('"', "\"\""))
+            } else {
+                t
+            }
+        }
+    }
+}
+
+fn block(
+    out: &mut String,
+    title: &str,
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<Cell>>,
+) {
+    let _ = writeln!(out, "{}", cell(&Cell::Text(format!("# {title}"))));
+    out.push_str(&header.join(","));
+    out.push_str("\r\n");
+    for row in rows {
+        let line: Vec<String> = row.iter().map(cell).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out.push_str("\r\n");
+}
+
+/// The report as CSV: one block per table, each with its header row.
+pub fn csv(c: &ReportContent) -> String {
+    let t = |s: &str| Cell::Text(s.to_owned());
+    let mut out = String::from("\u{feff}");
+    block(
+        &mut out,
+        "kpis",
+        &[
+            "kind",
+            "name",
+            "count",
+            "availability_pct",
+            "error_rate_pct",
+            "avg_ms",
+            "p95_ms",
+            "p99_ms",
+            "error_budget",
+            "error_budget_used_pct",
+            "meets_sli",
+        ],
+        c.kpis.iter().map(|k| {
+            vec![
+                t(&k.kind),
+                t(&k.name),
+                Cell::Int(k.count as i64),
+                Cell::Num(k.availability),
+                Cell::Num(k.error_rate),
+                Cell::Num(k.avg_response_time),
+                Cell::Num(k.p95),
+                Cell::Num(k.p99),
+                Cell::Num(k.error_budget),
+                Cell::Num(k.error_budget_used_pct),
+                t(k.meets_sli.map_or("", |m| if m { "yes" } else { "no" })),
+            ]
+        }),
+    );
+    block(
+        &mut out,
+        "series",
+        &["series", "unit", "ts_ms", "utc", "value"],
+        c.series.iter().flat_map(|s| {
+            s.points.iter().map(move |&(ts, v)| {
+                vec![
+                    t(&s.name),
+                    t(&s.unit),
+                    Cell::Int(ts),
+                    t(&utc(ts)),
+                    Cell::Num(Some(v)),
+                ]
+            })
+        }),
+    );
+    block(
+        &mut out,
+        "worst_endpoints",
+        &[
+            "service",
+            "method",
+            "endpoint",
+            "count",
+            "error_rate_pct",
+            "p95_ms",
+            "p99_ms",
+        ],
+        c.worst_endpoints.iter().map(|e| {
+            vec![
+                t(&e.service),
+                t(&e.method),
+                t(&e.endpoint),
+                Cell::Int(e.count as i64),
+                Cell::Num(Some(e.error_rate)),
+                Cell::Num(Some(e.p95)),
+                Cell::Num(Some(e.p99)),
+            ]
+        }),
+    );
+    block(
+        &mut out,
+        "alerts",
+        &[
+            "title",
+            "severity",
+            "started_utc",
+            "resolved_utc",
+            "duration_s",
+            "acknowledged_by",
+            "resolution",
+        ],
+        c.alerts.iter().map(|a| {
+            vec![
+                t(&a.title),
+                t(a.severity.as_str()),
+                t(&utc(a.started_at)),
+                t(&a.resolved_at.map(utc).unwrap_or_default()),
+                Cell::Int((a.resolved_at.unwrap_or(c.to) - a.started_at) / 1000),
+                t(a.acknowledged_by.as_deref().unwrap_or("")),
+                t(&resolution(a)),
+            ]
+        }),
+    );
+    block(
+        &mut out,
+        "scaling_actions",
+        &[
+            "started_utc",
+            "configuration",
+            "before",
+            "after",
+            "actor",
+            "reason",
+            "outcome",
+        ],
+        c.scaling_actions.iter().map(|a| {
+            vec![
+                t(&utc(a.started_at)),
+                t(&a.configuration_name),
+                Cell::Num(a.before.map(f64::from)),
+                Cell::Num(a.after.map(f64::from)),
+                t(&a.actor),
+                t(&a.reason),
+                t(a.outcome.as_str()),
+            ]
+        }),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates_are_civil_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00");
+        // 2026-12-02 18:05 UTC: 20,789 days after 1970-01-01 (Python datetime).
+        assert_eq!(
+            utc((20_789 * 86_400 + 18 * 3600 + 5 * 60) * 1000),
+            "2026-12-02 18:05"
+        );
+        assert_eq!(utc(951_782_400_000), "2000-02-29 00:00");
+    }
+
+    #[test]
+    fn formula_cells_are_escaped_and_numbers_are_not() {
+        for (text, want) in [
+            ("=1+1", "'=1+1"),
+            ("+33 6", "'+33 6"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("plain", "plain"),
+        ] {
+            assert_eq!(cell(&Cell::Text(text.into())), want, "{text:?}");
+        }
+        assert_eq!(cell(&Cell::Num(Some(-2.5))), "-2.5");
+        assert_eq!(cell(&Cell::Int(-3)), "-3");
+    }
+}
