@@ -1,0 +1,296 @@
+//! Reports through the HTTP API: figures checked against what the test
+//! sent (computed here, not by the server's functions), the three formats,
+//! refusals naming the field, and a generation cut by a stop.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Client, Vigie};
+use serde_json::{Value, json};
+use vigie_api::{ReportContent, ReportInfo, ReportStatus};
+
+const P: &str = "/api/performance";
+
+async fn vigie(data: &std::path::Path) -> Vigie {
+    common::vigie(data, |c| c.sample_interval_ms = 200).await
+}
+
+/// Starts a report and waits for its end.
+async fn generated(v: &Vigie, body: Value) -> ReportInfo {
+    let resp = v.post("/generate-report/", &body).await;
+    assert_eq!(
+        resp.status(),
+        202,
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
+    let queued: ReportInfo = resp.json().await.expect("report");
+    common::poll(Duration::from_secs(30), || async {
+        let r: ReportInfo = v.get_json(&format!("/reports/{}/", queued.id)).await;
+        r.status.is_done().then_some(r)
+    })
+    .await
+}
+
+async fn download(v: &Vigie, id: i64, format: &str) -> (String, String) {
+    let resp = v
+        .http
+        .get(format!("{}/reports/{id}/download/?format={format}", v.base))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(resp.status(), 200);
+    let kind = resp.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment; filename=\"vigie-report-"),
+        "{disposition}"
+    );
+    (kind, resp.text().await.expect("body"))
+}
+
+/// Nearest-rank percentile of `sorted`.
+fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank - 1]
+}
+
+#[tokio::test]
+async fn a_report_holds_the_figures_of_what_was_sent() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let v = vigie(data.path()).await;
+    let now = vigie_server::now_ms();
+    let start = now - 30 * 60_000;
+    // 200 requests of "shop", one every 5 s over the last half hour: durations
+    // 1 to 200 ms, every 20th answered 500; and 50 of "=evil" (a formula).
+    let shop: Vec<Value> = (0..200)
+        .map(|i| {
+            json!({"service": "shop", "endpoint": "/orders/{id}", "method": "GET",
+                   "status": if i % 20 == 19 { 500 } else { 200 },
+                   "duration_ms": f64::from(i + 1), "timestamp": start + i64::from(i) * 5000})
+        })
+        .collect();
+    let evil: Vec<Value> = (0..50)
+        .map(|i| {
+            json!({"service": "=evil()", "endpoint": "/x", "method": "POST", "status": 200,
+                        "duration_ms": 1000.0, "timestamp": start + i64::from(i) * 1000})
+        })
+        .collect();
+    for batch in [shop, evil] {
+        let resp = v.post("/ingest/", &json!({"records": batch})).await;
+        assert_eq!(resp.status(), 200);
+    }
+    // This host's samples of the period are stored (the resources chart).
+    common::poll(Duration::from_secs(10), || async {
+        let r: Value = v.get_json("/system-resources/?range=5m").await;
+        r["history"]["points"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+            .then_some(())
+    })
+    .await;
+    let now = vigie_server::now_ms();
+    let report = generated(&v, json!({"from": start - 60_000, "to": now})).await;
+    assert_eq!(report.status, ReportStatus::Succeeded, "{report:?}");
+    assert_eq!(report.progress, 100);
+    assert_eq!(report.files.len(), 3);
+
+    let (kind, json_text) = download(&v, report.id, "json").await;
+    assert_eq!(kind, "application/json");
+    let c: ReportContent = serde_json::from_str(&json_text).expect("content");
+    let k = c
+        .kpis
+        .iter()
+        .find(|k| k.name == "shop")
+        .expect("shop's figures");
+    let durations: Vec<f64> = (1..=200).map(f64::from).collect();
+    assert_eq!(k.count, 200);
+    assert!((k.error_rate.expect("rate") - 5.0).abs() < 1e-9);
+    assert!((k.availability.expect("availability") - 95.0).abs() < 1e-9);
+    let mean = durations.iter().sum::<f64>() / 200.0;
+    assert!((k.avg_response_time.expect("mean") - mean).abs() < 1e-6);
+    for (got, p) in [(k.p95, 95.0), (k.p99, 99.0)] {
+        let want = nearest_rank(&durations, p);
+        assert!(
+            (got.expect("percentile") - want).abs() <= want * 0.02,
+            "p{p}: {got:?} vs {want}"
+        );
+    }
+    // The error budget of 99.9 %: 0.2 failures allowed, 10 made.
+    assert!((k.error_budget.expect("budget") - 0.2).abs() < 1e-9);
+    assert!((k.error_budget_used_pct.expect("used") - 5000.0).abs() < 1e-6);
+    assert_eq!(k.meets_sli, Some(false));
+    let worst = &c.worst_endpoints[0];
+    assert_eq!(
+        (worst.service.as_str(), worst.count),
+        ("=evil()", 50),
+        "worst by p95 first"
+    );
+    assert!(
+        c.series
+            .iter()
+            .any(|s| s.name == "shop p95" && !s.points.is_empty())
+    );
+    assert!(
+        c.notes.iter().any(|n| n.contains("No scaling action")),
+        "{:?}",
+        c.notes
+    );
+
+    let (kind, html) = download(&v, report.id, "html").await;
+    assert_eq!(kind, "text/html; charset=utf-8");
+    assert!(
+        html.matches("<svg").count() >= 2,
+        "response-time and resource charts"
+    );
+    assert!(
+        html.contains("<polyline") || html.contains("<path"),
+        "data drawn"
+    );
+    for fetching in ["<script", "<link", " src=", "url(", "@import"] {
+        assert!(
+            !html.contains(fetching),
+            "{fetching} in a report that must open offline"
+        );
+    }
+    assert!(html.contains("break-inside:avoid"));
+    assert!(
+        html.contains("&lt;") || !html.contains("<orders"),
+        "text escaped"
+    );
+
+    let (kind, csv) = download(&v, report.id, "csv").await;
+    assert_eq!(kind, "text/csv; charset=utf-8");
+    assert!(
+        csv.starts_with('\u{feff}'),
+        "a BOM, so spreadsheets read UTF-8"
+    );
+    assert!(csv.contains("'=evil()"), "formula escaped");
+    assert!(!csv.contains(",=evil()"), "never as a formula");
+    let shop_row = csv
+        .lines()
+        .find(|l| l.starts_with("service,shop,200,"))
+        .expect("kpi row");
+    assert!(shop_row.contains(",95,5,"), "{shop_row}");
+    v.server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_with_the_field_and_nothing_is_queued() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let v = vigie(data.path()).await;
+    let now = vigie_server::now_ms();
+    let day = 86_400_000;
+    for (body, field) in [
+        (json!({"from": now - day, "to": now - 2 * day}), "from"),
+        (json!({"from": now - 32 * day, "to": now}), "to"),
+        (json!({"to": now + day}), "to"),
+        (json!({"targets": [999]}), "targets"),
+        (json!({"sections": []}), "sections"),
+        (json!({"sections": ["pie_charts"]}), "sections[0]"),
+        (json!({"period": "1d"}), "period"),
+    ] {
+        let resp = v.post("/generate-report/", &body).await;
+        let status = resp.status();
+        let answer: Value = resp.json().await.expect("JSON");
+        assert_eq!(
+            (status.as_u16(), &answer["field"]),
+            (400, &json!(field)),
+            "{body}: {answer}"
+        );
+    }
+    let list: vigie_api::ReportList = v.get_json("/reports/").await;
+    assert_eq!(list.total, 0);
+    let missing = v
+        .http
+        .get(format!("{}/reports/77/", v.base))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(missing.status(), 404);
+    let report = generated(&v, json!({"sections": ["summary"]})).await;
+    let resp = v
+        .http
+        .get(format!(
+            "{}/reports/{}/download/?format=pdf",
+            v.base, report.id
+        ))
+        .send()
+        .await
+        .expect("GET");
+    let status = resp.status();
+    let answer: Value = resp.json().await.expect("JSON");
+    assert_eq!(
+        (status.as_u16(), &answer["field"]),
+        (400, &json!("format")),
+        "{answer}"
+    );
+    let gone = v
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/reports/{}/", report.id),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(gone.status(), 204);
+    assert!(
+        !data
+            .path()
+            .join("reports")
+            .join(format!("{}.html", report.id))
+            .exists()
+    );
+    v.server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn a_report_cut_by_a_stop_is_interrupted_and_its_partial_file_removed() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let db = data.path().join("vigie.db");
+    let partial = data.path().join("reports").join("1.html.tmp");
+    {
+        let store = vigie_server::store::Store::open(&db).expect("store");
+        let id = store
+            .insert_report(
+                &vigie_api::ReportRequest::default(),
+                (0, 1000),
+                "ana",
+                vigie_server::now_ms(),
+            )
+            .expect("report");
+        assert_eq!(id, 1);
+        store
+            .report_progress(id, 40, "probes of shop")
+            .expect("progress");
+        std::fs::create_dir_all(partial.parent().expect("dir")).expect("dir");
+        std::fs::write(&partial, "<html>half").expect("partial");
+    }
+    let v = vigie(data.path()).await;
+    let r: ReportInfo = v.get_json("/reports/1/").await;
+    assert_eq!(r.status, ReportStatus::Interrupted);
+    assert!(r.error.is_some_and(|e| e.contains("server stopped")));
+    assert!(r.files.is_empty());
+    assert!(!partial.exists(), "no half-written file left");
+    let resp = v
+        .http
+        .get(format!(
+            "{}{P}/reports/1/download/?format=html",
+            format!("http://{}", v.server.addr())
+        ))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(
+        resp.status(),
+        409,
+        "an interrupted report has nothing to download"
+    );
+    v.server.shutdown().await.expect("shutdown");
+}
