@@ -281,8 +281,9 @@ async fn a_report_cut_by_a_stop_is_interrupted_and_its_partial_file_removed() {
     let resp = v
         .http
         .get(format!(
-            "{}{P}/reports/1/download/?format=html",
-            format!("http://{}", v.server.addr())
+            "http://{}{P}/reports/1/download/?format=html",
+            v.server.addr()
+        ))
         ))
         .send()
         .await
