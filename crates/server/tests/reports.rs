@@ -284,7 +284,6 @@ async fn a_report_cut_by_a_stop_is_interrupted_and_its_partial_file_removed() {
             "http://{}{P}/reports/1/download/?format=html",
             v.server.addr()
         ))
-        ))
         .send()
         .await
         .expect("GET");
