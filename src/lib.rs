@@ -22,6 +22,7 @@ use crate::pages::alerts::Alerts;
 use crate::pages::endpoints::Endpoints;
 use crate::pages::not_found::NotFound;
 use crate::pages::overview::Overview;
+use crate::pages::scaling::Scaling;
 use crate::pages::targets::Targets;
 
 /// The path the app is served under, from `<base href>` (Trunk's public URL),
@@ -104,6 +105,7 @@ fn Shell(client: ApiClient) -> impl IntoView {
                     <Route path=path!("/endpoints") view=Endpoints />
                     <Route path=path!("/alerts") view=Alerts />
                     <Route path=path!("/alerts/rules") view=AlertRules />
+                    <Route path=path!("/scaling") view=Scaling />
                 </Routes>
             </main>
         </Router>

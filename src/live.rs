@@ -1,11 +1,14 @@
 //! App-wide live data, provided once at the root as context: the host's recent
 //! history (a resource, fetched from the API) merged with the samples pushed
 //! since (a signal fed by the live stream), the monitoring state, counts of
-//! probe results and of alert transitions received (pages refetch their
-//! figures when they move), and the connection state.
+//! probe results, alert transitions and scaling events received (pages
+//! refetch their figures when they move), the instance counts pushed, and
+//! the connection state.
+
+use std::collections::HashMap;
 
 use leptos::prelude::*;
-use vigie_api::{HostSample, MonitoringState, SystemResources};
+use vigie_api::{HostSample, Instances, MonitoringState, SystemResources};
 
 use crate::api::{ApiClient, ClientError, Connection, LiveStream, StreamHandlers};
 
@@ -27,6 +30,14 @@ pub struct LiveHost {
     /// stream comes back after being refused (events may have been missed):
     /// what alert lists and the header badge refetch on.
     pub alerts_seen: RwSignal<u64>,
+    /// Scaling events received (finished actions, changed instance counts),
+    /// plus one each time the stream comes back after being refused: what
+    /// the scaling page refetches on.
+    pub scaling_seen: RwSignal<u64>,
+    /// The last instance counts pushed for each configuration, with the
+    /// value of `scaling_seen` they came with: newer than a status fetched
+    /// before that value.
+    pub instances_pushed: RwSignal<HashMap<i64, (u64, Instances)>>,
     /// The newest monitoring state known: fetched, pushed, or set here.
     pub monitoring: Memo<Option<MonitoringState>>,
     /// A state learnt after the fetch (pushed, or the answer to a switch).
@@ -122,6 +133,8 @@ impl LiveHost {
         });
         let probes_seen = RwSignal::new(0_u64);
         let alerts_seen = RwSignal::new(0_u64);
+        let scaling_seen = RwSignal::new(0_u64);
+        let instances_pushed = RwSignal::new(HashMap::new());
 
         let stream = LiveStream::connect(
             &client,
@@ -139,6 +152,14 @@ impl LiveHost {
                 on_alert: Box::new(move |_| {
                     alerts_seen.update(|n| *n += 1);
                 }),
+                on_scaling: Box::new(move |_| scaling_seen.update(|n| *n += 1)),
+                on_instances: Box::new(move |e| {
+                    scaling_seen.update(|n| *n += 1);
+                    let seen = scaling_seen.get_untracked();
+                    instances_pushed.update(|m| {
+                        m.insert(e.configuration_id, (seen, e.instances));
+                    });
+                }),
                 on_state: Box::new(move |state| {
                     // Back after the server refused us: the browser could not send
                     // Last-Event-ID to a new EventSource, so fetch again.
@@ -148,6 +169,7 @@ impl LiveHost {
                         history.refetch();
                         fetched_monitoring.refetch();
                         alerts_seen.update(|n| *n += 1);
+                        scaling_seen.update(|n| *n += 1);
                     }
                     connection.set(state);
                 }),
@@ -164,6 +186,8 @@ impl LiveHost {
             samples,
             probes_seen,
             alerts_seen,
+            scaling_seen,
+            instances_pushed,
             monitoring,
             monitoring_update,
         }

@@ -295,6 +295,74 @@ async fn alert_markers_stand_where_their_time_is_drawn() {
 }
 
 #[wasm_bindgen_test]
+async fn thresholds_stand_across_the_plot_at_their_value() {
+    use vigie::components::chart::{Threshold, ThresholdSide};
+
+    let el = host(600);
+    // The stylesheet's chart box, which these tests do not load: 280 px high.
+    el.set_class_name("threshold-test");
+    let style = document().create_element("style").expect("style");
+    style.set_text_content(Some(
+        ".threshold-test .chart { position: relative; height: 280px; }\n\
+         .threshold-test .chart canvas { position: absolute; inset: 0; width: 100%; height: 100%; }",
+    ));
+    document()
+        .head()
+        .expect("head")
+        .append_child(&style)
+        .expect("append");
+    let thresholds = RwSignal::new(vec![
+        Threshold {
+            label: "scale up above 80 %".into(),
+            value: 80.0,
+            side: ThresholdSide::Above,
+        },
+        Threshold {
+            label: "scale down below 20 %".into(),
+            value: 20.0,
+            side: ThresholdSide::Below,
+        },
+    ]);
+    let _handle = leptos::mount::mount_to(el.clone(), move || {
+        view! {
+            <TimeSeriesChart
+                label="test chart"
+                lines=Vec::new()
+                window=Signal::derive(|| Some(0..300_000))
+                y_range=0.0..100.0
+                y_unit=" %"
+                gap_ms=2500
+                thresholds=thresholds
+            />
+        }
+    });
+    let shown = || el.get_elements_by_class_name("chart-threshold").length();
+    until("both thresholds", || shown() == 2).await;
+    let line = |side: &str| -> HtmlElement {
+        el.query_selector(&format!("[data-testid=threshold-line][data-side={side}]"))
+            .expect("query")
+            .expect("a threshold line")
+            .unchecked_into()
+    };
+    let top = |l: &HtmlElement| l.style().get_property_value("top").expect("top");
+    // 280 px high: the plot runs from 8 px of margin at the top to 8 px of
+    // margin and 22 px of time labels at the bottom, 242 px for 100 %. 80 %
+    // is a fifth down: 8 + 48.4 = 56.4 px; 20 %: 8 + 193.6 = 201.6 px.
+    assert_eq!(top(&line("above")), "56.4px");
+    assert_eq!(top(&line("below")), "201.6px");
+    assert_eq!(
+        line("above").get_attribute("title").as_deref(),
+        Some("scale up above 80 %")
+    );
+
+    // Outside the value range, a threshold is not drawn.
+    thresholds.update(|t| t[0].value = 150.0);
+    until("one threshold", || shown() == 1).await;
+    el.remove();
+    style.remove();
+}
+
+#[wasm_bindgen_test]
 async fn resolving_warns_while_the_condition_holds_and_needs_a_note() {
     use vigie::api::ApiClient;
     use vigie::components::alert_dialog::{AlertAction, AlertDialog};

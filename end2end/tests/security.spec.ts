@@ -230,6 +230,7 @@ const routes: { path: string; ready: (page: Page) => Promise<void> }[] = [
   { path: '/endpoints', ready: (page) => expect(page.getByRole('heading', { name: 'Endpoints', level: 1 })).toBeVisible() },
   { path: '/alerts', ready: (page) => expect(page.getByRole('heading', { name: 'Alerts', level: 1 })).toBeVisible() },
   { path: '/alerts/rules', ready: (page) => expect(page.getByRole('heading', { name: 'Alert rules', level: 1 })).toBeVisible() },
+  { path: '/scaling', ready: (page) => expect(page.getByRole('heading', { name: 'Audit log' })).toBeVisible() },
 ];
 
 test('every page loads under the enforced CSP without a violation', async ({ page }) => {

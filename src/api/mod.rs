@@ -14,9 +14,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vigie_api::{
     AcknowledgeAlert, Alert, AlertList, AlertRule, AlertRuleList, AlertRuleSpec, AlertState,
-    AlertsQuery, Comma, DashboardConfig, EndpointList, EndpointsQuery, ErrorBody, MetricsQuery,
-    MetricsResponse, MonitoringState, ResolveAlert, Role, Session, Severity, Source, StreamTicket,
-    SystemResources, SystemResourcesQuery, Target, TargetList, TargetSpec, TimeRange, paths,
+    AlertsQuery, AutoScalingStatus, Comma, DashboardConfig, EndpointList, EndpointsQuery,
+    ErrorBody, MetricsQuery, MetricsResponse, MonitoringState, ResolveAlert, Role, ScalingAction,
+    ScalingActionList, ScalingActionsQuery, ScalingConfig, ScalingConfigSpec, ScalingRequest,
+    ScalingScope, Session, Severity, Source, StreamTicket, SystemResources, SystemResourcesQuery,
+    Target, TargetList, TargetSpec, TimeRange, paths,
 };
 
 pub use stream::{Connection, LiveStream, StreamHandlers};
@@ -358,6 +360,112 @@ impl ApiClient {
         self.delete(&self.url(&format!("{}/{id}", paths::ALERT_RULES)))
             .await
     }
+
+    /// Every scaling configuration with its instances, trigger, cooldown
+    /// and what automatic mode would do.
+    pub async fn auto_scaling_status(&self) -> Result<AutoScalingStatus, ClientError> {
+        self.get_json(paths::AUTO_SCALING_STATUS).await
+    }
+
+    /// Scales by hand. A refusal (cooldown, bounds, an action under way, the
+    /// executor failing) comes back as the server's error, naming the field.
+    pub async fn execute_scaling_action(
+        &self,
+        body: &ScalingRequest,
+    ) -> Result<ScalingAction, ClientError> {
+        self.send(
+            Method::POST,
+            &self.url(paths::EXECUTE_SCALING_ACTION),
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn create_scaling_config(
+        &self,
+        spec: &ScalingConfigSpec,
+    ) -> Result<ScalingConfig, ClientError> {
+        self.send(
+            Method::POST,
+            &self.url(paths::SCALING_CONFIGURATIONS),
+            Some(spec),
+        )
+        .await
+    }
+
+    /// Replaces a configuration (also how automatic mode is switched).
+    pub async fn replace_scaling_config(
+        &self,
+        id: i64,
+        spec: &ScalingConfigSpec,
+    ) -> Result<ScalingConfig, ClientError> {
+        let url = self.url(&format!("{}/{id}", paths::SCALING_CONFIGURATIONS));
+        self.send(Method::PUT, &url, Some(spec)).await
+    }
+
+    /// Deletes a configuration; its actions stay in the audit log.
+    pub async fn delete_scaling_config(&self, id: i64) -> Result<(), ClientError> {
+        self.delete(&self.url(&format!("{}/{id}", paths::SCALING_CONFIGURATIONS)))
+            .await
+    }
+
+    /// A page of the scaling audit log, newest first.
+    pub async fn scaling_actions(
+        &self,
+        query: &ScalingActionsQuery,
+    ) -> Result<ScalingActionList, ClientError> {
+        self.get_query(paths::SCALING_ACTIONS, query).await
+    }
+
+    /// The stored figures a scaling trigger is measured on, over `window`:
+    /// a host's resources (this one or a node_exporter target's), or the
+    /// response figures of a target's probes or of a service's requests.
+    pub async fn trigger_history(
+        &self,
+        scope: &ScalingScope,
+        window: &Window,
+    ) -> Result<TriggerHistory, ClientError> {
+        let responses = |query: MetricsQuery| query.with_range(window.time_range());
+        match scope {
+            ScalingScope::Host => self
+                .system_resources_of(None, Some(window))
+                .await
+                .map(TriggerHistory::Host),
+            ScalingScope::Node { target_id } => self
+                .system_resources_of(Some(*target_id), Some(window))
+                .await
+                .map(TriggerHistory::Host),
+            ScalingScope::Target { target_id } => {
+                let query = responses(MetricsQuery {
+                    target: Some(*target_id),
+                    ..MetricsQuery::default()
+                });
+                self.get_query(paths::METRICS, &query)
+                    .await
+                    .map(TriggerHistory::Responses)
+            }
+            ScalingScope::Requests { service, endpoint } => {
+                let query = responses(MetricsQuery {
+                    source: Some(Source::Requests),
+                    service: Some(service.clone()),
+                    endpoint: endpoint.clone(),
+                    ..MetricsQuery::default()
+                });
+                self.get_query(paths::METRICS, &query)
+                    .await
+                    .map(TriggerHistory::Responses)
+            }
+        }
+    }
+}
+
+/// What [`ApiClient::trigger_history`] answers, by the kind of scope.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TriggerHistory {
+    /// CPU and memory of a host (with `history` over the window).
+    Host(SystemResources),
+    /// Response figures over the window.
+    Responses(MetricsResponse),
 }
 
 /// Which alerts by state.

@@ -1,5 +1,6 @@
 //! The live stream: an `EventSource` on the server's SSE endpoint, carrying
-//! host samples, probe results, monitoring changes and alert transitions. The browser
+//! host samples, probe results, monitoring changes, alert transitions,
+//! finished scaling actions and changed instance counts. The browser
 //! reconnects by itself after a dropped connection (and sends `Last-Event-ID`,
 //! so the server replays what was missed); when the browser gives up (the
 //! server answered with an error), this module opens a new one after a growing
@@ -11,8 +12,9 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use vigie_api::{
-    ALERT_EVENT, Alert, HostSample, MONITORING_EVENT, MonitoringState, PROBE_EVENT, ProbeResult,
-    SAMPLE_EVENT, StreamQuery, paths,
+    ALERT_EVENT, Alert, HostSample, INSTANCES_EVENT, InstancesEvent, MONITORING_EVENT,
+    MonitoringState, PROBE_EVENT, ProbeResult, SAMPLE_EVENT, SCALING_EVENT, ScalingAction,
+    StreamQuery, paths,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -51,6 +53,10 @@ pub struct StreamHandlers {
     pub on_monitoring: Box<dyn Fn(MonitoringState)>,
     /// An alert after one of its transitions (pending, firing, acknowledged, resolved).
     pub on_alert: Box<dyn Fn(Alert)>,
+    /// A scaling action, once finished (succeeded or failed).
+    pub on_scaling: Box<dyn Fn(ScalingAction)>,
+    /// A configuration's instance counts, when they changed.
+    pub on_instances: Box<dyn Fn(InstancesEvent)>,
     pub on_state: Box<dyn Fn(Connection)>,
 }
 
@@ -173,6 +179,8 @@ fn open_with(inner: &Rc<Inner>, ticket: &str) {
             (h.on_monitoring)(v)
         }),
         listen(&source, ALERT_EVENT, &weak, |h, v| (h.on_alert)(v)),
+        listen(&source, SCALING_EVENT, &weak, |h, v| (h.on_scaling)(v)),
+        listen(&source, INSTANCES_EVENT, &weak, |h, v| (h.on_instances)(v)),
     ];
     let on_open = Closure::<dyn FnMut(Event)>::new({
         let weak = weak.clone();

@@ -19,14 +19,14 @@ fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-/// The name given last time, or nothing.
-fn remembered_actor() -> String {
+/// The name given last time, or nothing (also offered by the scaling dialog).
+pub fn remembered_actor() -> String {
     local_storage()
         .and_then(|s| s.get_item(ACTOR_KEY).ok().flatten())
         .unwrap_or_default()
 }
 
-fn remember_actor(name: &str) {
+pub fn remember_actor(name: &str) {
     if let Some(storage) = local_storage() {
         let _ = storage.set_item(ACTOR_KEY, name.trim());
     }

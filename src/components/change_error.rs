@@ -51,7 +51,7 @@ pub fn ChangeError(#[prop(into)] error: Signal<Option<ClientError>>) -> impl Int
 pub fn FieldError(
     #[prop(into)] error: Signal<Option<ClientError>>,
     field: &'static str,
-    id: &'static str,
+    #[prop(into)] id: String,
 ) -> impl IntoView {
     let message = move || {
         error.with(|e| {
@@ -60,7 +60,10 @@ pub fn FieldError(
                 .map(ClientError::message)
         })
     };
-    move || message().map(|text| view! { <span class="field-error" id=id>{text}</span> })
+    move || {
+        let id = id.clone();
+        message().map(|text| view! { <span class="field-error" id=id>{text}</span> })
+    }
 }
 
 /// `error` unless it names one of `fields` (which [`FieldError`]s show next

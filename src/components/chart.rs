@@ -5,7 +5,8 @@
 //! Colours come from the stylesheet's CSS variables. Hovering shows the exact
 //! values under the pointer; dragging across selects a time span to zoom into
 //! (when the page offers zoom). Alert markers, when given, stand over the
-//! canvases as elements of their own, where each alert started and ended.
+//! canvases as elements of their own, where each alert started and ended;
+//! so do thresholds, as horizontal lines at their value.
 
 use std::ops::Range;
 
@@ -13,7 +14,7 @@ use leptos::html;
 use leptos::prelude::*;
 use vigie_api::Severity;
 use vigie_charts::canvas::{Frame, draw_axes, draw_lines};
-use vigie_charts::{Point, time_at, x_at};
+use vigie_charts::{MARGIN, Point, X_LABEL_AREA, time_at, x_at};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{ResizeObserver, ResizeObserverEntry};
@@ -62,6 +63,51 @@ pub struct Marker {
     pub severity: Severity,
 }
 
+/// Which side of a threshold is the one it warns about: how its line looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThresholdSide {
+    /// Values above the line cross it (a maximum, a scale-up threshold).
+    Above,
+    /// Values below the line cross it (a minimum, a scale-down threshold).
+    Below,
+}
+
+impl ThresholdSide {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThresholdSide::Above => "above",
+            ThresholdSide::Below => "below",
+        }
+    }
+}
+
+/// A value to mark across the chart as a horizontal line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// Said when the line is hovered, e.g. `scale up above 80 %`.
+    pub label: String,
+    pub value: f64,
+    pub side: ThresholdSide,
+}
+
+/// Where `value` lies, in CSS pixels from the top edge of a chart `height`
+/// CSS pixels high showing `y_range`: inside the plot area, between the top
+/// margin and the time labels, as `vigie-charts` draws it; `None` outside
+/// the range.
+pub fn y_at(value: f64, height: f64, y_range: &Range<f64>) -> Option<f64> {
+    let span = y_range.end - y_range.start;
+    if !value.is_finite() || span <= 0.0 || value < y_range.start || value > y_range.end {
+        return None;
+    }
+    let plot = (height - 2.0 * MARGIN - X_LABEL_AREA).max(1.0);
+    Some(MARGIN + (y_range.end - value) / span * plot)
+}
+
+/// What tells two thresholds apart, for a keyed list.
+fn threshold_key(t: &Threshold) -> (ThresholdSide, u64, String) {
+    (t.side, t.value.to_bits(), t.label.clone())
+}
+
 /// What the axes depend on: drawn again only when it changes.
 #[derive(Debug, Clone, PartialEq)]
 struct Shape {
@@ -90,6 +136,9 @@ pub fn TimeSeriesChart(
     /// Alert starts and ends to mark; those outside the window are not shown.
     #[prop(optional, into)]
     markers: Option<Signal<Vec<Marker>>>,
+    /// Values to mark across the plot; those outside `y_range` are not shown.
+    #[prop(optional, into)]
+    thresholds: Option<Signal<Vec<Threshold>>>,
 ) -> impl IntoView {
     let container = NodeRef::<html::Div>::new();
     let canvas = NodeRef::<html::Canvas>::new();
@@ -255,6 +304,45 @@ pub fn TimeSeriesChart(
         }
     };
 
+    // The thresholds inside the value range, with their vertical position.
+    let levels = Memo::new(move |_| {
+        let Some(thresholds) = thresholds else {
+            return Vec::new();
+        };
+        let height = size.get().1;
+        if height < 1.0 {
+            return Vec::new();
+        }
+        let range = y_range.get();
+        thresholds.with(|all| {
+            all.iter()
+                .filter_map(|t| y_at(t.value, height, &range).map(|y| (t.clone(), y)))
+                .collect::<Vec<_>>()
+        })
+    });
+    let level = move |(t, _): (Threshold, f64)| {
+        let side = t.side;
+        let key = threshold_key(&t);
+        let top = move || {
+            levels.with(|l| {
+                l.iter()
+                    .find(|(o, _)| threshold_key(o) == key)
+                    .map(|(_, y)| format!("{y:.1}px"))
+                    .unwrap_or_default()
+            })
+        };
+        view! {
+            <div
+                class="chart-threshold"
+                data-testid="threshold-line"
+                data-side=side.as_str()
+                data-value=t.value.to_string()
+                title=t.label
+                style:top=top
+            ></div>
+        }
+    };
+
     view! {
         <div
             class="chart"
@@ -289,6 +377,7 @@ pub fn TimeSeriesChart(
             <canvas class="chart-axes" node_ref=axes aria-hidden="true"></canvas>
             <canvas class="chart-lines" node_ref=canvas role="img" aria-label=label></canvas>
             <For each=move || placed.get() key=|(m, _)| (m.alert_id, m.kind) children=marker />
+            <For each=move || levels.get() key=|(t, _)| threshold_key(t) children=level />
             {move || selection().map(|(left, width)| view! { <div class="chart-selection" style:left=left style:width=width></div> })}
             {move || readout().map(|text| view! { <div class="chart-readout" data-testid="chart-readout">{text}</div> })}
         </div>
@@ -305,4 +394,25 @@ fn nearest(points: &[Point], t: i64, gap_ms: i64) -> Option<f64> {
         .min_by_key(|p| (p.0 - t).abs())
         .filter(|p| (p.0 - t).abs() <= gap_ms)
         .map(|p| p.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_stand_at_their_value_inside_the_plot_area() {
+        // 140 px high: the plot runs from the top margin (8) to above the
+        // time labels (140 − 8 − 22 = 110).
+        let range = 0.0..100.0;
+        assert_eq!(y_at(100.0, 140.0, &range), Some(MARGIN));
+        assert_eq!(
+            y_at(0.0, 140.0, &range),
+            Some(140.0 - MARGIN - X_LABEL_AREA)
+        );
+        assert_eq!(y_at(80.0, 140.0, &range), Some(8.0 + 0.2 * 102.0));
+        assert_eq!(y_at(120.0, 140.0, &range), None);
+        assert_eq!(y_at(f64::NAN, 140.0, &range), None);
+        assert_eq!(y_at(1.0, 140.0, &(5.0..5.0)), None);
+    }
 }

@@ -18,6 +18,7 @@ pub fn Header() -> impl IntoView {
                 <A href="/targets">"Targets"</A>
                 <A href="/endpoints">"Endpoints"</A>
                 <A href="/alerts">"Alerts" <AlertBadge /></A>
+                <A href="/scaling">"Scaling"</A>
             </nav>
             <MonitoringSwitch />
             <ConnectionIndicator />

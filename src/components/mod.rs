@@ -11,6 +11,8 @@ pub mod header;
 pub mod kpi;
 pub mod monitoring;
 pub mod range_picker;
+pub mod scale_dialog;
+pub mod scaling_editor;
 pub mod severity;
 pub mod sign_in;
 pub mod target_picker;

@@ -6,4 +6,5 @@ pub mod endpoints;
 pub mod not_found;
 pub mod overview;
 pub mod response_times;
+pub mod scaling;
 pub mod targets;

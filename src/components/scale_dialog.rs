@@ -1,0 +1,360 @@
+//! The modal dialog an operator scales through: up or down by the
+//! configuration's step, or to a count, showing before → after, with a
+//! reason (required) and, on a server without tokens, the operator's name.
+//! Each dialog sends one idempotency key, so that a second click (or a
+//! retried request) scales once. A refusal stays in the dialog with the
+//! server's words; after a cooldown refusal, it offers to force.
+
+use leptos::html;
+use leptos::prelude::*;
+use vigie_api::{ScalingAction, ScalingConfigSpec, ScalingDirection, ScalingRequest};
+
+use crate::api::{ApiClient, ClientError};
+use crate::components::alert_dialog::{remember_actor, remembered_actor};
+use crate::components::change_error::{ChangeError, FieldError, unless_field};
+
+/// The count an action would ask for, or why it cannot be asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// `before → after`.
+    To(u32),
+    /// The request would be refused: the reason.
+    Refused(String),
+}
+
+/// What `direction` would ask for from `current` instances (the desired
+/// count, or the running one when the executor knows no other), moving by
+/// the step and within the bounds, as the server computes it; `set_to` is
+/// the count typed for a set.
+pub fn planned(
+    spec: &ScalingConfigSpec,
+    direction: ScalingDirection,
+    current: Option<u32>,
+    set_to: Option<u32>,
+) -> Planned {
+    let to = match (direction, current) {
+        (ScalingDirection::Set, _) => match set_to {
+            Some(n) => n,
+            None => return Planned::Refused("type the count wanted".into()),
+        },
+        (_, None) => {
+            return Planned::Refused(
+                "the executor does not report the instance count: set a count instead".into(),
+            );
+        }
+        (ScalingDirection::Up, Some(n)) => n.saturating_add(spec.step),
+        (ScalingDirection::Down, Some(n)) => match n.checked_sub(spec.step) {
+            Some(to) => to,
+            None => {
+                return Planned::Refused(format!(
+                    "{n} − {} is below the minimum ({})",
+                    spec.step, spec.min_instances
+                ));
+            }
+        },
+    };
+    if to > spec.max_instances {
+        return Planned::Refused(format!(
+            "{to} is above the maximum ({})",
+            spec.max_instances
+        ));
+    }
+    if to < spec.min_instances {
+        return Planned::Refused(format!(
+            "{to} is below the minimum ({})",
+            spec.min_instances
+        ));
+    }
+    if current == Some(to) {
+        return Planned::Refused(format!("the count is already {to}"));
+    }
+    Planned::To(to)
+}
+
+/// `2 → 3`; `—` for a count nobody knows.
+pub fn change_text(before: Option<u32>, after: Option<u32>) -> String {
+    let n = |v: Option<u32>| v.map_or_else(|| "—".to_owned(), |v| v.to_string());
+    format!("{} → {}", n(before), n(after))
+}
+
+fn title(direction: ScalingDirection) -> &'static str {
+    match direction {
+        ScalingDirection::Up => "Scale up",
+        ScalingDirection::Down => "Scale down",
+        ScalingDirection::Set => "Set instances",
+    }
+}
+
+/// A key no other dialog sends: random enough that two tabs never share one.
+fn idempotency_key() -> String {
+    let part = || (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
+    format!("ui-{:08x}{:08x}{:08x}", part(), part(), part())
+}
+
+/// `current` is the configuration's count as last shown (desired, or
+/// current when the executor knows no desired count).
+#[component]
+pub fn ScaleDialog(
+    configuration: i64,
+    #[prop(into)] spec: Signal<Option<ScalingConfigSpec>>,
+    #[prop(into)] current: Signal<Option<u32>>,
+    direction: ScalingDirection,
+    /// Called when the dialog closes without acting (Cancel, Escape).
+    on_close: Callback<()>,
+    /// Called with the action as the server recorded it.
+    on_done: Callback<ScalingAction>,
+) -> impl IntoView {
+    let client = expect_context::<ApiClient>();
+    let dialog = NodeRef::<html::Dialog>::new();
+    let reason = RwSignal::new(String::new());
+    let actor = RwSignal::new(remembered_actor());
+    let set_to = RwSignal::new(
+        current
+            .get_untracked()
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+    );
+    let force = RwSignal::new(false);
+    let key = StoredValue::new(idempotency_key());
+    let session = use_context::<crate::SessionInfo>();
+    let signed_in = move || session.and_then(|s| s.name());
+    let error = RwSignal::new(None::<ClientError>);
+
+    // Opening as a modal is the browser's business: an Effect.
+    Effect::new(move |_| {
+        if let Some(d) = dialog.get()
+            && !d.open()
+        {
+            let _ = d.show_modal();
+        }
+    });
+
+    let typed = move || set_to.with(|t| t.trim().parse::<u32>().ok());
+    let plan = Memo::new(move |_| {
+        spec.with(|s| {
+            s.as_ref()
+                .map(|s| planned(s, direction, current.get(), typed()))
+        })
+    });
+    let act = Action::new_local(move |body: &ScalingRequest| {
+        let client = client.clone();
+        let body = body.clone();
+        async move {
+            match client.execute_scaling_action(&body).await {
+                Ok(action) => on_done.run(action),
+                Err(e) => {
+                    // The executor failed: that action is recorded, and a new
+                    // attempt is a new action with a key of its own.
+                    if matches!(e, ClientError::Api { status: 502, .. }) {
+                        key.set_value(idempotency_key());
+                    }
+                    error.set(Some(e));
+                }
+            }
+        }
+    });
+    let blank_reason = move || reason.with(|r| r.trim().is_empty());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if blank_reason() || act.pending().get_untracked() {
+            return;
+        }
+        let actor = actor.get_untracked().trim().to_owned();
+        remember_actor(&actor);
+        error.set(None);
+        act.dispatch(ScalingRequest {
+            configuration,
+            action: direction,
+            instances: (direction == ScalingDirection::Set).then(typed).flatten(),
+            reason: reason.get_untracked().trim().to_owned(),
+            force: force.get_untracked(),
+            idempotency_key: Some(key.get_value()),
+            actor: Some(actor).filter(|a| !a.is_empty() && signed_in().is_none()),
+        });
+    };
+    let close = move || {
+        if let Some(d) = dialog.get_untracked() {
+            d.close();
+        }
+    };
+    let error_signal: Signal<Option<ClientError>> = error.into();
+    let invalid = move |field: &'static str| {
+        move || {
+            error
+                .with(|e| e.as_ref().and_then(ClientError::field) == Some(field))
+                .to_string()
+        }
+    };
+    // Refused for the cooldown: offer to act anyway.
+    let cooling = move || error.with(|e| e.as_ref().and_then(ClientError::field) == Some("force"));
+    let refused = move || match plan.get() {
+        Some(Planned::Refused(why)) => Some(why),
+        _ => None,
+    };
+    let name = move || spec.with(|s| s.as_ref().map(|s| s.name.clone()).unwrap_or_default());
+
+    view! {
+        <dialog
+            class="alert-dialog scale-dialog"
+            node_ref=dialog
+            aria-labelledby="scale-dialog-title"
+            on:close=move |_| on_close.run(())
+        >
+            <form on:submit=submit novalidate>
+                <h2 id="scale-dialog-title">{title(direction)}</h2>
+                <p class="dialog-subject"><strong>{name}</strong></p>
+                <p class="dialog-figures" data-testid="planned-change">
+                    "Instances: "
+                    {move || {
+                        let after = match plan.get() {
+                            Some(Planned::To(n)) => Some(n),
+                            _ => None,
+                        };
+                        change_text(current.get(), after)
+                    }}
+                    {move || spec.with(|s| s.as_ref().map(|s| format!(
+                        " (step {}, {}–{})", s.step, s.min_instances, s.max_instances
+                    )))}
+                </p>
+                {move || refused().map(|why| view! { <p class="warning" data-testid="plan-refused">{why}</p> })}
+                {(direction == ScalingDirection::Set).then(|| view! {
+                    <div class="field">
+                        <label>
+                            "Instances wanted"
+                            <input
+                                type="number"
+                                min="0"
+                                step="1"
+                                bind:value=set_to
+                                aria-invalid=invalid("instances")
+                                aria-describedby="scale-instances-error"
+                            />
+                        </label>
+                        <FieldError error=error_signal field="instances" id="scale-instances-error" />
+                    </div>
+                })}
+                <div class="field">
+                    <label>
+                        "Reason"
+                        <textarea
+                            rows="3"
+                            required
+                            autofocus=true
+                            placeholder="Why, for the audit log"
+                            prop:value=reason
+                            on:input=move |ev| reason.set(event_target_value(&ev))
+                            aria-invalid=invalid("reason")
+                            aria-describedby="scale-reason-error"
+                        ></textarea>
+                    </label>
+                    <FieldError error=error_signal field="reason" id="scale-reason-error" />
+                </div>
+                {move || match signed_in() {
+                    // With tokens, the server records the token's name.
+                    Some(name) => view! { <p class="field">"Recorded as " <strong>{name}</strong></p> }.into_any(),
+                    None => view! {
+                        <div class="field">
+                            <label>
+                                "Your name"
+                                <input
+                                    type="text"
+                                    required
+                                    autocomplete="name"
+                                    bind:value=actor
+                                    aria-invalid=invalid("actor")
+                                    aria-describedby="scale-actor-error"
+                                />
+                            </label>
+                            <FieldError error=error_signal field="actor" id="scale-actor-error" />
+                        </div>
+                    }
+                    .into_any(),
+                }}
+                <div data-testid="scale-refusal">
+                    <ChangeError error=unless_field(error_signal, &["reason", "actor", "instances"]) />
+                </div>
+                {move || (cooling() || force.get()).then(|| view! {
+                    <label class="force">
+                        <input type="checkbox" bind:checked=force />
+                        " Act during the cooldown anyway"
+                    </label>
+                })}
+                <div class="dialog-actions">
+                    <button type="button" on:click=move |_| close()>"Cancel"</button>
+                    <button
+                        type="submit"
+                        class="primary"
+                        disabled=move || blank_reason() || refused().is_some() || act.pending().get()
+                    >
+                        {title(direction)}
+                    </button>
+                </div>
+            </form>
+        </dialog>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vigie_api::{Executor, ScalingMode, ScalingScope, ScalingType, TriggerType};
+
+    use super::*;
+
+    fn spec() -> ScalingConfigSpec {
+        ScalingConfigSpec {
+            name: "web".into(),
+            scaling_type: ScalingType::Horizontal,
+            trigger_type: TriggerType::Cpu,
+            scope: ScalingScope::Host,
+            min_instances: 2,
+            max_instances: 5,
+            scale_up_threshold: 80.0,
+            scale_down_threshold: 20.0,
+            for_seconds: 60,
+            cooldown_seconds: 300,
+            step: 2,
+            window_seconds: 60,
+            mode: ScalingMode::Manual,
+            executor: Executor::DryRun,
+        }
+    }
+
+    #[test]
+    fn actions_move_by_the_step_within_the_bounds() {
+        let s = spec();
+        let up = ScalingDirection::Up;
+        let down = ScalingDirection::Down;
+        let set = ScalingDirection::Set;
+        assert_eq!(planned(&s, up, Some(2), None), Planned::To(4));
+        assert_eq!(
+            planned(&s, up, Some(4), None),
+            Planned::Refused("6 is above the maximum (5)".into())
+        );
+        assert_eq!(planned(&s, down, Some(5), None), Planned::To(3));
+        assert_eq!(
+            planned(&s, down, Some(3), None),
+            Planned::Refused("1 is below the minimum (2)".into())
+        );
+        assert_eq!(
+            planned(&s, down, Some(1), None),
+            Planned::Refused("1 − 2 is below the minimum (2)".into())
+        );
+        assert!(matches!(planned(&s, up, None, None), Planned::Refused(_)));
+        // A set needs no known count, only one within the bounds.
+        assert_eq!(planned(&s, set, None, Some(5)), Planned::To(5));
+        assert_eq!(
+            planned(&s, set, Some(5), Some(5)),
+            Planned::Refused("the count is already 5".into())
+        );
+        assert!(matches!(
+            planned(&s, set, Some(2), None),
+            Planned::Refused(_)
+        ));
+    }
+
+    #[test]
+    fn changes_read_before_then_after() {
+        assert_eq!(change_text(Some(2), Some(3)), "2 → 3");
+        assert_eq!(change_text(None, Some(3)), "— → 3");
+    }
+}

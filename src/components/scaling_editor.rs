@@ -1,0 +1,831 @@
+//! The form that adds a scaling configuration or saves the one being edited:
+//! the seeds' fields (scaling type, trigger, bounds, thresholds), what the
+//! trigger is measured on, the timings, the mode and the executor (dry run;
+//! a command with its argv and optional status argv; a Kubernetes workload).
+//! The server validates; its answer names the field at fault, explained
+//! next to it.
+
+use leptos::prelude::*;
+use vigie_api::{
+    Executor, ScalingConfig, ScalingConfigSpec, ScalingMode, ScalingScope, ScalingType, TargetKind,
+    TriggerType, Workload,
+};
+
+use crate::api::{ApiClient, ClientError};
+use crate::components::change_error::{ChangeError, FieldError, unless_field};
+use crate::components::target_picker::TargetPicker;
+use crate::format;
+use crate::lists::{Saved, save_action};
+
+const TRIGGERS: [TriggerType; 5] = [
+    TriggerType::Cpu,
+    TriggerType::Memory,
+    TriggerType::ResponseTime,
+    TriggerType::ErrorRate,
+    TriggerType::P95,
+];
+
+const SCALING_TYPES: [ScalingType; 3] = [
+    ScalingType::Horizontal,
+    ScalingType::Vertical,
+    ScalingType::Hybrid,
+];
+
+fn trigger_word(t: TriggerType) -> &'static str {
+    match t {
+        TriggerType::Cpu => "cpu",
+        TriggerType::Memory => "memory",
+        TriggerType::ResponseTime => "response_time",
+        TriggerType::ErrorRate => "error_rate",
+        TriggerType::P95 => "p95",
+    }
+}
+
+/// What a trigger is measured on, as the form offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    Host,
+    Node,
+    Target,
+    Requests,
+}
+
+impl ScopeKind {
+    fn word(self) -> &'static str {
+        match self {
+            ScopeKind::Host => "host",
+            ScopeKind::Node => "node",
+            ScopeKind::Target => "target",
+            ScopeKind::Requests => "requests",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            ScopeKind::Host => "This host",
+            ScopeKind::Node => "A node_exporter target",
+            ScopeKind::Target => "The probes of an HTTP target",
+            ScopeKind::Requests => "The requests of a service",
+        }
+    }
+
+    /// The scopes a trigger can be measured on.
+    pub fn for_trigger(t: TriggerType) -> &'static [ScopeKind] {
+        if t.is_host() {
+            &[ScopeKind::Host, ScopeKind::Node]
+        } else {
+            &[ScopeKind::Target, ScopeKind::Requests]
+        }
+    }
+
+    fn of(scope: &ScalingScope) -> ScopeKind {
+        match scope {
+            ScalingScope::Host => ScopeKind::Host,
+            ScalingScope::Node { .. } => ScopeKind::Node,
+            ScalingScope::Target { .. } => ScopeKind::Target,
+            ScalingScope::Requests { .. } => ScopeKind::Requests,
+        }
+    }
+}
+
+/// Which executor applies the actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutorKind {
+    DryRun,
+    Command,
+    Kubernetes,
+}
+
+impl ExecutorKind {
+    const ALL: [ExecutorKind; 3] = [
+        ExecutorKind::DryRun,
+        ExecutorKind::Command,
+        ExecutorKind::Kubernetes,
+    ];
+
+    fn word(self) -> &'static str {
+        match self {
+            ExecutorKind::DryRun => "dry_run",
+            ExecutorKind::Command => "command",
+            ExecutorKind::Kubernetes => "kubernetes",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            ExecutorKind::DryRun => "Dry run (records, changes nothing)",
+            ExecutorKind::Command => "Command (runs a program)",
+            ExecutorKind::Kubernetes => "Kubernetes (Deployment or StatefulSet scale)",
+        }
+    }
+
+    /// One executor of this kind, to ask what it supports.
+    fn sample(self) -> Executor {
+        match self {
+            ExecutorKind::DryRun => Executor::DryRun,
+            ExecutorKind::Command => Executor::Command {
+                scale: Vec::new(),
+                status: None,
+                timeout_s: 60,
+            },
+            ExecutorKind::Kubernetes => Executor::Kubernetes {
+                namespace: String::new(),
+                name: String::new(),
+                workload: Workload::Deployment,
+                api_url: None,
+                token_file: None,
+                ca_file: None,
+            },
+        }
+    }
+}
+
+/// `dry run: horizontal · command: horizontal · …`: what each executor applies.
+pub fn supported_text() -> String {
+    ExecutorKind::ALL
+        .into_iter()
+        .map(|k| {
+            let types: Vec<&str> = k
+                .sample()
+                .supports()
+                .iter()
+                .map(|t| crate::pages::scaling::scaling_type_label(*t))
+                .collect();
+            format!(
+                "{}: {}",
+                crate::pages::scaling::executor_label(&k.sample()),
+                types.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// One argument per line, blank lines left out.
+pub fn argv_of(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Fields of the form the server may name in a refusal.
+const FIELDS: &[&str] = &[
+    "name",
+    "scaling_type",
+    "trigger_type",
+    "scope",
+    "scope.target_id",
+    "scope.service",
+    "scope.endpoint",
+    "min_instances",
+    "max_instances",
+    "scale_up_threshold",
+    "scale_down_threshold",
+    "for_seconds",
+    "cooldown_seconds",
+    "step",
+    "window_seconds",
+    "mode",
+    "executor",
+    "executor.scale",
+    "executor.status",
+    "executor.timeout_s",
+    "executor.namespace",
+    "executor.name",
+    "executor.workload",
+    "executor.api_url",
+    "executor.token_file",
+    "executor.ca_file",
+];
+
+/// What the configuration form holds: text as typed, and the one being edited.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigForm {
+    name: RwSignal<String>,
+    scaling_type: RwSignal<ScalingType>,
+    trigger_type: RwSignal<TriggerType>,
+    scope: RwSignal<ScopeKind>,
+    target: RwSignal<Option<i64>>,
+    service: RwSignal<String>,
+    endpoint: RwSignal<String>,
+    min_instances: RwSignal<String>,
+    max_instances: RwSignal<String>,
+    up: RwSignal<String>,
+    down: RwSignal<String>,
+    for_seconds: RwSignal<String>,
+    cooldown_seconds: RwSignal<String>,
+    step: RwSignal<String>,
+    window_seconds: RwSignal<String>,
+    mode: RwSignal<ScalingMode>,
+    executor: RwSignal<ExecutorKind>,
+    scale_argv: RwSignal<String>,
+    status_argv: RwSignal<String>,
+    timeout_s: RwSignal<String>,
+    namespace: RwSignal<String>,
+    workload_name: RwSignal<String>,
+    workload: RwSignal<Workload>,
+    api_url: RwSignal<String>,
+    token_file: RwSignal<String>,
+    ca_file: RwSignal<String>,
+    /// The id of the configuration being edited.
+    editing: RwSignal<Option<i64>>,
+    error: RwSignal<Option<ClientError>>,
+}
+
+impl Default for ConfigForm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ConfigForm {
+    pub fn new() -> Self {
+        ConfigForm {
+            name: RwSignal::new(String::new()),
+            scaling_type: RwSignal::new(ScalingType::Horizontal),
+            trigger_type: RwSignal::new(TriggerType::Cpu),
+            scope: RwSignal::new(ScopeKind::Host),
+            target: RwSignal::new(None),
+            service: RwSignal::new(String::new()),
+            endpoint: RwSignal::new(String::new()),
+            min_instances: RwSignal::new("1".into()),
+            max_instances: RwSignal::new("5".into()),
+            up: RwSignal::new("80".into()),
+            down: RwSignal::new("20".into()),
+            for_seconds: RwSignal::new("60".into()),
+            cooldown_seconds: RwSignal::new("300".into()),
+            step: RwSignal::new("1".into()),
+            window_seconds: RwSignal::new("60".into()),
+            mode: RwSignal::new(ScalingMode::Manual),
+            executor: RwSignal::new(ExecutorKind::DryRun),
+            scale_argv: RwSignal::new(String::new()),
+            status_argv: RwSignal::new(String::new()),
+            timeout_s: RwSignal::new("60".into()),
+            namespace: RwSignal::new(String::new()),
+            workload_name: RwSignal::new(String::new()),
+            workload: RwSignal::new(Workload::Deployment),
+            api_url: RwSignal::new(String::new()),
+            token_file: RwSignal::new(String::new()),
+            ca_file: RwSignal::new(String::new()),
+            editing: RwSignal::new(None),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// Fills the form with `config` to edit it, and brings it into view.
+    pub fn load(&self, config: &ScalingConfig) {
+        let s = &config.spec;
+        self.name.set(s.name.clone());
+        self.scaling_type.set(s.scaling_type);
+        self.trigger_type.set(s.trigger_type);
+        self.scope.set(ScopeKind::of(&s.scope));
+        self.target.set(match &s.scope {
+            ScalingScope::Node { target_id } | ScalingScope::Target { target_id } => {
+                Some(*target_id)
+            }
+            _ => None,
+        });
+        let (service, endpoint) = match &s.scope {
+            ScalingScope::Requests { service, endpoint } => {
+                (service.clone(), endpoint.clone().unwrap_or_default())
+            }
+            _ => (String::new(), String::new()),
+        };
+        self.service.set(service);
+        self.endpoint.set(endpoint);
+        self.min_instances.set(s.min_instances.to_string());
+        self.max_instances.set(s.max_instances.to_string());
+        self.up.set(format::number(s.scale_up_threshold));
+        self.down.set(format::number(s.scale_down_threshold));
+        self.for_seconds.set(s.for_seconds.to_string());
+        self.cooldown_seconds.set(s.cooldown_seconds.to_string());
+        self.step.set(s.step.to_string());
+        self.window_seconds.set(s.window_seconds.to_string());
+        self.mode.set(s.mode);
+        self.scale_argv.set(String::new());
+        self.status_argv.set(String::new());
+        self.timeout_s.set("60".into());
+        self.namespace.set(String::new());
+        self.workload_name.set(String::new());
+        self.workload.set(Workload::Deployment);
+        self.api_url.set(String::new());
+        self.token_file.set(String::new());
+        self.ca_file.set(String::new());
+        match &s.executor {
+            Executor::DryRun => self.executor.set(ExecutorKind::DryRun),
+            Executor::Command {
+                scale,
+                status,
+                timeout_s,
+            } => {
+                self.executor.set(ExecutorKind::Command);
+                self.scale_argv.set(scale.join("\n"));
+                self.status_argv
+                    .set(status.as_ref().map(|s| s.join("\n")).unwrap_or_default());
+                self.timeout_s.set(timeout_s.to_string());
+            }
+            Executor::Kubernetes {
+                namespace,
+                name,
+                workload,
+                api_url,
+                token_file,
+                ca_file,
+            } => {
+                self.executor.set(ExecutorKind::Kubernetes);
+                self.namespace.set(namespace.clone());
+                self.workload_name.set(name.clone());
+                self.workload.set(*workload);
+                self.api_url.set(api_url.clone().unwrap_or_default());
+                self.token_file.set(token_file.clone().unwrap_or_default());
+                self.ca_file.set(ca_file.clone().unwrap_or_default());
+            }
+        }
+        self.editing.set(Some(config.id));
+        self.error.set(None);
+        if let Some(form) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id("scaling-editor"))
+        {
+            form.scroll_into_view();
+        }
+    }
+
+    pub fn clear(&self) {
+        let blank = ConfigForm::new();
+        macro_rules! reset {
+            ($($field:ident),*) => { $( self.$field.set(blank.$field.get_untracked()); )* };
+        }
+        reset!(
+            name,
+            scaling_type,
+            trigger_type,
+            scope,
+            target,
+            service,
+            endpoint,
+            min_instances,
+            max_instances,
+            up,
+            down,
+            for_seconds,
+            cooldown_seconds,
+            step,
+            window_seconds,
+            mode,
+            executor,
+            scale_argv,
+            status_argv,
+            timeout_s,
+            namespace,
+            workload_name,
+            workload,
+            api_url,
+            token_file,
+            ca_file,
+            editing,
+            error
+        );
+    }
+
+    fn whole(s: RwSignal<String>) -> Option<u32> {
+        s.with(|t| t.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+            .map(|v| v.max(0.0).round() as u32)
+    }
+
+    fn real(s: RwSignal<String>) -> Option<f64> {
+        s.with(|t| t.trim().parse::<f64>().ok())
+    }
+
+    /// The figures the form cannot be sent without: bounds and thresholds.
+    fn complete(&self) -> bool {
+        Self::whole(self.min_instances).is_some()
+            && Self::whole(self.max_instances).is_some()
+            && Self::real(self.up).is_some()
+            && Self::real(self.down).is_some()
+    }
+
+    /// The spec as typed. Empty optional numbers are their defaults; the
+    /// server judges the rest, so one rule and one message apply everywhere.
+    fn spec(&self) -> ScalingConfigSpec {
+        let text = |s: RwSignal<String>| s.get_untracked().trim().to_owned();
+        let optional = |s: RwSignal<String>| Some(text(s)).filter(|t| !t.is_empty());
+        let seconds = |s: RwSignal<String>, default: u32| Self::whole(s).unwrap_or(default);
+        let scope = match self.scope.get_untracked() {
+            ScopeKind::Host => ScalingScope::Host,
+            ScopeKind::Node => ScalingScope::Node {
+                target_id: self.target.get_untracked().unwrap_or_default(),
+            },
+            ScopeKind::Target => ScalingScope::Target {
+                target_id: self.target.get_untracked().unwrap_or_default(),
+            },
+            ScopeKind::Requests => ScalingScope::Requests {
+                service: text(self.service),
+                endpoint: optional(self.endpoint),
+            },
+        };
+        let executor = match self.executor.get_untracked() {
+            ExecutorKind::DryRun => Executor::DryRun,
+            ExecutorKind::Command => Executor::Command {
+                scale: argv_of(&self.scale_argv.get_untracked()),
+                status: Some(argv_of(&self.status_argv.get_untracked())).filter(|a| !a.is_empty()),
+                timeout_s: seconds(self.timeout_s, 60),
+            },
+            ExecutorKind::Kubernetes => Executor::Kubernetes {
+                namespace: text(self.namespace),
+                name: text(self.workload_name),
+                workload: self.workload.get_untracked(),
+                api_url: optional(self.api_url),
+                token_file: optional(self.token_file),
+                ca_file: optional(self.ca_file),
+            },
+        };
+        ScalingConfigSpec {
+            name: text(self.name),
+            scaling_type: self.scaling_type.get_untracked(),
+            trigger_type: self.trigger_type.get_untracked(),
+            scope,
+            min_instances: Self::whole(self.min_instances).unwrap_or_default(),
+            max_instances: Self::whole(self.max_instances).unwrap_or_default(),
+            scale_up_threshold: Self::real(self.up).unwrap_or_default(),
+            scale_down_threshold: Self::real(self.down).unwrap_or_default(),
+            for_seconds: seconds(self.for_seconds, 60),
+            cooldown_seconds: seconds(self.cooldown_seconds, 300),
+            step: seconds(self.step, 1),
+            window_seconds: seconds(self.window_seconds, 60),
+            mode: self.mode.get_untracked(),
+            executor,
+        }
+    }
+}
+
+impl Saved for ScalingConfigSpec {
+    async fn create(client: &ApiClient, spec: &Self) -> Result<(), ClientError> {
+        client.create_scaling_config(spec).await.map(drop)
+    }
+    async fn replace(client: &ApiClient, id: i64, spec: &Self) -> Result<(), ClientError> {
+        client.replace_scaling_config(id, spec).await.map(drop)
+    }
+}
+
+/// A labelled input bound to `value`, with the server's message about
+/// `field` next to it.
+#[component]
+fn Input(
+    label: &'static str,
+    value: RwSignal<String>,
+    field: &'static str,
+    error: Signal<Option<ClientError>>,
+    #[prop(optional)] kind: Option<&'static str>,
+    #[prop(optional)] placeholder: &'static str,
+    #[prop(optional)] wide: bool,
+) -> impl IntoView {
+    let id = format!("scaling-{}-error", field.replace('.', "-"));
+    let invalid = move || {
+        error
+            .with(|e| e.as_ref().and_then(ClientError::field) == Some(field))
+            .to_string()
+    };
+    let kind = kind.unwrap_or("text");
+    let step = (kind == "number").then_some("any");
+    view! {
+        <div class="field" class:wide=wide>
+            <label>
+                {label}
+                <input
+                    type=kind
+                    step=step
+                    placeholder=placeholder
+                    bind:value=value
+                    aria-invalid=invalid
+                    aria-describedby=id.clone()
+                />
+            </label>
+            <FieldError error=error field=field id=id />
+        </div>
+    }
+}
+
+/// An argv, one argument per line.
+#[component]
+fn Argv(
+    label: &'static str,
+    value: RwSignal<String>,
+    field: &'static str,
+    error: Signal<Option<ClientError>>,
+    placeholder: &'static str,
+) -> impl IntoView {
+    let id = format!("scaling-{}-error", field.replace('.', "-"));
+    let invalid = move || {
+        error
+            .with(|e| e.as_ref().and_then(ClientError::field) == Some(field))
+            .to_string()
+    };
+    view! {
+        <div class="field wide">
+            <label>
+                {label}
+                <textarea
+                    rows="3"
+                    placeholder=placeholder
+                    prop:value=value
+                    on:input=move |ev| value.set(event_target_value(&ev))
+                    aria-invalid=invalid
+                    aria-describedby=id.clone()
+                ></textarea>
+            </label>
+            <FieldError error=error field=field id=id />
+        </div>
+    }
+}
+
+#[component]
+pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView {
+    let client = expect_context::<ApiClient>();
+    let save = save_action::<ScalingConfigSpec>(client, form.error, move || {
+        form.clear();
+        on_saved.run(());
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !form.complete() {
+            return;
+        }
+        form.error.set(None);
+        save.dispatch((form.editing.get_untracked(), form.spec()));
+    };
+    let error: Signal<Option<ClientError>> = form.error.into();
+    let invalid = move |field: &'static str| {
+        move || {
+            error
+                .with(|e| e.as_ref().and_then(ClientError::field) == Some(field))
+                .to_string()
+        }
+    };
+    let editing = move || form.editing.get().is_some();
+    let unit = move || form.trigger_type.get().unit();
+    let responses = move || !form.trigger_type.get().is_host();
+    let ConfigForm {
+        name,
+        scaling_type,
+        trigger_type,
+        scope,
+        target,
+        service,
+        endpoint,
+        min_instances,
+        max_instances,
+        up,
+        down,
+        for_seconds,
+        cooldown_seconds,
+        step,
+        window_seconds,
+        mode,
+        executor,
+        scale_argv,
+        status_argv,
+        timeout_s,
+        namespace,
+        workload_name,
+        workload,
+        api_url,
+        token_file,
+        ca_file,
+        ..
+    } = form;
+    // A trigger measured elsewhere than the scope chosen: the first scope it fits.
+    let set_trigger = move |t: TriggerType| {
+        trigger_type.set(t);
+        let kinds = ScopeKind::for_trigger(t);
+        if !kinds.contains(&scope.get_untracked()) {
+            scope.set(kinds[0]);
+            target.set(None);
+        }
+    };
+
+    view! {
+        <form
+            id="scaling-editor"
+            class="panel new-target scaling-form"
+            novalidate
+            on:submit=submit
+            aria-label=move || if editing() { "Edit a scaling configuration" } else { "Add a scaling configuration" }
+        >
+            <h2>{move || if editing() { "Edit scaling configuration" } else { "Add a scaling configuration" }}</h2>
+            <div class="fields">
+                <Input label="Name" value=name field="name" error=error wide=true />
+                <div class="field">
+                    <label>"Scaling type"
+                        <select aria-invalid=invalid("scaling_type") aria-describedby="scaling-scaling_type-error"
+                            on:change=move |ev| {
+                                let v = event_target_value(&ev);
+                                if let Some(t) = SCALING_TYPES.into_iter().find(|t| crate::pages::scaling::scaling_type_label(*t) == v) {
+                                    scaling_type.set(t);
+                                }
+                            }>
+                            {SCALING_TYPES
+                                .into_iter()
+                                .map(|t| {
+                                    let label = crate::pages::scaling::scaling_type_label(t);
+                                    view! { <option value=label selected=move || scaling_type.get() == t>{label}</option> }
+                                })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <FieldError error=error field="scaling_type" id="scaling-scaling_type-error" />
+                </div>
+                <div class="field">
+                    <label>"Trigger"
+                        <select on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            if let Some(t) = TRIGGERS.into_iter().find(|t| trigger_word(*t) == v) {
+                                set_trigger(t);
+                            }
+                        }>
+                            {TRIGGERS
+                                .into_iter()
+                                .map(|t| view! {
+                                    <option value=trigger_word(t) selected=move || trigger_type.get() == t>
+                                        {format!("{} ({})", crate::pages::scaling::trigger_label(t), t.unit())}
+                                    </option>
+                                })
+                                .collect_view()}
+                        </select>
+                    </label>
+                </div>
+                <div class="field">
+                    <label>"Measured on"
+                        <select aria-invalid=invalid("scope") aria-describedby="scaling-scope-error"
+                            on:change=move |ev| {
+                                let v = event_target_value(&ev);
+                                let kinds = ScopeKind::for_trigger(trigger_type.get_untracked());
+                                if let Some(k) = kinds.iter().find(|k| k.word() == v) {
+                                    scope.set(*k);
+                                    target.set(None);
+                                }
+                            }>
+                            {move || ScopeKind::for_trigger(trigger_type.get())
+                                .iter()
+                                .map(|k| {
+                                    let k = *k;
+                                    view! { <option value=k.word() selected=move || scope.get() == k>{k.label()}</option> }
+                                })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <FieldError error=error field="scope" id="scaling-scope-error" />
+                </div>
+                {move || match scope.get() {
+                    ScopeKind::Host => ().into_any(),
+                    kind @ (ScopeKind::Node | ScopeKind::Target) => {
+                        let node = kind == ScopeKind::Node;
+                        view! {
+                            <div class="field">
+                                <TargetPicker
+                                    label=if node { "Node target" } else { "HTTP target" }
+                                    none_label="Choose…"
+                                    selected=target
+                                    kind=if node { TargetKind::Prometheus } else { TargetKind::Http }
+                                />
+                                <FieldError error=error field="scope.target_id" id="scaling-scope-target_id-error" />
+                            </div>
+                        }
+                        .into_any()
+                    }
+                    ScopeKind::Requests => view! {
+                        <Input label="Service" value=service field="scope.service" error=error />
+                        <Input label="Endpoint" value=endpoint field="scope.endpoint" error=error placeholder="all endpoints" />
+                    }
+                    .into_any(),
+                }}
+            </div>
+            <div class="fields">
+                <Input label="Min instances" value=min_instances field="min_instances" error=error kind="number" />
+                <Input label="Max instances" value=max_instances field="max_instances" error=error kind="number" />
+                <Input label="Step" value=step field="step" error=error kind="number" />
+                <div class="field">
+                    <label>{move || format!("Scale up above ({})", unit())}
+                        <input type="number" step="any" bind:value=up
+                            aria-invalid=invalid("scale_up_threshold") aria-describedby="scaling-up-error" />
+                    </label>
+                    <FieldError error=error field="scale_up_threshold" id="scaling-up-error" />
+                </div>
+                <div class="field">
+                    <label>{move || format!("Scale down below ({})", unit())}
+                        <input type="number" step="any" bind:value=down
+                            aria-invalid=invalid("scale_down_threshold") aria-describedby="scaling-down-error" />
+                    </label>
+                    <FieldError error=error field="scale_down_threshold" id="scaling-down-error" />
+                </div>
+                <Input label="For (s)" value=for_seconds field="for_seconds" error=error kind="number" />
+                <Input label="Cooldown (s)" value=cooldown_seconds field="cooldown_seconds" error=error kind="number" />
+                {move || responses().then(|| view! {
+                    <Input label="Window (s)" value=window_seconds field="window_seconds" error=error kind="number" />
+                })}
+                <div class="field">
+                    <label>"Mode"
+                        <select on:change=move |ev| mode.set(if event_target_value(&ev) == "automatic" { ScalingMode::Automatic } else { ScalingMode::Manual })>
+                            <option value="manual" selected=move || mode.get() == ScalingMode::Manual>"manual"</option>
+                            <option value="automatic" selected=move || mode.get() == ScalingMode::Automatic>"automatic"</option>
+                        </select>
+                    </label>
+                </div>
+            </div>
+            <div class="fields">
+                <div class="field">
+                    <label>"Executor"
+                        <select aria-invalid=invalid("executor") aria-describedby="scaling-executor-error"
+                            on:change=move |ev| {
+                                let v = event_target_value(&ev);
+                                if let Some(k) = ExecutorKind::ALL.into_iter().find(|k| k.word() == v) {
+                                    executor.set(k);
+                                }
+                            }>
+                            {ExecutorKind::ALL
+                                .into_iter()
+                                .map(|k| view! { <option value=k.word() selected=move || executor.get() == k>{k.label()}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <FieldError error=error field="executor" id="scaling-executor-error" />
+                </div>
+                {move || match executor.get() {
+                    ExecutorKind::DryRun => ().into_any(),
+                    ExecutorKind::Command => view! {
+                        <Argv label="Scale program (one argument per line)" value=scale_argv field="executor.scale"
+                            error=error placeholder="/usr/local/bin/scale\n--service\nweb" />
+                        <Argv label="Status program (optional; prints the count)" value=status_argv field="executor.status"
+                            error=error placeholder="/usr/local/bin/count\nweb" />
+                        <Input label="Timeout (s)" value=timeout_s field="executor.timeout_s" error=error kind="number" />
+                    }
+                    .into_any(),
+                    ExecutorKind::Kubernetes => view! {
+                        <Input label="Namespace" value=namespace field="executor.namespace" error=error />
+                        <Input label="Workload name" value=workload_name field="executor.name" error=error />
+                        <div class="field">
+                            <label>"Workload"
+                                <select on:change=move |ev| workload.set(if event_target_value(&ev) == "stateful_set" { Workload::StatefulSet } else { Workload::Deployment })>
+                                    <option value="deployment" selected=move || workload.get() == Workload::Deployment>"Deployment"</option>
+                                    <option value="stateful_set" selected=move || workload.get() == Workload::StatefulSet>"StatefulSet"</option>
+                                </select>
+                            </label>
+                        </div>
+                        <Input label="API server URL" value=api_url field="executor.api_url" error=error placeholder="in-cluster" wide=true />
+                        <Input label="Token file" value=token_file field="executor.token_file" error=error placeholder="the service account's" />
+                        <Input label="CA file" value=ca_file field="executor.ca_file" error=error placeholder="the service account's" />
+                    }
+                    .into_any(),
+                }}
+            </div>
+            <p class="source" data-testid="supported-types">
+                "Scaling types each executor applies: " {supported_text()}
+                ". Vertical and hybrid scaling are refused until an executor changes CPU or memory."
+            </p>
+            <button type="submit" class="primary" disabled=move || save.pending().get() || !form.complete()>
+                {move || if editing() { "Save changes" } else { "Add configuration" }}
+            </button>
+            {move || editing().then(|| view! {
+                <button type="button" on:click=move |_| form.clear()>"Cancel"</button>
+            })}
+            <ChangeError error=unless_field(error, FIELDS) />
+        </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv_is_one_argument_per_line() {
+        assert_eq!(
+            argv_of("/bin/sh\n\n  /tmp/scale.sh \r\n"),
+            vec!["/bin/sh".to_owned(), "/tmp/scale.sh".to_owned()]
+        );
+        assert!(argv_of(" \n").is_empty());
+    }
+
+    #[test]
+    fn scopes_follow_the_trigger() {
+        assert_eq!(
+            ScopeKind::for_trigger(TriggerType::Memory),
+            &[ScopeKind::Host, ScopeKind::Node]
+        );
+        assert_eq!(
+            ScopeKind::for_trigger(TriggerType::P95),
+            &[ScopeKind::Target, ScopeKind::Requests]
+        );
+    }
+
+    #[test]
+    fn every_executor_says_what_it_applies() {
+        assert_eq!(
+            supported_text(),
+            "dry run: horizontal · command: horizontal · Kubernetes: horizontal"
+        );
+    }
+}
