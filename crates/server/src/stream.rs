@@ -72,7 +72,7 @@ pub fn stream_op() -> Op {
     .query::<StreamQuery>()
     .events(
         200,
-        "events `sample`, `probe`, `monitoring`, `alert`, `scaling`, `instances`; the data of each is the JSON of its schema in x-vigie-events",
+        "events `sample`, `probe`, `monitoring`, `alert`, `scaling`, `instances`, `report`; the data of each is the JSON of its schema in x-vigie-events",
     )
     .event::<HostSample>(SAMPLE_EVENT)
     .event::<ProbeResult>(PROBE_EVENT)
@@ -80,6 +80,7 @@ pub fn stream_op() -> Op {
     .event::<Alert>(ALERT_EVENT)
     .event::<vigie_api::ScalingAction>(vigie_api::SCALING_EVENT)
     .event::<vigie_api::InstancesEvent>(vigie_api::INSTANCES_EVENT)
+    .event::<vigie_api::ReportInfo>(vigie_api::REPORT_EVENT)
     .error(400, "Last-Event-ID is not an event id")
     .error(
         503,
