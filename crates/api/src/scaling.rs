@@ -125,6 +125,10 @@ pub enum Executor {
         /// A PEM file of the API server's CA; the service account's when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ca_file: Option<String>,
+        /// A kubeconfig file: its current context's server, CA and token
+        /// (`token` or `tokenFile`), unless the fields above are given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kubeconfig: Option<String>,
     },
 }
 

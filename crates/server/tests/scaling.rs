@@ -648,3 +648,41 @@ async fn counts_changed_outside_vigie_and_actions_reach_the_stream() {
     .unwrap_or_else(|_| panic!("no instances/scaling events in {text}"));
     v.server.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test]
+async fn a_kubeconfig_gives_the_server_and_the_token() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let kube = KubeFake::start("shop", "web", 3).await;
+    let config = data.path().join("kubeconfig");
+    std::fs::write(
+        &config,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: test\n\
+             contexts:\n- name: other\n  context: {{cluster: nowhere, user: nobody}}\n\
+             - name: test\n  context: {{cluster: fake, user: vigie}}\n\
+             clusters:\n- name: fake\n  cluster:\n    server: {}\n\
+             users:\n- name: vigie\n  user:\n    token: {}\n",
+            kube.url(),
+            kube.token()
+        ),
+    )
+    .expect("kubeconfig");
+    let v = vigie(data.path()).await;
+    let cfg = configure(
+        &v,
+        json!({"kind": "kubernetes", "namespace": "shop", "name": "web",
+               "kubeconfig": config.display().to_string()}),
+        json!({}),
+    )
+    .await;
+    let s = status_of(&v, cfg.id).await;
+    assert_eq!((s.instances.desired, s.executor_error), (Some(3), None));
+    std::fs::write(&config, "current-context: gone\n").expect("kubeconfig");
+    let s = status_of(&v, cfg.id).await;
+    assert!(
+        s.executor_error
+            .is_some_and(|e| e.contains("no context \"gone\"")),
+        "the kubeconfig's fault is named"
+    );
+    v.server.shutdown().await.expect("shutdown");
+}

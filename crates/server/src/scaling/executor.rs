@@ -319,35 +319,50 @@ impl Kube {
             api_url,
             token_file,
             ca_file,
+            kubeconfig,
         } = &config.spec.executor
         else {
             return Err("not a Kubernetes configuration".into());
         };
-        let api = match api_url {
-            Some(url) => url.trim_end_matches('/').to_owned(),
-            None => in_cluster_api()?,
+        let from_file = kubeconfig.as_deref().map(KubeConfig::read).transpose()?;
+        let api = match (api_url, &from_file) {
+            (Some(url), _) => url.trim_end_matches('/').to_owned(),
+            (None, Some(k)) => k.server.trim_end_matches('/').to_owned(),
+            (None, None) => in_cluster_api()?,
         };
-        let token_path = token_file
-            .clone()
-            .unwrap_or_else(|| format!("{SERVICE_ACCOUNT}/token"));
         // Read at every use: projected service-account tokens rotate.
-        let token = std::fs::read_to_string(&token_path)
-            .map_err(|e| format!("cannot read the token file {token_path}: {e}"))?
-            .trim()
-            .to_owned();
+        let token = match (token_file, from_file.as_ref().and_then(|k| k.token.clone())) {
+            (None, Some(token)) => token,
+            (path, _) => {
+                let path = path
+                    .clone()
+                    .unwrap_or_else(|| format!("{SERVICE_ACCOUNT}/token"));
+                std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read the token file {path}: {e}"))?
+                    .trim()
+                    .to_owned()
+            }
+        };
+        let ca_pem = match (ca_file, from_file.and_then(|k| k.ca_pem)) {
+            (None, Some(pem)) => Some(pem),
+            (path, _) => {
+                let path = path.clone().or_else(|| {
+                    let default = format!("{SERVICE_ACCOUNT}/ca.crt");
+                    std::path::Path::new(&default).exists().then_some(default)
+                });
+                path.map(|p| {
+                    std::fs::read(&p).map_err(|e| format!("cannot read the CA file {p}: {e}"))
+                })
+                .transpose()?
+            }
+        };
         let mut builder = reqwest::Client::builder()
             .timeout(KUBE_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(policy.resolver());
-        let ca_path = ca_file.clone().or_else(|| {
-            let default = format!("{SERVICE_ACCOUNT}/ca.crt");
-            std::path::Path::new(&default).exists().then_some(default)
-        });
-        if let Some(path) = ca_path {
-            let pem =
-                std::fs::read(&path).map_err(|e| format!("cannot read the CA file {path}: {e}"))?;
+        if let Some(pem) = ca_pem {
             let cert = reqwest::Certificate::from_pem(&pem)
-                .map_err(|e| format!("the CA file {path} is not PEM: {e}"))?;
+                .map_err(|e| format!("the API server's CA is not PEM: {e}"))?;
             builder = builder.add_root_certificate(cert);
         }
         let http = builder
@@ -483,6 +498,116 @@ impl Kube {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// What a kubeconfig's current context says: the server, its CA and a token.
+struct KubeConfig {
+    server: String,
+    ca_pem: Option<Vec<u8>>,
+    token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct KubeConfigFile {
+    #[serde(rename = "current-context", default)]
+    current_context: String,
+    #[serde(default)]
+    contexts: Vec<Named<ContextEntry>>,
+    #[serde(default)]
+    clusters: Vec<Named<ClusterEntry>>,
+    #[serde(default)]
+    users: Vec<Named<UserEntry>>,
+}
+
+#[derive(Deserialize)]
+struct Named<T> {
+    name: String,
+    #[serde(alias = "context", alias = "cluster", alias = "user")]
+    item: T,
+}
+
+#[derive(Deserialize)]
+struct ContextEntry {
+    cluster: String,
+    #[serde(default)]
+    user: String,
+}
+
+#[derive(Deserialize)]
+struct ClusterEntry {
+    server: String,
+    #[serde(rename = "certificate-authority-data", default)]
+    ca_data: Option<String>,
+    #[serde(rename = "certificate-authority", default)]
+    ca_file: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UserEntry {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(rename = "tokenFile", default)]
+    token_file: Option<String>,
+}
+
+impl KubeConfig {
+    fn read(path: &str) -> Result<KubeConfig, String> {
+        use base64::Engine as _;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the kubeconfig {path}: {e}"))?;
+        let file: KubeConfigFile = serde_yaml::from_str(&text)
+            .map_err(|e| format!("the kubeconfig {path} is not one: {e}"))?;
+        let find = |what: &str, name: &str, found: bool| {
+            if found {
+                Ok(())
+            } else {
+                Err(format!("the kubeconfig {path} has no {what} {name:?}"))
+            }
+        };
+        let ctx = file
+            .contexts
+            .iter()
+            .find(|c| c.name == file.current_context);
+        find("context", &file.current_context, ctx.is_some())?;
+        let ctx = &ctx.ok_or_else(String::new)?.item;
+        let cluster = file.clusters.iter().find(|c| c.name == ctx.cluster);
+        find("cluster", &ctx.cluster, cluster.is_some())?;
+        let cluster = &cluster.ok_or_else(String::new)?.item;
+        let user = file
+            .users
+            .iter()
+            .find(|u| u.name == ctx.user)
+            .map(|u| &u.item);
+        let ca_pem = match (&cluster.ca_data, &cluster.ca_file) {
+            (Some(data), _) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(data.trim())
+                    .map_err(|e| format!("certificate-authority-data in {path}: {e}"))?,
+            ),
+            (None, Some(file)) => Some(
+                std::fs::read(file).map_err(|e| format!("cannot read the CA file {file}: {e}"))?,
+            ),
+            (None, None) => None,
+        };
+        let token = match user {
+            Some(UserEntry { token: Some(t), .. }) => Some(t.trim().to_owned()),
+            Some(UserEntry {
+                token_file: Some(f),
+                ..
+            }) => Some(
+                std::fs::read_to_string(f)
+                    .map_err(|e| format!("cannot read the token file {f}: {e}"))?
+                    .trim()
+                    .to_owned(),
+            ),
+            _ => None,
+        };
+        Ok(KubeConfig {
+            server: cluster.server.clone(),
+            ca_pem,
+            token,
+        })
     }
 }
 

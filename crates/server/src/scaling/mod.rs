@@ -170,6 +170,7 @@ pub async fn validate(
             api_url,
             token_file,
             ca_file,
+            kubeconfig,
         } => {
             let api_url = match api_url {
                 Some(u) => {
@@ -204,6 +205,7 @@ pub async fn validate(
                 api_url,
                 token_file: file("executor.token_file", token_file)?,
                 ca_file: file("executor.ca_file", ca_file)?,
+                kubeconfig: file("executor.kubeconfig", kubeconfig)?,
             }
         }
     };
