@@ -135,6 +135,7 @@ impl ExecutorKind {
                 api_url: None,
                 token_file: None,
                 ca_file: None,
+                kubeconfig: None,
             },
         }
     }
@@ -198,6 +199,7 @@ const FIELDS: &[&str] = &[
     "executor.api_url",
     "executor.token_file",
     "executor.ca_file",
+    "executor.kubeconfig",
 ];
 
 /// What the configuration form holds: text as typed, and the one being edited.
@@ -229,6 +231,7 @@ pub struct ConfigForm {
     api_url: RwSignal<String>,
     token_file: RwSignal<String>,
     ca_file: RwSignal<String>,
+    kubeconfig: RwSignal<String>,
     /// The id of the configuration being edited.
     editing: RwSignal<Option<i64>>,
     error: RwSignal<Option<ClientError>>,
@@ -269,6 +272,7 @@ impl ConfigForm {
             api_url: RwSignal::new(String::new()),
             token_file: RwSignal::new(String::new()),
             ca_file: RwSignal::new(String::new()),
+            kubeconfig: RwSignal::new(String::new()),
             editing: RwSignal::new(None),
             error: RwSignal::new(None),
         }
@@ -313,6 +317,7 @@ impl ConfigForm {
         self.api_url.set(String::new());
         self.token_file.set(String::new());
         self.ca_file.set(String::new());
+        self.kubeconfig.set(String::new());
         match &s.executor {
             Executor::DryRun => self.executor.set(ExecutorKind::DryRun),
             Executor::Command {
@@ -333,6 +338,7 @@ impl ConfigForm {
                 api_url,
                 token_file,
                 ca_file,
+                kubeconfig,
             } => {
                 self.executor.set(ExecutorKind::Kubernetes);
                 self.namespace.set(namespace.clone());
@@ -341,6 +347,7 @@ impl ConfigForm {
                 self.api_url.set(api_url.clone().unwrap_or_default());
                 self.token_file.set(token_file.clone().unwrap_or_default());
                 self.ca_file.set(ca_file.clone().unwrap_or_default());
+                self.kubeconfig.set(kubeconfig.clone().unwrap_or_default());
             }
         }
         self.editing.set(Some(config.id));
@@ -385,6 +392,7 @@ impl ConfigForm {
             api_url,
             token_file,
             ca_file,
+            kubeconfig,
             editing,
             error
         );
@@ -441,6 +449,7 @@ impl ConfigForm {
                 api_url: optional(self.api_url),
                 token_file: optional(self.token_file),
                 ca_file: optional(self.ca_file),
+                kubeconfig: optional(self.kubeconfig),
             },
         };
         ScalingConfigSpec {
@@ -595,6 +604,7 @@ pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView 
         api_url,
         token_file,
         ca_file,
+        kubeconfig,
         ..
     } = form;
     // A trigger measured elsewhere than the scope chosen: the first scope it fits.
@@ -777,6 +787,7 @@ pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView 
                         <Input label="API server URL" value=api_url field="executor.api_url" error=error placeholder="in-cluster" wide=true />
                         <Input label="Token file" value=token_file field="executor.token_file" error=error placeholder="the service account's" />
                         <Input label="CA file" value=ca_file field="executor.ca_file" error=error placeholder="the service account's" />
+                        <Input label="Kubeconfig" value=kubeconfig field="executor.kubeconfig" error=error placeholder="none: in-cluster or the fields above" />
                     }
                     .into_any(),
                 }}
