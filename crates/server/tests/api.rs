@@ -288,7 +288,11 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
                     app.get(&format!("{url}/?format=json")).await,
                     app.get(&format!("{url}?format=json")).await,
                 );
-                assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200), "{url}");
+                assert_eq!(
+                    (a.status().as_u16(), b.status().as_u16()),
+                    (200, 200),
+                    "{url}"
+                );
                 walked.push(format!("{url}/"));
                 continue;
             }
