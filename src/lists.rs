@@ -24,23 +24,83 @@ where
     })
 }
 
-/// An action running `call` with its input, then bumping `changed` (which
-/// the list's resource reads), whatever the outcome.
-pub fn refetching_action<I, O, F, Fut>(changed: RwSignal<u32>, call: F) -> Action<I, O>
+/// The last answer `fetched` gave; the previous one while a request is
+/// under way or failed (its error is shown apart).
+pub fn last_answer<T>(fetched: LocalResource<Result<T, ClientError>>) -> Memo<Option<T>>
+where
+    T: Clone + PartialEq + Send + Sync + 'static,
+{
+    Memo::new(move |prev: Option<&Option<T>>| match fetched.get() {
+        Some(Ok(answer)) => Some(answer),
+        _ => prev.cloned().flatten(),
+    })
+}
+
+/// The error of the last request of `fetched`, as text.
+pub fn load_error<T>(
+    fetched: LocalResource<Result<T, ClientError>>,
+) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static
+where
+    T: Clone + 'static,
+{
+    move || match fetched.get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    }
+}
+
+/// The name of the target of an id, from the targets fetched again each time
+/// `changed` moves.
+pub fn target_names(
+    changed: RwSignal<u32>,
+) -> impl Fn(i64) -> Option<String> + Copy + Send + Sync + 'static {
+    let client = expect_context::<ApiClient>();
+    let targets = LocalResource::new(move || {
+        changed.get();
+        let client = client.clone();
+        async move { client.targets().await }
+    });
+    move |id: i64| match targets.get() {
+        Some(Ok(list)) => list
+            .targets
+            .into_iter()
+            .find(|t| t.id == id)
+            .map(|t| t.spec.name),
+        _ => None,
+    }
+}
+
+/// An action running `call` with a client and its input, then bumping
+/// `changed` (which the list's resource reads), whatever the outcome.
+pub fn refetching_action<I, O, F, Fut>(
+    changed: RwSignal<u32>,
+    client: &ApiClient,
+    call: F,
+) -> Action<I, O>
 where
     I: 'static,
     O: 'static,
-    F: Fn(&I) -> Fut + 'static,
+    F: Fn(ApiClient, &I) -> Fut + 'static,
     Fut: Future<Output = O> + 'static,
 {
+    let client = client.clone();
     Action::new_local(move |input: &I| {
-        let done = call(input);
+        let done = call(client.clone(), input);
         async move {
             let out = done.await;
             changed.update(|n| *n += 1);
             out
         }
     })
+}
+
+/// The error the last run of `action` ended with.
+pub fn action_error<I, O>(action: Action<I, Result<O, ClientError>>) -> Option<ClientError>
+where
+    I: 'static,
+    O: Clone + 'static,
+{
+    action.value().get().and_then(Result::err)
 }
 
 /// What a form that adds an item or saves the one being edited needs from

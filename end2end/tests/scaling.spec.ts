@@ -8,11 +8,10 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, expect } from '@playwright/test';
-import { ownVigie } from './vigie';
+import { cspViolations, ownVigie, recordCspViolations } from './vigie';
 
 const vigie = ownVigie();
 
-type Violation = { violatedDirective: string; blockedURI: string; sample: string; source: string };
 type Action = { id: number; configuration_id: number; reason: string; before: number | null; after: number | null; outcome: string };
 
 let dir: string;
@@ -39,21 +38,7 @@ function recorded(): string {
 
 test('an operator scales up with a reason, then is refused during the cooldown', async ({ page }) => {
   // What would break under the CSP, or anything the page logs as an error.
-  await page.addInitScript(() => {
-    const w = window as unknown as { cspViolations: Violation[] };
-    w.cspViolations = [];
-    document.addEventListener(
-      'securitypolicyviolation',
-      (e) =>
-        w.cspViolations.push({
-          violatedDirective: e.violatedDirective,
-          blockedURI: e.blockedURI,
-          sample: e.sample,
-          source: `${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`,
-        }),
-      true,
-    );
-  });
+  await recordCspViolations(page);
   const errors: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
@@ -166,7 +151,7 @@ test('an operator scales up with a reason, then is refused during the cooldown',
   await expect(page.getByTestId('scaling-action').filter({ hasText: 'One more, please' })).toHaveCount(0);
 
   expect(await page.evaluate(() => (window as unknown as { e2eSamePage?: boolean }).e2eSamePage)).toBe(true);
-  const violations = await page.evaluate(() => (window as unknown as { cspViolations: Violation[] }).cspViolations);
+  const violations = await cspViolations(page);
   expect(violations, `CSP violations: ${JSON.stringify(violations, null, 2)}`).toEqual([]);
   // The browser logs the refused request itself (409); nothing else.
   expect(errors.filter((e) => !/the server responded with a status of 409/.test(e))).toEqual([]);

@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, expect, chromium, type APIRequestContext, type Page } from '@playwright/test';
+import { cspViolations, recordCspViolations } from './vigie';
 
 type Target = { id: number; name: string };
 type ErrorBody = { error: string; field?: string };
@@ -211,8 +212,6 @@ test('a rebinding host name is refused', async () => {
   }
 });
 
-type Violation = { violatedDirective: string; blockedURI: string; sample: string; source: string };
-
 // Where each page is visibly rendered.
 const routes: { path: string; ready: (page: Page) => Promise<void> }[] = [
   {
@@ -235,21 +234,7 @@ const routes: { path: string; ready: (page: Page) => Promise<void> }[] = [
 
 test('every page loads under the enforced CSP without a violation', async ({ page }) => {
   test.setTimeout(120_000);
-  await page.addInitScript(() => {
-    const w = window as unknown as { cspViolations: Violation[] };
-    w.cspViolations = [];
-    document.addEventListener(
-      'securitypolicyviolation',
-      (e) =>
-        w.cspViolations.push({
-          violatedDirective: e.violatedDirective,
-          blockedURI: e.blockedURI,
-          sample: e.sample,
-          source: `${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`,
-        }),
-      true,
-    );
-  });
+  await recordCspViolations(page);
   let cspConsole: string[] = [];
   page.on('console', (m) => {
     if (m.text().includes('Content Security Policy')) cspConsole.push(`${m.type()}: ${m.text()}`);
@@ -273,7 +258,7 @@ test('every page loads under the enforced CSP without a violation', async ({ pag
       .poll(() => page.getByTestId('connection').textContent(), { message: `${path}: a sample arrives`, timeout: 15_000 })
       .toMatch(/last sample \d+ s ago/);
 
-    const violations = await page.evaluate(() => (window as unknown as { cspViolations: Violation[] }).cspViolations);
+    const violations = await cspViolations(page);
     expect(violations, `CSP violations on ${path}: ${JSON.stringify(violations, null, 2)}`).toEqual([]);
     expect(cspConsole, `CSP console messages on ${path}: ${JSON.stringify(cspConsole, null, 2)}`).toEqual([]);
   }

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, request, type APIRequestContext } from '@playwright/test';
+import { test, request, type APIRequestContext, type Page } from '@playwright/test';
 
 export interface Vigie {
   /** `http://127.0.0.1:<port>`, without a trailing slash. */
@@ -152,4 +152,31 @@ export function ownVigie(options: Options = {}): Vigie {
       return `${started(baseURL, 'url')}${path}`;
     },
   };
+}
+
+/** A Content Security Policy violation the page reported. */
+export type Violation = { violatedDirective: string; blockedURI: string; sample: string; source: string };
+
+/** From the next navigation on, `page` keeps each CSP violation it reports, for `cspViolations`. */
+export async function recordCspViolations(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { cspViolations: Violation[] };
+    w.cspViolations = [];
+    document.addEventListener(
+      'securitypolicyviolation',
+      (e) =>
+        w.cspViolations.push({
+          violatedDirective: e.violatedDirective,
+          blockedURI: e.blockedURI,
+          sample: e.sample,
+          source: `${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`,
+        }),
+      true,
+    );
+  });
+}
+
+/** The violations the current document of `page` reported since it loaded. */
+export function cspViolations(page: Page): Promise<Violation[]> {
+  return page.evaluate(() => (window as unknown as { cspViolations: Violation[] }).cspViolations);
 }

@@ -8,29 +8,12 @@ use leptos::prelude::*;
 use vigie_api::{AcknowledgeAlert, Alert, ResolveAlert};
 
 use crate::api::{ApiClient, ClientError};
-use crate::components::change_error::{ChangeError, FieldError, unless_field};
+use crate::components::change_error::{ChangeError, unless_field};
+use crate::components::form::{
+    ActorField, DialogActions, TextAreaField, modal, remember_actor, remembered_actor,
+};
 use crate::components::severity::SeverityChip;
 use crate::format;
-
-/// Where the operator's name is kept between visits.
-const ACTOR_KEY: &str = "vigie.actor";
-
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
-/// The name given last time, or nothing (also offered by the scaling dialog).
-pub fn remembered_actor() -> String {
-    local_storage()
-        .and_then(|s| s.get_item(ACTOR_KEY).ok().flatten())
-        .unwrap_or_default()
-}
-
-pub fn remember_actor(name: &str) {
-    if let Some(storage) = local_storage() {
-        let _ = storage.set_item(ACTOR_KEY, name.trim());
-    }
-}
 
 /// What the operator does to the alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,19 +65,8 @@ pub fn AlertDialog(
     });
     let note = RwSignal::new(String::new());
     let actor = RwSignal::new(remembered_actor());
-    // Absent outside the app's shell (a dialog mounted alone): no name known.
-    let session = use_context::<crate::SessionInfo>();
-    let signed_in = move || session.and_then(|s| s.name());
     let error = RwSignal::new(None::<ClientError>);
-
-    // Opening as a modal is the browser's business: an Effect.
-    Effect::new(move |_| {
-        if let Some(d) = dialog.get()
-            && !d.open()
-        {
-            let _ = d.show_modal();
-        }
-    });
+    modal(dialog);
 
     let act = Action::new_local(move |id: &i64| {
         let client = client.clone();
@@ -137,12 +109,6 @@ pub fn AlertDialog(
         error.set(None);
         act.dispatch(a.id);
     };
-    // Closing (here, or by Escape) fires the dialog's `close` event.
-    let close = move || {
-        if let Some(d) = dialog.get_untracked() {
-            d.close();
-        }
-    };
     let blank_note = move || action == AlertAction::Resolve && note.with(|n| n.trim().is_empty());
     let warning = move || {
         shown.get().filter(|a| action == AlertAction::Resolve && a.condition_holds).map(|a| {
@@ -150,13 +116,6 @@ pub fn AlertDialog(
         })
     };
     let error_signal: Signal<Option<ClientError>> = error.into();
-    let invalid = move |field: &'static str| {
-        move || {
-            error
-                .with(|e| e.as_ref().and_then(ClientError::field) == Some(field))
-                .to_string()
-        }
-    };
 
     view! {
         <dialog
@@ -191,55 +150,29 @@ pub fn AlertDialog(
                     }
                 })}
                 {warning}
-                <div class="field">
-                    <label>
-                        {if action == AlertAction::Resolve { "Note" } else { "Note (optional)" }}
-                        <textarea
-                            rows="3"
-                            required={action == AlertAction::Resolve}
-                            autofocus={action == AlertAction::Resolve}
-                            placeholder="What was done, or why it needs nothing"
-                            prop:value=note
-                            on:input=move |ev| note.set(event_target_value(&ev))
-                            aria-invalid=invalid("note")
-                            aria-describedby="alert-note-error"
-                        ></textarea>
-                    </label>
-                    <FieldError error=error_signal field="note" id="alert-note-error" />
-                </div>
-                {move || match signed_in() {
-                    // With tokens, the server records the token's name.
-                    Some(name) => view! { <p class="field">"Recorded as " <strong>{name}</strong></p> }.into_any(),
-                    None => view! {
-                        <div class="field">
-                            <label>
-                                "Your name"
-                                <input
-                                    type="text"
-                                    required
-                                    autocomplete="name"
-                                    autofocus={action == AlertAction::Acknowledge}
-                                    bind:value=actor
-                                    aria-invalid=invalid("actor")
-                                    aria-describedby="alert-actor-error"
-                                />
-                            </label>
-                            <FieldError error=error_signal field="actor" id="alert-actor-error" />
-                        </div>
-                    }
-                    .into_any(),
-                }}
+                <TextAreaField
+                    label={if action == AlertAction::Resolve { "Note" } else { "Note (optional)" }}
+                    value=note
+                    error=error_signal
+                    field="note"
+                    id="alert-note-error"
+                    placeholder="What was done, or why it needs nothing"
+                    required={action == AlertAction::Resolve}
+                    autofocus={action == AlertAction::Resolve}
+                />
+                <ActorField
+                    value=actor
+                    error=error_signal
+                    prefix="alert"
+                    autofocus={action == AlertAction::Acknowledge}
+                />
                 <ChangeError error=unless_field(error_signal, &["note", "actor"]) />
-                <div class="dialog-actions">
-                    <button type="button" on:click=move |_| close()>"Cancel"</button>
-                    <button
-                        type="submit"
-                        class=if action == AlertAction::Resolve { "primary" } else { "" }
-                        disabled=move || blank_note() || act.pending().get()
-                    >
-                        {action.title()}
-                    </button>
-                </div>
+                <DialogActions
+                    dialog=dialog
+                    label=action.title()
+                    class={if action == AlertAction::Resolve { "primary" } else { "" }}
+                    disabled=Signal::derive(move || blank_note() || act.pending().get())
+                />
             </form>
         </dialog>
     }

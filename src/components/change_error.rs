@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::{ApiClient, ClientError};
+use crate::lists::load_error;
 
 #[component]
 pub fn ChangeError(#[prop(into)] error: Signal<Option<ClientError>>) -> impl IntoView {
@@ -77,4 +78,15 @@ pub fn unless_field(
             .get()
             .filter(|e| e.field().is_none_or(|f| !fields.contains(&f)))
     })
+}
+
+/// Why the last request of `fetched` failed, as a banner; nothing while it
+/// has not.
+#[component]
+pub fn LoadError<T>(fetched: LocalResource<Result<T, ClientError>>) -> impl IntoView
+where
+    T: Clone + 'static,
+{
+    let error = load_error(fetched);
+    move || error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })
 }

@@ -10,8 +10,11 @@ use leptos::prelude::*;
 use vigie_api::{ScalingAction, ScalingConfigSpec, ScalingDirection, ScalingRequest};
 
 use crate::api::{ApiClient, ClientError};
-use crate::components::alert_dialog::{remember_actor, remembered_actor};
-use crate::components::change_error::{ChangeError, FieldError, unless_field};
+use crate::components::change_error::{ChangeError, unless_field};
+use crate::components::form::{
+    ActorField, DialogActions, Field, TextAreaField, aria_invalid, modal, remember_actor,
+    remembered_actor, signed_in_name,
+};
 
 /// The count an action would ask for, or why it cannot be asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,18 +119,9 @@ pub fn ScaleDialog(
     );
     let force = RwSignal::new(false);
     let key = StoredValue::new(idempotency_key());
-    let session = use_context::<crate::SessionInfo>();
-    let signed_in = move || session.and_then(|s| s.name());
+    let signed_in = signed_in_name();
     let error = RwSignal::new(None::<ClientError>);
-
-    // Opening as a modal is the browser's business: an Effect.
-    Effect::new(move |_| {
-        if let Some(d) = dialog.get()
-            && !d.open()
-        {
-            let _ = d.show_modal();
-        }
-    });
+    modal(dialog);
 
     let typed = move || set_to.with(|t| t.trim().parse::<u32>().ok());
     let plan = Memo::new(move |_| {
@@ -172,19 +166,7 @@ pub fn ScaleDialog(
             actor: Some(actor).filter(|a| !a.is_empty() && signed_in().is_none()),
         });
     };
-    let close = move || {
-        if let Some(d) = dialog.get_untracked() {
-            d.close();
-        }
-    };
     let error_signal: Signal<Option<ClientError>> = error.into();
-    let invalid = move |field: &'static str| {
-        move || {
-            error
-                .with(|e| e.as_ref().and_then(ClientError::field) == Some(field))
-                .to_string()
-        }
-    };
     // Refused for the cooldown: offer to act anyway.
     let cooling = move || error.with(|e| e.as_ref().and_then(ClientError::field) == Some("force"));
     let refused = move || match plan.get() {
@@ -218,58 +200,28 @@ pub fn ScaleDialog(
                 </p>
                 {move || refused().map(|why| view! { <p class="warning" data-testid="plan-refused">{why}</p> })}
                 {(direction == ScalingDirection::Set).then(|| view! {
-                    <div class="field">
-                        <label>
-                            "Instances wanted"
-                            <input
-                                type="number"
-                                min="0"
-                                step="1"
-                                bind:value=set_to
-                                aria-invalid=invalid("instances")
-                                aria-describedby="scale-instances-error"
-                            />
-                        </label>
-                        <FieldError error=error_signal field="instances" id="scale-instances-error" />
-                    </div>
+                    <Field label="Instances wanted" error=error_signal field="instances" id="scale-instances-error">
+                        <input
+                            type="number"
+                            min="0"
+                            step="1"
+                            bind:value=set_to
+                            aria-invalid=aria_invalid(error_signal, "instances")
+                            aria-describedby="scale-instances-error"
+                        />
+                    </Field>
                 })}
-                <div class="field">
-                    <label>
-                        "Reason"
-                        <textarea
-                            rows="3"
-                            required
-                            autofocus=true
-                            placeholder="Why, for the audit log"
-                            prop:value=reason
-                            on:input=move |ev| reason.set(event_target_value(&ev))
-                            aria-invalid=invalid("reason")
-                            aria-describedby="scale-reason-error"
-                        ></textarea>
-                    </label>
-                    <FieldError error=error_signal field="reason" id="scale-reason-error" />
-                </div>
-                {move || match signed_in() {
-                    // With tokens, the server records the token's name.
-                    Some(name) => view! { <p class="field">"Recorded as " <strong>{name}</strong></p> }.into_any(),
-                    None => view! {
-                        <div class="field">
-                            <label>
-                                "Your name"
-                                <input
-                                    type="text"
-                                    required
-                                    autocomplete="name"
-                                    bind:value=actor
-                                    aria-invalid=invalid("actor")
-                                    aria-describedby="scale-actor-error"
-                                />
-                            </label>
-                            <FieldError error=error_signal field="actor" id="scale-actor-error" />
-                        </div>
-                    }
-                    .into_any(),
-                }}
+                <TextAreaField
+                    label="Reason"
+                    value=reason
+                    error=error_signal
+                    field="reason"
+                    id="scale-reason-error"
+                    placeholder="Why, for the audit log"
+                    required=true
+                    autofocus=true
+                />
+                <ActorField value=actor error=error_signal prefix="scale" />
                 <div data-testid="scale-refusal">
                     <ChangeError error=unless_field(error_signal, &["reason", "actor", "instances"]) />
                 </div>
@@ -279,16 +231,12 @@ pub fn ScaleDialog(
                         " Act during the cooldown anyway"
                     </label>
                 })}
-                <div class="dialog-actions">
-                    <button type="button" on:click=move |_| close()>"Cancel"</button>
-                    <button
-                        type="submit"
-                        class="primary"
-                        disabled=move || blank_reason() || refused().is_some() || act.pending().get()
-                    >
-                        {title(direction)}
-                    </button>
-                </div>
+                <DialogActions
+                    dialog=dialog
+                    label=title(direction)
+                    class="primary"
+                    disabled=Signal::derive(move || blank_reason() || refused().is_some() || act.pending().get())
+                />
             </form>
         </dialog>
     }

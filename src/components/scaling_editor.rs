@@ -12,7 +12,8 @@ use vigie_api::{
 };
 
 use crate::api::{ApiClient, ClientError};
-use crate::components::change_error::{ChangeError, FieldError, unless_field};
+use crate::components::change_error::FieldError;
+use crate::components::form::{EditorActions, Field, Select, TextAreaField, aria_invalid};
 use crate::components::target_picker::TargetPicker;
 use crate::format;
 use crate::lists::{Saved, save_action};
@@ -30,6 +31,24 @@ const SCALING_TYPES: [ScalingType; 3] = [
     ScalingType::Vertical,
     ScalingType::Hybrid,
 ];
+
+const MODES: [ScalingMode; 2] = [ScalingMode::Manual, ScalingMode::Automatic];
+
+const WORKLOADS: [Workload; 2] = [Workload::Deployment, Workload::StatefulSet];
+
+fn workload_word(w: Workload) -> &'static str {
+    match w {
+        Workload::Deployment => "deployment",
+        Workload::StatefulSet => "stateful_set",
+    }
+}
+
+fn workload_label(w: Workload) -> &'static str {
+    match w {
+        Workload::Deployment => "Deployment",
+        Workload::StatefulSet => "StatefulSet",
+    }
+}
 
 fn trigger_word(t: TriggerType) -> &'static str {
     match t {
@@ -480,6 +499,11 @@ impl Saved for ScalingConfigSpec {
     }
 }
 
+/// The id of the server's message about `field`.
+fn error_id(field: &'static str) -> String {
+    format!("scaling-{}-error", field.replace('.', "-"))
+}
+
 /// A labelled input bound to `value`, with the server's message about
 /// `field` next to it.
 #[component]
@@ -492,29 +516,20 @@ fn Input(
     #[prop(optional)] placeholder: &'static str,
     #[prop(optional)] wide: bool,
 ) -> impl IntoView {
-    let id = format!("scaling-{}-error", field.replace('.', "-"));
-    let invalid = move || {
-        error
-            .with(|e| e.as_ref().and_then(ClientError::field) == Some(field))
-            .to_string()
-    };
+    let id = error_id(field);
     let kind = kind.unwrap_or("text");
     let step = (kind == "number").then_some("any");
     view! {
-        <div class="field" class:wide=wide>
-            <label>
-                {label}
-                <input
-                    type=kind
-                    step=step
-                    placeholder=placeholder
-                    bind:value=value
-                    aria-invalid=invalid
-                    aria-describedby=id.clone()
-                />
-            </label>
-            <FieldError error=error field=field id=id />
-        </div>
+        <Field label=label error=error field=field id=id.clone() wide=wide>
+            <input
+                type=kind
+                step=step
+                placeholder=placeholder
+                bind:value=value
+                aria-invalid=aria_invalid(error, field)
+                aria-describedby=id
+            />
+        </Field>
     }
 }
 
@@ -527,27 +542,38 @@ fn Argv(
     error: Signal<Option<ClientError>>,
     placeholder: &'static str,
 ) -> impl IntoView {
-    let id = format!("scaling-{}-error", field.replace('.', "-"));
-    let invalid = move || {
-        error
-            .with(|e| e.as_ref().and_then(ClientError::field) == Some(field))
-            .to_string()
-    };
     view! {
-        <div class="field wide">
-            <label>
-                {label}
-                <textarea
-                    rows="3"
-                    placeholder=placeholder
-                    prop:value=value
-                    on:input=move |ev| value.set(event_target_value(&ev))
-                    aria-invalid=invalid
-                    aria-describedby=id.clone()
-                ></textarea>
-            </label>
-            <FieldError error=error field=field id=id />
-        </div>
+        <TextAreaField
+            label=label
+            value=value
+            error=error
+            field=field
+            id=error_id(field)
+            placeholder=placeholder
+            wide=true
+        />
+    }
+}
+
+/// A select of `options` with the server's message about `field` next to it.
+#[component]
+fn Choice<T>(
+    label: &'static str,
+    options: &'static [T],
+    value: RwSignal<T>,
+    word: fn(T) -> &'static str,
+    text: fn(T) -> String,
+    field: &'static str,
+    error: Signal<Option<ClientError>>,
+) -> impl IntoView
+where
+    T: Copy + PartialEq + Send + Sync + 'static,
+{
+    let id = error_id(field);
+    view! {
+        <Field label=label error=error field=field id=id.clone()>
+            <Select options=options.to_vec() value=value word=word text=text error=error field=field described_by=id />
+        </Field>
     }
 }
 
@@ -567,53 +593,33 @@ pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView 
         save.dispatch((form.editing.get_untracked(), form.spec()));
     };
     let error: Signal<Option<ClientError>> = form.error.into();
-    let invalid = move |field: &'static str| {
-        move || {
-            error
-                .with(|e| e.as_ref().and_then(ClientError::field) == Some(field))
-                .to_string()
-        }
-    };
     let editing = move || form.editing.get().is_some();
     let unit = move || form.trigger_type.get().unit();
     let responses = move || !form.trigger_type.get().is_host();
-    let ConfigForm {
-        name,
-        scaling_type,
-        trigger_type,
-        scope,
-        target,
-        service,
-        endpoint,
-        min_instances,
-        max_instances,
-        up,
-        down,
-        for_seconds,
-        cooldown_seconds,
-        step,
-        window_seconds,
-        mode,
-        executor,
-        scale_argv,
-        status_argv,
-        timeout_s,
-        namespace,
-        workload_name,
-        workload,
-        api_url,
-        token_file,
-        ca_file,
-        kubeconfig,
-        ..
-    } = form;
+    let (trigger_type, scope, target) = (form.trigger_type, form.scope, form.target);
     // A trigger measured elsewhere than the scope chosen: the first scope it fits.
-    let set_trigger = move |t: TriggerType| {
+    let set_trigger = Callback::new(move |t: TriggerType| {
         trigger_type.set(t);
         let kinds = ScopeKind::for_trigger(t);
         if !kinds.contains(&scope.get_untracked()) {
             scope.set(kinds[0]);
             target.set(None);
+        }
+    });
+    let set_scope = Callback::new(move |k: ScopeKind| {
+        scope.set(k);
+        target.set(None);
+    });
+    let scopes = Signal::derive(move || ScopeKind::for_trigger(trigger_type.get()).to_vec());
+    let threshold = |label: fn(&str) -> String,
+                     value: RwSignal<String>,
+                     field: &'static str,
+                     id: &'static str| {
+        view! {
+            <Field label=move || label(unit()) error=error field=field id=id>
+                <input type="number" step="any" bind:value=value
+                    aria-invalid=aria_invalid(error, field) aria-describedby=id />
+            </Field>
         }
     };
 
@@ -627,68 +633,37 @@ pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView 
         >
             <h2>{move || if editing() { "Edit scaling configuration" } else { "Add a scaling configuration" }}</h2>
             <div class="fields">
-                <Input label="Name" value=name field="name" error=error wide=true />
-                <div class="field">
-                    <label>"Scaling type"
-                        <select aria-invalid=invalid("scaling_type") aria-describedby="scaling-scaling_type-error"
-                            on:change=move |ev| {
-                                let v = event_target_value(&ev);
-                                if let Some(t) = SCALING_TYPES.into_iter().find(|t| crate::pages::scaling::scaling_type_label(*t) == v) {
-                                    scaling_type.set(t);
-                                }
-                            }>
-                            {SCALING_TYPES
-                                .into_iter()
-                                .map(|t| {
-                                    let label = crate::pages::scaling::scaling_type_label(t);
-                                    view! { <option value=label selected=move || scaling_type.get() == t>{label}</option> }
-                                })
-                                .collect_view()}
-                        </select>
-                    </label>
-                    <FieldError error=error field="scaling_type" id="scaling-scaling_type-error" />
-                </div>
-                <div class="field">
-                    <label>"Trigger"
-                        <select on:change=move |ev| {
-                            let v = event_target_value(&ev);
-                            if let Some(t) = TRIGGERS.into_iter().find(|t| trigger_word(*t) == v) {
-                                set_trigger(t);
-                            }
-                        }>
-                            {TRIGGERS
-                                .into_iter()
-                                .map(|t| view! {
-                                    <option value=trigger_word(t) selected=move || trigger_type.get() == t>
-                                        {format!("{} ({})", crate::pages::scaling::trigger_label(t), t.unit())}
-                                    </option>
-                                })
-                                .collect_view()}
-                        </select>
-                    </label>
-                </div>
-                <div class="field">
-                    <label>"Measured on"
-                        <select aria-invalid=invalid("scope") aria-describedby="scaling-scope-error"
-                            on:change=move |ev| {
-                                let v = event_target_value(&ev);
-                                let kinds = ScopeKind::for_trigger(trigger_type.get_untracked());
-                                if let Some(k) = kinds.iter().find(|k| k.word() == v) {
-                                    scope.set(*k);
-                                    target.set(None);
-                                }
-                            }>
-                            {move || ScopeKind::for_trigger(trigger_type.get())
-                                .iter()
-                                .map(|k| {
-                                    let k = *k;
-                                    view! { <option value=k.word() selected=move || scope.get() == k>{k.label()}</option> }
-                                })
-                                .collect_view()}
-                        </select>
-                    </label>
-                    <FieldError error=error field="scope" id="scaling-scope-error" />
-                </div>
+                <Input label="Name" value=form.name field="name" error=error wide=true />
+                <Choice
+                    label="Scaling type"
+                    options=&SCALING_TYPES
+                    value=form.scaling_type
+                    word=crate::pages::scaling::scaling_type_label
+                    text=|t| crate::pages::scaling::scaling_type_label(t).to_owned()
+                    field="scaling_type"
+                    error=error
+                />
+                <Field label="Trigger">
+                    <Select
+                        options=TRIGGERS.to_vec()
+                        value=trigger_type
+                        word=trigger_word
+                        text=|t| format!("{} ({})", crate::pages::scaling::trigger_label(t), t.unit())
+                        on_pick=set_trigger
+                    />
+                </Field>
+                <Field label="Measured on" error=error field="scope" id="scaling-scope-error">
+                    <Select
+                        options=scopes
+                        value=scope
+                        word=ScopeKind::word
+                        text=|k| k.label().to_owned()
+                        on_pick=set_scope
+                        error=error
+                        field="scope"
+                        described_by="scaling-scope-error".to_owned()
+                    />
+                </Field>
                 {move || match scope.get() {
                     ScopeKind::Host => ().into_any(),
                     kind @ (ScopeKind::Node | ScopeKind::Target) => {
@@ -707,87 +682,66 @@ pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView 
                         .into_any()
                     }
                     ScopeKind::Requests => view! {
-                        <Input label="Service" value=service field="scope.service" error=error />
-                        <Input label="Endpoint" value=endpoint field="scope.endpoint" error=error placeholder="all endpoints" />
+                        <Input label="Service" value=form.service field="scope.service" error=error />
+                        <Input label="Endpoint" value=form.endpoint field="scope.endpoint" error=error placeholder="all endpoints" />
                     }
                     .into_any(),
                 }}
             </div>
             <div class="fields">
-                <Input label="Min instances" value=min_instances field="min_instances" error=error kind="number" />
-                <Input label="Max instances" value=max_instances field="max_instances" error=error kind="number" />
-                <Input label="Step" value=step field="step" error=error kind="number" />
-                <div class="field">
-                    <label>{move || format!("Scale up above ({})", unit())}
-                        <input type="number" step="any" bind:value=up
-                            aria-invalid=invalid("scale_up_threshold") aria-describedby="scaling-up-error" />
-                    </label>
-                    <FieldError error=error field="scale_up_threshold" id="scaling-up-error" />
-                </div>
-                <div class="field">
-                    <label>{move || format!("Scale down below ({})", unit())}
-                        <input type="number" step="any" bind:value=down
-                            aria-invalid=invalid("scale_down_threshold") aria-describedby="scaling-down-error" />
-                    </label>
-                    <FieldError error=error field="scale_down_threshold" id="scaling-down-error" />
-                </div>
-                <Input label="For (s)" value=for_seconds field="for_seconds" error=error kind="number" />
-                <Input label="Cooldown (s)" value=cooldown_seconds field="cooldown_seconds" error=error kind="number" />
+                <Input label="Min instances" value=form.min_instances field="min_instances" error=error kind="number" />
+                <Input label="Max instances" value=form.max_instances field="max_instances" error=error kind="number" />
+                <Input label="Step" value=form.step field="step" error=error kind="number" />
+                {threshold(|unit| format!("Scale up above ({unit})"), form.up, "scale_up_threshold", "scaling-up-error")}
+                {threshold(|unit| format!("Scale down below ({unit})"), form.down, "scale_down_threshold", "scaling-down-error")}
+                <Input label="For (s)" value=form.for_seconds field="for_seconds" error=error kind="number" />
+                <Input label="Cooldown (s)" value=form.cooldown_seconds field="cooldown_seconds" error=error kind="number" />
                 {move || responses().then(|| view! {
-                    <Input label="Window (s)" value=window_seconds field="window_seconds" error=error kind="number" />
+                    <Input label="Window (s)" value=form.window_seconds field="window_seconds" error=error kind="number" />
                 })}
-                <div class="field">
-                    <label>"Mode"
-                        <select on:change=move |ev| mode.set(if event_target_value(&ev) == "automatic" { ScalingMode::Automatic } else { ScalingMode::Manual })>
-                            <option value="manual" selected=move || mode.get() == ScalingMode::Manual>"manual"</option>
-                            <option value="automatic" selected=move || mode.get() == ScalingMode::Automatic>"automatic"</option>
-                        </select>
-                    </label>
-                </div>
+                <Field label="Mode">
+                    <Select
+                        options=MODES.to_vec()
+                        value=form.mode
+                        word=crate::pages::scaling::mode_text
+                        text=|m| crate::pages::scaling::mode_text(m).to_owned()
+                    />
+                </Field>
             </div>
             <div class="fields">
-                <div class="field">
-                    <label>"Executor"
-                        <select aria-invalid=invalid("executor") aria-describedby="scaling-executor-error"
-                            on:change=move |ev| {
-                                let v = event_target_value(&ev);
-                                if let Some(k) = ExecutorKind::ALL.into_iter().find(|k| k.word() == v) {
-                                    executor.set(k);
-                                }
-                            }>
-                            {ExecutorKind::ALL
-                                .into_iter()
-                                .map(|k| view! { <option value=k.word() selected=move || executor.get() == k>{k.label()}</option> })
-                                .collect_view()}
-                        </select>
-                    </label>
-                    <FieldError error=error field="executor" id="scaling-executor-error" />
-                </div>
-                {move || match executor.get() {
+                <Choice
+                    label="Executor"
+                    options=&ExecutorKind::ALL
+                    value=form.executor
+                    word=ExecutorKind::word
+                    text=|k| k.label().to_owned()
+                    field="executor"
+                    error=error
+                />
+                {move || match form.executor.get() {
                     ExecutorKind::DryRun => ().into_any(),
                     ExecutorKind::Command => view! {
-                        <Argv label="Scale program (one argument per line)" value=scale_argv field="executor.scale"
+                        <Argv label="Scale program (one argument per line)" value=form.scale_argv field="executor.scale"
                             error=error placeholder="/usr/local/bin/scale\n--service\nweb" />
-                        <Argv label="Status program (optional; prints the count)" value=status_argv field="executor.status"
+                        <Argv label="Status program (optional; prints the count)" value=form.status_argv field="executor.status"
                             error=error placeholder="/usr/local/bin/count\nweb" />
-                        <Input label="Timeout (s)" value=timeout_s field="executor.timeout_s" error=error kind="number" />
+                        <Input label="Timeout (s)" value=form.timeout_s field="executor.timeout_s" error=error kind="number" />
                     }
                     .into_any(),
                     ExecutorKind::Kubernetes => view! {
-                        <Input label="Namespace" value=namespace field="executor.namespace" error=error />
-                        <Input label="Workload name" value=workload_name field="executor.name" error=error />
-                        <div class="field">
-                            <label>"Workload"
-                                <select on:change=move |ev| workload.set(if event_target_value(&ev) == "stateful_set" { Workload::StatefulSet } else { Workload::Deployment })>
-                                    <option value="deployment" selected=move || workload.get() == Workload::Deployment>"Deployment"</option>
-                                    <option value="stateful_set" selected=move || workload.get() == Workload::StatefulSet>"StatefulSet"</option>
-                                </select>
-                            </label>
-                        </div>
-                        <Input label="API server URL" value=api_url field="executor.api_url" error=error placeholder="in-cluster" wide=true />
-                        <Input label="Token file" value=token_file field="executor.token_file" error=error placeholder="the service account's" />
-                        <Input label="CA file" value=ca_file field="executor.ca_file" error=error placeholder="the service account's" />
-                        <Input label="Kubeconfig" value=kubeconfig field="executor.kubeconfig" error=error placeholder="none: in-cluster or the fields above" />
+                        <Input label="Namespace" value=form.namespace field="executor.namespace" error=error />
+                        <Input label="Workload name" value=form.workload_name field="executor.name" error=error />
+                        <Field label="Workload">
+                            <Select
+                                options=WORKLOADS.to_vec()
+                                value=form.workload
+                                word=workload_word
+                                text=|w| workload_label(w).to_owned()
+                            />
+                        </Field>
+                        <Input label="API server URL" value=form.api_url field="executor.api_url" error=error placeholder="in-cluster" wide=true />
+                        <Input label="Token file" value=form.token_file field="executor.token_file" error=error placeholder="the service account's" />
+                        <Input label="CA file" value=form.ca_file field="executor.ca_file" error=error placeholder="the service account's" />
                     }
                     .into_any(),
                 }}
@@ -796,13 +750,14 @@ pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView 
                 "Scaling types each executor applies: " {supported_text()}
                 ". Vertical and hybrid scaling are refused until an executor changes CPU or memory."
             </p>
-            <button type="submit" class="primary" disabled=move || save.pending().get() || !form.complete()>
-                {move || if editing() { "Save changes" } else { "Add configuration" }}
-            </button>
-            {move || editing().then(|| view! {
-                <button type="button" on:click=move |_| form.clear()>"Cancel"</button>
-            })}
-            <ChangeError error=unless_field(error, FIELDS) />
+            <EditorActions
+                add="Add configuration"
+                editing=Signal::derive(editing)
+                disabled=Signal::derive(move || save.pending().get() || !form.complete())
+                on_cancel=Callback::new(move |()| form.clear())
+                error=error
+                fields=FIELDS
+            />
         </form>
     }
 }

@@ -8,12 +8,13 @@ use leptos::prelude::*;
 use vigie_api::{AlertMetric, AlertRule, AlertRuleSpec, Comparison, Severity, TargetKind};
 
 use crate::api::{ApiClient, ClientError};
-use crate::components::change_error::{ChangeError, FieldError, unless_field};
+use crate::components::change_error::{ChangeError, FieldError, LoadError};
 use crate::components::confirm::ConfirmButton;
+use crate::components::form::{EditorActions, Field, Select, aria_invalid};
 use crate::components::severity::SeverityChip;
 use crate::components::target_picker::TargetPicker;
 use crate::format;
-use crate::lists::{Saved, last_list, refetching_action, save_action};
+use crate::lists::{Saved, action_error, last_list, refetching_action, save_action, target_names};
 use crate::live::{LiveHost, ticker};
 use crate::pages::alerts::AlertTabs;
 
@@ -52,6 +53,13 @@ fn scope_text(spec: &AlertRuleSpec, target_name: Option<&str>) -> String {
     }
 }
 
+fn comparison_word(c: Comparison) -> &'static str {
+    match c {
+        Comparison::Above => "above",
+        Comparison::Below => "below",
+    }
+}
+
 /// Fields of the form the server may name in a refusal.
 const FIELDS: &[&str] = &[
     "name",
@@ -85,46 +93,21 @@ pub fn AlertRules() -> impl IntoView {
             async move { client.alert_rules().await }
         }
     });
-    let targets = LocalResource::new({
-        let client = client.clone();
-        move || {
-            changed.get();
-            let client = client.clone();
-            async move { client.targets().await }
-        }
-    });
-    let target_name = move |id: i64| match targets.get() {
-        Some(Ok(list)) => list
-            .targets
-            .into_iter()
-            .find(|t| t.id == id)
-            .map(|t| t.spec.name),
-        _ => None,
-    };
+    let target_name = target_names(changed);
 
-    let remove = refetching_action(changed, {
-        let client = client.clone();
-        move |id: &i64| {
-            let (client, id) = (client.clone(), *id);
-            async move { client.delete_alert_rule(id).await }
-        }
+    let remove = refetching_action(changed, &client, |client, id: &i64| {
+        let id = *id;
+        async move { client.delete_alert_rule(id).await }
     });
-    let toggle = refetching_action(changed, {
-        let client = client.clone();
-        move |rule: &AlertRule| {
-            let (client, id, mut spec) = (client.clone(), rule.id, rule.spec.clone());
-            spec.enabled = !spec.enabled;
-            async move { client.replace_alert_rule(id, &spec).await }
-        }
+    let toggle = refetching_action(changed, &client, |client, rule: &AlertRule| {
+        let (id, mut spec) = (rule.id, rule.spec.clone());
+        spec.enabled = !spec.enabled;
+        async move { client.replace_alert_rule(id, &spec).await }
     });
 
     let list = last_list(rules, |l| l.rules);
     let loaded = Memo::new(move |_| rules.get().is_some());
     let empty = Memo::new(move |_| list.with(Vec::is_empty));
-    let load_error = move || match rules.get() {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
-    };
 
     let row = move |id: i64| {
         let current = Memo::new(move |_| list.with(|l| l.iter().find(|r| r.id == id).cloned()));
@@ -236,11 +219,8 @@ pub fn AlertRules() -> impl IntoView {
                 <AlertTabs />
             </header>
             <RuleEditor form=form on_saved=Callback::new(move |_| changed.update(|n| *n += 1)) />
-            <ChangeError error=Signal::derive(move || {
-                let removed = remove.value().get().and_then(Result::err);
-                removed.or_else(|| toggle.value().get().and_then(Result::err))
-            }) />
-            {move || load_error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
+            <ChangeError error=Signal::derive(move || action_error(remove).or_else(|| action_error(toggle))) />
+            <LoadError fetched=rules />
             {rows}
         </section>
     }
@@ -391,22 +371,13 @@ fn RuleEditor(form: RuleForm, on_saved: Callback<()>) -> impl IntoView {
         save.dispatch((form.editing.get_untracked().map(|(id, _)| id), form.spec()));
     };
     let error: Signal<Option<ClientError>> = form.error.into();
-    let invalid = move |field: &'static str| {
-        move || {
-            error
-                .with(|e| e.as_ref().and_then(|e| e.field()) == Some(field))
-                .to_string()
-        }
-    };
+    let invalid = move |field| aria_invalid(error, field);
     let editing = move || form.editing.get().is_some();
     let unit = move || form.metric.get().unit();
     let scoped = move || uses_requests(form.metric.get());
     let RuleForm {
         name,
-        metric,
-        comparison,
         threshold,
-        severity,
         for_seconds,
         margin,
         window_seconds,
@@ -425,106 +396,75 @@ fn RuleEditor(form: RuleForm, on_saved: Callback<()>) -> impl IntoView {
         >
             <h2>{move || if editing() { "Edit rule" } else { "Add a rule" }}</h2>
             <div class="fields">
-                <div class="field wide">
-                    <label>"Name" <input type="text" required bind:value=name aria-invalid=invalid("name") aria-describedby="rule-name-error" /></label>
-                    <FieldError error=error field="name" id="rule-name-error" />
-                </div>
-                <div class="field">
-                    <label>"Metric"
-                        <select aria-invalid=invalid("metric") on:change=move |ev| {
-                            let v = event_target_value(&ev);
-                            if let Some(m) = AlertMetric::ALL.into_iter().find(|m| m.as_str() == v) {
-                                metric.set(m);
-                            }
-                        }>
-                            {AlertMetric::ALL
-                                .into_iter()
-                                .map(|m| view! { <option value=m.as_str() selected=move || metric.get() == m>{m.label()}</option> })
-                                .collect_view()}
-                        </select>
-                    </label>
-                    <FieldError error=error field="metric" id="rule-metric-error" />
-                </div>
-                <div class="field">
-                    <label>"Fires when"
-                        <select on:change=move |ev| comparison.set(if event_target_value(&ev) == "below" { Comparison::Below } else { Comparison::Above })>
-                            <option value="above" selected=move || comparison.get() == Comparison::Above>"above (>)"</option>
-                            <option value="below" selected=move || comparison.get() == Comparison::Below>"below (<)"</option>
-                        </select>
-                    </label>
-                </div>
-                <div class="field">
-                    <label>{move || format!("Threshold ({})", unit())}
-                        <input type="number" step="any" required bind:value=threshold
-                            aria-invalid=invalid("threshold") aria-describedby="rule-threshold-error" />
-                    </label>
-                    <FieldError error=error field="threshold" id="rule-threshold-error" />
-                </div>
-                <div class="field">
-                    <label>"Severity"
-                        <select on:change=move |ev| {
-                            let v = event_target_value(&ev);
-                            if let Some(s) = Severity::ALL.into_iter().find(|s| s.as_str() == v) {
-                                severity.set(s);
-                            }
-                        }>
-                            {Severity::ALL
-                                .into_iter()
-                                .map(|s| view! { <option value=s.as_str() selected=move || severity.get() == s>{s.as_str()}</option> })
-                                .collect_view()}
-                        </select>
-                    </label>
-                </div>
-                <div class="field">
-                    <label>"For (s)"
-                        <input type="number" min="0" step="1" bind:value=for_seconds
-                            aria-invalid=invalid("for_seconds") aria-describedby="rule-for-error" />
-                    </label>
-                    <FieldError error=error field="for_seconds" id="rule-for-error" />
-                </div>
-                <div class="field">
-                    <label>{move || format!("Recovery margin ({})", unit())}
-                        <input type="number" min="0" step="any" bind:value=margin
-                            aria-invalid=invalid("recovery_margin") aria-describedby="rule-margin-error" />
-                    </label>
-                    <FieldError error=error field="recovery_margin" id="rule-margin-error" />
-                </div>
+                <Field label="Name" error=error field="name" id="rule-name-error" wide=true>
+                    <input type="text" required bind:value=name aria-invalid=invalid("name") aria-describedby="rule-name-error" />
+                </Field>
+                <Field label="Metric" error=error field="metric" id="rule-metric-error">
+                    <Select
+                        options=AlertMetric::ALL.to_vec()
+                        value=form.metric
+                        word=AlertMetric::as_str
+                        text=|m| m.label().to_owned()
+                        error=error
+                        field="metric"
+                    />
+                </Field>
+                <Field label="Fires when">
+                    <Select
+                        options=vec![Comparison::Above, Comparison::Below]
+                        value=form.comparison
+                        word=comparison_word
+                        text=|c| format!("{} ({})", comparison_word(c), c.symbol())
+                    />
+                </Field>
+                <Field label=move || format!("Threshold ({})", unit()) error=error field="threshold" id="rule-threshold-error">
+                    <input type="number" step="any" required bind:value=threshold
+                        aria-invalid=invalid("threshold") aria-describedby="rule-threshold-error" />
+                </Field>
+                <Field label="Severity">
+                    <Select
+                        options=Severity::ALL.to_vec()
+                        value=form.severity
+                        word=Severity::as_str
+                        text=|s| s.as_str().to_owned()
+                    />
+                </Field>
+                <Field label="For (s)" error=error field="for_seconds" id="rule-for-error">
+                    <input type="number" min="0" step="1" bind:value=for_seconds
+                        aria-invalid=invalid("for_seconds") aria-describedby="rule-for-error" />
+                </Field>
+                <Field label=move || format!("Recovery margin ({})", unit()) error=error field="recovery_margin" id="rule-margin-error">
+                    <input type="number" min="0" step="any" bind:value=margin
+                        aria-invalid=invalid("recovery_margin") aria-describedby="rule-margin-error" />
+                </Field>
                 {move || scoped().then(|| view! {
-                    <div class="field">
-                        <label>"Window (s)"
-                            <input type="number" min="1" step="1" bind:value=window_seconds
-                                aria-invalid=invalid("window_seconds") aria-describedby="rule-window-error" />
-                        </label>
-                        <FieldError error=error field="window_seconds" id="rule-window-error" />
-                    </div>
+                    <Field label="Window (s)" error=error field="window_seconds" id="rule-window-error">
+                        <input type="number" min="1" step="1" bind:value=window_seconds
+                            aria-invalid=invalid("window_seconds") aria-describedby="rule-window-error" />
+                    </Field>
                     <div class="field">
                         <TargetPicker label="Probes of" none_label="All targets" selected=target kind=TargetKind::Http />
                         <FieldError error=error field="target_id" id="rule-target-error" />
                     </div>
-                    <div class="field">
-                        <label>"Or service"
-                            <input type="text" placeholder="ingested requests" bind:value=service
-                                aria-invalid=invalid("service") aria-describedby="rule-service-error" />
-                        </label>
-                        <FieldError error=error field="service" id="rule-service-error" />
-                    </div>
-                    <div class="field">
-                        <label>"Endpoint"
-                            <input type="text" placeholder="all endpoints" bind:value=endpoint
-                                disabled=move || service.with(|s| s.trim().is_empty())
-                                aria-invalid=invalid("endpoint") aria-describedby="rule-endpoint-error" />
-                        </label>
-                        <FieldError error=error field="endpoint" id="rule-endpoint-error" />
-                    </div>
+                    <Field label="Or service" error=error field="service" id="rule-service-error">
+                        <input type="text" placeholder="ingested requests" bind:value=service
+                            aria-invalid=invalid("service") aria-describedby="rule-service-error" />
+                    </Field>
+                    <Field label="Endpoint" error=error field="endpoint" id="rule-endpoint-error">
+                        <input type="text" placeholder="all endpoints" bind:value=endpoint
+                            disabled=move || service.with(|s| s.trim().is_empty())
+                            aria-invalid=invalid("endpoint") aria-describedby="rule-endpoint-error" />
+                    </Field>
                 })}
             </div>
-            <button type="submit" class="primary" disabled=move || save.pending().get() || form.threshold_value().is_none()>
-                {move || if editing() { "Save changes" } else { "Add rule" }}
-            </button>
-            {move || editing().then(|| view! {
-                <button type="button" on:click=move |_| form.clear()>"Cancel"</button>
-            })}
-            <ChangeError error=unless_field(error, FIELDS) />
+            <EditorActions
+                add="Add rule"
+                editing=Signal::derive(editing)
+                disabled=Signal::derive(move || save.pending().get() || form.threshold_value().is_none())
+                on_cancel=Callback::new(move |()| form.clear())
+                error=error
+                fields=FIELDS
+            />
         </form>
     }
 }

@@ -8,13 +8,15 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use vigie_api::{Alert, AlertList, AlertState, AlertTransition, SYSTEM_ACTOR, Severity};
+use vigie_api::{Alert, AlertState, AlertTransition, SYSTEM_ACTOR, Severity};
 
 use crate::api::{AlertQuery, ApiClient, Range, StateFilter};
 use crate::components::alert_dialog::{AlertAction, AlertDialog};
+use crate::components::change_error::LoadError;
+use crate::components::pager::Pager;
 use crate::components::severity::SeverityChip;
 use crate::format;
-use crate::lists::last_list;
+use crate::lists::{last_answer, last_list};
 use crate::live::{LiveHost, ticker, unix_now_ms};
 
 /// Open alerts asked for: all of them, in practice.
@@ -131,10 +133,6 @@ fn OpenAlerts(changed: RwSignal<u32>) -> impl IntoView {
     let list = last_list(fetched, |l| l.alerts);
     let loaded = Memo::new(move |_| fetched.get().is_some());
     let empty = Memo::new(move |_| list.with(Vec::is_empty));
-    let load_error = move || match fetched.get() {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
-    };
     let find = move |id: i64| list.with(|l| l.iter().find(|a| a.id == id).cloned());
 
     // The alert being acted on, and how.
@@ -221,7 +219,7 @@ fn OpenAlerts(changed: RwSignal<u32>) -> impl IntoView {
                 "Open "
                 <span class="count">{move || list.with(Vec::len)}</span>
             </h2>
-            {move || load_error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
+            <LoadError fetched=fetched />
             {rows}
             {dialog}
         </section>
@@ -265,22 +263,13 @@ fn AlertHistory(changed: RwSignal<u32>) -> impl IntoView {
         let client = client.clone();
         async move { client.alerts(&query).await }
     });
-    let page = Memo::new(
-        move |prev: Option<&Option<AlertList>>| match fetched.get() {
-            Some(Ok(l)) => Some(l),
-            _ => prev.cloned().flatten(),
-        },
-    );
+    let page = last_answer(fetched);
     let list = Memo::new(move |_| page.get().map(|p| p.alerts).unwrap_or_default());
     let total = Memo::new(move |_| page.get().map_or(0, |p| p.total));
     // A memo: the list below is rebuilt only when this changes, not on every
     // refresh (rows are kept, and so is an opened one's history).
     let none_match =
         Memo::new(move |_| page.with(|p| p.as_ref().is_some_and(|p| p.alerts.is_empty())));
-    let load_error = move || match fetched.get() {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
-    };
 
     let row = move |id: i64| {
         let current = Memo::new(move |_| list.with(|l| l.iter().find(|a| a.id == id).cloned()));
@@ -334,16 +323,11 @@ fn AlertHistory(changed: RwSignal<u32>) -> impl IntoView {
         }
     };
 
-    let at_newest = move || offset.get() == 0;
-    let at_oldest = move || u64::from(offset.get() + PAGE) >= total.get();
-    let shown_range = move || {
-        let (offset, count) = (offset.get(), list.with(Vec::len) as u32);
-        if count == 0 {
-            "none".to_owned()
-        } else {
-            format!("{}–{} of {}", offset + 1, offset + count, total.get())
-        }
-    };
+    // Where the next page starts, when there is one.
+    let next = Signal::derive(move || {
+        let next = u64::from(offset.get() + PAGE);
+        (next < total.get()).then_some(next)
+    });
 
     view! {
         <section class="alerts-history" aria-labelledby="history-heading">
@@ -400,30 +384,21 @@ fn AlertHistory(changed: RwSignal<u32>) -> impl IntoView {
                     " Also those that cleared before firing"
                 </label>
             </div>
-            {move || load_error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
-            {move || {
-                if none_match.get() {
-                    view! { <p class="empty">"No alert matches these filters."</p> }.into_any()
-                } else {
-                    view! {
-                        <ul class="alert-list">
-                            <For each=move || list.get() key=|a| a.id children=move |a| row(a.id) />
-                        </ul>
-                    }
-                    .into_any()
-                }
-            }}
-            <nav class="pager" aria-label="History pages">
-                <button type="button" disabled=at_newest
-                    on:click=move |_| offset.update(|o| *o = o.saturating_sub(PAGE))>
-                    "Newer"
-                </button>
-                <span data-testid="history-range">{shown_range}</span>
-                <button type="button" disabled=at_oldest
-                    on:click=move |_| offset.update(|o| *o += PAGE)>
-                    "Older"
-                </button>
-            </nav>
+            <LoadError fetched=fetched />
+            <Show when=move || !none_match.get() fallback=|| view! { <p class="empty">"No alert matches these filters."</p> }>
+                <ul class="alert-list">
+                    <For each=move || list.get() key=|a| a.id children=move |a| row(a.id) />
+                </ul>
+            </Show>
+            <Pager
+                offset=offset
+                page=PAGE
+                count=Signal::derive(move || list.with(Vec::len) as u32)
+                total=total
+                next=next
+                label="History pages"
+                range_testid="history-range"
+            />
         </section>
     }
 }

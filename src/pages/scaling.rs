@@ -10,20 +10,21 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use vigie_api::{
-    AutoScalingStatus, Executor, ScalingAction, ScalingActionList, ScalingActionsQuery,
-    ScalingConfig, ScalingConfigSpec, ScalingDirection, ScalingMode, ScalingOutcome, ScalingScope,
-    ScalingStatus, ScalingType, TriggerType, Verdict,
+    AutoScalingStatus, Executor, ScalingAction, ScalingActionsQuery, ScalingConfig,
+    ScalingConfigSpec, ScalingDirection, ScalingMode, ScalingOutcome, ScalingScope, ScalingStatus,
+    ScalingType, TriggerType, Verdict,
 };
 use vigie_charts::Point;
 
 use crate::api::{ApiClient, ClientError, Range, Span, TriggerHistory, Window};
-use crate::components::change_error::ChangeError;
+use crate::components::change_error::{ChangeError, LoadError};
 use crate::components::chart::{Line, Threshold, ThresholdSide, TimeSeriesChart};
 use crate::components::confirm::ConfirmButton;
+use crate::components::pager::Pager;
 use crate::components::scale_dialog::{Planned, ScaleDialog, change_text, planned};
 use crate::components::scaling_editor::{ConfigForm, ScalingEditor};
 use crate::format;
-use crate::lists::refetching_action;
+use crate::lists::{action_error, last_answer, refetching_action, target_names};
 use crate::live::{LiveHost, ticker, unix_now_ms};
 use crate::pages::response_times::nice_ceiling;
 
@@ -66,7 +67,7 @@ pub fn direction_text(d: ScalingDirection) -> &'static str {
     }
 }
 
-fn mode_text(m: ScalingMode) -> &'static str {
+pub fn mode_text(m: ScalingMode) -> &'static str {
     match m {
         ScalingMode::Manual => "manual",
         ScalingMode::Automatic => "automatic",
@@ -217,10 +218,7 @@ pub fn Scaling() -> impl IntoView {
         }
     });
     // The last answer, kept while the next one loads or fails.
-    let last = Memo::new(move |prev: Option<&Option<Fetched>>| match fetched.get() {
-        Some(Ok(f)) => Some(f),
-        _ => prev.cloned().flatten(),
-    });
+    let last = last_answer(fetched);
     let statuses = Memo::new(move |_| {
         last.with(|f| {
             f.as_ref()
@@ -234,26 +232,7 @@ pub fn Scaling() -> impl IntoView {
     let monitoring_off =
         Memo::new(move |_| last.with(|f| f.as_ref().is_some_and(|f| !f.status.monitoring_active)));
     let loaded = Memo::new(move |_| last.with(Option::is_some));
-    let load_error = move || match fetched.get() {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
-    };
-    let targets = LocalResource::new({
-        let client = client.clone();
-        move || {
-            changed.get();
-            let client = client.clone();
-            async move { client.targets().await }
-        }
-    });
-    let target_name = move |id: i64| match targets.get() {
-        Some(Ok(list)) => list
-            .targets
-            .into_iter()
-            .find(|t| t.id == id)
-            .map(|t| t.spec.name),
-        _ => None,
-    };
+    let target_name = target_names(changed);
     let configurations = Memo::new(move |_| {
         statuses.with(|l| {
             l.iter()
@@ -308,7 +287,7 @@ pub fn Scaling() -> impl IntoView {
                     "Monitoring is paused: automatic mode takes no action until it resumes."
                 </p>
             })}
-            {move || load_error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
+            <LoadError fetched=fetched />
             {cards}
             <ScalingLog configurations=configurations changed=changed />
             <ScalingEditor form=form on_saved=Callback::new(move |_| changed.update(|n| *n += 1)) />
@@ -360,26 +339,31 @@ fn ScalingCard(
         .map(|s| s.configuration.spec.name)
         .unwrap_or_default();
 
-    let toggle = refetching_action(changed, {
-        let client = client.clone();
-        move |config: &ScalingConfig| {
-            let (client, id, mut spec) = (client.clone(), config.id, config.spec.clone());
-            spec.mode = match spec.mode {
-                ScalingMode::Manual => ScalingMode::Automatic,
-                ScalingMode::Automatic => ScalingMode::Manual,
-            };
-            async move { client.replace_scaling_config(id, &spec).await }
-        }
+    let toggle = refetching_action(changed, &client, |client, config: &ScalingConfig| {
+        let (id, mut spec) = (config.id, config.spec.clone());
+        spec.mode = match spec.mode {
+            ScalingMode::Manual => ScalingMode::Automatic,
+            ScalingMode::Automatic => ScalingMode::Manual,
+        };
+        async move { client.replace_scaling_config(id, &spec).await }
     });
-    let remove = refetching_action(changed, {
-        let client = client.clone();
-        move |id: &i64| {
-            let (client, id) = (client.clone(), *id);
-            async move { client.delete_scaling_config(id).await }
-        }
+    let remove = refetching_action(changed, &client, |client, id: &i64| {
+        let id = *id;
+        async move { client.delete_scaling_config(id).await }
     });
     let automatic =
         move || spec.with(|s| s.as_ref().is_some_and(|s| s.mode == ScalingMode::Automatic));
+    // What the switch shows: the click while its request runs, then the
+    // latest word from the server, whether this switch's own answer or the
+    // list refetched after anyone's change. After a refusal it shows the mode
+    // again, not the click.
+    let shown = RwSignal::new(untrack(automatic));
+    Effect::new(move || shown.set(automatic()));
+    Effect::new(move || match toggle.value().get() {
+        Some(Ok(config)) => shown.set(config.spec.mode == ScalingMode::Automatic),
+        Some(Err(_)) => shown.set(automatic()),
+        None => {}
+    });
 
     // The dialog open on this card, for which action.
     let acting = RwSignal::new(None::<ScalingDirection>);
@@ -467,15 +451,11 @@ fn ScalingCard(
                         type="checkbox"
                         role="switch"
                         aria-label=format!("{name} automatic mode")
-                        // Also set again once the server answered: after a
-                        // refusal the box shows the mode, not the click.
-                        prop:checked=move || {
-                            toggle.value().track();
-                            automatic()
-                        }
+                        prop:checked=move || shown.get()
                         disabled=move || toggle.pending().get()
-                        on:change=move |_| {
+                        on:change=move |ev| {
                             if let Some(s) = current.get_untracked() {
+                                shown.set(event_target_checked(&ev));
                                 toggle.dispatch(s.configuration);
                             }
                         }
@@ -581,10 +561,7 @@ fn ScalingCard(
                     })
                 />
             </div>
-            <ChangeError error=Signal::derive(move || {
-                let toggled = toggle.value().get().and_then(Result::err);
-                toggled.or_else(|| remove.value().get().and_then(Result::err))
-            }) />
+            <ChangeError error=Signal::derive(move || action_error(toggle).or_else(|| action_error(remove))) />
             {dialog}
         </article>
     }
@@ -710,21 +687,12 @@ fn ScalingLog(configurations: Memo<Vec<(i64, String)>>, changed: RwSignal<u32>) 
         let client = client.clone();
         async move { client.scaling_actions(&query).await }
     });
-    let page = Memo::new(
-        move |prev: Option<&Option<ScalingActionList>>| match fetched.get() {
-            Some(Ok(l)) => Some(l),
-            _ => prev.cloned().flatten(),
-        },
-    );
+    let page = last_answer(fetched);
     let list = Memo::new(move |_| page.get().map(|p| p.actions).unwrap_or_default());
     let total = Memo::new(move |_| page.get().map_or(0, |p| p.total));
     let next_offset = Memo::new(move |_| page.get().and_then(|p| p.next_offset));
     let none_match =
         Memo::new(move |_| page.with(|p| p.as_ref().is_some_and(|p| p.actions.is_empty())));
-    let load_error = move || match fetched.get() {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
-    };
     let set_filter = move |f: &dyn Fn(&mut LogFilter)| {
         filter.update(|l| f(l));
         offset.set(0);
@@ -754,16 +722,6 @@ fn ScalingLog(configurations: Memo<Vec<(i64, String)>>, changed: RwSignal<u32>) 
                 <td data-testid="reason">{text(|a| a.reason.clone())}</td>
                 <td class="error" data-testid="action-error">{text(|a| a.error.clone().unwrap_or_default())}</td>
             </tr>
-        }
-    };
-
-    let at_newest = move || offset.get() == 0;
-    let shown_range = move || {
-        let (offset, count) = (offset.get(), list.with(Vec::len) as u32);
-        if count == 0 {
-            "none".to_owned()
-        } else {
-            format!("{}–{} of {}", offset + 1, offset + count, total.get())
         }
     };
 
@@ -810,49 +768,39 @@ fn ScalingLog(configurations: Memo<Vec<(i64, String)>>, changed: RwSignal<u32>) 
                     />
                 </label>
             </div>
-            {move || load_error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
-            {move || {
-                if none_match.get() {
-                    view! { <p class="empty" data-testid="no-action">"No action matches these filters."</p> }.into_any()
-                } else {
-                    view! {
-                        <table class="targets scaling-actions">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Time"</th>
-                                    <th scope="col">"Configuration"</th>
-                                    <th scope="col">"Direction"</th>
-                                    <th scope="col">"Before → after"</th>
-                                    <th scope="col">"Actor"</th>
-                                    <th scope="col">"Automatic"</th>
-                                    <th scope="col">"Outcome"</th>
-                                    <th scope="col">"Reason"</th>
-                                    <th scope="col">"Error"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                <For each=move || list.get() key=|a| a.id children=move |a| row(a.id) />
-                            </tbody>
-                        </table>
-                    }
-                    .into_any()
-                }
-            }}
-            <nav class="pager" aria-label="Audit log pages">
-                <button type="button" disabled=at_newest
-                    on:click=move |_| offset.update(|o| *o = o.saturating_sub(PAGE))>
-                    "Newer"
-                </button>
-                <span data-testid="log-range">{shown_range}</span>
-                <button type="button" disabled=move || next_offset.get().is_none()
-                    on:click=move |_| {
-                        if let Some(next) = next_offset.get_untracked() {
-                            offset.set(u32::try_from(next).unwrap_or(u32::MAX));
-                        }
-                    }>
-                    "Older"
-                </button>
-            </nav>
+            <LoadError fetched=fetched />
+            <Show
+                when=move || !none_match.get()
+                fallback=|| view! { <p class="empty" data-testid="no-action">"No action matches these filters."</p> }
+            >
+                <table class="targets scaling-actions">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Time"</th>
+                            <th scope="col">"Configuration"</th>
+                            <th scope="col">"Direction"</th>
+                            <th scope="col">"Before → after"</th>
+                            <th scope="col">"Actor"</th>
+                            <th scope="col">"Automatic"</th>
+                            <th scope="col">"Outcome"</th>
+                            <th scope="col">"Reason"</th>
+                            <th scope="col">"Error"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=move || list.get() key=|a| a.id children=move |a| row(a.id) />
+                    </tbody>
+                </table>
+            </Show>
+            <Pager
+                offset=offset
+                page=PAGE
+                count=Signal::derive(move || list.with(Vec::len) as u32)
+                total=total
+                next=next_offset
+                label="Audit log pages"
+                range_testid="log-range"
+            />
         </section>
     }
 }

@@ -51,20 +51,14 @@ pub fn Targets() -> impl IntoView {
         }
     });
 
-    let remove = refetching_action(changed, {
-        let client = client.clone();
-        move |id: &i64| {
-            let (client, id) = (client.clone(), *id);
-            async move { client.delete_target(id).await }
-        }
+    let remove = refetching_action(changed, &client, |client, id: &i64| {
+        let id = *id;
+        async move { client.delete_target(id).await }
     });
-    let toggle = refetching_action(changed, {
-        let client = client.clone();
-        move |t: &Target| {
-            let (client, id, mut spec) = (client.clone(), t.id, t.spec.clone());
-            spec.enabled = !spec.enabled;
-            async move { client.replace_target(id, &spec).await }
-        }
+    let toggle = refetching_action(changed, &client, |client, t: &Target| {
+        let (id, mut spec) = (t.id, t.spec.clone());
+        spec.enabled = !spec.enabled;
+        async move { client.replace_target(id, &spec).await }
     });
 
     // The last list received; rows are keyed by id and their cells read it,

@@ -7,6 +7,8 @@
 //! - `cargo xtask bench [--smoke]`: the performance budget, beside uPlot and
 //!   nginx, written to BENCHMARKS.md (`--smoke`: one short run of each;
 //!   `VIGIE_BENCH_SERVER_BIN=…` measures another vigie-server build).
+//! - `cargo xtask e2e [Playwright filters]`: only the end-to-end tests, or
+//!   the files and `-g` patterns given, against fresh builds.
 //! - `cargo xtask dist`: build the dashboard's release bundle and print its sizes.
 
 mod bench;
@@ -18,7 +20,8 @@ mod tools;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <run [-- server flags] | test | bench [--smoke] | dist>";
+const USAGE: &str =
+    "usage: cargo xtask <run [-- server flags] | test | bench [--smoke] | e2e [filters] | dist>";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
         Some("run") => dist::run(args.filter(|a| a != "--").collect()),
         Some("test") => test::run(),
         Some("bench") => bench::run(&args.collect::<Vec<_>>()),
+        Some("e2e") => test::e2e_only(&args.collect::<Vec<_>>()),
         Some("dist") => dist::build().map(|_| ()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

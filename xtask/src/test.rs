@@ -86,7 +86,7 @@ fn pipeline(counts: &mut Counts) -> Result {
     let server = dist::build_server("dev")?;
 
     step("end-to-end tests (Playwright) against the real server and release build");
-    let c = end2end(&server, &dist)?;
+    let c = end2end(&server, &dist, &[])?;
     *counts += c;
     if c.failed > 0 {
         return Err(format!("{} end-to-end test(s) failed", c.failed));
@@ -98,7 +98,20 @@ fn pipeline(counts: &mut Counts) -> Result {
     Ok(())
 }
 
-fn end2end(server_bin: &Path, dist: &Path) -> Result<Counts> {
+/// `cargo xtask e2e [files or -g patterns]`: only the end-to-end tests, or
+/// some of them (Playwright's own filters), against fresh builds.
+pub fn e2e_only(filters: &[String]) -> Result<()> {
+    let dist = dist::build()?;
+    let server = dist::build_server("dev")?;
+    let c = end2end(&server, &dist, filters)?;
+    println!("{} passed, {} failed", c.passed, c.failed);
+    if c.failed > 0 {
+        return Err(String::new());
+    }
+    Ok(())
+}
+
+fn end2end(server_bin: &Path, dist: &Path, filters: &[String]) -> Result<Counts> {
     // Shared by the files that do not start their own (security.spec.ts);
     // the others start one each from VIGIE_SERVER_BIN and VIGIE_STATIC_DIR
     // (end2end/tests/vigie.ts), so that no file's state reaches another.
@@ -117,6 +130,7 @@ fn end2end(server_bin: &Path, dist: &Path) -> Result<Counts> {
     let _ = std::fs::remove_file(&report);
     let status = Command::new(tools::npm_dir().join("node_modules/.bin/playwright"))
         .args(["test", "--reporter=list,json"])
+        .args(filters)
         .current_dir(tools::npm_dir())
         .env("VIGIE_BASE_URL", format!("http://127.0.0.1:{port}"))
         .env("VIGIE_SERVER_BIN", server_bin)

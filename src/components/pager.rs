@@ -1,0 +1,56 @@
+//! Newer and Older through a list shown a page at a time, newest first, with
+//! which of its items are shown between them.
+
+use leptos::prelude::*;
+
+/// `21–40 of 57`; `none` on an empty page.
+pub fn range_text(offset: u32, count: u32, total: u64) -> String {
+    if count == 0 {
+        "none".to_owned()
+    } else {
+        format!("{}–{} of {}", offset + 1, offset + count, total)
+    }
+}
+
+/// `offset` is where the page shown starts, `count` how many it shows, out
+/// of `total`; `next` where the next page starts (`None` on the last).
+/// `label` names the navigation; the range shown has `range_testid`.
+#[component]
+pub fn Pager(
+    offset: RwSignal<u32>,
+    page: u32,
+    #[prop(into)] count: Signal<u32>,
+    #[prop(into)] total: Signal<u64>,
+    #[prop(into)] next: Signal<Option<u64>>,
+    label: &'static str,
+    range_testid: &'static str,
+) -> impl IntoView {
+    view! {
+        <nav class="pager" aria-label=label>
+            <button type="button" disabled=move || offset.get() == 0
+                on:click=move |_| offset.update(|o| *o = o.saturating_sub(page))>
+                "Newer"
+            </button>
+            <span data-testid=range_testid>{move || range_text(offset.get(), count.get(), total.get())}</span>
+            <button type="button" disabled=move || next.get().is_none()
+                on:click=move |_| {
+                    if let Some(next) = next.get_untracked() {
+                        offset.set(u32::try_from(next).unwrap_or(u32::MAX));
+                    }
+                }>
+                "Older"
+            </button>
+        </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_count_from_one() {
+        assert_eq!(range_text(0, 0, 0), "none");
+        assert_eq!(range_text(20, 20, 57), "21–40 of 57");
+    }
+}
