@@ -11,9 +11,11 @@ pub const API_PREFIX: &str = "/api/performance";
 mod alerts;
 pub use alerts::*;
 mod query;
+mod recommendations;
 mod reports;
 mod scaling;
 pub use query::*;
+pub use recommendations::*;
 pub use reports::*;
 pub use scaling::*;
 
@@ -71,6 +73,10 @@ pub mod paths {
     /// `GET` list; `reports/{id}`: `GET`, `DELETE`; `reports/{id}/download?format=`;
     /// `POST reports/{id}/cancel`.
     pub const REPORTS: &str = "/api/performance/reports";
+    /// `GET` list, `POST` create; `report-schedules/{id}`: `GET`, `PUT`, `DELETE`.
+    pub const REPORT_SCHEDULES: &str = "/api/performance/report-schedules";
+    /// `GET`: advice drawn from the measurements, each with its evidence.
+    pub const RECOMMENDATIONS: &str = "/api/performance/recommendations";
 }
 
 /// What a token may do. Each role includes the ones before it, except

@@ -385,3 +385,18 @@ pub struct DownloadQuery {
     #[cfg_attr(feature = "openapi", param(value_type = String))]
     pub format: crate::ReportFormat,
 }
+
+/// `GET recommendations/`: the period looked at, the last 24 hours when
+/// absent; at most 31 days.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct RecommendationsQuery {
+    /// Start, Unix ms; a day before `to` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    /// End, Unix ms; now when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
+}

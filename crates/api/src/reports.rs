@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Alert, EndpointStats, ScalingAction};
+use crate::{Alert, EndpointStats, Recommendation, ScalingAction};
 
 /// A download format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,16 +55,19 @@ pub enum ReportSection {
     Alerts,
     /// Scaling actions in the period.
     Scaling,
+    /// Advice drawn from the period's measurements.
+    Recommendations,
 }
 
 impl ReportSection {
-    pub const ALL: [ReportSection; 6] = [
+    pub const ALL: [ReportSection; 7] = [
         ReportSection::Summary,
         ReportSection::ResponseTimes,
         ReportSection::Resources,
         ReportSection::Endpoints,
         ReportSection::Alerts,
         ReportSection::Scaling,
+        ReportSection::Recommendations,
     ];
 }
 
@@ -209,9 +212,86 @@ pub struct ReportContent {
     pub worst_endpoints: Vec<EndpointStats>,
     pub alerts: Vec<Alert>,
     pub scaling_actions: Vec<ScalingAction>,
+    pub recommendations: Vec<Recommendation>,
     /// What the period lacks, said plainly (no data, a source not set up).
     pub notes: Vec<String>,
 }
 
 /// SSE event name of a report's progress.
 pub const REPORT_EVENT: &str = "report";
+
+/// How often a scheduled report runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleFrequency {
+    /// Every day at `hour:minute` UTC, over the 24 hours before.
+    Daily,
+    /// Every `weekday` at `hour:minute` UTC, over the 7 days before.
+    Weekly,
+}
+
+impl ScheduleFrequency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScheduleFrequency::Daily => "daily",
+            ScheduleFrequency::Weekly => "weekly",
+        }
+    }
+}
+
+/// A report generated at a set time without anyone asking (`POST`/`PUT`
+/// `report-schedules/`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReportScheduleSpec {
+    /// 1 to 100 characters.
+    pub name: String,
+    pub frequency: ScheduleFrequency,
+    /// 0 to 23, UTC.
+    pub hour: u8,
+    /// 0 to 59; 0 when absent.
+    #[serde(default)]
+    pub minute: u8,
+    /// 1 (Monday) to 7 (Sunday): weekly schedules only, and required there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekday: Option<u8>,
+    /// HTTP targets covered (ids); every target when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<i64>>,
+    /// Services of the ingested requests covered; every one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<Vec<String>>,
+    /// Sections included; all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sections: Option<Vec<ReportSection>>,
+    /// Whether it runs; true when absent.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// A stored schedule and where it stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportSchedule {
+    pub id: i64,
+    pub spec: ReportScheduleSpec,
+    pub created_at: i64,
+    /// The time (Unix ms) of the last run made, the slot it was due at.
+    pub last_run_at: Option<i64>,
+    /// The report that run started.
+    pub last_report_id: Option<i64>,
+    /// When it runs next (Unix ms); `None` while disabled.
+    pub next_run_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportScheduleList {
+    pub schedules: Vec<ReportSchedule>,
+}

@@ -122,6 +122,7 @@ pub async fn content(
         worst_endpoints: Vec::new(),
         alerts: Vec::new(),
         scaling_actions: Vec::new(),
+        recommendations: Vec::new(),
         notes: Vec::new(),
     };
 
