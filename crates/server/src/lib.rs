@@ -668,6 +668,11 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     if let Err(e) = reports::recover(&state).await {
         tracing::error!(error = %e, "cannot recover the reports left unfinished");
     }
+    // A slot missed while the server was down, generated once before serving.
+    if let Err(e) = reports::schedule::run_due(&state).await {
+        tracing::error!(error = %e, "cannot start the scheduled reports due");
+    }
+    let scheduler = reports::schedule::spawn(state.clone());
     let evaluator = alerts::spawn_evaluator(state.clone());
     let autoscaler = scaling::engine::spawn(
         state.clone(),
@@ -690,6 +695,13 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         state,
         shutdown,
         http,
-        background: vec![sampler, writer_task, maintenance, evaluator, autoscaler],
+        background: vec![
+            sampler,
+            writer_task,
+            maintenance,
+            evaluator,
+            autoscaler,
+            scheduler,
+        ],
     })
 }

@@ -341,6 +341,17 @@ const MIGRATIONS: &[&str] = &[
         files TEXT NOT NULL
      );
      CREATE INDEX reports_by_creation ON reports (created_at);",
+    // Scheduled reports: the spec as JSON; `since_ms` is where slots count
+    // from (creation, last change, last run), claimed with the report.
+    "CREATE TABLE report_schedules (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        spec TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        since_ms INTEGER NOT NULL,
+        last_run_at INTEGER,
+        last_report_id INTEGER
+     );",
 ];
 
 /// The schema version that added `request_rollups`: a database below it
@@ -352,6 +363,11 @@ pub const REQUEST_ROLLUPS_VERSION: usize = 8;
 type MigrationStep = fn(&Connection) -> Result<(), StoreError>;
 const MIGRATION_STEPS: &[(usize, MigrationStep)] =
     &[(REQUEST_ROLLUPS_VERSION, backfill_request_rollups)];
+
+/// Whether `e` is a UNIQUE (or other constraint) violation: a name taken.
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
 
 /// Measurements to store together.
 #[derive(Debug, Clone, Default)]

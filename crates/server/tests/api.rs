@@ -231,6 +231,14 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         .await;
     assert_eq!(resp.status(), 202);
     let report: vigie_api::ReportInfo = resp.json().await.expect("report");
+    let resp = app
+        .post(
+            "/api/performance/report-schedules/",
+            &json!({"name": "daily", "frequency": "daily", "hour": 6}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let schedule: vigie_api::ReportSchedule = resp.json().await.expect("schedule");
     common::poll(Duration::from_secs(20), || async {
         let r: vigie_api::ReportInfo = app
             .get(&format!("/api/performance/reports/{}/", report.id))
@@ -280,6 +288,9 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
             }
             "/api/performance/reports/{id}/" => {
                 format!("/api/performance/reports/{}/", report.id)
+            }
+            "/api/performance/report-schedules/{id}/" => {
+                format!("/api/performance/report-schedules/{}/", schedule.id)
             }
             // A file, not JSON: its format is the one query it needs.
             "/api/performance/reports/{id}/download/" => {
@@ -337,6 +348,7 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         "/api/performance/endpoints/",
         "/api/performance/metrics/",
         "/api/performance/monitoring/",
+        "/api/performance/report-schedules/",
         "/api/performance/reports/",
         "/api/performance/scaling-actions/",
         "/api/performance/scaling-configurations/",
@@ -354,6 +366,7 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         format!("/api/performance/scaling-configurations/{}/", scaling.id),
         format!("/api/performance/reports/{}/", report.id),
         format!("/api/performance/reports/{}/download/", report.id),
+        format!("/api/performance/report-schedules/{}/", schedule.id),
     ])
     .collect();
     expected.sort_unstable();

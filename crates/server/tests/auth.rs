@@ -98,6 +98,19 @@ fn expected_roles() -> BTreeMap<(&'static str, &'static str), Option<Role>> {
             Some(Operator),
         ),
         ("delete", format!("{p}/reports/{{id}}/"), Some(Operator)),
+        ("get", format!("{p}/report-schedules/"), Some(Viewer)),
+        ("post", format!("{p}/report-schedules/"), Some(Operator)),
+        ("get", format!("{p}/report-schedules/{{id}}/"), Some(Viewer)),
+        (
+            "put",
+            format!("{p}/report-schedules/{{id}}/"),
+            Some(Operator),
+        ),
+        (
+            "delete",
+            format!("{p}/report-schedules/{{id}}/"),
+            Some(Operator),
+        ),
     ];
     rows.into_iter()
         .map(|(m, path, role)| ((m, &*Box::leak(path.into_boxed_str())), role))

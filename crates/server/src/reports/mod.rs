@@ -13,6 +13,7 @@
 
 pub mod generate;
 pub mod render;
+pub mod schedule;
 pub mod store;
 
 use std::collections::HashMap;
@@ -37,7 +38,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiQuery, parse_json};
 use crate::openapi::Op;
 
-const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 const MAX_PERIOD_MS: i64 = 31 * DAY_MS;
 /// How far in the future `to` may be (clock skew).
 const FUTURE_MS: i64 = 60_000;
@@ -49,6 +50,8 @@ pub struct Reports {
     workers: Arc<Semaphore>,
     jobs: Mutex<HashMap<i64, CancellationToken>>,
     dir: PathBuf,
+    /// Tells the scheduler a schedule changed.
+    pub wake: schedule::Wake,
 }
 
 impl Reports {
@@ -57,6 +60,7 @@ impl Reports {
             workers: Arc::new(Semaphore::new(workers as usize)),
             jobs: Mutex::new(HashMap::new()),
             dir: data_dir.join("reports"),
+            wake: schedule::Wake::default(),
         }
     }
 
@@ -127,7 +131,10 @@ fn period(req: &ReportRequest, now: i64) -> Result<(i64, i64), ApiError> {
     Ok((from, to))
 }
 
-async fn check(state: &AppState, mut req: ReportRequest) -> Result<ReportRequest, ApiError> {
+pub(crate) async fn check(
+    state: &AppState,
+    mut req: ReportRequest,
+) -> Result<ReportRequest, ApiError> {
     if let Some(ids) = &req.targets {
         let targets = state.store().call(|s| s.targets()).await?;
         for id in ids {
@@ -523,4 +530,5 @@ pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
         cancel_op(),
     )
     .change(Method::DELETE, &one, Role::Operator, delete, delete_op())
+    .with(schedule::routes)
 }

@@ -1,9 +1,30 @@
-//! Reports in SQLite: one row per generation, its progress and its files.
+//! Reports in SQLite: one row per generation, its progress and its files;
+//! the schedules and the slots they claimed.
 
 use rusqlite::{OptionalExtension, Row, params};
-use vigie_api::{ReportFile, ReportInfo, ReportRequest, ReportStatus};
+use vigie_api::{
+    ReportFile, ReportInfo, ReportRequest, ReportSchedule, ReportScheduleSpec, ReportStatus,
+};
 
-use crate::store::{Store, StoreError, text};
+use super::schedule::Stored;
+use crate::store::{Store, StoreError, is_unique_violation, text};
+
+const SCHEDULE_COLUMNS: &str = "id, spec, created_at, since_ms, last_run_at, last_report_id";
+
+fn schedule_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
+    let spec: ReportScheduleSpec = serde_json::from_str(text(r, 1)?).map_err(|e| json_err(1, e))?;
+    Ok(Stored {
+        schedule: ReportSchedule {
+            id: r.get(0)?,
+            spec,
+            created_at: r.get(2)?,
+            last_run_at: r.get(4)?,
+            last_report_id: r.get(5)?,
+            next_run_at: None,
+        },
+        since: r.get(3)?,
+    })
+}
 
 const COLUMNS: &str = "id, status, progress, step, from_ms, to_ms, request, requested_by,
      created_at, finished_at, error, files";
@@ -46,6 +67,24 @@ fn to_json(v: &impl serde::Serialize) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Task(format!("report: {e}")))
 }
 
+/// Records a queued report on `conn`; its id.
+fn insert_queued(
+    conn: &rusqlite::Connection,
+    request: &ReportRequest,
+    (from_ms, to_ms): (i64, i64),
+    requested_by: &str,
+    at_ms: i64,
+) -> Result<i64, StoreError> {
+    let request = to_json(request)?;
+    conn.execute(
+        "INSERT INTO reports (status, progress, step, from_ms, to_ms, request, requested_by,
+                              created_at, files)
+         VALUES ('queued', 0, 'waiting for a free worker', ?1, ?2, ?3, ?4, ?5, '[]')",
+        params![from_ms, to_ms, request, requested_by, at_ms],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
 impl Store {
     /// Records a queued report; its id.
     pub fn insert_report(
@@ -55,15 +94,8 @@ impl Store {
         requested_by: &str,
         at_ms: i64,
     ) -> Result<i64, StoreError> {
-        let request = to_json(request)?;
         let conn = self.write()?;
-        conn.execute(
-            "INSERT INTO reports (status, progress, step, from_ms, to_ms, request, requested_by,
-                                  created_at, files)
-             VALUES ('queued', 0, 'waiting for a free worker', ?1, ?2, ?3, ?4, ?5, '[]')",
-            params![from_ms, to_ms, request, requested_by, at_ms],
-        )?;
-        Ok(conn.last_insert_rowid())
+        insert_queued(&conn, request, (from_ms, to_ms), requested_by, at_ms)
     }
 
     pub fn report(&self, id: i64) -> Result<Option<ReportInfo>, StoreError> {
@@ -168,5 +200,97 @@ impl Store {
         Ok(stmt
             .query_map([before_ms], |r| r.get(0))?
             .collect::<Result<Vec<i64>, _>>()?)
+    }
+
+    pub fn report_schedules(&self) -> Result<Vec<Stored>, StoreError> {
+        let conn = self.read()?;
+        let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM report_schedules ORDER BY id");
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], schedule_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    pub fn report_schedule(&self, id: i64) -> Result<Option<Stored>, StoreError> {
+        let conn = self.read()?;
+        let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM report_schedules WHERE id = ?1");
+        Ok(conn.query_row(&sql, [id], schedule_row).optional()?)
+    }
+
+    /// Stores a schedule whose slots count from `at_ms`; `None` when its
+    /// name is taken.
+    pub fn insert_report_schedule(
+        &self,
+        spec: &ReportScheduleSpec,
+        at_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let json = to_json(spec)?;
+        let conn = self.write()?;
+        match conn.execute(
+            "INSERT INTO report_schedules (name, spec, created_at, since_ms)
+             VALUES (?1, ?2, ?3, ?3)",
+            params![spec.name, json, at_ms],
+        ) {
+            Ok(_) => Ok(Some(conn.last_insert_rowid())),
+            Err(e) if is_unique_violation(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Changes a schedule, its slots counting from `at_ms` again: `None`
+    /// when there is no such schedule, `Some(false)` when the name is taken.
+    pub fn update_report_schedule(
+        &self,
+        id: i64,
+        spec: &ReportScheduleSpec,
+        at_ms: i64,
+    ) -> Result<Option<bool>, StoreError> {
+        let json = to_json(spec)?;
+        match self.write()?.execute(
+            "UPDATE report_schedules SET name = ?2, spec = ?3, since_ms = MAX(since_ms, ?4)
+             WHERE id = ?1",
+            params![id, spec.name, json, at_ms],
+        ) {
+            Ok(1) => Ok(Some(true)),
+            Ok(_) => Ok(None),
+            Err(e) if is_unique_violation(&e) => Ok(Some(false)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn delete_report_schedule(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .write()?
+            .execute("DELETE FROM report_schedules WHERE id = ?1", [id])?
+            == 1)
+    }
+
+    /// Claims `slot` of schedule `id` and records its report, queued, in one
+    /// transaction: the report's id, or `None` when the slot was claimed
+    /// already (or the schedule is gone).
+    pub fn claim_schedule_slot(
+        &self,
+        id: i64,
+        slot: i64,
+        request: &ReportRequest,
+        (from_ms, to_ms): (i64, i64),
+        requested_by: &str,
+        at_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        self.transaction(|tx| {
+            let claimed = tx.execute(
+                "UPDATE report_schedules SET since_ms = ?2, last_run_at = ?2
+                 WHERE id = ?1 AND since_ms < ?2",
+                params![id, slot],
+            )?;
+            if claimed == 0 {
+                return Ok(None);
+            }
+            let report = insert_queued(tx, request, (from_ms, to_ms), requested_by, at_ms)?;
+            tx.execute(
+                "UPDATE report_schedules SET last_report_id = ?2 WHERE id = ?1",
+                params![id, report],
+            )?;
+            Ok(Some(report))
+        })
     }
 }

@@ -4,12 +4,12 @@
 //! marks `interrupted`, never one that says it succeeded.
 
 use rusqlite::types::Value;
-use rusqlite::{ErrorCode, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 use vigie_api::{
     ScalingAction, ScalingConfig, ScalingConfigSpec, ScalingDirection, ScalingOutcome,
 };
 
-use crate::store::{Store, StoreError, text};
+use crate::store::{Store, StoreError, is_unique_violation, text};
 
 /// What saving a configuration came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,10 +56,6 @@ pub struct ActionFilter {
 
 const ACTION_COLUMNS: &str = "id, config_id, config_name, direction, actor, automatic, reason,
      trigger_value, executor, before, after, outcome, error, output, forced, started_at, finished_at";
-
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
-}
 
 fn spec_json(spec: &ScalingConfigSpec) -> Result<String, StoreError> {
     serde_json::to_string(spec).map_err(|e| StoreError::Task(format!("scaling spec: {e}")))

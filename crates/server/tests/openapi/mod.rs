@@ -682,6 +682,58 @@ async fn real_answers_match_the_documented_schemas() {
     let (status, _) = api.call("delete", &config_path, &config_url, None).await;
     assert_eq!(status, 204);
 
+    // Reports: a generation, its record, the list; a schedule's life.
+    let (status, report) = api
+        .post(
+            &format!("{p}/generate-report/"),
+            &json!({"sections": ["summary"]}),
+        )
+        .await;
+    assert_eq!(status, 202, "{report}");
+    let (status, refused) = api
+        .post(
+            &format!("{p}/generate-report/"),
+            &json!({"from": 2, "to": 1}),
+        )
+        .await;
+    assert_eq!((status, &refused["field"]), (400, &json!("from")));
+    let report_path = format!("{p}/reports/{{id}}/");
+    let report_url = format!("{p}/reports/{}/", report["id"]);
+    api.read_at(&report_path, &report_url).await;
+    api.read_at(&format!("{p}/reports/"), &format!("{p}/reports/?limit=5"))
+        .await;
+    let (status, schedule) = api
+        .post(
+            &format!("{p}/report-schedules/"),
+            &json!({"name": "weekly", "frequency": "weekly", "weekday": 5, "hour": 7}),
+        )
+        .await;
+    assert_eq!(status, 201, "{schedule}");
+    let (status, refused) = api
+        .post(
+            &format!("{p}/report-schedules/"),
+            &json!({"name": "late", "frequency": "daily", "hour": 25}),
+        )
+        .await;
+    assert_eq!((status, &refused["field"]), (400, &json!("hour")));
+    let schedule_path = format!("{p}/report-schedules/{{id}}/");
+    let schedule_url = format!("{p}/report-schedules/{}/", schedule["id"]);
+    api.read_at(&schedule_path, &schedule_url).await;
+    api.read(&format!("{p}/report-schedules/")).await;
+    let (status, _) = api
+        .call(
+            "put",
+            &schedule_path,
+            &schedule_url,
+            Some(&json!({"name": "daily", "frequency": "daily", "hour": 7, "enabled": false})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = api
+        .call("delete", &schedule_path, &schedule_url, None)
+        .await;
+    assert_eq!(status, 204);
+
     // The events of the stream: each `data` is the JSON of its documented schema.
     let stream_path = format!("{p}/stream/");
     let resp = v
