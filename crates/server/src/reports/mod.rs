@@ -278,6 +278,11 @@ async fn run(
     };
     // The last progress is stored before the end, never after it.
     let _ = mirrored.await;
+    // A cancel that came while the files were written wins over them.
+    let outcome = match outcome {
+        Ok(_) if cancel.is_cancelled() => Err((ReportStatus::Cancelled, "cancelled".to_owned())),
+        o => o,
+    };
     let (status, error, files) = match outcome {
         Ok(files) => (ReportStatus::Succeeded, None, files),
         Err((status, e)) => {
