@@ -112,20 +112,26 @@ pub async fn recover(state: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The period of `req`, checked.
-fn period(req: &ReportRequest, now: i64) -> Result<(i64, i64), ApiError> {
-    let to = req.to.unwrap_or(now);
-    let from = req.from.unwrap_or(to - DAY_MS);
+/// A period asked for (a report's, the recommendations'), checked: the day
+/// before `to` by default, `to` now by default and not in the future,
+/// `from` before `to`, at most 31 days.
+pub(crate) fn period(
+    req_from: Option<i64>,
+    req_to: Option<i64>,
+    now: i64,
+) -> Result<(i64, i64), ApiError> {
+    let to = req_to.unwrap_or(now);
+    let from = req_from.unwrap_or(to.saturating_sub(DAY_MS));
     if to > now + FUTURE_MS {
         return Err(ApiError::bad_request("to", "to is in the future"));
     }
     if from >= to {
         return Err(ApiError::bad_request("from", "from must be before to"));
     }
-    if to - from > MAX_PERIOD_MS {
+    if to.saturating_sub(from) > MAX_PERIOD_MS {
         return Err(ApiError::bad_request(
             "to",
-            "a report covers at most 31 days",
+            "a period covers at most 31 days",
         ));
     }
     Ok((from, to))
@@ -187,7 +193,7 @@ pub async fn generate(
 ) -> Result<(StatusCode, Json<ReportInfo>), ApiError> {
     let req: ReportRequest = parse_json(&body)?;
     let now = crate::now_ms();
-    let span = period(&req, now)?;
+    let span = period(req.from, req.to, now)?;
     let req = check(&state, req).await?;
     let who = by.name.clone().unwrap_or_else(|| "local".to_owned());
     let stored = req.clone();
