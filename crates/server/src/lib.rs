@@ -44,6 +44,7 @@ pub mod metrics;
 pub mod monitoring;
 pub mod openapi;
 pub mod probes;
+pub mod recommendations;
 pub mod reports;
 pub mod rollup;
 pub mod scaling;
@@ -349,6 +350,7 @@ fn declare(state: &AppState) -> (Routes, Routes) {
         .with(alerts::routes)
         .with(scaling::routes)
         .with(reports::routes)
+        .with(recommendations::routes)
         .with(auth::routes)
         .with(health::routes)
         .with(telemetry::routes)

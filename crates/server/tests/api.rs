@@ -348,6 +348,7 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         "/api/performance/endpoints/",
         "/api/performance/metrics/",
         "/api/performance/monitoring/",
+        "/api/performance/recommendations/",
         "/api/performance/report-schedules/",
         "/api/performance/reports/",
         "/api/performance/scaling-actions/",

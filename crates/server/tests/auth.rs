@@ -99,6 +99,7 @@ fn expected_roles() -> BTreeMap<(&'static str, &'static str), Option<Role>> {
         ),
         ("delete", format!("{p}/reports/{{id}}/"), Some(Operator)),
         ("get", format!("{p}/report-schedules/"), Some(Viewer)),
+        ("get", format!("{p}/recommendations/"), Some(Viewer)),
         ("post", format!("{p}/report-schedules/"), Some(Operator)),
         ("get", format!("{p}/report-schedules/{{id}}/"), Some(Viewer)),
         (

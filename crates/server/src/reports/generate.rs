@@ -1,6 +1,6 @@
 //! A report's content, from the stored measurements of its period: the
 //! figures `measures` gives the dashboard, the alerts and the scaling
-//! actions of the period. Nothing here knows HTTP.
+//! actions of the period, and its recommendations. Nothing here knows HTTP.
 
 use vigie_api::{
     EndpointStats, MetricsResponse, PerformanceMetrics, ReportContent, ReportKpis, ReportRequest,
@@ -249,6 +249,24 @@ pub async fn content(
             out.notes
                 .push("No scaling action was taken in this period.".into());
         }
+    }
+    if has(ReportSection::Recommendations) {
+        go(90, "recommendations")?;
+        let mut recs = crate::recommendations::for_period(state, from, to).await?;
+        // Those about the targets and services the report covers, and the host's.
+        recs.retain(|r| {
+            let target = r
+                .link
+                .target
+                .is_none_or(|id| req.targets.as_ref().is_none_or(|ids| ids.contains(&id)));
+            let service = r.link.service.as_ref().is_none_or(|s| {
+                req.services
+                    .as_ref()
+                    .is_none_or(|wanted| wanted.contains(s))
+            });
+            target && service
+        });
+        out.recommendations = recs;
     }
     if out.kpis.iter().all(|k| k.count == 0) {
         out.notes.insert(

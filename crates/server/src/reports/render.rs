@@ -259,8 +259,52 @@ pub fn html(c: &ReportContent) -> String {
             out.push_str("</tbody></table>");
         }
     }
+    if c.sections.contains(&S::Recommendations) {
+        out.push_str("<h2>Recommendations</h2>");
+        recommendations(&mut out, &c.recommendations);
+    }
     out.push_str("</body></html>\n");
     out
+}
+
+/// A figure of a recommendation's evidence with its unit.
+fn evidence_value(e: &vigie_api::Evidence) -> String {
+    match e.unit.as_str() {
+        "count" => format!("{}", e.value),
+        "ratio" => format!("{:.2}", e.value),
+        unit => num(Some(e.value), unit),
+    }
+}
+
+fn recommendations(out: &mut String, recs: &[vigie_api::Recommendation]) {
+    if recs.is_empty() {
+        out.push_str(
+            "<p class=\"note\">No recommendation: no rule's condition held in this period.</p>",
+        );
+        return;
+    }
+    out.push_str("<table><thead><tr><th>severity</th><th>recommendation</th><th>evidence</th><th>expected gain</th></tr></thead><tbody>");
+    for r in recs {
+        let class = match r.severity {
+            vigie_api::RecommendationSeverity::Critical => " class=\"bad\"",
+            _ => "",
+        };
+        let evidence: Vec<String> = r
+            .evidence
+            .iter()
+            .map(|e| format!("{}: {}", esc(&e.label), esc(&evidence_value(e))))
+            .collect();
+        let _ = write!(
+            out,
+            "<tr><td{class}>{}</td><td><b>{}</b><br>{}</td><td>{}</td><td>{}</td></tr>",
+            r.severity.as_str(),
+            esc(&r.title),
+            esc(&r.detail),
+            evidence.join("<br>"),
+            esc(&r.gain)
+        );
+    }
+    out.push_str("</tbody></table>");
 }
 
 fn resolution(a: &vigie_api::Alert) -> String {
@@ -451,6 +495,56 @@ pub fn csv(c: &ReportContent) -> String {
             ]
         }),
     );
+    block(
+        &mut out,
+        "recommendations",
+        &[
+            "severity",
+            "rule",
+            "key",
+            "subject",
+            "title",
+            "detail",
+            "gain",
+            "from_utc",
+            "to_utc",
+            "page",
+            "link_from_ms",
+            "link_to_ms",
+            "target",
+            "service",
+            "endpoint",
+        ],
+        c.recommendations.iter().map(|r| {
+            vec![
+                t(r.severity.as_str()),
+                t(r.rule.as_str()),
+                t(&r.key),
+                t(&r.subject),
+                t(&r.title),
+                t(&r.detail),
+                t(&r.gain),
+                t(&utc(r.from)),
+                t(&utc(r.to)),
+                t(&r.link.page),
+                Cell::Int(r.link.from),
+                Cell::Int(r.link.to),
+                Cell::Num(r.link.target.map(|id| id as f64)),
+                t(r.link.service.as_deref().unwrap_or("")),
+                t(r.link.endpoint.as_deref().unwrap_or("")),
+            ]
+        }),
+    );
+    block(
+        &mut out,
+        "recommendation_evidence",
+        &["key", "label", "value", "unit"],
+        c.recommendations.iter().flat_map(|r| {
+            r.evidence
+                .iter()
+                .map(move |e| vec![t(&r.key), t(&e.label), Cell::Num(Some(e.value)), t(&e.unit)])
+        }),
+    );
     out
 }
 
@@ -486,5 +580,74 @@ mod tests {
         }
         assert_eq!(cell(&Cell::Num(Some(-2.5))), "-2.5");
         assert_eq!(cell(&Cell::Int(-3)), "-3");
+    }
+
+    #[test]
+    fn recommendations_are_a_section_and_two_csv_blocks_escaped() {
+        use vigie_api::{
+            ChartLink, Evidence, Recommendation, RecommendationRule, RecommendationSeverity,
+            ReportSection,
+        };
+        let rec = Recommendation {
+            key: "slow_endpoint:=evil() GET /<x>".into(),
+            rule: RecommendationRule::SlowEndpoint,
+            severity: RecommendationSeverity::Critical,
+            title: "Slow endpoint GET /<x>".into(),
+            subject: "=evil() GET /<x>".into(),
+            detail: "=evil() GET /<x> answered 40 requests, p95 2500 ms.".into(),
+            evidence: vec![Evidence {
+                label: "p95".into(),
+                value: 2500.0,
+                unit: "ms".into(),
+            }],
+            gain: "-2000 ms".into(),
+            from: 0,
+            to: 60_000,
+            link: ChartLink {
+                page: "/endpoints".into(),
+                from: 0,
+                to: 60_000,
+                target: None,
+                service: Some("=evil()".into()),
+                endpoint: Some("/<x>".into()),
+            },
+        };
+        let content = ReportContent {
+            id: 1,
+            from: 0,
+            to: 60_000,
+            generated_at: 60_000,
+            sections: vec![ReportSection::Recommendations],
+            kpis: Vec::new(),
+            series: Vec::new(),
+            worst_endpoints: Vec::new(),
+            alerts: Vec::new(),
+            scaling_actions: Vec::new(),
+            recommendations: vec![rec],
+            notes: Vec::new(),
+        };
+        let page = html(&content);
+        assert!(page.contains("<h2>Recommendations</h2>"));
+        assert!(
+            page.contains("<td class=\"bad\">critical</td><td><b>Slow endpoint GET /&lt;x&gt;</b>")
+        );
+        assert!(page.contains("p95: 2500 ms"));
+        assert!(!page.contains("/<x>"), "text escaped");
+        let text = csv(&content);
+        assert!(text.contains(
+            "critical,slow_endpoint,slow_endpoint:=evil() GET /<x>,'=evil() GET /<x>,Slow endpoint GET /<x>,"
+        ));
+        assert!(
+            text.contains(",'-2000 ms,"),
+            "a gain read as a formula is escaped"
+        );
+        assert!(text.contains(",/endpoints,0,60000,,'=evil(),/<x>\r\n"));
+        assert!(text.contains("slow_endpoint:=evil() GET /<x>,p95,2500,ms\r\n"));
+        assert!(!text.contains(",=evil()"), "never as a formula");
+        let none = ReportContent {
+            recommendations: Vec::new(),
+            ..content
+        };
+        assert!(html(&none).contains("No recommendation"));
     }
 }

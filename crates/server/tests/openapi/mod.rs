@@ -514,6 +514,18 @@ async fn real_answers_match_the_documented_schemas() {
     })
     .await;
 
+    // Requests slower than the p95 target: a recommendation to check.
+    let slow: Vec<Value> = (0..10)
+        .map(|_| {
+            json!({"endpoint": "/orders/{id}", "method": "GET", "status": 200,
+                   "duration_ms": 900.0, "service": "shop"})
+        })
+        .collect();
+    for _ in 0..2 {
+        let (status, body) = api.ingest(p, &slow).await;
+        assert_eq!((status, &body["stored"]), (200, &json!(10)), "{body}");
+    }
+
     // Every read.
     for path in [
         format!("{p}/"),
@@ -525,6 +537,7 @@ async fn real_answers_match_the_documented_schemas() {
         format!("{p}/alerts/"),
         format!("{p}/alert-rules/"),
         format!("{p}/session/"),
+        format!("{p}/recommendations/"),
         "/livez".into(),
         "/readyz".into(),
         "/metrics".into(),
@@ -570,6 +583,18 @@ async fn real_answers_match_the_documented_schemas() {
     for (path, url) in &with_query {
         api.read_at(path, url).await;
     }
+    let now = vigie_server::now_ms();
+    let advice = api
+        .read_at(
+            &format!("{p}/recommendations/"),
+            &format!("{p}/recommendations/?from={}&to={now}", now - 3_600_000),
+        )
+        .await;
+    assert_eq!(
+        advice["recommendations"][0]["rule"],
+        json!("slow_endpoint"),
+        "an item is checked too: {advice}"
+    );
     let history = api
         .read_at(
             &format!("{p}/system-resources/"),
@@ -789,6 +814,12 @@ async fn real_answers_match_the_documented_schemas() {
             "get",
             format!("{p}/alerts/"),
             format!("{p}/alerts/?state=later"),
+            400,
+        ),
+        (
+            "get",
+            format!("{p}/recommendations/"),
+            format!("{p}/recommendations/?from=2&to=1"),
             400,
         ),
         (
