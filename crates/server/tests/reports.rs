@@ -294,3 +294,87 @@ async fn a_report_cut_by_a_stop_is_interrupted_and_its_partial_file_removed() {
     );
     v.server.shutdown().await.expect("shutdown");
 }
+
+/// One worker, held by report 1 writing into a named pipe: report 2 waits
+/// for it, is cancelled while it waits, and ends cancelled at once; report
+/// 1, cancelled while it writes, ends cancelled with no file left.
+#[tokio::test]
+async fn reports_cancelled_while_queued_or_while_written_end_cancelled_without_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let v = common::vigie(dir.path(), |c| c.max_report_jobs = 1).await;
+    let files = dir.path().join("reports");
+    std::fs::create_dir_all(&files).expect("reports dir");
+    let pipe = files.join("1.html.tmp");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&pipe)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    // Whatever fails below, the pipe is read, so that the job writing into
+    // it (and the runtime waiting for that job's thread) can end.
+    struct Drain(std::path::PathBuf);
+    impl Drop for Drain {
+        fn drop(&mut self) {
+            let pipe = self.0.clone();
+            std::thread::spawn(move || std::fs::read(pipe));
+        }
+    }
+    let _drain = Drain(pipe.clone());
+
+    let started = |body: Value| {
+        let v = &v;
+        async move {
+            let resp = v.post("/generate-report/", &body).await;
+            assert_eq!(resp.status(), 202);
+            resp.json::<ReportInfo>().await.expect("report")
+        }
+    };
+    let first = started(json!({"sections": ["summary"]})).await;
+    assert_eq!(first.id, 1);
+    common::poll(Duration::from_secs(20), || async {
+        let r: ReportInfo = v.get_json("/reports/1/").await;
+        (r.step == "writing the files").then_some(())
+    })
+    .await;
+    let second = started(json!({"sections": ["summary"]})).await;
+    let waiting: ReportInfo = v.get_json(&format!("/reports/{}/", second.id)).await;
+    assert_eq!(waiting.status, ReportStatus::Queued);
+
+    let resp = v
+        .post(&format!("/reports/{}/cancel/", second.id), &json!({}))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let cancelled: ReportInfo = resp.json().await.expect("report");
+    assert_eq!(cancelled.status, ReportStatus::Cancelled);
+    assert_eq!(
+        cancelled.error.as_deref(),
+        Some("cancelled before it started")
+    );
+
+    // Report 1: cancelled while its file is being written, then let go.
+    let http = v.http.clone();
+    let url = format!("{}/reports/1/cancel/", v.base);
+    let cancel = tokio::spawn(async move { http.post(url).json(&json!({})).send().await });
+    common::poll(Duration::from_secs(10), || async {
+        let jobs = v.server.state().reports().running();
+        (!jobs.contains(&1)).then_some(())
+    })
+    .await;
+    let drained = tokio::task::spawn_blocking(move || std::fs::read(&pipe).map(|b| b.len()));
+    let first_end = cancel.await.expect("task").expect("cancel");
+    assert_eq!(first_end.status(), 200);
+    assert!(drained.await.expect("task").expect("read the pipe") > 0);
+    let ended = common::poll(Duration::from_secs(10), || async {
+        let r: ReportInfo = v.get_json("/reports/1/").await;
+        r.status.is_done().then_some(r)
+    })
+    .await;
+    assert_eq!(ended.status, ReportStatus::Cancelled, "{ended:?}");
+    assert!(ended.files.is_empty());
+    let left: Vec<_> = std::fs::read_dir(&files)
+        .expect("reports dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "files left: {left:?}");
+    v.server.shutdown().await.expect("shutdown");
+}

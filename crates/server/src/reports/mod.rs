@@ -77,6 +77,14 @@ impl Reports {
         }
     }
 
+    /// The jobs that can still be cancelled (queued or running).
+    pub fn running(&self) -> Vec<i64> {
+        self.jobs
+            .lock()
+            .map(|j| j.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
     fn cancel(&self, id: i64) -> bool {
         let token = self.jobs.lock().ok().and_then(|mut j| j.remove(&id));
         token.map(|t| t.cancel()).is_some()
@@ -269,10 +277,14 @@ async fn run(
     let (tx, rx) = watch::channel((1u8, "starting".to_owned()));
     let mirrored = tokio::spawn(mirror(state.clone(), id, rx));
     let outcome = match permit {
-        None => Err((
-            ReportStatus::Cancelled,
-            "cancelled before it started".to_owned(),
-        )),
+        None => {
+            // No step will come: the mirror ends with the sender.
+            drop(tx);
+            Err((
+                ReportStatus::Cancelled,
+                "cancelled before it started".to_owned(),
+            ))
+        }
         Some(_permit) => {
             let mut steps = Steps {
                 tx,
