@@ -110,6 +110,65 @@ pub fn clock(ts_ms: i64) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
+/// A time as a `datetime-local` input shows it: `YYYY-MM-DDTHH:MM`, in
+/// the browser's time zone (UTC in native builds).
+pub fn datetime_input(ts_ms: i64) -> String {
+    let t = date_time(ts_ms);
+    format!("{}T{}", &t[..10], &t[11..16])
+}
+
+/// The year, month, day, hour, minute and second of a `datetime-local`
+/// value (`YYYY-MM-DDTHH:MM`, seconds optional), checked for range.
+fn datetime_parts(s: &str) -> Option<(i64, i64, i64, i64, i64, i64)> {
+    let (date, time) = s.trim().split_once(['T', ' '])?;
+    let mut d = date.splitn(3, '-').map(str::parse::<i64>);
+    let (y, mo, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let mut t = time.splitn(3, ':');
+    let h = t.next()?.parse::<i64>().ok()?;
+    let mi = t.next()?.parse::<i64>().ok()?;
+    let sec = match t.next() {
+        Some(sec) => sec.split('.').next()?.parse::<i64>().ok()?,
+        None => 0,
+    };
+    let ok = (1..=12).contains(&mo)
+        && (1..=31).contains(&day)
+        && (0..24).contains(&h)
+        && (0..60).contains(&mi)
+        && (0..60).contains(&sec);
+    ok.then_some((y, mo, day, h, mi, sec))
+}
+
+/// Unix ms of a `datetime-local` value, in the browser's time zone.
+#[cfg(target_arch = "wasm32")]
+pub fn parse_datetime_input(s: &str) -> Option<i64> {
+    let (y, mo, d, h, mi, sec) = datetime_parts(s)?;
+    let date = js_sys::Date::new_with_year_month_day_hr_min_sec(
+        u32::try_from(y).ok()?,
+        (mo - 1) as i32,
+        d as i32,
+        h as i32,
+        mi as i32,
+        sec as i32,
+    );
+    let t = date.get_time();
+    t.is_finite().then_some(t as i64)
+}
+
+/// Unix ms of a `datetime-local` value read as UTC (native builds, used by tests).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn parse_datetime_input(s: &str) -> Option<i64> {
+    let (y, mo, d, h, mi, sec) = datetime_parts(s)?;
+    // Days from 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + h) * 60 + mi) * 60_000 + sec * 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +202,24 @@ mod tests {
         assert_eq!(measured(Some(2150.4), "ms"), "2150 ms");
         assert_eq!(measured(Some(4.91), "ms"), "4.9 ms");
         assert_eq!(measured(None, "ms"), "—");
+    }
+
+    #[test]
+    fn datetime_inputs_read_back() {
+        let t = 1_714_572_180_000;
+        assert_eq!(datetime_input(t), "2024-05-01T14:03");
+        assert_eq!(parse_datetime_input("2024-05-01T14:03"), Some(t));
+        assert_eq!(
+            parse_datetime_input("2024-05-01T14:03:22"),
+            Some(t + 22_000)
+        );
+        assert_eq!(parse_datetime_input("1970-01-01T00:00"), Some(0));
+        assert_eq!(
+            parse_datetime_input("2024-02-29T00:00"),
+            Some(1_709_164_800_000)
+        );
+        assert_eq!(parse_datetime_input(""), None);
+        assert_eq!(parse_datetime_input("2024-13-01T00:00"), None);
+        assert_eq!(parse_datetime_input("2024-05-01T24:00"), None);
     }
 }

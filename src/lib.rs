@@ -22,6 +22,8 @@ use crate::pages::alerts::Alerts;
 use crate::pages::endpoints::Endpoints;
 use crate::pages::not_found::NotFound;
 use crate::pages::overview::Overview;
+use crate::pages::recommendations::Recommendations;
+use crate::pages::reports::Reports;
 use crate::pages::scaling::Scaling;
 use crate::pages::targets::Targets;
 
@@ -106,6 +108,8 @@ fn Shell(client: ApiClient) -> impl IntoView {
                     <Route path=path!("/alerts") view=Alerts />
                     <Route path=path!("/alerts/rules") view=AlertRules />
                     <Route path=path!("/scaling") view=Scaling />
+                    <Route path=path!("/reports") view=Reports />
+                    <Route path=path!("/recommendations") view=Recommendations />
                 </Routes>
             </main>
         </Router>

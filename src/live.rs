@@ -2,13 +2,15 @@
 //! history (a resource, fetched from the API) merged with the samples pushed
 //! since (a signal fed by the live stream), the monitoring state, counts of
 //! probe results, alert transitions and scaling events received (pages
-//! refetch their figures when they move), the instance counts pushed, and
-//! the connection state.
+//! refetch their figures when they move), the instance counts pushed, the
+//! reports' progress pushed, and the connection state.
 
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use vigie_api::{HostSample, Instances, MonitoringState, SystemResources};
+use vigie_api::{
+    HostSample, Instances, MonitoringState, ReportInfo, ReportStatus, SystemResources,
+};
 
 use crate::api::{ApiClient, ClientError, Connection, LiveStream, StreamHandlers};
 
@@ -38,6 +40,12 @@ pub struct LiveHost {
     /// value of `scaling_seen` they came with: newer than a status fetched
     /// before that value.
     pub instances_pushed: RwSignal<HashMap<i64, (u64, Instances)>>,
+    /// The furthest state pushed of each report (see [`furthest`]).
+    pub reports_pushed: RwSignal<HashMap<i64, ReportInfo>>,
+    /// Reports queued or ended as pushed, plus one each time the stream
+    /// comes back after being refused: what the list of reports refetches
+    /// on (not each step of a generation, which the rows merge themselves).
+    pub reports_seen: RwSignal<u64>,
     /// The newest monitoring state known: fetched, pushed, or set here.
     pub monitoring: Memo<Option<MonitoringState>>,
     /// A state learnt after the fetch (pushed, or the answer to a switch).
@@ -63,6 +71,26 @@ pub fn newest(a: Option<MonitoringState>, b: Option<MonitoringState>) -> Option<
             a
         }),
         (a, b) => b.or(a),
+    }
+}
+
+/// How far along a report's generation is, to order two states of it:
+/// queued, then running by progress, then ended.
+fn stage(r: &ReportInfo) -> (u8, u8) {
+    match r.status {
+        ReportStatus::Queued => (0, r.progress),
+        ReportStatus::Running => (1, r.progress),
+        _ => (2, r.progress),
+    }
+}
+
+/// The later of two states of one report, whichever way each came (the
+/// answer to a request, a pushed event, a list fetched before or after):
+/// a generation only moves forward.
+pub fn furthest(a: Option<ReportInfo>, b: Option<ReportInfo>) -> Option<ReportInfo> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if stage(&b) >= stage(&a) { b } else { a }),
+        (a, b) => a.or(b),
     }
 }
 
@@ -135,6 +163,8 @@ impl LiveHost {
         let alerts_seen = RwSignal::new(0_u64);
         let scaling_seen = RwSignal::new(0_u64);
         let instances_pushed = RwSignal::new(HashMap::new());
+        let reports_pushed = RwSignal::new(HashMap::<i64, ReportInfo>::new());
+        let reports_seen = RwSignal::new(0_u64);
 
         let stream = LiveStream::connect(
             &client,
@@ -160,6 +190,19 @@ impl LiveHost {
                         m.insert(e.configuration_id, (seen, e.instances));
                     });
                 }),
+                on_report: Box::new(move |info| {
+                    // New in the list, or ended (its files now listed).
+                    let listed = info.status != ReportStatus::Running;
+                    reports_pushed.update(|m| {
+                        let held = m.remove(&info.id);
+                        if let Some(r) = furthest(held, Some(info)) {
+                            m.insert(r.id, r);
+                        }
+                    });
+                    if listed {
+                        reports_seen.update(|n| *n += 1);
+                    }
+                }),
                 on_state: Box::new(move |state| {
                     // Back after the server refused us: the browser could not send
                     // Last-Event-ID to a new EventSource, so fetch again.
@@ -170,6 +213,7 @@ impl LiveHost {
                         fetched_monitoring.refetch();
                         alerts_seen.update(|n| *n += 1);
                         scaling_seen.update(|n| *n += 1);
+                        reports_seen.update(|n| *n += 1);
                     }
                     connection.set(state);
                 }),
@@ -188,6 +232,8 @@ impl LiveHost {
             alerts_seen,
             scaling_seen,
             instances_pushed,
+            reports_pushed,
+            reports_seen,
             monitoring,
             monitoring_update,
         }
@@ -219,6 +265,49 @@ mod tests {
             network_rx_bytes_per_s: 0.0,
             network_tx_bytes_per_s: 0.0,
         }
+    }
+
+    fn report(status: ReportStatus, progress: u8) -> ReportInfo {
+        ReportInfo {
+            id: 1,
+            status,
+            progress,
+            step: String::new(),
+            from: 0,
+            to: 1,
+            request: vigie_api::ReportRequest::default(),
+            requested_by: "local".into(),
+            created_at: 0,
+            finished_at: None,
+            error: None,
+            files: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_report_only_moves_forward() {
+        let at = |r: Option<ReportInfo>| r.map(|r| (r.status, r.progress));
+        let queued = report(ReportStatus::Queued, 0);
+        let half = report(ReportStatus::Running, 50);
+        let done = report(ReportStatus::Succeeded, 100);
+        assert_eq!(
+            at(furthest(Some(half.clone()), Some(queued.clone()))),
+            Some((ReportStatus::Running, 50))
+        );
+        assert_eq!(
+            at(furthest(Some(done.clone()), Some(half.clone()))),
+            Some((ReportStatus::Succeeded, 100))
+        );
+        let cancelled = report(ReportStatus::Cancelled, 40);
+        assert_eq!(
+            at(furthest(Some(half), Some(cancelled))),
+            Some((ReportStatus::Cancelled, 40))
+        );
+        assert_eq!(
+            at(furthest(None, Some(queued))),
+            Some((ReportStatus::Queued, 0))
+        );
+        assert_eq!(at(furthest(None, None)), None);
     }
 
     #[test]

@@ -21,6 +21,8 @@ export interface Vigie {
   readonly api: APIRequestContext;
   /** `path` (starting with `/`) on this server, as an absolute URL. */
   url(path: string): string;
+  /** The server's data directory (VIGIE_DATA_DIR), removed after the file. */
+  readonly dataDir: string;
 }
 
 function required(name: string): string {
@@ -150,6 +152,9 @@ export function ownVigie(options: Options = {}): Vigie {
     },
     url(path: string) {
       return `${started(baseURL, 'url')}${path}`;
+    },
+    get dataDir() {
+      return started(dataDir, 'dataDir');
     },
   };
 }

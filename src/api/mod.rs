@@ -14,8 +14,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vigie_api::{
     AcknowledgeAlert, Alert, AlertList, AlertRule, AlertRuleList, AlertRuleSpec, AlertState,
-    AlertsQuery, AutoScalingStatus, Comma, DashboardConfig, EndpointList, EndpointsQuery,
-    ErrorBody, MetricsQuery, MetricsResponse, MonitoringState, ResolveAlert, Role, ScalingAction,
+    AlertsQuery, AutoScalingStatus, Comma, DashboardConfig, DownloadQuery, EndpointList,
+    EndpointsQuery, ErrorBody, MetricsQuery, MetricsResponse, MonitoringState, RecommendationList,
+    RecommendationsQuery, ReportFormat, ReportInfo, ReportList, ReportRequest, ReportSchedule,
+    ReportScheduleList, ReportScheduleSpec, ReportsQuery, ResolveAlert, Role, ScalingAction,
     ScalingActionList, ScalingActionsQuery, ScalingConfig, ScalingConfigSpec, ScalingRequest,
     ScalingScope, Session, Severity, Source, StreamTicket, SystemResources, SystemResourcesQuery,
     Target, TargetList, TargetSpec, TimeRange, paths,
@@ -417,6 +419,135 @@ impl ApiClient {
         self.get_query(paths::SCALING_ACTIONS, query).await
     }
 
+    /// Starts generating a report; answered at once with the queued job.
+    pub async fn generate_report(&self, body: &ReportRequest) -> Result<ReportInfo, ClientError> {
+        self.send(Method::POST, &self.url(paths::GENERATE_REPORT), Some(body))
+            .await
+    }
+
+    /// A page of reports, newest first.
+    pub async fn reports(&self, offset: u32, limit: u32) -> Result<ReportList, ClientError> {
+        let query = ReportsQuery {
+            limit: Some(limit),
+            offset: Some(offset),
+        };
+        self.get_query(paths::REPORTS, &query).await
+    }
+
+    /// One report: its status, progress and files.
+    pub async fn report(&self, id: i64) -> Result<ReportInfo, ClientError> {
+        self.get_json(&format!("{}/{id}", paths::REPORTS)).await
+    }
+
+    /// Where report `id`'s file of `format` is downloaded from.
+    pub fn report_download_url(&self, id: i64, format: ReportFormat) -> String {
+        let query = serde_urlencoded::to_string(DownloadQuery { format }).unwrap_or_default();
+        format!(
+            "{}?{query}",
+            self.url(&format!("{}/{id}/download", paths::REPORTS))
+        )
+    }
+
+    /// Downloads `url` with the token and hands it to the browser as the
+    /// file `fallback_name` (or the name the server gives): what a link
+    /// cannot do, since it sends no `Authorization` header.
+    pub async fn download_with_token(
+        &self,
+        url: &str,
+        fallback_name: &str,
+    ) -> Result<(), ClientError> {
+        let mut request = Request::get(url);
+        if let Some(auth) = self.authorization() {
+            request = request.header("Authorization", &auth);
+        }
+        let resp = request
+            .send()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        if !(200..300).contains(&resp.status()) {
+            return decode::<()>(resp).await;
+        }
+        let name = resp
+            .headers()
+            .get("content-disposition")
+            .and_then(|h| attachment_name(&h))
+            .unwrap_or_else(|| fallback_name.to_owned());
+        let media = resp.headers().get("content-type").unwrap_or_default();
+        let bytes = resp
+            .binary()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        save_file(&bytes, &media, &name).map_err(ClientError::Decode)
+    }
+
+    /// Stops a report being generated; answers with it (cancelled, or as
+    /// it stood when the job had not stopped yet).
+    pub async fn cancel_report(&self, id: i64) -> Result<ReportInfo, ClientError> {
+        let url = self.url(&format!("{}/{id}/cancel", paths::REPORTS));
+        self.send::<(), _>(Method::POST, &url, None).await
+    }
+
+    /// Deletes a report and its files (a running one is cancelled).
+    pub async fn delete_report(&self, id: i64) -> Result<(), ClientError> {
+        self.delete(&self.url(&format!("{}/{id}", paths::REPORTS)))
+            .await
+    }
+
+    pub async fn report_schedules(&self) -> Result<ReportScheduleList, ClientError> {
+        self.get_json(paths::REPORT_SCHEDULES).await
+    }
+
+    pub async fn create_report_schedule(
+        &self,
+        spec: &ReportScheduleSpec,
+    ) -> Result<ReportSchedule, ClientError> {
+        self.send(Method::POST, &self.url(paths::REPORT_SCHEDULES), Some(spec))
+            .await
+    }
+
+    /// Replaces a schedule (also how it is disabled: `enabled: false`).
+    pub async fn replace_report_schedule(
+        &self,
+        id: i64,
+        spec: &ReportScheduleSpec,
+    ) -> Result<ReportSchedule, ClientError> {
+        let url = self.url(&format!("{}/{id}", paths::REPORT_SCHEDULES));
+        self.send(Method::PUT, &url, Some(spec)).await
+    }
+
+    /// Deletes a schedule; the reports it made stay.
+    pub async fn delete_report_schedule(&self, id: i64) -> Result<(), ClientError> {
+        self.delete(&self.url(&format!("{}/{id}", paths::REPORT_SCHEDULES)))
+            .await
+    }
+
+    /// The services of the requests ingested over `window` (from the
+    /// endpoint ranking), sorted, each once.
+    pub async fn services(&self, window: &Window) -> Result<Vec<String>, ClientError> {
+        let query = EndpointsQuery {
+            sort: Some(EndpointSort::Count),
+            limit: Some(1000),
+            ..EndpointsQuery::default()
+        }
+        .with_range(window.time_range());
+        let list: EndpointList = self.get_query(paths::ENDPOINTS, &query).await?;
+        let mut services: Vec<String> = list.endpoints.into_iter().map(|e| e.service).collect();
+        services.sort();
+        services.dedup();
+        Ok(services)
+    }
+
+    /// Advice drawn from the measurements over `[from, to]` (Unix ms; the
+    /// last day when absent), most severe first.
+    pub async fn recommendations(
+        &self,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<RecommendationList, ClientError> {
+        self.get_query(paths::RECOMMENDATIONS, &RecommendationsQuery { from, to })
+            .await
+    }
+
     /// The stored figures a scaling trigger is measured on, over `window`:
     /// a host's resources (this one or a node_exporter target's), or the
     /// response figures of a target's probes or of a service's requests.
@@ -674,6 +805,47 @@ async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ClientError> {
     Err(ClientError::Api { status, body })
 }
 
+/// The file name of a `Content-Disposition: attachment; filename="…"`.
+pub fn attachment_name(header: &str) -> Option<String> {
+    let (_, rest) = header.split_once("filename=")?;
+    let name = rest.split(';').next()?.trim().trim_matches('"');
+    // A name, not a path.
+    let name = name.rsplit(['/', '\\']).next()?;
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// Hands `bytes` to the browser as a downloaded file named `name`: a link
+/// to an object URL, clicked, then the URL let go.
+fn save_file(bytes: &[u8], media_type: &str, name: &str) -> Result<(), String> {
+    use wasm_bindgen::JsCast;
+    let fail = |e: wasm_bindgen::JsValue| format!("cannot save the file: {e:?}");
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(media_type);
+    let blob =
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(fail)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let link: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(fail)?
+        .dyn_into()
+        .map_err(|_| "not a link".to_owned())?;
+    link.set_href(&url);
+    link.set_download(name);
+    link.click();
+    // The browser has started the download by then.
+    leptos::prelude::set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        },
+        Duration::from_secs(60),
+    );
+    Ok(())
+}
+
 /// Waits `d` without blocking the page.
 pub async fn sleep(d: Duration) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
@@ -779,6 +951,24 @@ mod tests {
             ..AlertQuery::default()
         };
         assert_eq!(q(&open), "state=open&limit=1&offset=0");
+    }
+
+    #[test]
+    fn report_downloads_have_their_format_and_name() {
+        let client = ApiClient::new("https://vigie.example/sub");
+        assert_eq!(
+            client.report_download_url(7, ReportFormat::Csv),
+            "https://vigie.example/sub/api/performance/reports/7/download/?format=csv"
+        );
+        assert_eq!(
+            attachment_name("attachment; filename=\"vigie-report-7-2024-05-01.csv\"").as_deref(),
+            Some("vigie-report-7-2024-05-01.csv")
+        );
+        assert_eq!(
+            attachment_name("attachment; filename=\"../x/r.json\""),
+            Some("r.json".into())
+        );
+        assert_eq!(attachment_name("inline"), None);
     }
 
     #[test]

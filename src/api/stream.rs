@@ -1,6 +1,6 @@
 //! The live stream: an `EventSource` on the server's SSE endpoint, carrying
 //! host samples, probe results, monitoring changes, alert transitions,
-//! finished scaling actions and changed instance counts. The browser
+//! finished scaling actions, changed instance counts and reports' progress. The browser
 //! reconnects by itself after a dropped connection (and sends `Last-Event-ID`,
 //! so the server replays what was missed); when the browser gives up (the
 //! server answered with an error), this module opens a new one after a growing
@@ -13,8 +13,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use vigie_api::{
     ALERT_EVENT, Alert, HostSample, INSTANCES_EVENT, InstancesEvent, MONITORING_EVENT,
-    MonitoringState, PROBE_EVENT, ProbeResult, SAMPLE_EVENT, SCALING_EVENT, ScalingAction,
-    StreamQuery, paths,
+    MonitoringState, PROBE_EVENT, ProbeResult, REPORT_EVENT, ReportInfo, SAMPLE_EVENT,
+    SCALING_EVENT, ScalingAction, StreamQuery, paths,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -57,6 +57,8 @@ pub struct StreamHandlers {
     pub on_scaling: Box<dyn Fn(ScalingAction)>,
     /// A configuration's instance counts, when they changed.
     pub on_instances: Box<dyn Fn(InstancesEvent)>,
+    /// A report queued, at each step of its generation, and at its end.
+    pub on_report: Box<dyn Fn(ReportInfo)>,
     pub on_state: Box<dyn Fn(Connection)>,
 }
 
@@ -181,6 +183,7 @@ fn open_with(inner: &Rc<Inner>, ticket: &str) {
         listen(&source, ALERT_EVENT, &weak, |h, v| (h.on_alert)(v)),
         listen(&source, SCALING_EVENT, &weak, |h, v| (h.on_scaling)(v)),
         listen(&source, INSTANCES_EVENT, &weak, |h, v| (h.on_instances)(v)),
+        listen(&source, REPORT_EVENT, &weak, |h, v| (h.on_report)(v)),
     ];
     let on_open = Closure::<dyn FnMut(Event)>::new({
         let weak = weak.clone();

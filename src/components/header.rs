@@ -19,6 +19,8 @@ pub fn Header() -> impl IntoView {
                 <A href="/endpoints">"Endpoints"</A>
                 <A href="/alerts">"Alerts" <AlertBadge /></A>
                 <A href="/scaling">"Scaling"</A>
+                <A href="/reports">"Reports"</A>
+                <A href="/recommendations">"Recommendations"</A>
             </nav>
             <MonitoringSwitch />
             <ConnectionIndicator />

@@ -13,6 +13,7 @@ pub mod kpi;
 pub mod monitoring;
 pub mod pager;
 pub mod range_picker;
+pub mod report_schedules;
 pub mod scale_dialog;
 pub mod scaling_editor;
 pub mod severity;

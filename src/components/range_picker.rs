@@ -1,9 +1,13 @@
 //! The time range a page shows: a preset ending now (5 min … 7 days) or a span
 //! zoomed into by dragging across a chart. [`TimeView`] holds it for every
-//! chart of a page; [`RangePicker`] is its toolbar.
+//! chart of a page; [`RangePicker`] is its toolbar. A page opened from a
+//! link to a chart (a recommendation's, [`chart_href`]) starts zoomed to the
+//! link's range, on its target or endpoint ([`Linked`]).
 
 use leptos::prelude::*;
-
+use leptos_router::hooks::use_query_map;
+use serde::Serialize;
+use vigie_api::ChartLink;
 use vigie_charts::steady_window;
 
 use crate::api::{Range, Span, Window};
@@ -25,7 +29,72 @@ impl Default for TimeView {
     }
 }
 
+/// What a link to a chart asks a page for: `?from=&to=` (Unix ms), and
+/// `target`, or `service` and `endpoint`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Linked {
+    pub zoom: Option<(i64, i64)>,
+    pub target: Option<i64>,
+    pub service: Option<String>,
+    pub endpoint: Option<String>,
+}
+
+impl Linked {
+    /// Read through `get` (a query parameter by name); what is missing or
+    /// malformed is left out, a range that ends before it starts too.
+    pub fn parse(get: impl Fn(&str) -> Option<String>) -> Linked {
+        let int = |name: &str| get(name).and_then(|v| v.trim().parse::<i64>().ok());
+        let text = |name: &str| get(name).filter(|v| !v.is_empty());
+        Linked {
+            zoom: int("from").zip(int("to")).filter(|(from, to)| from < to),
+            target: int("target"),
+            service: text("service"),
+            endpoint: text("endpoint"),
+        }
+    }
+
+    /// What the current page's address asks for (read once, as it opens).
+    pub fn from_url() -> Linked {
+        let query = use_query_map().get_untracked();
+        Linked::parse(|name| query.get(name))
+    }
+}
+
+/// The query string of a [`ChartLink`], in [`Linked`]'s names.
+#[derive(Serialize)]
+struct LinkQuery<'a> {
+    from: i64,
+    to: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<&'a str>,
+}
+
+/// The dashboard address a chart link points at: `page?from=&to=…`.
+pub fn chart_href(link: &ChartLink) -> String {
+    let query = serde_urlencoded::to_string(LinkQuery {
+        from: link.from,
+        to: link.to,
+        target: link.target,
+        service: link.service.as_deref(),
+        endpoint: link.endpoint.as_deref(),
+    })
+    .unwrap_or_default();
+    format!("{}?{query}", link.page)
+}
+
 impl TimeView {
+    /// The last five minutes, or the range a link asked for.
+    pub fn linked(linked: &Linked) -> Self {
+        TimeView {
+            range: RwSignal::new(Range::M5),
+            zoom: RwSignal::new(linked.zoom),
+        }
+    }
+
     /// What to ask the server for, with `points` buckets at most.
     pub fn window(&self, points: u32) -> Window {
         let span = match self.zoom.get() {
@@ -117,5 +186,70 @@ pub fn RangePicker(view: TimeView) -> impl IntoView {
                 <button type="button" on:click=move |_| zoom.set(None)>"Reset zoom"</button>
             </span>
         })}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chart_link_opens_the_page_at_its_range() {
+        let link = ChartLink {
+            page: "/endpoints".into(),
+            from: 1_000,
+            to: 61_000,
+            target: None,
+            service: Some("=shop & co".into()),
+            endpoint: Some("/orders?id".into()),
+        };
+        let href = chart_href(&link);
+        assert_eq!(
+            href,
+            "/endpoints?from=1000&to=61000&service=%3Dshop+%26+co&endpoint=%2Forders%3Fid"
+        );
+        let query: Vec<(String, String)> =
+            serde_urlencoded::from_str(href.split_once('?').map_or("", |(_, q)| q))
+                .expect("a query");
+        let linked = Linked::parse(|name| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        });
+        assert_eq!(
+            linked,
+            Linked {
+                zoom: Some((1_000, 61_000)),
+                target: None,
+                service: Some("=shop & co".into()),
+                endpoint: Some("/orders?id".into()),
+            }
+        );
+        let on_target = ChartLink {
+            page: "/".into(),
+            target: Some(4),
+            service: None,
+            endpoint: None,
+            ..link
+        };
+        assert_eq!(chart_href(&on_target), "/?from=1000&to=61000&target=4");
+    }
+
+    #[test]
+    fn a_malformed_link_asks_for_nothing() {
+        let get = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert_eq!(Linked::parse(get(&[])), Linked::default());
+        let reversed = Linked::parse(get(&[("from", "20"), ("to", "10"), ("target", "x")]));
+        assert_eq!(reversed, Linked::default());
+        let half = Linked::parse(get(&[("from", "20"), ("service", "")]));
+        assert_eq!(half, Linked::default());
     }
 }

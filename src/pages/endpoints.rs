@@ -2,6 +2,8 @@
 //! send to `ingest/`, or from the request-duration histograms of a scraped
 //! Prometheus target — ranked by p95, error rate or traffic over a range;
 //! pick one to see its response-time, throughput and error-rate charts.
+//! `?from=&to=&service=&endpoint=` opens it zoomed to that range, on that
+//! endpoint of the ingested requests.
 
 use std::time::Duration;
 
@@ -9,7 +11,7 @@ use leptos::prelude::*;
 use vigie_api::{EndpointList, EndpointStats, TargetKind};
 
 use crate::api::{ApiClient, EndpointSort, Scope, sort_label};
-use crate::components::range_picker::{RangePicker, TimeView};
+use crate::components::range_picker::{Linked, RangePicker, TimeView};
 use crate::components::target_picker::TargetPicker;
 use crate::live::{LiveHost, ticker};
 use crate::pages::response_times::ResponseTimes;
@@ -18,14 +20,21 @@ use crate::pages::response_times::ResponseTimes;
 pub fn Endpoints() -> impl IntoView {
     let client = expect_context::<ApiClient>();
     let live = expect_context::<LiveHost>();
-    let view = TimeView::default();
+    // A link to an endpoint's charts opens the page at its range, on it.
+    let linked = Linked::from_url();
+    let view = TimeView::linked(&linked);
     let sort = RwSignal::new(EndpointSort::P95);
     // Where the ranking comes from: ingested requests (`None`) or the
     // histograms of a Prometheus target.
     let scraped_from = RwSignal::new(None::<i64>);
     // The endpoint opened, with the source it was picked from: it closes
     // when another source is picked.
-    let opened = RwSignal::new(None::<(Option<i64>, String, String)>);
+    let opened = RwSignal::new(
+        linked
+            .service
+            .zip(linked.endpoint)
+            .map(|(service, endpoint)| (None::<i64>, service, endpoint)),
+    );
     let selected = Signal::derive(move || {
         opened
             .get()

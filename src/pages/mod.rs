@@ -5,6 +5,8 @@ pub mod alerts;
 pub mod endpoints;
 pub mod not_found;
 pub mod overview;
+pub mod recommendations;
+pub mod reports;
 pub mod response_times;
 pub mod scaling;
 pub mod targets;

@@ -2,7 +2,8 @@
 //! latest figures and a chart of CPU and memory, marked where this host's
 //! resource alerts started and ended. Over the last five minutes that chart
 //! is drawn from the live stream alone; over any other range (or a zoom) from
-//! the stored samples, bucketed by the server.
+//! the stored samples, bucketed by the server. `?from=&to=&target=` opens it
+//! zoomed to that range, on that target.
 
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use crate::api::ApiClient;
 use crate::components::alert_markers::AlertsInView;
 use crate::components::chart::{Line, TimeSeriesChart};
 use crate::components::kpi::Kpi;
-use crate::components::range_picker::TimeView;
+use crate::components::range_picker::{Linked, TimeView};
 use crate::components::target_picker::TargetPicker;
 use crate::format;
 use crate::live::{LiveHost, ticker};
@@ -29,7 +30,9 @@ const POINTS: u32 = 600;
 pub fn Overview() -> impl IntoView {
     let live = expect_context::<LiveHost>();
     let client = expect_context::<ApiClient>();
-    let view = TimeView::default();
+    // A link to a chart opens the page at its range, on its target.
+    let linked = Linked::from_url();
+    let view = TimeView::linked(&linked);
     let tick = ticker(Duration::from_secs(1));
     let newest = Signal::derive(move || live.last_arrival_ms.get().map_or(0, |t| t as u64));
     let refresh = view.refresh_key(&live, tick, newest);
@@ -177,7 +180,7 @@ pub fn Overview() -> impl IntoView {
     view! {
         <section class="page">
             <h1 class="visually-hidden">"Overview"</h1>
-            <ResponseTimes view=view />
+            <ResponseTimes view=view target=linked.target />
             <header class="section-header">
                 <h2>{move || if host.get().is_some() { "Host" } else { "This host" }}</h2>
                 <p class="subtitle">{cap(|c| c.hostname.clone())}</p>

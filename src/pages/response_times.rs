@@ -40,10 +40,13 @@ pub fn ResponseTimes(
     /// with the name to show for it.
     #[prop(optional)]
     endpoint: Option<(Scope, String)>,
+    /// The target picked at first (all of them when `None`).
+    #[prop(optional_no_strip)]
+    target: Option<i64>,
 ) -> impl IntoView {
     let client = expect_context::<ApiClient>();
     let live = expect_context::<LiveHost>();
-    let target = RwSignal::new(None::<i64>);
+    let target = RwSignal::new(target);
     let of_requests = endpoint.is_some();
     let heading = match &endpoint {
         Some((_, name)) => name.clone(),

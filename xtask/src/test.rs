@@ -101,6 +101,7 @@ fn pipeline(counts: &mut Counts) -> Result {
 /// `cargo xtask e2e [files or -g patterns]`: only the end-to-end tests, or
 /// some of them (Playwright's own filters), against fresh builds.
 pub fn e2e_only(filters: &[String]) -> Result<()> {
+    tools::ensure_test_packages()?;
     let dist = dist::build()?;
     let server = dist::build_server("dev")?;
     let c = end2end(&server, &dist, filters)?;

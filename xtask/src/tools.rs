@@ -111,19 +111,26 @@ pub fn ensure_build_tools() -> Result {
 }
 
 /// Debian packages the tests run for real, by the file each one installs:
-/// Chromium and ChromeDriver (wasm tests, Playwright) and node_exporter (the
-/// scrape tests).
-const TEST_PACKAGES: [(&str, &str); 3] = [
+/// Chromium and ChromeDriver (wasm tests, Playwright), node_exporter (the
+/// scrape tests) and poppler's `pdftoppm` (the reports' printed pages
+/// rendered to images).
+const TEST_PACKAGES: [(&str, &str); 4] = [
     (CHROMIUM, "chromium"),
     (CHROMEDRIVER, "chromium-driver"),
     (
         "/usr/bin/prometheus-node-exporter",
         "prometheus-node-exporter",
     ),
+    ("/usr/bin/pdftoppm", "poppler-utils"),
 ];
 
 /// What the benchmarks add: nginx (the static-file ceiling) and wrk.
 const BENCH_PACKAGES: [(&str, &str); 2] = [("/usr/sbin/nginx", "nginx"), ("/usr/bin/wrk", "wrk")];
+
+/// Installs with apt whichever of the test packages is missing.
+pub fn ensure_test_packages() -> Result {
+    ensure_packages(&TEST_PACKAGES)
+}
 
 /// Installs with apt whichever of the test and benchmark packages is missing.
 pub fn ensure_bench_packages() -> Result {
