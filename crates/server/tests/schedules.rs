@@ -84,6 +84,29 @@ async fn a_schedule_makes_its_report_at_its_time_once_and_a_missed_slot_once_aft
     assert_eq!(live_schedule.next_run_at, Some(slot));
     assert_eq!(live_schedule.last_run_at, None);
     create(&down, daily).await;
+    // A schedule whose one target is removed before its slot.
+    let resp = down
+        .post(
+            "/targets/",
+            &json!({"name": "removed", "url": format!("http://{}/livez", down.server.addr()),
+                    "interval_ms": 1000, "timeout_ms": 900}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let target: Value = resp.json().await.expect("target");
+    create(
+        &down,
+        json!({"name": "removed target", "frequency": "daily", "hour": hour, "minute": minute,
+               "targets": [target["id"]]}),
+    )
+    .await;
+    let gone = down
+        .http
+        .delete(format!("{}/targets/{}/", down.base, target["id"]))
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(gone.status(), 204);
     down.server.shutdown().await.expect("shutdown");
     assert!(
         made_by(&live, "daily ops").await.is_empty(),
@@ -123,6 +146,11 @@ async fn a_schedule_makes_its_report_at_its_time_once_and_a_missed_slot_once_aft
     let made = made_by(&down, "daily ops").await;
     assert_eq!(made.len(), 1, "the missed slot, once, before serving");
     assert_eq!((made[0].from, made[0].to), (slot - DAY_MS, slot));
+    succeeded(&down, made[0].id).await;
+    // The removed target is left out, not a reason to cover every target.
+    let made = made_by(&down, "removed target").await;
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0].request.targets, Some(Vec::new()));
     succeeded(&down, made[0].id).await;
     down.server.shutdown().await.expect("shutdown");
     let down = vigie(down_dir.path()).await;

@@ -22,7 +22,7 @@ use axum::http::{Method, StatusCode};
 use tokio::sync::Notify;
 use vigie_api::{
     ReportRequest, ReportSchedule, ReportScheduleList, ReportScheduleSpec, Role, ScheduleFrequency,
-    paths,
+    TargetKind, paths,
 };
 
 use crate::AppState;
@@ -119,7 +119,16 @@ pub async fn run_due(state: &AppState) -> Result<usize, ApiError> {
         let Some(slot) = due(&spec, s.since, now) else {
             continue;
         };
-        let req = request_of(&spec, slot);
+        let mut req = request_of(&spec, slot);
+        // A target removed since: the report covers the ones left.
+        if let Some(ids) = &mut req.targets {
+            let targets = state.store().call(|s| s.targets()).await?;
+            ids.retain(|id| {
+                targets
+                    .iter()
+                    .any(|(t, x)| t == id && x.kind == TargetKind::Http)
+            });
+        }
         let span = (slot - period_ms(&spec), slot);
         let (id, who, stored) = (s.schedule.id, requested_by(&spec), req.clone());
         let claimed = state
@@ -128,14 +137,6 @@ pub async fn run_due(state: &AppState) -> Result<usize, ApiError> {
             .await?;
         // Another pass claimed it first.
         let Some(report) = claimed else { continue };
-        // A target removed since: the report covers the ones left.
-        let req = match super::check(state, req.clone()).await {
-            Ok(r) => r,
-            Err(_) => ReportRequest {
-                targets: None,
-                ..req
-            },
-        };
         super::start(state, report, req, span).await?;
         tracing::info!(schedule = %spec.name, report, "scheduled report started");
         started += 1;
