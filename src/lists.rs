@@ -104,14 +104,10 @@ where
 }
 
 /// What a form that adds an item or saves the one being edited needs from
-/// the API: create, replace.
-pub trait Saved: Clone + 'static {
-    fn create(client: &ApiClient, item: &Self) -> impl Future<Output = Result<(), ClientError>>;
-    fn replace(
-        client: &ApiClient,
-        id: i64,
-        item: &Self,
-    ) -> impl Future<Output = Result<(), ClientError>>;
+/// the API: the collection its items are created in (`POST path`) and
+/// replaced in (`PUT path/{id}`).
+pub trait Saved: serde::Serialize + Clone + 'static {
+    const PATH: &'static str;
 }
 
 /// The save action of such a form: creates (no id) or replaces (an id); then
@@ -125,12 +121,12 @@ pub fn save_action<S: Saved>(
         let client = client.clone();
         let (editing, item) = (*editing, item.clone());
         async move {
-            let done = match editing {
-                Some(id) => S::replace(&client, id, &item).await,
-                None => S::create(&client, &item).await,
+            let done: Result<serde::de::IgnoredAny, _> = match editing {
+                Some(id) => client.replace_in(S::PATH, id, &item).await,
+                None => client.create_in(S::PATH, &item).await,
             };
             match done {
-                Ok(()) => saved(),
+                Ok(_) => saved(),
                 Err(e) => error.set(Some(e)),
             }
         }

@@ -272,18 +272,40 @@ impl ApiClient {
     }
 
     pub async fn create_target(&self, spec: &TargetSpec) -> Result<Target, ClientError> {
-        self.send(Method::POST, &self.url(paths::TARGETS), Some(spec))
-            .await
+        self.create_in(paths::TARGETS, spec).await
     }
 
     pub async fn replace_target(&self, id: i64, spec: &TargetSpec) -> Result<Target, ClientError> {
-        let url = self.url(&format!("{}/{id}", paths::TARGETS));
-        self.send(Method::PUT, &url, Some(spec)).await
+        self.replace_in(paths::TARGETS, id, spec).await
     }
 
     pub async fn delete_target(&self, id: i64) -> Result<(), ClientError> {
-        self.delete(&self.url(&format!("{}/{id}", paths::TARGETS)))
-            .await
+        self.delete_in(paths::TARGETS, id).await
+    }
+
+    /// `POST`s `item` to the collection at `path`: the item stored.
+    pub async fn create_in<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        item: &B,
+    ) -> Result<T, ClientError> {
+        self.send(Method::POST, &self.url(path), Some(item)).await
+    }
+
+    /// `PUT`s `item` as item `id` of the collection at `path`.
+    pub async fn replace_in<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        id: i64,
+        item: &B,
+    ) -> Result<T, ClientError> {
+        let url = self.url(&format!("{path}/{id}"));
+        self.send(Method::PUT, &url, Some(item)).await
+    }
+
+    /// `DELETE`s item `id` of the collection at `path`.
+    pub async fn delete_in(&self, path: &str, id: i64) -> Result<(), ClientError> {
+        self.delete(&self.url(&format!("{path}/{id}"))).await
     }
 
     /// `DELETE`s `url`, which answers 204 without a body.
@@ -343,8 +365,7 @@ impl ApiClient {
     }
 
     pub async fn create_alert_rule(&self, spec: &AlertRuleSpec) -> Result<AlertRule, ClientError> {
-        self.send(Method::POST, &self.url(paths::ALERT_RULES), Some(spec))
-            .await
+        self.create_in(paths::ALERT_RULES, spec).await
     }
 
     /// Replaces a rule (also how it is disabled: `enabled: false`).
@@ -353,14 +374,12 @@ impl ApiClient {
         id: i64,
         spec: &AlertRuleSpec,
     ) -> Result<AlertRule, ClientError> {
-        let url = self.url(&format!("{}/{id}", paths::ALERT_RULES));
-        self.send(Method::PUT, &url, Some(spec)).await
+        self.replace_in(paths::ALERT_RULES, id, spec).await
     }
 
     /// Deletes a rule; the server resolves its open alert.
     pub async fn delete_alert_rule(&self, id: i64) -> Result<(), ClientError> {
-        self.delete(&self.url(&format!("{}/{id}", paths::ALERT_RULES)))
-            .await
+        self.delete_in(paths::ALERT_RULES, id).await
     }
 
     /// Every scaling configuration with its instances, trigger, cooldown
@@ -387,12 +406,7 @@ impl ApiClient {
         &self,
         spec: &ScalingConfigSpec,
     ) -> Result<ScalingConfig, ClientError> {
-        self.send(
-            Method::POST,
-            &self.url(paths::SCALING_CONFIGURATIONS),
-            Some(spec),
-        )
-        .await
+        self.create_in(paths::SCALING_CONFIGURATIONS, spec).await
     }
 
     /// Replaces a configuration (also how automatic mode is switched).
@@ -401,14 +415,13 @@ impl ApiClient {
         id: i64,
         spec: &ScalingConfigSpec,
     ) -> Result<ScalingConfig, ClientError> {
-        let url = self.url(&format!("{}/{id}", paths::SCALING_CONFIGURATIONS));
-        self.send(Method::PUT, &url, Some(spec)).await
+        self.replace_in(paths::SCALING_CONFIGURATIONS, id, spec)
+            .await
     }
 
     /// Deletes a configuration; its actions stay in the audit log.
     pub async fn delete_scaling_config(&self, id: i64) -> Result<(), ClientError> {
-        self.delete(&self.url(&format!("{}/{id}", paths::SCALING_CONFIGURATIONS)))
-            .await
+        self.delete_in(paths::SCALING_CONFIGURATIONS, id).await
     }
 
     /// A page of the scaling audit log, newest first.
@@ -489,8 +502,7 @@ impl ApiClient {
 
     /// Deletes a report and its files (a running one is cancelled).
     pub async fn delete_report(&self, id: i64) -> Result<(), ClientError> {
-        self.delete(&self.url(&format!("{}/{id}", paths::REPORTS)))
-            .await
+        self.delete_in(paths::REPORTS, id).await
     }
 
     pub async fn report_schedules(&self) -> Result<ReportScheduleList, ClientError> {
@@ -501,8 +513,7 @@ impl ApiClient {
         &self,
         spec: &ReportScheduleSpec,
     ) -> Result<ReportSchedule, ClientError> {
-        self.send(Method::POST, &self.url(paths::REPORT_SCHEDULES), Some(spec))
-            .await
+        self.create_in(paths::REPORT_SCHEDULES, spec).await
     }
 
     /// Replaces a schedule (also how it is disabled: `enabled: false`).
@@ -511,14 +522,12 @@ impl ApiClient {
         id: i64,
         spec: &ReportScheduleSpec,
     ) -> Result<ReportSchedule, ClientError> {
-        let url = self.url(&format!("{}/{id}", paths::REPORT_SCHEDULES));
-        self.send(Method::PUT, &url, Some(spec)).await
+        self.replace_in(paths::REPORT_SCHEDULES, id, spec).await
     }
 
     /// Deletes a schedule; the reports it made stay.
     pub async fn delete_report_schedule(&self, id: i64) -> Result<(), ClientError> {
-        self.delete(&self.url(&format!("{}/{id}", paths::REPORT_SCHEDULES)))
-            .await
+        self.delete_in(paths::REPORT_SCHEDULES, id).await
     }
 
     /// The services of the requests ingested over `window` (from the

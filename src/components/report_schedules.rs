@@ -294,12 +294,7 @@ pub fn schedule_spec(
 }
 
 impl Saved for ReportScheduleSpec {
-    async fn create(client: &ApiClient, spec: &Self) -> Result<(), ClientError> {
-        client.create_report_schedule(spec).await.map(drop)
-    }
-    async fn replace(client: &ApiClient, id: i64, spec: &Self) -> Result<(), ClientError> {
-        client.replace_report_schedule(id, spec).await.map(drop)
-    }
+    const PATH: &'static str = vigie_api::paths::REPORT_SCHEDULES;
 }
 
 #[component]

@@ -491,12 +491,7 @@ impl ConfigForm {
 }
 
 impl Saved for ScalingConfigSpec {
-    async fn create(client: &ApiClient, spec: &Self) -> Result<(), ClientError> {
-        client.create_scaling_config(spec).await.map(drop)
-    }
-    async fn replace(client: &ApiClient, id: i64, spec: &Self) -> Result<(), ClientError> {
-        client.replace_scaling_config(id, spec).await.map(drop)
-    }
+    const PATH: &'static str = vigie_api::paths::SCALING_CONFIGURATIONS;
 }
 
 /// The id of the server's message about `field`.

@@ -345,12 +345,7 @@ impl RuleForm {
 }
 
 impl Saved for AlertRuleSpec {
-    async fn create(client: &ApiClient, spec: &Self) -> Result<(), ClientError> {
-        client.create_alert_rule(spec).await.map(drop)
-    }
-    async fn replace(client: &ApiClient, id: i64, spec: &Self) -> Result<(), ClientError> {
-        client.replace_alert_rule(id, spec).await.map(drop)
-    }
+    const PATH: &'static str = vigie_api::paths::ALERT_RULES;
 }
 
 /// The form that adds a rule, or saves the one being edited. The server

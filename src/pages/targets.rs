@@ -271,12 +271,7 @@ impl FormState {
 }
 
 impl Saved for TargetSpec {
-    async fn create(client: &ApiClient, spec: &Self) -> Result<(), ClientError> {
-        client.create_target(spec).await.map(drop)
-    }
-    async fn replace(client: &ApiClient, id: i64, spec: &Self) -> Result<(), ClientError> {
-        client.replace_target(id, spec).await.map(drop)
-    }
+    const PATH: &'static str = vigie_api::paths::TARGETS;
 }
 
 /// The form that adds a target, or saves the one being edited. The server
