@@ -203,6 +203,12 @@ impl LiveHost {
                         reports_seen.update(|n| *n += 1);
                     }
                 }),
+                on_report_deleted: Box::new(move |gone| {
+                    reports_pushed.update(|m| {
+                        m.remove(&gone.id);
+                    });
+                    reports_seen.update(|n| *n += 1);
+                }),
                 on_state: Box::new(move |state| {
                     // Back after the server refused us: the browser could not send
                     // Last-Event-ID to a new EventSource, so fetch again.

@@ -23,7 +23,10 @@ const HOUR = 3_600_000;
 const stamp = Date.now();
 /// A service a spreadsheet would run as a formula if the CSV let it through.
 const FORMULA = `=SUM(1+1)-${stamp}`;
-const SERVICES = [FORMULA, ...Array.from({ length: 32 }, (_, i) => `svc-${String(i).padStart(2, '0')}-${stamp}`)];
+/// A long name without a space, as cluster DNS names are: it must wrap, not
+/// push a printed table past the page's edge.
+const LONG = `checkout_api.payments.eu_west_1.svc.cluster.local.canary_${stamp}`;
+const SERVICES = [FORMULA, LONG, ...Array.from({ length: 31 }, (_, i) => `svc-${String(i).padStart(2, '0')}-${stamp}`)];
 
 type Report = { id: number; status: string; progress: number; step: string; files: { format: string; bytes: number }[] };
 
@@ -171,11 +174,19 @@ test('a report is generated from the page, followed by its progress bar, and dow
   expect(content.sections).toHaveLength(7);
   expect(content.kpis.map((k: { name: string }) => k.name)).toContain(FORMULA);
 
-  // Deleted after a confirmation: gone from the list and from the server.
+  // Deleted after a confirmation: gone from the list and from the server,
+  // and from another open Reports page, which hears it on the stream.
+  const other = await page.context().newPage();
+  await other.goto(vigie.url('/reports'));
+  const otherRow = other.locator(`[data-testid="report-row"][data-report-id="${id}"]`);
+  await expect(otherRow).toHaveAttribute('data-status', 'succeeded');
+  await expect(other.getByTestId('connection')).toHaveAttribute('data-state', 'live');
   await row.getByRole('button', { name: `Delete report ${id}` }).click();
   await row.getByRole('button', { name: `Confirm deleting report ${id}` }).click();
   await expect(row).toHaveCount(0);
   expect((await vigie.api.get(`/api/performance/reports/${id}/`)).status()).toBe(404);
+  await expect(otherRow).toHaveCount(0);
+  await other.close();
 
   const violations = await cspViolations(page);
   expect(violations, `CSP violations: ${JSON.stringify(violations, null, 2)}`).toEqual([]);
@@ -270,12 +281,17 @@ test('the HTML report opens offline with every chart drawn, and prints without a
       const rects = [...el.getClientRects()].filter((r) => r.height > 0);
       const r = el.getBoundingClientRect();
       const page = Math.floor((r.left - origin.left + 1) / width);
-      // One piece, starting on a page and ending on it (a table a little
-      // wider than the page overflows it sideways, not onto the next page).
-      const inside = r.top >= origin.top - 1 && r.bottom <= origin.top + height + 1;
+      // One piece, starting on a page and ending on it, no wider than the
+      // page (long names wrap rather than push a table past its edge).
+      const left = origin.left + page * width;
+      const inside =
+        r.top >= origin.top - 1 &&
+        r.bottom <= origin.top + height + 1 &&
+        r.left >= left - 1 &&
+        r.right <= left + width + 1;
       if (rects.length !== 1 || !inside) {
         cut.push(
-          `${el.tagName.toLowerCase()} #${i} "${(el.textContent ?? '').slice(0, 40)}": ${rects.length} pieces, page ${page + 1}, ${Math.round(r.top)}–${Math.round(r.bottom)} px`,
+          `${el.tagName.toLowerCase()} #${i} "${(el.textContent ?? '').slice(0, 40)}": ${rects.length} pieces, page ${page + 1}, ${Math.round(r.top)}–${Math.round(r.bottom)} px high, ${Math.round(r.left - left)}–${Math.round(r.right - left)} px across`,
         );
       }
     }
@@ -385,6 +401,8 @@ test('a schedule is added, refused first with the field explained, edited, switc
   await expect(page.getByTestId('schedule-row')).toHaveCount(0);
 
   await hour.fill('7');
+  // Its reports leave the alerts out.
+  await form.getByRole('checkbox', { name: 'Alerts', exact: true }).uncheck();
   await form.getByRole('button', { name: 'Add schedule' }).click();
   const row = page.locator(`[data-testid="schedule-row"][data-name="${name}"]`);
   await expect(row).toHaveCount(1);
@@ -396,6 +414,10 @@ test('a schedule is added, refused first with the field explained, edited, switc
   const listed = await (await vigie.api.get('/api/performance/report-schedules/')).json();
   const stored = listed.schedules.find((x: { spec: { name: string } }) => x.spec.name === name);
   expect(stored.spec).toMatchObject({ frequency: 'weekly', weekday: 5, hour: 7, minute: 30, enabled: true });
+  expect(stored.spec.sections).toEqual(['summary', 'response_times', 'resources', 'endpoints', 'scaling', 'recommendations']);
+  expect(stored.spec.targets ?? null).toBeNull();
+  // The add form is blank again: every section ticked.
+  await expect(form.getByRole('checkbox', { name: 'Alerts', exact: true })).toBeChecked();
 
   // Edited into a daily one: the weekday goes.
   await row.getByRole('button', { name: `Edit ${name}` }).click();
@@ -405,8 +427,16 @@ test('a schedule is added, refused first with the field explained, edited, switc
   await edit.getByLabel('Runs').selectOption('daily');
   await expect(edit.getByLabel('Weekday')).toHaveCount(0);
   await edit.getByLabel('Minute').fill('5');
+  // What it covers is loaded, and changed: alerts back, the worst endpoints out.
+  const alerts = edit.getByRole('checkbox', { name: 'Alerts', exact: true });
+  await expect(alerts).not.toBeChecked();
+  await expect(edit.getByRole('checkbox', { name: 'Recommendations', exact: true })).toBeChecked();
+  await alerts.check();
+  await edit.getByRole('checkbox', { name: 'Worst endpoints', exact: true }).uncheck();
   await edit.getByRole('button', { name: 'Save changes' }).click();
   await expect(row.getByTestId('when')).toHaveText('daily at 07:05 UTC');
+  const changed = await (await vigie.api.get(`/api/performance/report-schedules/${stored.id}/`)).json();
+  expect(changed.spec.sections).toEqual(['summary', 'response_times', 'resources', 'alerts', 'scaling', 'recommendations']);
 
   // Off: it has no next run.
   await row.getByRole('switch', { name: `${name} enabled` }).uncheck();

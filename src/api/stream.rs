@@ -13,8 +13,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use vigie_api::{
     ALERT_EVENT, Alert, HostSample, INSTANCES_EVENT, InstancesEvent, MONITORING_EVENT,
-    MonitoringState, PROBE_EVENT, ProbeResult, REPORT_EVENT, ReportInfo, SAMPLE_EVENT,
-    SCALING_EVENT, ScalingAction, StreamQuery, paths,
+    MonitoringState, PROBE_EVENT, ProbeResult, REPORT_DELETED_EVENT, REPORT_EVENT, ReportDeleted,
+    ReportInfo, SAMPLE_EVENT, SCALING_EVENT, ScalingAction, StreamQuery, paths,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -59,6 +59,8 @@ pub struct StreamHandlers {
     pub on_instances: Box<dyn Fn(InstancesEvent)>,
     /// A report queued, at each step of its generation, and at its end.
     pub on_report: Box<dyn Fn(ReportInfo)>,
+    /// A report deleted (by anyone).
+    pub on_report_deleted: Box<dyn Fn(ReportDeleted)>,
     pub on_state: Box<dyn Fn(Connection)>,
 }
 
@@ -184,6 +186,9 @@ fn open_with(inner: &Rc<Inner>, ticket: &str) {
         listen(&source, SCALING_EVENT, &weak, |h, v| (h.on_scaling)(v)),
         listen(&source, INSTANCES_EVENT, &weak, |h, v| (h.on_instances)(v)),
         listen(&source, REPORT_EVENT, &weak, |h, v| (h.on_report)(v)),
+        listen(&source, REPORT_DELETED_EVENT, &weak, |h, v| {
+            (h.on_report_deleted)(v)
+        }),
     ];
     let on_open = Closure::<dyn FnMut(Event)>::new({
         let weak = weak.clone();

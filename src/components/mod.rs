@@ -14,6 +14,7 @@ pub mod monitoring;
 pub mod pager;
 pub mod range_picker;
 pub mod report_schedules;
+pub mod report_scope;
 pub mod scale_dialog;
 pub mod scaling_editor;
 pub mod severity;

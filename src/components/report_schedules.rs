@@ -11,6 +11,7 @@ use crate::api::{ApiClient, ClientError};
 use crate::components::change_error::{ChangeError, LoadError};
 use crate::components::confirm::ConfirmButton;
 use crate::components::form::{EditorActions, Field, Select, aria_invalid};
+use crate::components::report_scope::{ReportScope, ScopeFields, ScopeLists};
 use crate::format;
 use crate::lists::{Saved, action_error, last_list, refetching_action, save_action};
 use crate::live::LiveHost;
@@ -59,7 +60,17 @@ pub fn schedule_text(spec: &ReportScheduleSpec) -> String {
 }
 
 /// Fields of the form the server may name in a refusal.
-const FIELDS: &[&str] = &["name", "frequency", "hour", "minute", "weekday", "enabled"];
+const FIELDS: &[&str] = &[
+    "name",
+    "frequency",
+    "hour",
+    "minute",
+    "weekday",
+    "enabled",
+    "targets",
+    "services",
+    "sections",
+];
 
 #[component]
 pub fn ReportSchedules() -> impl IntoView {
@@ -190,8 +201,8 @@ pub fn ReportSchedules() -> impl IntoView {
     }
 }
 
-/// What the schedule form holds: text as typed, and the schedule being
-/// edited (whose targets, services and sections are kept as they are).
+/// What the schedule form holds: text as typed, what its reports cover,
+/// and the schedule being edited.
 #[derive(Debug, Clone, Copy)]
 struct ScheduleForm {
     name: RwSignal<String>,
@@ -200,6 +211,7 @@ struct ScheduleForm {
     minute: RwSignal<String>,
     weekday: RwSignal<u8>,
     enabled: RwSignal<bool>,
+    scope: ReportScope,
     editing: RwSignal<Option<ReportSchedule>>,
     error: RwSignal<Option<ClientError>>,
 }
@@ -213,6 +225,7 @@ impl ScheduleForm {
             minute: RwSignal::new("0".into()),
             weekday: RwSignal::new(1),
             enabled: RwSignal::new(true),
+            scope: ReportScope::new(),
             editing: RwSignal::new(None),
             error: RwSignal::new(None),
         }
@@ -225,6 +238,11 @@ impl ScheduleForm {
         self.minute.set(s.spec.minute.to_string());
         self.weekday.set(s.spec.weekday.unwrap_or(1));
         self.enabled.set(s.spec.enabled);
+        self.scope.load((
+            s.spec.targets.clone(),
+            s.spec.services.clone(),
+            s.spec.sections.clone(),
+        ));
         self.editing.set(Some(s.clone()));
         self.error.set(None);
     }
@@ -237,20 +255,20 @@ impl ScheduleForm {
         self.minute.set(blank.minute.get_untracked());
         self.weekday.set(1);
         self.enabled.set(true);
+        self.scope.load((None, None, None));
         self.editing.set(None);
         self.error.set(None);
     }
 
     /// The spec as typed: see [`schedule_spec`].
     fn spec(&self) -> Option<ReportScheduleSpec> {
-        let kept = self.editing.get_untracked().map(|s| s.spec);
         schedule_spec(
             &self.name.get_untracked(),
             self.frequency.get_untracked(),
             (&self.hour.get_untracked(), &self.minute.get_untracked()),
             self.weekday.get_untracked(),
             self.enabled.get_untracked(),
-            kept.as_ref(),
+            untrack(|| self.scope.lists()),
         )
     }
 }
@@ -258,15 +276,14 @@ impl ScheduleForm {
 /// A schedule spec from the form's text: nothing without a whole hour. An
 /// empty minute is 0; numbers past what the wire holds are sent as its
 /// largest, so that the server's own refusal (naming the field) says what
-/// is allowed. `kept` gives the edited schedule's targets, services and
-/// sections, which the form does not change.
+/// is allowed.
 pub fn schedule_spec(
     name: &str,
     frequency: ScheduleFrequency,
     (hour, minute): (&str, &str),
     weekday: u8,
     enabled: bool,
-    kept: Option<&ReportScheduleSpec>,
+    (targets, services, sections): ScopeLists,
 ) -> Option<ReportScheduleSpec> {
     let number = |s: &str| {
         s.trim()
@@ -286,9 +303,9 @@ pub fn schedule_spec(
         hour,
         minute,
         weekday: (frequency == ScheduleFrequency::Weekly).then_some(weekday),
-        targets: kept.and_then(|k| k.targets.clone()),
-        services: kept.and_then(|k| k.services.clone()),
-        sections: kept.and_then(|k| k.sections.clone()),
+        targets,
+        services,
+        sections,
         enabled,
     })
 }
@@ -374,6 +391,7 @@ fn ScheduleEditor(form: ScheduleForm, on_saved: Callback<()>) -> impl IntoView {
                     "Enabled"
                 </label>
             </div>
+            <ScopeFields scope=form.scope error=error id="schedule" />
             <EditorActions
                 add="Add schedule"
                 editing=Signal::derive(editing)
@@ -392,13 +410,16 @@ mod tests {
 
     use super::*;
 
+    /// Every target, service and section.
+    const ALL: ScopeLists = (None, None, None);
+
     #[test]
     fn schedules_read_as_when_they_run() {
-        let daily = schedule_spec("d", ScheduleFrequency::Daily, ("6", "5"), 3, true, None)
-            .expect("a spec");
+        let daily =
+            schedule_spec("d", ScheduleFrequency::Daily, ("6", "5"), 3, true, ALL).expect("a spec");
         assert_eq!(daily.weekday, None);
         assert_eq!(schedule_text(&daily), "daily at 06:05 UTC");
-        let weekly = schedule_spec("w", ScheduleFrequency::Weekly, ("23", ""), 7, true, None)
+        let weekly = schedule_spec("w", ScheduleFrequency::Weekly, ("23", ""), 7, true, ALL)
             .expect("a spec");
         assert_eq!((weekly.minute, weekly.weekday), (0, Some(7)));
         assert_eq!(schedule_text(&weekly), "weekly on Sunday at 23:00 UTC");
@@ -406,26 +427,22 @@ mod tests {
 
     #[test]
     fn the_form_leaves_the_judging_to_the_server() {
-        assert!(schedule_spec("x", ScheduleFrequency::Daily, ("", "0"), 1, true, None).is_none());
-        let past = schedule_spec("x", ScheduleFrequency::Daily, ("300", "75"), 1, true, None)
+        assert!(schedule_spec("x", ScheduleFrequency::Daily, ("", "0"), 1, true, ALL).is_none());
+        let past = schedule_spec("x", ScheduleFrequency::Daily, ("300", "75"), 1, true, ALL)
             .expect("a spec");
         assert_eq!((past.hour, past.minute), (255, 75));
-        let kept = ReportScheduleSpec {
-            sections: Some(vec![ReportSection::Summary]),
-            targets: Some(vec![4]),
-            ..past.clone()
-        };
         let edited = schedule_spec(
             " y ",
             ScheduleFrequency::Daily,
             ("1", "2"),
             1,
             false,
-            Some(&kept),
+            (Some(vec![4]), None, Some(vec![ReportSection::Summary])),
         )
         .expect("a spec");
         assert_eq!(edited.name, "y");
         assert_eq!(edited.targets, Some(vec![4]));
+        assert_eq!(edited.services, None);
         assert_eq!(edited.sections, Some(vec![ReportSection::Summary]));
         assert!(!edited.enabled);
     }

@@ -8,16 +8,15 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use vigie_api::{
-    ReportFile, ReportFormat, ReportInfo, ReportRequest, ReportSection, ReportStatus, TargetKind,
-};
+use vigie_api::{ReportFile, ReportFormat, ReportInfo, ReportRequest, ReportStatus};
 
-use crate::api::{ApiClient, ClientError, Connection, Range, Span, Window};
+use crate::api::{ApiClient, ClientError, Connection};
 use crate::components::change_error::{ChangeError, FieldError, LoadError, unless_field};
 use crate::components::confirm::ConfirmButton;
 use crate::components::form::{Field, Select, aria_invalid};
 use crate::components::pager::Pager;
 use crate::components::report_schedules::ReportSchedules;
+use crate::components::report_scope::{ReportScope, ScopeFields, ScopeLists};
 use crate::format;
 use crate::lists::{action_error, last_answer, refetching_action};
 use crate::live::{LiveHost, furthest, ticker, unix_now_ms};
@@ -68,30 +67,6 @@ impl Period {
     }
 }
 
-pub fn section_label(s: ReportSection) -> &'static str {
-    match s {
-        ReportSection::Summary => "Summary against the SLI targets",
-        ReportSection::ResponseTimes => "Response-time charts",
-        ReportSection::Resources => "This host's CPU and memory",
-        ReportSection::Endpoints => "Worst endpoints",
-        ReportSection::Alerts => "Alerts",
-        ReportSection::Scaling => "Scaling actions",
-        ReportSection::Recommendations => "Recommendations",
-    }
-}
-
-fn section_word(s: ReportSection) -> &'static str {
-    match s {
-        ReportSection::Summary => "summary",
-        ReportSection::ResponseTimes => "response_times",
-        ReportSection::Resources => "resources",
-        ReportSection::Endpoints => "endpoints",
-        ReportSection::Alerts => "alerts",
-        ReportSection::Scaling => "scaling",
-        ReportSection::Recommendations => "recommendations",
-    }
-}
-
 pub fn format_label(f: ReportFormat) -> &'static str {
     match f {
         ReportFormat::Html => "HTML",
@@ -107,9 +82,7 @@ pub fn report_request(
     period: Period,
     now: i64,
     (from, to): (&str, &str),
-    targets: &[i64],
-    services: &[String],
-    sections: &[ReportSection],
+    (targets, services, sections): ScopeLists,
 ) -> Option<ReportRequest> {
     let (from, to) = match period.days() {
         Some(days) => (now - days * DAY_MS, now),
@@ -118,18 +91,12 @@ pub fn report_request(
             format::parse_datetime_input(to)?,
         ),
     };
-    let all = ReportSection::ALL.iter().all(|s| sections.contains(s));
     Some(ReportRequest {
         from: Some(from),
         to: Some(to),
-        targets: (!targets.is_empty()).then(|| targets.to_vec()),
-        services: (!services.is_empty()).then(|| services.to_vec()),
-        sections: (!all).then(|| {
-            ReportSection::ALL
-                .into_iter()
-                .filter(|s| sections.contains(s))
-                .collect()
-        }),
+        targets,
+        services,
+        sections,
     })
 }
 
@@ -183,9 +150,7 @@ struct ReportForm {
     period: RwSignal<Period>,
     from: RwSignal<String>,
     to: RwSignal<String>,
-    targets: RwSignal<Vec<i64>>,
-    services: RwSignal<Vec<String>>,
-    sections: RwSignal<Vec<ReportSection>>,
+    scope: ReportScope,
     error: RwSignal<Option<ClientError>>,
 }
 
@@ -195,9 +160,7 @@ impl ReportForm {
             period: RwSignal::new(Period::Day),
             from: RwSignal::new(String::new()),
             to: RwSignal::new(String::new()),
-            targets: RwSignal::new(Vec::new()),
-            services: RwSignal::new(Vec::new()),
-            sections: RwSignal::new(ReportSection::ALL.to_vec()),
+            scope: ReportScope::new(),
             error: RwSignal::new(None),
         }
     }
@@ -205,20 +168,7 @@ impl ReportForm {
     /// The request as typed, at `now`.
     fn request(&self, now: i64) -> Option<ReportRequest> {
         let (from, to) = (self.from.get(), self.to.get());
-        self.targets.with(|targets| {
-            self.services.with(|services| {
-                self.sections.with(|sections| {
-                    report_request(
-                        self.period.get(),
-                        now,
-                        (&from, &to),
-                        targets,
-                        services,
-                        sections,
-                    )
-                })
-            })
-        })
+        report_request(self.period.get(), now, (&from, &to), self.scope.lists())
     }
 
     /// Picks `period`; a custom one starts as the last day, to be changed.
@@ -229,14 +179,6 @@ impl ReportForm {
             self.to.set(format::datetime_input(now));
         }
         self.period.set(period);
-    }
-}
-
-/// Adds `item` to `list` when `on`, else takes it out.
-fn toggle<T: PartialEq>(list: &mut Vec<T>, item: T, on: bool) {
-    list.retain(|x| *x != item);
-    if on {
-        list.push(item);
     }
 }
 
@@ -474,37 +416,6 @@ fn GenerateForm(
     pending: Memo<bool>,
     on_generate: Callback<ReportRequest>,
 ) -> impl IntoView {
-    let client = expect_context::<ApiClient>();
-    let targets = LocalResource::new({
-        let client = client.clone();
-        move || {
-            let client = client.clone();
-            async move { client.targets().await }
-        }
-    });
-    let http_targets = Memo::new(move |_| match targets.get() {
-        Some(Ok(list)) => list
-            .targets
-            .into_iter()
-            .filter(|t| t.spec.kind == TargetKind::Http)
-            .map(|t| (t.id, t.spec.name))
-            .collect::<Vec<_>>(),
-        _ => Vec::new(),
-    });
-    // The services that sent requests within the retention.
-    let services = LocalResource::new(move || {
-        let client = client.clone();
-        let window = Window {
-            span: Span::Last(Range::D7),
-            points: 1,
-        };
-        async move { client.services(&window).await }
-    });
-    let known_services = Memo::new(move |_| match services.get() {
-        Some(Ok(list)) => list,
-        _ => Vec::new(),
-    });
-
     let error: Signal<Option<ClientError>> = form.error.into();
     let invalid = move |field| aria_invalid(error, field);
     let custom = move || form.period.get() == Period::Custom;
@@ -549,76 +460,7 @@ fn GenerateForm(
                 })}
             </div>
             <div class="fields choices">
-                <fieldset aria-describedby="report-targets-error" aria-invalid=invalid("targets")>
-                    <legend>"Targets " <span class="hint">"(none ticked: every HTTP target)"</span></legend>
-                    {move || {
-                        let list = http_targets.get();
-                        if list.is_empty() {
-                            return view! { <p class="empty">"No HTTP target."</p> }.into_any();
-                        }
-                        list.into_iter()
-                            .map(|(id, name)| view! {
-                                <label class="check">
-                                    <input type="checkbox"
-                                        prop:checked=move || form.targets.with(|t| t.contains(&id))
-                                        on:change=move |ev| {
-                                            let on = event_target_checked(&ev);
-                                            form.targets.update(|t| toggle(t, id, on));
-                                        } />
-                                    {name}
-                                </label>
-                            })
-                            .collect_view()
-                            .into_any()
-                    }}
-                    <FieldError error=error field="targets" id="report-targets-error" />
-                </fieldset>
-                <fieldset aria-describedby="report-services-error" aria-invalid=invalid("services")>
-                    <legend>"Services " <span class="hint">"(none ticked: every service)"</span></legend>
-                    {move || {
-                        let list = known_services.get();
-                        if list.is_empty() {
-                            return view! { <p class="empty">"No ingested request in the last 7 days."</p> }.into_any();
-                        }
-                        list.into_iter()
-                            .map(|service| {
-                                let name = service.clone();
-                                let checked = service.clone();
-                                view! {
-                                    <label class="check">
-                                        <input type="checkbox"
-                                            prop:checked=move || form.services.with(|s| s.contains(&checked))
-                                            on:change=move |ev| {
-                                                let on = event_target_checked(&ev);
-                                                form.services.update(|s| toggle(s, service.clone(), on));
-                                            } />
-                                        {name}
-                                    </label>
-                                }
-                            })
-                            .collect_view()
-                            .into_any()
-                    }}
-                    <FieldError error=error field="services" id="report-services-error" />
-                </fieldset>
-                <fieldset aria-describedby="report-sections-error" aria-invalid=invalid("sections")>
-                    <legend>"Sections"</legend>
-                    {ReportSection::ALL
-                        .into_iter()
-                        .map(|s| view! {
-                            <label class="check" data-section=section_word(s)>
-                                <input type="checkbox"
-                                    prop:checked=move || form.sections.with(|l| l.contains(&s))
-                                    on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        form.sections.update(|l| toggle(l, s, on));
-                                    } />
-                                {section_label(s)}
-                            </label>
-                        })
-                        .collect_view()}
-                    <FieldError error=error field="sections" id="report-sections-error" />
-                </fieldset>
+                <ScopeFields scope=form.scope error=error id="report" />
             </div>
             <button type="submit" class="primary" disabled=move || pending.get() || !ready.get()>
                 "Generate"
@@ -736,6 +578,8 @@ fn Downloads(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::components::report_scope::scope_lists;
+    use vigie_api::ReportSection;
 
     fn info(status: ReportStatus) -> ReportInfo {
         ReportInfo {
@@ -758,7 +602,8 @@ mod tests {
     fn presets_end_now_and_custom_periods_need_both_ends() {
         let now = 1_714_572_202_000;
         let all = ReportSection::ALL;
-        let req = report_request(Period::Week, now, ("", ""), &[], &[], &all).expect("a request");
+        let req = report_request(Period::Week, now, ("", ""), scope_lists(&[], &[], &all))
+            .expect("a request");
         assert_eq!(req.from, Some(now - 7 * DAY_MS));
         assert_eq!(req.to, Some(now));
         assert_eq!(
@@ -770,9 +615,7 @@ mod tests {
                 Period::Custom,
                 now,
                 ("2024-05-01T10:00", ""),
-                &[],
-                &[],
-                &all
+                scope_lists(&[], &[], &all)
             )
             .is_none()
         );
@@ -780,9 +623,11 @@ mod tests {
             Period::Custom,
             now,
             ("2024-05-01T10:00", "2024-05-01T12:30"),
-            &[2, 5],
-            &["shop".into()],
-            &[ReportSection::Alerts, ReportSection::Summary],
+            scope_lists(
+                &[2, 5],
+                &["shop".into()],
+                &[ReportSection::Alerts, ReportSection::Summary],
+            ),
         )
         .expect("a request");
         assert_eq!(
@@ -797,7 +642,8 @@ mod tests {
             Some(vec![ReportSection::Summary, ReportSection::Alerts])
         );
         // None ticked is sent as such: the server says why it refuses.
-        let none = report_request(Period::Day, now, ("", ""), &[], &[], &[]).expect("a request");
+        let none = report_request(Period::Day, now, ("", ""), scope_lists(&[], &[], &[]))
+            .expect("a request");
         assert_eq!(none.sections, Some(Vec::new()));
     }
 
@@ -834,15 +680,5 @@ mod tests {
             period_text(&info(ReportStatus::Queued)),
             "2024-04-30 14:03:22 – 2024-05-01 14:03:22"
         );
-    }
-
-    #[test]
-    fn ticking_adds_once_and_unticking_removes() {
-        let mut list = vec![1, 2];
-        toggle(&mut list, 2, true);
-        toggle(&mut list, 3, true);
-        assert_eq!(list, vec![1, 2, 3]);
-        toggle(&mut list, 1, false);
-        assert_eq!(list, vec![2, 3]);
     }
 }

@@ -125,16 +125,36 @@ pub fn build() -> Result<PathBuf> {
 /// Builds vigie-server with cargo `profile` and returns the binary's path.
 pub fn build_server(profile: &str) -> Result<PathBuf> {
     step(&format!("building vigie-server (profile `{profile}`)"));
-    cmd::run(cmd::cargo().args([
+    build_server_target(profile, None)
+}
+
+/// One of the server crate's examples (`crates/server/examples/{name}.rs`),
+/// built with `profile`.
+pub fn build_server_example(profile: &str, name: &str) -> Result<PathBuf> {
+    build_server_target(profile, Some(name))
+}
+
+fn build_server_target(profile: &str, example: Option<&str>) -> Result<PathBuf> {
+    let mut cargo = cmd::cargo();
+    cargo.args([
         "build",
         "--quiet",
         "-p",
         "vigie-server",
         "--profile",
         profile,
-    ]))?;
-    let dir = if profile == "dev" { "debug" } else { profile };
-    Ok(cmd::root().join("target").join(dir).join("vigie-server"))
+    ]);
+    if let Some(name) = example {
+        cargo.args(["--example", name]);
+    }
+    cmd::run(&mut cargo)?;
+    let dir = cmd::root()
+        .join("target")
+        .join(if profile == "dev" { "debug" } else { profile });
+    Ok(match example {
+        Some(name) => dir.join("examples").join(name),
+        None => dir.join("vigie-server"),
+    })
 }
 
 /// `cargo xtask run`: build everything, then run the server in the foreground.

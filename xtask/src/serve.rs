@@ -63,6 +63,17 @@ pub fn start_vigie_with(
     env: &[(&str, &str)],
 ) -> Result<Background> {
     let _ = std::fs::remove_dir_all(data);
+    start_vigie_on(bin, port, data, dist, env)
+}
+
+/// [`start_vigie_with`] on the data already in `data`.
+pub fn start_vigie_on(
+    bin: &Path,
+    port: u16,
+    data: &Path,
+    dist: &Path,
+    env: &[(&str, &str)],
+) -> Result<Background> {
     let mut command = Command::new(bin);
     command
         .env("VIGIE_ADDR", format!("127.0.0.1:{port}"))

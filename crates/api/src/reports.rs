@@ -219,6 +219,15 @@ pub struct ReportContent {
 
 /// SSE event name of a report's progress.
 pub const REPORT_EVENT: &str = "report";
+/// SSE event name of a report deleted (its files gone).
+pub const REPORT_DELETED_EVENT: &str = "report_deleted";
+
+/// Payload of a [`REPORT_DELETED_EVENT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportDeleted {
+    pub id: i64,
+}
 
 /// How often a scheduled report runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

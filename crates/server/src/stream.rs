@@ -81,6 +81,7 @@ pub fn stream_op() -> Op {
     .event::<vigie_api::ScalingAction>(vigie_api::SCALING_EVENT)
     .event::<vigie_api::InstancesEvent>(vigie_api::INSTANCES_EVENT)
     .event::<vigie_api::ReportInfo>(vigie_api::REPORT_EVENT)
+    .event::<vigie_api::ReportDeleted>(vigie_api::REPORT_DELETED_EVENT)
     .error(400, "Last-Event-ID is not an event id")
     .error(
         503,

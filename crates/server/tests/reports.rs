@@ -232,6 +232,14 @@ async fn bad_requests_are_refused_with_the_field_and_nothing_is_queued() {
         (400, &json!("format")),
         "{answer}"
     );
+    // Deletion is pushed to every open stream.
+    let stream = v
+        .http
+        .get(format!("{}/stream/", v.base))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(stream.status(), 200);
     let gone = v
         .send(
             reqwest::Method::DELETE,
@@ -247,7 +255,35 @@ async fn bad_requests_are_refused_with_the_field_and_nothing_is_queued() {
             .join(format!("{}.html", report.id))
             .exists()
     );
+    let deleted = next_event(stream, vigie_api::REPORT_DELETED_EVENT).await;
+    assert_eq!(deleted, json!({ "id": report.id }));
     v.server.shutdown().await.expect("shutdown");
+}
+
+/// The data of the first `name` event on an open stream (within 10 s).
+async fn next_event(resp: reqwest::Response, name: &str) -> Value {
+    use futures_util::StreamExt;
+    let mut body = resp.bytes_stream();
+    let mut buf = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .unwrap_or_else(|_| panic!("a `{name}` event within 10 s"))
+            .expect("stream open")
+            .expect("chunk");
+        buf.push_str(std::str::from_utf8(&chunk).expect("utf8"));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let event = block.lines().find_map(|l| l.strip_prefix("event:"));
+            let data = block.lines().find_map(|l| l.strip_prefix("data:"));
+            if let (Some(event), Some(data)) = (event, data)
+                && event.trim() == name
+            {
+                return serde_json::from_str(data.trim()).expect("event JSON");
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -12,8 +12,13 @@
 //! RSS, wrk beside nginx and wrk under concurrent writes. The long ranges and
 //! the browser figures stay on the server built here (whose API the bundle
 //! speaks); the report says which binary was measured.
+//!
+//! `VIGIE_BENCH_REPORT_ONLY=1` runs only the month's report (seeded history,
+//! reports timed while the live samples are watched) and writes
+//! `target/bench/report-only.md`.
 
 mod load;
+mod month;
 mod report;
 mod stats;
 
@@ -42,6 +47,9 @@ struct Plan {
     long_range_s: u64,
     wrk_seconds: u32,
     wrk_rounds: usize,
+    /// Days of history for the month's report, and how many are timed.
+    report_days: i64,
+    report_rounds: usize,
 }
 
 impl Plan {
@@ -52,6 +60,8 @@ impl Plan {
                 long_range_s: 3600,
                 wrk_seconds: 1,
                 wrk_rounds: 1,
+                report_days: 1,
+                report_rounds: 1,
             }
         } else {
             Plan {
@@ -60,6 +70,8 @@ impl Plan {
                 long_range_s: 7 * 86_400,
                 wrk_seconds: 10,
                 wrk_rounds: 3,
+                report_days: 31,
+                report_rounds: 5,
             }
         }
     }
@@ -86,7 +98,18 @@ fn bench(smoke: bool, dist: &Path) -> Result {
     let started = Instant::now();
     // The server as users run it; the smoke run takes the debug build the
     // tests already made.
-    let server_bin = dist::build_server(if smoke { "dev" } else { "server" })?;
+    let profile = if smoke { "dev" } else { "server" };
+    let server_bin = dist::build_server(profile)?;
+    if std::env::var_os("VIGIE_BENCH_REPORT_ONLY").is_some_and(|v| !v.is_empty()) {
+        let mut report = Report::new(smoke);
+        month_report(&server_bin, profile, dist, &plan, &mut report)?;
+        let text = report.markdown(&machine(), started.elapsed().as_secs_f64());
+        println!("\n{}", report.table());
+        let out = load::bench_dir().join("report-only.md");
+        report::write(&out, &text)?;
+        println!("\nreport figures written to {}", out.display());
+        return Ok(());
+    }
     let load_bin = load_server_bin()?;
     let chart_dir = build_chart_bench()?;
 
@@ -153,6 +176,8 @@ fn bench(smoke: bool, dist: &Path) -> Result {
         load::LONG_RATE
     ));
     report.long_range(&long_range(&server_bin, dist, plan.long_range_s)?);
+
+    month_report(&server_bin, profile, dist, &plan, &mut report)?;
 
     let base = format!("http://127.0.0.1:{port}");
     step("time to first live chart (headless Chromium, cold loads)");
@@ -324,6 +349,29 @@ fn long_range(server_bin: &Path, dist: &Path, span_s: u64) -> Result<load::LongR
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
     measured
+}
+
+fn month_report(
+    server_bin: &Path,
+    profile: &str,
+    dist: &Path,
+    plan: &Plan,
+    report: &mut Report,
+) -> Result {
+    step(&format!(
+        "a {}-day report over {} targets while monitoring runs",
+        plan.report_days,
+        month::TARGETS
+    ));
+    report.month_report(&month::run(
+        server_bin,
+        profile,
+        dist,
+        BENCH_ENV,
+        plan.report_days,
+        plan.report_rounds,
+    )?);
+    Ok(())
 }
 
 /// Cores and CPU model, for the record.

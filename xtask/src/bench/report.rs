@@ -8,6 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::load::{self, Ingest, LongRange, UnderWrites, WrkRun};
+use super::month::{self, MonthReport};
 use super::stats::{Stats, num};
 use crate::cmd::Result;
 use crate::dist::FileSize;
@@ -28,6 +29,8 @@ const INGEST_PER_S: f64 = 100_000.0;
 const SERVER_RSS: u64 = 64_000_000;
 /// Median time of a 7-day `metrics/` or `endpoints/` answer, computed.
 const LONG_QUERY_MS: f64 = 500.0;
+/// A month's report over 20 targets, generated.
+const MONTH_REPORT_MS: f64 = 10_000.0;
 /// Memory "beyond noise": the JS heap may vary by 10 %, DOM nodes by 5 %.
 const HEAP_NOISE: f64 = 1.10;
 const NODES_NOISE: f64 = 1.05;
@@ -218,6 +221,49 @@ impl Report {
             num_int(l.answered),
             mb(l.rss),
             mb(l.peak),
+        ));
+    }
+
+    pub fn month_report(&mut self, m: &MonthReport) {
+        let what = format!("{}-day report over {} targets", m.days, month::TARGETS);
+        self.row(
+            &format!("{what}: request to succeeded"),
+            m.generate_ms.show(" ms"),
+            "< 10 s",
+            Some(m.generate_ms.median < MONTH_REPORT_MS),
+        );
+        // A skipped tick leaves two intervals between two samples.
+        let skipped = m.max_gap_ms >= 2 * month::SAMPLE_MS;
+        self.row(
+            &format!("live samples during the {what}"),
+            format!(
+                "{} samples, longest gap {} ms, latest arrival {} ms",
+                m.samples, m.max_gap_ms, m.max_delay_ms
+            ),
+            "no tick skipped",
+            Some(m.samples > 0 && !skipped),
+        );
+        let files: Vec<String> = m
+            .files
+            .iter()
+            .map(|(format, bytes)| format!("{format} {}", kb(*bytes)))
+            .collect();
+        self.details.push(format!(
+            "### A month's report\n\n`seed_history` (an example of the server crate, through the store's own inserts and maintenance) wrote {} days of history for {} targets in {:.1} s: {}; database {}. A server on that data, its retention raised to keep the month, monitored the {} targets live (each probing the server's `/readyz` every 5 s) and sampled this host every second. `POST generate-report/` over the whole period, polled every 20 ms until `succeeded`, {} times in a row: {}. Files of the last one: {}. Meanwhile a stream client received {} live samples; the longest gap between two consecutive samples' timestamps was {} ms (interval {} ms: a skipped tick would show as {} ms or more), and the longest time from a sample's timestamp to its arrival {} ms.\n",
+            m.days,
+            month::TARGETS,
+            m.seed_s,
+            m.seeded,
+            mb(m.db_bytes),
+            month::TARGETS,
+            m.generate_ms.n,
+            m.generate_ms.show(" ms"),
+            files.join(", "),
+            m.samples,
+            m.max_gap_ms,
+            month::SAMPLE_MS,
+            2 * month::SAMPLE_MS,
+            m.max_delay_ms,
         ));
     }
 
@@ -655,5 +701,39 @@ mod tests {
         );
         assert_eq!(num_int(360_000), "360,000");
         assert_eq!(num_int(999), "999");
+    }
+
+    #[test]
+    fn a_month_report_is_held_to_10_s_and_no_skipped_tick() {
+        let month = |median, max_gap_ms| MonthReport {
+            days: 31,
+            seed_s: 50.0,
+            seeded: String::new(),
+            db_bytes: 0,
+            generate_ms: Stats {
+                median,
+                min: median,
+                max: median,
+                p99: median,
+                n: 5,
+            },
+            files: vec![("html".into(), 1000)],
+            samples: 30,
+            max_gap_ms,
+            max_delay_ms: 5,
+        };
+        let mut r = Report::new(false);
+        r.month_report(&month(7400.0, 1017));
+        r.month_report(&month(10_000.0, 2000));
+        let within: Vec<_> = r.rows.iter().map(|row| row.within).collect();
+        assert_eq!(
+            within,
+            vec![Some(true), Some(true), Some(false), Some(false)]
+        );
+        assert!(
+            r.rows[0]
+                .figure
+                .starts_with("31-day report over 20 targets")
+        );
     }
 }

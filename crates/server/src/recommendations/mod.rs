@@ -19,7 +19,7 @@ use vigie_api::{Recommendation, RecommendationList, RecommendationsQuery, paths}
 use crate::AppState;
 use crate::cache::{self, JsonBytes};
 use crate::error::{ApiError, ApiQuery};
-use crate::measures::{self, Measure, MeasureError, RangeQuery};
+use crate::measures::{self, MeasureError, RangeQuery};
 use crate::openapi::Op;
 use crate::rollup::{HostAggregate, fold_hosts, is_server_error, minute_of};
 use crate::store::RequestFilter;
@@ -53,6 +53,55 @@ fn per_minute(steps: &[ProbeStep]) -> Vec<Minute> {
         m.errors += errors;
     }
     minutes.into_values().collect()
+}
+
+/// Requests and failures per minute of each service, from rows in any
+/// order: pushed as they come (a service's rows arrive in runs, so the
+/// service is looked up once a run), sorted and summed at the end.
+#[derive(Debug, Default)]
+struct PerService {
+    index: HashMap<String, usize>,
+    services: Vec<(String, Vec<Minute>)>,
+    last: usize,
+}
+
+impl PerService {
+    fn add(&mut self, service: &str, ts_ms: i64, count: u64, errors: u64) {
+        let i = match self.services.get(self.last) {
+            Some((s, _)) if s == service => self.last,
+            _ => match self.index.get(service) {
+                Some(&i) => i,
+                None => {
+                    self.index.insert(service.to_owned(), self.services.len());
+                    self.services.push((service.to_owned(), Vec::new()));
+                    self.services.len() - 1
+                }
+            },
+        };
+        self.last = i;
+        self.services[i].1.push(Minute {
+            ts_ms: minute_of(ts_ms),
+            count,
+            errors,
+        });
+    }
+
+    /// Each service (by name) with its minutes in order, one entry a minute.
+    fn minutes(mut self) -> Vec<(String, Vec<Minute>)> {
+        for (_, minutes) in &mut self.services {
+            minutes.sort_unstable_by_key(|m| m.ts_ms);
+            minutes.dedup_by(|later, kept| {
+                let same = later.ts_ms == kept.ts_ms;
+                if same {
+                    kept.count += later.count;
+                    kept.errors += later.errors;
+                }
+                same
+            });
+        }
+        self.services.sort_by(|a, b| a.0.cmp(&b.0));
+        self.services
+    }
 }
 
 /// The recommendations whose conditions hold over `[from, to]`, most
@@ -99,35 +148,35 @@ pub(crate) async fn for_period(
     out.extend(rules::disk_filling(&host, &minutes, p));
     out.extend(rules::memory_growing(&host, &minutes, p));
 
-    // Each target's probes, in order (rollups are older than raw results).
+    // Each target's probes, in order (rollups are older than raw results),
+    // read for all targets in one pass.
     let down_after = state.config().down_after;
     let targets = store.call(|s| s.targets()).await?;
-    for (id, target) in targets {
-        let steps = store
-            .call(move |s| {
-                let rollups = s.probe_rollups_between(from, to, Some(id))?;
-                let results = s.probe_results_between(from, to, Some(id))?;
-                let mut steps: Vec<ProbeStep> = rollups
-                    .iter()
-                    .map(|(_, ts, a)| {
-                        ProbeStep::Minute(Minute {
-                            ts_ms: *ts,
-                            count: a.count,
-                            errors: a.errors,
-                        })
-                    })
-                    .chain(results.iter().map(|r| ProbeStep::One {
-                        ts_ms: r.ts_ms,
-                        ok: !Measure::from(r).error,
-                    }))
-                    .collect();
-                steps.sort_by_key(|s| match s {
-                    ProbeStep::One { ts_ms, .. } => *ts_ms,
-                    ProbeStep::Minute(m) => m.ts_ms,
-                });
-                Ok(steps)
+    let mut steps: HashMap<i64, Vec<ProbeStep>> = HashMap::new();
+    for c in store
+        .call(move |s| s.probe_counts_between(from, to))
+        .await?
+    {
+        let step = if c.minute {
+            ProbeStep::Minute(Minute {
+                ts_ms: c.ts_ms,
+                count: c.probes,
+                errors: c.failed,
             })
-            .await?;
+        } else {
+            ProbeStep::One {
+                ts_ms: c.ts_ms,
+                ok: c.failed == 0,
+            }
+        };
+        steps.entry(c.target_id).or_default().push(step);
+    }
+    for (id, target) in targets {
+        let mut steps = steps.remove(&id).unwrap_or_default();
+        steps.sort_by_key(|s| match s {
+            ProbeStep::One { ts_ms, .. } => *ts_ms,
+            ProbeStep::Minute(m) => m.ts_ms,
+        });
         let subject = Subject::Target {
             id,
             name: target.name.clone(),
@@ -135,7 +184,6 @@ pub(crate) async fn for_period(
         out.extend(rules::error_burst(&subject, &per_minute(&steps), p));
         out.extend(rules::target_down(id, &target.name, &steps, down_after, p));
     }
-
     // The ingested requests: endpoints, and each service's failures per minute.
     let raw_start = state.config().raw_start_ms(crate::now_ms());
     let range = RangeQuery {
@@ -149,43 +197,19 @@ pub(crate) async fn for_period(
     let plan = measures::request_plan(from, to, raw_start);
     let services = store
         .call(move |s| {
-            let mut by: HashMap<String, BTreeMap<i64, (u64, u64)>> = HashMap::new();
-            let mut add = |service: &str, ts: i64, count: u64, errors: u64| {
-                if !by.contains_key(service) {
-                    by.insert(service.to_owned(), BTreeMap::new());
-                }
-                if let Some(minutes) = by.get_mut(service) {
-                    let m = minutes.entry(minute_of(ts)).or_default();
-                    m.0 += count;
-                    m.1 += errors;
-                }
-            };
+            let mut by = PerService::default();
             let all = RequestFilter::default();
             for (lo, hi) in plan.raw {
                 s.for_each_request(all, lo, hi, |r| {
-                    add(r.service, r.ts_ms, 1, u64::from(is_server_error(r.status)));
+                    by.add(r.service, r.ts_ms, 1, u64::from(is_server_error(r.status)));
                 })?;
             }
             if let Some((lo, hi)) = plan.rollups {
                 s.for_each_request_rollup(all, lo, hi, |r| {
-                    add(r.service, r.ts_ms, r.figures.count, r.figures.errors);
+                    by.add(r.service, r.ts_ms, r.figures.count, r.figures.errors);
                 })?;
             }
-            let mut services: Vec<(String, Vec<Minute>)> = by
-                .into_iter()
-                .map(|(service, minutes)| {
-                    let minutes = minutes
-                        .into_iter()
-                        .map(|(ts_ms, (count, errors))| Minute {
-                            ts_ms,
-                            count,
-                            errors,
-                        })
-                        .collect();
-                    (service, minutes)
-                })
-                .collect();
-            services.sort_by(|a, b| a.0.cmp(&b.0));
+            let services = by.minutes();
             Ok(services)
         })
         .await?;
@@ -235,4 +259,42 @@ pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
         recommendations,
         recommendations_op(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_service_minutes_are_summed_and_ordered_whatever_the_row_order() {
+        let mut by = PerService::default();
+        // Raw requests in time order, services alternating, then rollups
+        // in runs of one service, older minutes after newer ones.
+        by.add("b", 120_500, 1, 1);
+        by.add("a", 120_900, 1, 0);
+        by.add("b", 121_000, 1, 0);
+        by.add("b", 60_000, 10, 2);
+        by.add("b", 0, 5, 0);
+        by.add("a", 0, 7, 7);
+        by.add("b", 60_000, 3, 1);
+        let minute = |ts_ms, count, errors| Minute {
+            ts_ms,
+            count,
+            errors,
+        };
+        assert_eq!(
+            by.minutes(),
+            vec![
+                ("a".to_owned(), vec![minute(0, 7, 7), minute(120_000, 1, 0)]),
+                (
+                    "b".to_owned(),
+                    vec![
+                        minute(0, 5, 0),
+                        minute(60_000, 13, 3),
+                        minute(120_000, 2, 1)
+                    ]
+                ),
+            ]
+        );
+    }
 }

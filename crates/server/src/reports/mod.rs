@@ -29,8 +29,8 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 use vigie_api::{
-    DownloadQuery, REPORT_EVENT, ReportFile, ReportFormat, ReportInfo, ReportList, ReportRequest,
-    ReportStatus, ReportsQuery, Role, TargetKind, paths,
+    DownloadQuery, REPORT_DELETED_EVENT, REPORT_EVENT, ReportDeleted, ReportFile, ReportFormat,
+    ReportInfo, ReportList, ReportRequest, ReportStatus, ReportsQuery, Role, TargetKind, paths,
 };
 
 use crate::AppState;
@@ -529,6 +529,9 @@ pub async fn delete(
         return Err(ApiError::NotFound(format!("report {id}")));
     }
     state.reports().remove_files(id);
+    state
+        .events()
+        .publish(REPORT_DELETED_EVENT, crate::now_ms(), &ReportDeleted { id });
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -139,7 +139,7 @@ fn kpi_rows(kpis: &[ReportKpis]) -> String {
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2937;margin:24px;max-width:960px}\
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}\
-table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #e5e7eb}\
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #e5e7eb;overflow-wrap:anywhere}\
 th{background:#f3f4f6}td.ok{color:#15803d}td.bad{color:#b91c1c;font-weight:600}.note{color:#6b7280}\
 figure{margin:12px 0}figcaption{font-weight:600;font-size:14px;margin-bottom:4px}svg{max-width:100%;height:auto}\
 .legend span{margin-right:14px;font-size:12px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}\
