@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use vigie_api::{Evidence, Recommendation, RecommendationSeverity};
+use vigie_api::{Evidence, Recommendation, RecommendationRule, RecommendationSeverity};
 
 use crate::api::ApiClient;
 use crate::components::change_error::LoadError;
@@ -36,7 +36,6 @@ fn link_text(r: &Recommendation) -> &'static str {
     match r.link.page.as_str() {
         "/endpoints" if r.link.endpoint.is_some() => "Open the endpoint's charts",
         "/endpoints" => "Open the endpoints",
-        "/scaling" => "Open scaling",
         _ => "Open the chart",
     }
 }
@@ -107,11 +106,21 @@ pub fn Recommendations() -> impl IntoView {
         let link = move || {
             current.get().map(|r| {
                 let label = format!("{} · {}", link_text(&r), r.title);
+                // What the advice asks for, beside the chart that shows why.
+                let act = (r.rule == RecommendationRule::CpuWithoutScaling).then(|| {
+                    view! {
+                        " "
+                        <A href="/scaling" attr:class="chart-link" attr:data-testid="act-link">
+                            "Add a scaling configuration"
+                        </A>
+                    }
+                });
                 view! {
                     <A href=chart_href(&r.link) attr:class="chart-link" attr:aria-label=label
                         attr:data-testid="chart-link">
                         {link_text(&r)}
                     </A>
+                    {act}
                 }
             })
         };

@@ -265,7 +265,7 @@ fn generate(port: u16, days: i64, rounds: usize, samples: &Samples) -> Result<Me
         ));
     }
     // One more sample after the last window, so that a gap at its end shows.
-    let after = last.finished_at.unwrap_or(0);
+    let after = windows.last().map_or(0, |w| w.1);
     let deadline = Instant::now() + Duration::from_secs(10);
     while samples
         .lock()

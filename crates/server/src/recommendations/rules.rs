@@ -300,7 +300,8 @@ pub fn cpu_without_scaling(
                 fig(CPU_SCALE_UP_PCT),
                 fig(share)
             ),
-            link: p.link("/scaling"),
+            // The overview's CPU chart over the period.
+            link: p.link("/"),
         },
         p,
     ))
@@ -818,7 +819,7 @@ mod tests {
         assert_eq!(r.severity, Severity::Warning);
         assert_eq!(
             (r.link.page.as_str(), r.link.from, r.link.to),
-            ("/scaling", P.from, P.to)
+            ("/", P.from, P.to)
         );
         assert!(
             r.detail.contains("77.8 %") && r.detail.contains("web-1"),
