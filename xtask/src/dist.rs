@@ -1,5 +1,5 @@
-//! Building the dashboard's release bundle (Trunk), reporting its size, and
-//! `cargo xtask run`.
+//! Building the dashboard's release bundle (Trunk), reporting its size,
+//! `cargo xtask dist` (a folder for a CDN) and `cargo xtask run`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -105,21 +105,141 @@ pub fn print_sizes(sizes: &[FileSize]) {
 
 /// Builds the dashboard with `trunk build --release --offline` into dist/.
 pub fn build() -> Result<PathBuf> {
+    build_into(&dist_dir(), "/")
+}
+
+/// `trunk build --release --offline` into `dir`, served under `public_url`;
+/// then the `.gz` and `.br` of each asset.
+fn build_into(dir: &Path, public_url: &str) -> Result<PathBuf> {
     tools::ensure_build_tools()?;
     // Trunk's --offline makes cargo offline too: fetch the crates first.
     cmd::run(cmd::cargo().args(["fetch", "--quiet"]))?;
-    step("building the dashboard (trunk build --release)");
+    step(&format!(
+        "building the dashboard (trunk build --release) into {} for {public_url}",
+        dir.display()
+    ));
     let started = std::time::Instant::now();
     cmd::run(
         Command::new("trunk")
-            .args(["build", "--release", "--offline"])
+            .args([
+                "build",
+                "--release",
+                "--offline",
+                "--public-url",
+                public_url,
+            ])
+            .arg("--dist")
+            .arg(dir)
             .current_dir(cmd::root())
             .env("PATH", tools::path_with_npm_bin()),
     )?;
     println!("built in {:.0} s", started.elapsed().as_secs_f64());
-    let dir = dist_dir();
-    print_sizes(&compress_bundle(&dir)?);
-    Ok(dir)
+    print_sizes(&compress_bundle(dir)?);
+    Ok(dir.to_owned())
+}
+
+/// What `cargo xtask dist` was asked for.
+#[derive(Debug, Default, PartialEq)]
+pub struct CdnArgs {
+    pub public_url: String,
+    pub out: PathBuf,
+    pub api_base: Option<String>,
+    pub frame_ancestors: Vec<String>,
+}
+
+pub const DIST_USAGE: &str = "usage: cargo xtask dist [--public-url /path/] [--out DIR] [--api-base https://api.example] [--frame-ancestors https://portal.example,...]";
+
+impl CdnArgs {
+    pub fn parse(args: &[String]) -> Result<CdnArgs> {
+        let mut out = CdnArgs {
+            public_url: "/".into(),
+            out: cmd::root().join("target").join("cdn"),
+            ..CdnArgs::default()
+        };
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let mut value = || {
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| format!("{flag} needs a value\n{DIST_USAGE}"))
+            };
+            match flag.as_str() {
+                "--public-url" => {
+                    let v = value()?;
+                    if !v.starts_with('/') {
+                        return Err(format!("--public-url must be a path starting with /: {v}"));
+                    }
+                    out.public_url = format!("{}/", v.trim_end_matches('/'));
+                }
+                "--out" => out.out = PathBuf::from(value()?),
+                "--api-base" => {
+                    let v = value()?;
+                    if origin_of(&v).is_none() {
+                        return Err(format!("--api-base must be an http(s) URL: {v}"));
+                    }
+                    out.api_base = Some(v.trim_end_matches('/').to_owned());
+                }
+                "--frame-ancestors" => {
+                    out.frame_ancestors = value()?
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                }
+                other => return Err(format!("unknown argument {other}\n{DIST_USAGE}")),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `https://api.example:8443` of `https://api.example:8443/some/path`.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    (!host.is_empty() && !host.contains('@')).then(|| format!("{scheme}://{host}"))
+}
+
+/// `cargo xtask dist`: a folder ready for a CDN or nginx: the hashed
+/// bundle (with SRI) built for the public URL, precompressed, its
+/// `config.json`, and the `_headers` and `nginx.conf` vigie-server writes
+/// for it (the same CSP as it sends itself).
+pub fn cdn(args: &[String]) -> Result {
+    let args = CdnArgs::parse(args)?;
+    let dir = build_into(&args.out, &args.public_url)?;
+    let config = match &args.api_base {
+        Some(base) => format!(
+            "{{\"api_base\":{}}}\n",
+            serde_json::Value::from(base.as_str())
+        ),
+        None => "{}\n".to_owned(),
+    };
+    let path = dir.join("config.json");
+    std::fs::write(&path, config).map_err(|e| format!("{}: {e}", path.display()))?;
+    let server = build_server("server")?;
+    let mut write = Command::new(server);
+    write
+        .arg("cdn-files")
+        .arg("--dist")
+        .arg(&dir)
+        .args(["--public-url", &args.public_url]);
+    if !args.frame_ancestors.is_empty() {
+        write.args(["--frame-ancestors", &args.frame_ancestors.join(",")]);
+    }
+    if let Some(origin) = args.api_base.as_deref().and_then(origin_of) {
+        write.args(["--connect-src", &origin]);
+    }
+    cmd::run(&mut write)?;
+    println!(
+        "\n{} is ready to deploy under {} (README: \"Deploy to a CDN\")",
+        dir.display(),
+        args.public_url
+    );
+    Ok(())
 }
 
 /// Builds vigie-server with cargo `profile` and returns the binary's path.
@@ -171,4 +291,55 @@ pub fn run(server_args: Vec<String>) -> Result {
         "starting vigie-server: open http://{addr}/ (Ctrl-C stops it)"
     ));
     cmd::run(&mut server)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<CdnArgs> {
+        CdnArgs::parse(&list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn dist_arguments_are_read_and_bad_ones_refused() {
+        let a = args(&[
+            "--public-url",
+            "/tools/vigie",
+            "--out",
+            "/tmp/x",
+            "--api-base",
+            "https://api.example:8443/",
+            "--frame-ancestors",
+            "https://portal.example, https://other.example",
+        ])
+        .expect("read");
+        assert_eq!(a.public_url, "/tools/vigie/");
+        assert_eq!(a.out, PathBuf::from("/tmp/x"));
+        assert_eq!(a.api_base.as_deref(), Some("https://api.example:8443"));
+        assert_eq!(
+            a.frame_ancestors,
+            ["https://portal.example", "https://other.example"]
+        );
+        assert_eq!(args(&[]).expect("defaults").public_url, "/");
+        assert!(args(&["--public-url", "tools"]).is_err());
+        assert!(args(&["--api-base", "ftp://x"]).is_err());
+        assert!(args(&["--out"]).is_err());
+        assert!(args(&["--bogus"]).is_err());
+    }
+
+    #[test]
+    fn an_api_base_gives_its_origin() {
+        assert_eq!(
+            origin_of("https://api.example:8443/v/1?x").as_deref(),
+            Some("https://api.example:8443")
+        );
+        assert_eq!(
+            origin_of("http://10.0.0.5").as_deref(),
+            Some("http://10.0.0.5")
+        );
+        assert_eq!(origin_of("https://user@evil.example"), None);
+        assert_eq!(origin_of("javascript:alert(1)"), None);
+        assert_eq!(origin_of("https://"), None);
+    }
 }

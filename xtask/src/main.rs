@@ -9,7 +9,10 @@
 //!   `VIGIE_BENCH_SERVER_BIN=…` measures another vigie-server build).
 //! - `cargo xtask e2e [Playwright filters]`: only the end-to-end tests, or
 //!   the files and `-g` patterns given, against fresh builds.
-//! - `cargo xtask dist`: build the dashboard's release bundle and print its sizes.
+//! - `cargo xtask dist [--public-url /path/] [--out DIR] [--api-base URL]
+//!   [--frame-ancestors ORIGINS]`: a folder for a CDN (`target/cdn` by
+//!   default): the release bundle for that path, precompressed, its
+//!   `config.json`, `_headers` and `nginx.conf`.
 
 mod bench;
 mod cmd;
@@ -20,8 +23,7 @@ mod tools;
 
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: cargo xtask <run [-- server flags] | test | bench [--smoke] | e2e [filters] | dist>";
+const USAGE: &str = "usage: cargo xtask <run [-- server flags] | test | bench [--smoke] | e2e [filters] | dist [--public-url /path/] [--out DIR] [--api-base URL] [--frame-ancestors ORIGINS]>";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -30,7 +32,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("bench") => bench::run(&args.collect::<Vec<_>>()),
         Some("e2e") => test::e2e_only(&args.collect::<Vec<_>>()),
-        Some("dist") => dist::build().map(|_| ()),
+        Some("dist") => dist::cdn(&args.collect::<Vec<_>>()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -30,6 +30,7 @@ macro_rules! handler_ctx {
 pub mod alerts;
 pub mod auth;
 pub mod cache;
+pub mod cdn;
 pub mod config;
 pub mod error;
 pub mod events;

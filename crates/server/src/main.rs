@@ -13,8 +13,10 @@ async fn main() -> std::process::ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    if std::env::args().nth(1).as_deref() == Some("new-token") {
-        return new_token();
+    match std::env::args().nth(1).as_deref() {
+        Some("new-token") => return new_token(),
+        Some("cdn-files") => return cdn_files(),
+        _ => {}
     }
     let config = Config::parse();
     let server = match start(config).await {
@@ -34,6 +36,23 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "server failed");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes `_headers` and `nginx.conf` beside a dashboard build.
+fn cdn_files() -> std::process::ExitCode {
+    let args = vigie_server::cdn::CdnFiles::parse_from(std::env::args().skip(1));
+    match args.write() {
+        Ok(paths) => {
+            for p in paths {
+                println!("wrote {}", p.display());
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("vigie-server cdn-files: {e}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -230,10 +230,20 @@ fn sources(list: &[String]) -> Vec<String> {
 
 impl Csp {
     pub fn from_config(config: &Config) -> Self {
+        Csp::new(
+            config.static_dir.join("index.html"),
+            &config.connect_src,
+            &config.frame_ancestors,
+        )
+    }
+
+    /// The policy of the page `index`: its inline scripts, the API origins
+    /// `connect_src` and the portals `frame_ancestors`.
+    pub fn new(index: PathBuf, connect_src: &[String], frame_ancestors: &[String]) -> Self {
         Csp {
-            index: config.static_dir.join("index.html"),
-            connect_src: sources(&config.connect_src),
-            frame_ancestors: sources(&config.frame_ancestors),
+            index,
+            connect_src: sources(connect_src),
+            frame_ancestors: sources(frame_ancestors),
             cached: Mutex::new(None),
         }
     }
