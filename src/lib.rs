@@ -39,6 +39,12 @@ fn base_path() -> String {
     base.trim_end_matches('/').to_owned()
 }
 
+/// `path` (from the app's root, `/reports`) as a link: under the base path,
+/// since the router takes an `href` starting with `/` as it is.
+pub fn app_path(path: &str) -> String {
+    format!("{}{path}", base_path())
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let client = LocalResource::new(api::load_config);

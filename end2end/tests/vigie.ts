@@ -34,7 +34,7 @@ function required(name: string): string {
 }
 
 /** A loopback port nothing listens on (the kernel's choice, then released). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

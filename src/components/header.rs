@@ -7,6 +7,7 @@ use leptos_router::components::A;
 use super::alert_badge::AlertBadge;
 use super::connection::ConnectionIndicator;
 use super::monitoring::MonitoringSwitch;
+use crate::app_path;
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -14,13 +15,13 @@ pub fn Header() -> impl IntoView {
         <header class="topbar">
             <span class="brand">"Vigie"</span>
             <nav aria-label="Main">
-                <A href="/" exact=true>"Overview"</A>
-                <A href="/targets">"Targets"</A>
-                <A href="/endpoints">"Endpoints"</A>
-                <A href="/alerts">"Alerts" <AlertBadge /></A>
-                <A href="/scaling">"Scaling"</A>
-                <A href="/reports">"Reports"</A>
-                <A href="/recommendations">"Recommendations"</A>
+                <A href=app_path("/") exact=true>"Overview"</A>
+                <A href=app_path("/targets")>"Targets"</A>
+                <A href=app_path("/endpoints")>"Endpoints"</A>
+                <A href=app_path("/alerts")>"Alerts" <AlertBadge /></A>
+                <A href=app_path("/scaling")>"Scaling"</A>
+                <A href=app_path("/reports")>"Reports"</A>
+                <A href=app_path("/recommendations")>"Recommendations"</A>
             </nav>
             <MonitoringSwitch />
             <ConnectionIndicator />

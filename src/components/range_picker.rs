@@ -83,7 +83,7 @@ pub fn chart_href(link: &ChartLink) -> String {
         endpoint: link.endpoint.as_deref(),
     })
     .unwrap_or_default();
-    format!("{}?{query}", link.page)
+    format!("{}?{query}", crate::app_path(&link.page))
 }
 
 impl TimeView {

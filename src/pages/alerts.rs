@@ -11,6 +11,7 @@ use leptos_router::components::A;
 use vigie_api::{Alert, AlertState, AlertTransition, SYSTEM_ACTOR, Severity};
 
 use crate::api::{AlertQuery, ApiClient, Range, StateFilter};
+use crate::app_path;
 use crate::components::alert_dialog::{AlertAction, AlertDialog};
 use crate::components::change_error::LoadError;
 use crate::components::pager::Pager;
@@ -82,8 +83,8 @@ fn transition_text(t: &AlertTransition, unit: &str) -> String {
 pub fn AlertTabs() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Alert views">
-            <A href="/alerts" exact=true>"Open and history"</A>
-            <A href="/alerts/rules">"Rules"</A>
+            <A href=app_path("/alerts") exact=true>"Open and history"</A>
+            <A href=app_path("/alerts/rules")>"Rules"</A>
         </nav>
     }
 }

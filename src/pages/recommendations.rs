@@ -11,6 +11,7 @@ use leptos_router::components::A;
 use vigie_api::{Evidence, Recommendation, RecommendationRule, RecommendationSeverity};
 
 use crate::api::ApiClient;
+use crate::app_path;
 use crate::components::change_error::LoadError;
 use crate::components::range_picker::chart_href;
 use crate::format;
@@ -110,7 +111,7 @@ pub fn Recommendations() -> impl IntoView {
                 let act = (r.rule == RecommendationRule::CpuWithoutScaling).then(|| {
                     view! {
                         " "
-                        <A href="/scaling" attr:class="chart-link" attr:data-testid="act-link">
+                        <A href=app_path("/scaling") attr:class="chart-link" attr:data-testid="act-link">
                             "Add a scaling configuration"
                         </A>
                     }

@@ -108,6 +108,15 @@ pub fn build() -> Result<PathBuf> {
     build_into(&dist_dir(), "/")
 }
 
+/// The path the end-to-end tests serve a second build under (nginx, with
+/// the headers `vigie-server cdn-files` writes).
+pub const E2E_PUBLIC_URL: &str = "/tools/vigie/";
+
+/// The build for [`E2E_PUBLIC_URL`], in `target/cdn-e2e`.
+pub fn build_for_e2e_path() -> Result<PathBuf> {
+    build_into(&cmd::root().join("target").join("cdn-e2e"), E2E_PUBLIC_URL)
+}
+
 /// `trunk build --release --offline` into `dir`, served under `public_url`;
 /// then the `.gz` and `.br` of each asset.
 fn build_into(dir: &Path, public_url: &str) -> Result<PathBuf> {

@@ -83,10 +83,11 @@ fn pipeline(counts: &mut Counts) -> Result {
     result?;
 
     let dist = dist::build()?;
+    let cdn = dist::build_for_e2e_path()?;
     let server = dist::build_server("dev")?;
 
     step("end-to-end tests (Playwright) against the real server and release build");
-    let c = end2end(&server, &dist, &[])?;
+    let c = end2end(&server, &dist, &cdn, &[])?;
     *counts += c;
     if c.failed > 0 {
         return Err(format!("{} end-to-end test(s) failed", c.failed));
@@ -103,8 +104,9 @@ fn pipeline(counts: &mut Counts) -> Result {
 pub fn e2e_only(filters: &[String]) -> Result<()> {
     tools::ensure_test_packages()?;
     let dist = dist::build()?;
+    let cdn = dist::build_for_e2e_path()?;
     let server = dist::build_server("dev")?;
-    let c = end2end(&server, &dist, filters)?;
+    let c = end2end(&server, &dist, &cdn, filters)?;
     println!("{} passed, {} failed", c.passed, c.failed);
     if c.failed > 0 {
         return Err(String::new());
@@ -112,7 +114,8 @@ pub fn e2e_only(filters: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn end2end(server_bin: &Path, dist: &Path, filters: &[String]) -> Result<Counts> {
+/// `cdn`: the build served under [`dist::E2E_PUBLIC_URL`] (`cdn.spec.ts`).
+fn end2end(server_bin: &Path, dist: &Path, cdn: &Path, filters: &[String]) -> Result<Counts> {
     // Shared by the files that do not start their own (security.spec.ts);
     // the others start one each from VIGIE_SERVER_BIN and VIGIE_STATIC_DIR
     // (end2end/tests/vigie.ts), so that no file's state reaches another.
@@ -136,6 +139,8 @@ fn end2end(server_bin: &Path, dist: &Path, filters: &[String]) -> Result<Counts>
         .env("VIGIE_BASE_URL", format!("http://127.0.0.1:{port}"))
         .env("VIGIE_SERVER_BIN", server_bin)
         .env("VIGIE_STATIC_DIR", dist)
+        .env("VIGIE_CDN_DIST", cdn)
+        .env("VIGIE_CDN_PUBLIC_URL", dist::E2E_PUBLIC_URL)
         .env(
             "NODE_EXPORTER_URL",
             format!("http://127.0.0.1:{exporter_port}/metrics"),

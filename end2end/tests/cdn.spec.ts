@@ -1,0 +1,126 @@
+// The dashboard as a CDN serves it: the build made for a sub-path
+// (`cargo xtask dist --public-url /tools/vigie/`, here target/cdn-e2e),
+// served by a real nginx with the `location` block `vigie-server cdn-files`
+// writes, talking to the API on another origin (the port differs) named in
+// its config.json. Deep links and reloads on a sub-page work, navigation
+// keeps the path, the data comes from the API, the served policy is obeyed
+// without a violation, and nothing sets a cookie.
+
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { expect, test } from '@playwright/test';
+
+import { cspViolations, freePort, ownVigie, recordCspViolations } from './vigie';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the suite with \`cargo xtask test\``);
+  return value;
+}
+
+const PREFIX = process.env.VIGIE_CDN_PUBLIC_URL ?? '/tools/vigie/';
+// Filled before the server starts: the API must accept the CDN's origin.
+const apiEnv: Record<string, string> = {};
+let cdnOrigin = '';
+test.beforeAll(async () => {
+  cdnOrigin = `http://127.0.0.1:${await freePort()}`;
+  apiEnv.VIGIE_CORS_ORIGINS = cdnOrigin;
+});
+const vigie = ownVigie({ env: apiEnv });
+
+let dir = '';
+let nginx: ChildProcess | undefined;
+
+test.beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vigie-e2e-cdn-'));
+  // nginx's workers may run as another user: the tree is world-readable.
+  execFileSync('chmod', ['755', dir]);
+  const site = join(dir, 'www', ...PREFIX.split('/').filter(Boolean));
+  mkdirSync(site, { recursive: true });
+  cpSync(required('VIGIE_CDN_DIST'), site, { recursive: true });
+  // One build, any environment: only config.json says where the API is.
+  writeFileSync(join(site, 'config.json'), JSON.stringify({ api_base: vigie.baseURL }));
+  execFileSync(required('VIGIE_SERVER_BIN'), [
+    'cdn-files',
+    '--dist',
+    site,
+    '--public-url',
+    PREFIX,
+    '--connect-src',
+    vigie.baseURL,
+  ]);
+  execFileSync('chmod', ['-R', 'a+rX', dir]);
+  const block = readFileSync(join(site, 'nginx.conf'), 'utf8').replace(/root \/srv\/www;/, `root ${join(dir, 'www')};`);
+  const port = new URL(cdnOrigin).port;
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+${block}
+  }
+}
+`,
+  );
+  nginx = spawn('/usr/sbin/nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+  await expect
+    .poll(async () => (await fetch(`${cdnOrigin}${PREFIX}`).catch(() => undefined))?.status, { timeout: 10_000 })
+    .toBe(200);
+});
+
+test.afterAll(async () => {
+  nginx?.kill('SIGTERM');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('served under a sub-path by nginx, a deep link loads, reloads and navigates with the API on another origin', async ({ page, context }) => {
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  await recordCspViolations(page);
+
+  // A deep link: nginx answers index.html, with the policy of the build.
+  const first = await page.goto(`${cdnOrigin}${PREFIX}targets`);
+  expect(first?.status()).toBe(200);
+  const csp = (await first?.allHeaders())?.['content-security-policy'] ?? '';
+  expect(csp).toContain(`connect-src 'self' ${vigie.baseURL};`);
+  expect(csp).toContain("frame-ancestors 'none'");
+  // The API's targets, on the other origin.
+  await expect(page.getByTestId('target-row').first()).toBeVisible();
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live', { timeout: 15_000 });
+
+  // The header's links keep the path.
+  await page.getByRole('link', { name: 'Reports', exact: true }).click();
+  await expect(page).toHaveURL(`${cdnOrigin}${PREFIX}reports`);
+  await expect(page.getByRole('form', { name: 'Generate a report' })).toBeVisible();
+
+  // A reload on a sub-page of a sub-page.
+  await page.goto(`${cdnOrigin}${PREFIX}alerts/rules`);
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Alert rules' })).toBeVisible();
+  await expect(page).toHaveURL(`${cdnOrigin}${PREFIX}alerts/rules`);
+
+  // Every asset came from under the path, and nothing was refused.
+  const assets = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+  const local = assets.filter((u) => u.startsWith(cdnOrigin));
+  expect(local.length).toBeGreaterThan(2);
+  for (const u of local) expect(new URL(u).pathname.startsWith(PREFIX), u).toBe(true);
+  expect(await cspViolations(page)).toEqual([]);
+  expect(errors).toEqual([]);
+  expect(await context.cookies()).toEqual([]);
+});
