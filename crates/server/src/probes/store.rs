@@ -49,7 +49,6 @@ impl Store {
 /// per-minute rollup (`minute`), or one raw result (`probes` 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProbeCount {
-    pub target_id: i64,
     pub ts_ms: i64,
     pub probes: u64,
     pub failed: u64,
@@ -57,46 +56,48 @@ pub struct ProbeCount {
 }
 
 impl Store {
-    /// The probe counts of every target over `[from_ms, to_ms]`, rollups
-    /// then raw results, each in time order: one pass over each table and
-    /// no latencies, for readers that only count (a month of 20 targets is
-    /// a million rows).
-    pub fn probe_counts_between(
+    /// Calls `f` with the probe counts of `target` over `[from_ms, to_ms]`,
+    /// rollups then raw results (older, then newer), each in time order, as
+    /// they are read: no
+    /// latencies, through covering indexes (for readers that only count).
+    pub fn for_each_probe_count(
         &self,
+        target: i64,
         from_ms: i64,
         to_ms: i64,
-    ) -> Result<Vec<ProbeCount>, StoreError> {
+        mut f: impl FnMut(ProbeCount),
+    ) -> Result<(), StoreError> {
         let conn = self.read()?;
-        let mut out = Vec::new();
-        let mut rollups = conn.prepare_cached(
-            "SELECT target_id, ts_ms, count, errors FROM probe_rollups
-             WHERE ts_ms BETWEEN ?1 AND ?2 ORDER BY ts_ms",
+        // One snapshot for both reads: a fold in between would move
+        // results from one table to the other.
+        let snapshot = conn.unchecked_transaction()?;
+        let mut rollups = snapshot.prepare_cached(
+            "SELECT ts_ms, count, errors FROM probe_rollups
+             WHERE target_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 ORDER BY ts_ms",
         )?;
-        let mut rows = rollups.query(params![from_ms, to_ms])?;
+        let mut rows = rollups.query(params![target, from_ms, to_ms])?;
         while let Some(r) = rows.next()? {
-            out.push(ProbeCount {
-                target_id: r.get(0)?,
-                ts_ms: r.get(1)?,
-                probes: r.get::<_, i64>(2)?.max(0) as u64,
-                failed: r.get::<_, i64>(3)?.max(0) as u64,
+            f(ProbeCount {
+                ts_ms: r.get(0)?,
+                probes: r.get::<_, i64>(1)?.max(0) as u64,
+                failed: r.get::<_, i64>(2)?.max(0) as u64,
                 minute: true,
             });
         }
-        let mut raw = conn.prepare_cached(
-            "SELECT target_id, ts_ms, outcome = ?3 FROM probe_results
-             WHERE ts_ms BETWEEN ?1 AND ?2 ORDER BY ts_ms",
+        let mut raw = snapshot.prepare_cached(
+            "SELECT ts_ms, outcome = ?4 FROM probe_results
+             WHERE target_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 ORDER BY ts_ms",
         )?;
-        let mut rows = raw.query(params![from_ms, to_ms, Outcome::Ok.as_str()])?;
+        let mut rows = raw.query(params![target, from_ms, to_ms, Outcome::Ok.as_str()])?;
         while let Some(r) = rows.next()? {
-            out.push(ProbeCount {
-                target_id: r.get(0)?,
-                ts_ms: r.get(1)?,
+            f(ProbeCount {
+                ts_ms: r.get(0)?,
                 probes: 1,
-                failed: u64::from(!r.get::<_, bool>(2)?),
+                failed: u64::from(!r.get::<_, bool>(1)?),
                 minute: false,
             });
         }
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -148,35 +148,30 @@ pub(crate) async fn for_period(
     out.extend(rules::disk_filling(&host, &minutes, p));
     out.extend(rules::memory_growing(&host, &minutes, p));
 
-    // Each target's probes, in order (rollups are older than raw results),
-    // read for all targets in one pass.
+    // Each target's probes, in order (rollups are older than raw results).
     let down_after = state.config().down_after;
     let targets = store.call(|s| s.targets()).await?;
-    let mut steps: HashMap<i64, Vec<ProbeStep>> = HashMap::new();
-    for c in store
-        .call(move |s| s.probe_counts_between(from, to))
-        .await?
-    {
-        let step = if c.minute {
-            ProbeStep::Minute(Minute {
-                ts_ms: c.ts_ms,
-                count: c.probes,
-                errors: c.failed,
-            })
-        } else {
-            ProbeStep::One {
-                ts_ms: c.ts_ms,
-                ok: c.failed == 0,
-            }
-        };
-        steps.entry(c.target_id).or_default().push(step);
-    }
     for (id, target) in targets {
-        let mut steps = steps.remove(&id).unwrap_or_default();
-        steps.sort_by_key(|s| match s {
-            ProbeStep::One { ts_ms, .. } => *ts_ms,
-            ProbeStep::Minute(m) => m.ts_ms,
-        });
+        let steps = store
+            .call(move |s| {
+                let mut steps = Vec::new();
+                s.for_each_probe_count(id, from, to, |c| {
+                    steps.push(if c.minute {
+                        ProbeStep::Minute(Minute {
+                            ts_ms: c.ts_ms,
+                            count: c.probes,
+                            errors: c.failed,
+                        })
+                    } else {
+                        ProbeStep::One {
+                            ts_ms: c.ts_ms,
+                            ok: c.failed == 0,
+                        }
+                    });
+                })?;
+                Ok(steps)
+            })
+            .await?;
         let subject = Subject::Target {
             id,
             name: target.name.clone(),
@@ -184,6 +179,7 @@ pub(crate) async fn for_period(
         out.extend(rules::error_burst(&subject, &per_minute(&steps), p));
         out.extend(rules::target_down(id, &target.name, &steps, down_after, p));
     }
+
     // The ingested requests: endpoints, and each service's failures per minute.
     let raw_start = state.config().raw_start_ms(crate::now_ms());
     let range = RangeQuery {
