@@ -449,6 +449,34 @@ test('a schedule is added, refused first with the field explained, edited, switc
   await expect(page.getByTestId('no-schedule')).toBeVisible();
 });
 
+test('a schedule whose target was removed since shows it, so that it can be unticked and saved', async ({ page }) => {
+  const made = await vigie.api.post('/api/performance/targets/', {
+    data: { name: `gone ${stamp}`, url: 'http://127.0.0.1:9/', interval_ms: 60_000, timeout_ms: 1000 },
+  });
+  expect(made.status()).toBe(201);
+  const target = await made.json();
+  const name = `with a removed target ${stamp}`;
+  const created = await vigie.api.post('/api/performance/report-schedules/', {
+    data: { name, frequency: 'daily', hour: 5, targets: [target.id] },
+  });
+  expect(created.status()).toBe(201);
+  const schedule = await created.json();
+  expect((await vigie.api.delete(`/api/performance/targets/${target.id}/`)).status()).toBe(204);
+
+  await page.goto(vigie.url('/reports'));
+  const row = page.locator(`[data-testid="schedule-row"][data-name="${name}"]`);
+  await row.getByRole('button', { name: `Edit ${name}` }).click();
+  const edit = page.getByRole('form', { name: 'Edit a schedule' });
+  const gone = edit.getByRole('checkbox', { name: `target ${target.id} (removed)` });
+  await expect(gone).toBeChecked();
+  await gone.uncheck();
+  await edit.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByRole('form', { name: 'Add a schedule' })).toBeVisible();
+  const stored = await (await vigie.api.get(`/api/performance/report-schedules/${schedule.id}/`)).json();
+  expect(stored.spec.targets ?? null).toBeNull();
+  expect((await vigie.api.delete(`/api/performance/report-schedules/${schedule.id}/`)).status()).toBe(204);
+});
+
 test.describe('with a report held while its files are written', () => {
   const held = ownVigie();
 

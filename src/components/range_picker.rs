@@ -73,7 +73,8 @@ struct LinkQuery<'a> {
     endpoint: Option<&'a str>,
 }
 
-/// The dashboard address a chart link points at: `page?from=&to=…`.
+/// The dashboard address a chart link points at, from the app's root:
+/// `page?from=&to=…` (a link's `href` is this under [`crate::app_path`]).
 pub fn chart_href(link: &ChartLink) -> String {
     let query = serde_urlencoded::to_string(LinkQuery {
         from: link.from,
@@ -83,7 +84,7 @@ pub fn chart_href(link: &ChartLink) -> String {
         endpoint: link.endpoint.as_deref(),
     })
     .unwrap_or_default();
-    format!("{}?{query}", crate::app_path(&link.page))
+    format!("{}?{query}", link.page)
 }
 
 impl TimeView {

@@ -128,6 +128,7 @@ pub fn ScopeFields(
             .collect::<Vec<_>>(),
         _ => Vec::new(),
     });
+    let targets_loaded = Memo::new(move |_| matches!(targets.get(), Some(Ok(_))));
     // The services that sent requests within the retention.
     let services = LocalResource::new(move || {
         let client = client.clone();
@@ -149,7 +150,18 @@ pub fn ScopeFields(
             <fieldset aria-describedby=error_id("targets") aria-invalid=invalid("targets")>
                 <legend>"Targets " <span class="hint">"(none ticked: every HTTP target)"</span></legend>
                 {move || {
-                    let list = http_targets.get();
+                    let mut list = http_targets.get();
+                    // A target ticked earlier (a schedule's) and removed
+                    // since: shown, so that it can be unticked.
+                    if targets_loaded.get() {
+                        scope.targets.with(|ticked| {
+                            for &id in ticked {
+                                if !list.iter().any(|(i, _)| *i == id) {
+                                    list.push((id, format!("target {id} (removed)")));
+                                }
+                            }
+                        });
+                    }
                     if list.is_empty() {
                         return view! { <p class="empty">"No HTTP target."</p> }.into_any();
                     }

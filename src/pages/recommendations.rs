@@ -117,7 +117,7 @@ pub fn Recommendations() -> impl IntoView {
                     }
                 });
                 view! {
-                    <A href=chart_href(&r.link) attr:class="chart-link" attr:aria-label=label
+                    <A href=app_path(&chart_href(&r.link)) attr:class="chart-link" attr:aria-label=label
                         attr:data-testid="chart-link">
                         {link_text(&r)}
                     </A>
