@@ -364,10 +364,6 @@ impl ApiClient {
         self.get_json(paths::ALERT_RULES).await
     }
 
-    pub async fn create_alert_rule(&self, spec: &AlertRuleSpec) -> Result<AlertRule, ClientError> {
-        self.create_in(paths::ALERT_RULES, spec).await
-    }
-
     /// Replaces a rule (also how it is disabled: `enabled: false`).
     pub async fn replace_alert_rule(
         &self,
@@ -507,13 +503,6 @@ impl ApiClient {
 
     pub async fn report_schedules(&self) -> Result<ReportScheduleList, ClientError> {
         self.get_json(paths::REPORT_SCHEDULES).await
-    }
-
-    pub async fn create_report_schedule(
-        &self,
-        spec: &ReportScheduleSpec,
-    ) -> Result<ReportSchedule, ClientError> {
-        self.create_in(paths::REPORT_SCHEDULES, spec).await
     }
 
     /// Replaces a schedule (also how it is disabled: `enabled: false`).
