@@ -1,24 +1,61 @@
-//! How numbers are written on screen. Pure functions, tested natively.
+//! How numbers, sizes, durations and dates are written on screen, in the
+//! current language ([`crate::i18n::current`]): `1234.5 ms` and
+//! `2024-05-01 14:03:22` in English, `1\u{202f}234,5 ms` and
+//! `01/05/2024 14:03:22` in French (the thousands separator is the narrow
+//! no-break space that `Intl.NumberFormat("fr")` writes). Pure functions,
+//! tested natively. Form fields keep the form's own syntax ([`input_number`],
+//! [`datetime_input`]).
+
+use crate::i18n::{self, Lang};
+
+/// `v` with `places` decimals, in the current language's notation.
+pub fn fixed(v: f64, places: usize) -> String {
+    let text = format!("{v:.places$}");
+    match i18n::current() {
+        Lang::En => text,
+        Lang::Fr => french(&text),
+    }
+}
+
+/// `-1234.5` written the French way: `-1\u{202f}234,5`.
+fn french(text: &str) -> String {
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let mut out = String::from(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 && int.len() > 3 {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    if !frac.is_empty() {
+        out.push(',');
+        out.push_str(frac);
+    }
+    out
+}
 
 /// `12.3 %`; `—` when there is no measurement.
 pub fn percent(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".into(), |v| format!("{v:.1} %"))
+    v.map_or_else(|| "—".into(), |v| format!("{} %", fixed(v, 1)))
 }
 
-/// Binary units: `512 B`, `3.1 GiB`.
+/// Binary units: `512 B`, `3.1 GiB` (`3,1 Gio` in French).
 pub fn bytes(v: f64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    const EN: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    const FR: [&str; 6] = ["o", "Kio", "Mio", "Gio", "Tio", "Pio"];
+    let units = i18n::pick(&EN, &FR);
     let mut v = v.max(0.0);
     let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
+    while v >= 1024.0 && unit < units.len() - 1 {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{v:.0} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
+    let places = if unit == 0 { 0 } else { 1 };
+    format!("{} {}", fixed(v, places), units[unit])
 }
 
 /// `12.0 KiB/s`
@@ -46,8 +83,18 @@ pub fn duration(seconds: u32) -> String {
     }
 }
 
-/// A configured number as typed, without trailing zeros: `80`, `0.5`, `2000`.
+/// A configured number, without trailing zeros: `80`, `0.5`, `2000`
+/// (`0,5` in French).
 pub fn number(v: f64) -> String {
+    let text = input_number(v);
+    match i18n::current() {
+        Lang::En => text,
+        Lang::Fr => french(&text),
+    }
+}
+
+/// A number as a form field holds it, whatever the language: `0.5`.
+pub fn input_number(v: f64) -> String {
     let text = format!("{v:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
@@ -57,27 +104,29 @@ pub fn number(v: f64) -> String {
 pub fn measured(v: Option<f64>, unit: &str) -> String {
     match v {
         None => "—".into(),
-        Some(v) if unit == "%" || v.abs() < 10.0 => format!("{v:.1} {unit}"),
-        Some(v) => format!("{v:.0} {unit}"),
+        Some(v) if unit == "%" || v.abs() < 10.0 => format!("{} {unit}", fixed(v, 1)),
+        Some(v) => format!("{} {unit}", fixed(v, 0)),
     }
 }
 
-/// `YYYY-MM-DD HH:MM:SS` in the browser's time zone.
+/// Year, month, day, hour, minute and second of `ts_ms` in the browser's time zone.
 #[cfg(target_arch = "wasm32")]
-pub fn date_time(ts_ms: i64) -> String {
+fn civil(ts_ms: i64) -> [i64; 6] {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts_ms as f64));
-    format!(
-        "{}-{:02}-{:02} {}",
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date(),
-        clock(ts_ms)
-    )
+    [
+        i64::from(d.get_full_year()),
+        i64::from(d.get_month()) + 1,
+        i64::from(d.get_date()),
+        i64::from(d.get_hours()),
+        i64::from(d.get_minutes()),
+        i64::from(d.get_seconds()),
+    ]
 }
 
-/// `YYYY-MM-DD HH:MM:SS` in UTC (native builds, used by tests).
+/// Year, month, day, hour, minute and second of `ts_ms` in UTC (native
+/// builds, used by tests).
 #[cfg(not(target_arch = "wasm32"))]
-pub fn date_time(ts_ms: i64) -> String {
+fn civil(ts_ms: i64) -> [i64; 6] {
     // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
     let z = ts_ms.div_euclid(86_400_000) + 719_468;
     let era = z.div_euclid(146_097);
@@ -88,33 +137,31 @@ pub fn date_time(ts_ms: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year}-{month:02}-{day:02} {}", clock(ts_ms))
-}
-
-/// `HH:MM:SS` in the browser's time zone.
-#[cfg(target_arch = "wasm32")]
-pub fn clock(ts_ms: i64) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts_ms as f64));
-    format!(
-        "{:02}:{:02}:{:02}",
-        d.get_hours(),
-        d.get_minutes(),
-        d.get_seconds()
-    )
-}
-
-/// `HH:MM:SS` in UTC (native builds, used by tests).
-#[cfg(not(target_arch = "wasm32"))]
-pub fn clock(ts_ms: i64) -> String {
     let s = ts_ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    [year, month, day, s / 3600, s / 60 % 60, s % 60]
 }
 
-/// A time as a `datetime-local` input shows it: `YYYY-MM-DDTHH:MM`, in
-/// the browser's time zone (UTC in native builds).
+/// `2024-05-01 14:03:22` (French: `01/05/2024 14:03:22`), in the browser's
+/// time zone (UTC in native builds).
+pub fn date_time(ts_ms: i64) -> String {
+    let [y, mo, d, ..] = civil(ts_ms);
+    match i18n::current() {
+        Lang::En => format!("{y}-{mo:02}-{d:02} {}", clock(ts_ms)),
+        Lang::Fr => format!("{d:02}/{mo:02}/{y} {}", clock(ts_ms)),
+    }
+}
+
+/// `HH:MM:SS` in the browser's time zone (UTC in native builds).
+pub fn clock(ts_ms: i64) -> String {
+    let [.., h, mi, s] = civil(ts_ms);
+    format!("{h:02}:{mi:02}:{s:02}")
+}
+
+/// A time as a `datetime-local` input holds it: `YYYY-MM-DDTHH:MM`, in
+/// the browser's time zone (UTC in native builds), whatever the language.
 pub fn datetime_input(ts_ms: i64) -> String {
-    let t = date_time(ts_ms);
-    format!("{}T{}", &t[..10], &t[11..16])
+    let [y, mo, d, h, mi, _] = civil(ts_ms);
+    format!("{y}-{mo:02}-{d:02}T{h:02}:{mi:02}")
 }
 
 /// The year, month, day, hour, minute and second of a `datetime-local`
@@ -202,6 +249,25 @@ mod tests {
         assert_eq!(measured(Some(2150.4), "ms"), "2150 ms");
         assert_eq!(measured(Some(4.91), "ms"), "4.9 ms");
         assert_eq!(measured(None, "ms"), "—");
+    }
+
+    #[test]
+    fn french_writes_commas_and_groups_thousands() {
+        i18n::set_current(Lang::Fr);
+        let nnbsp = '\u{202f}';
+        assert_eq!(measured(Some(1234.54), "ms"), format!("1{nnbsp}235 ms"));
+        assert_eq!(fixed(1234.5, 1), format!("1{nnbsp}234,5"));
+        assert_eq!(fixed(-1234567.0, 0), format!("-1{nnbsp}234{nnbsp}567"));
+        assert_eq!(fixed(999.0, 0), "999");
+        assert_eq!(percent(Some(12.345)), "12,3 %");
+        assert_eq!(bytes(3.5 * 1024.0 * 1024.0 * 1024.0), "3,5 Gio");
+        assert_eq!(bytes(512.0), "512 o");
+        assert_eq!(number(0.5), "0,5");
+        assert_eq!(input_number(0.5), "0.5");
+        assert_eq!(date_time(1_764_612_300_000), "01/12/2025 18:05:00");
+        assert_eq!(datetime_input(1_764_612_300_000), "2025-12-01T18:05");
+        i18n::set_current(Lang::En);
+        assert_eq!(date_time(1_764_612_300_000), "2025-12-01 18:05:00");
     }
 
     #[test]

@@ -3,16 +3,19 @@
 //! since (a signal fed by the live stream), the monitoring state, counts of
 //! probe results, alert transitions and scaling events received (pages
 //! refetch their figures when they move), the instance counts pushed, the
-//! reports' progress pushed, and the connection state.
+//! reports' progress pushed, and the connection state. Alert transitions,
+//! scaling actions and finished reports are also told to the portal.
 
 use std::collections::HashMap;
 
 use leptos::prelude::*;
 use vigie_api::{
-    HostSample, Instances, MonitoringState, ReportInfo, ReportStatus, SystemResources,
+    AlertState, BridgeEvent, HostSample, Instances, MonitoringState, ReportInfo, ReportStatus,
+    ScalingOutcome, SystemResources,
 };
 
 use crate::api::{ApiClient, ClientError, Connection, LiveStream, StreamHandlers};
+use crate::bridge;
 
 /// Samples kept in the browser: as many as the server's recent series.
 pub const KEEP: usize = 300;
@@ -53,6 +56,16 @@ pub struct LiveHost {
 }
 
 /// Merges two time-ordered runs into one, unique by timestamp, keeping the last `keep`.
+/// The portal's name for an alert's transition (pending is not one).
+pub fn alert_event(state: AlertState) -> Option<BridgeEvent> {
+    match state {
+        AlertState::Pending => None,
+        AlertState::Firing => Some(BridgeEvent::AlertFired),
+        AlertState::Acknowledged => Some(BridgeEvent::AlertAcknowledged),
+        AlertState::Resolved => Some(BridgeEvent::AlertResolved),
+    }
+}
+
 pub fn merge(history: &[HostSample], pushed: &[HostSample], keep: usize) -> Vec<HostSample> {
     let mut all: Vec<HostSample> = history.iter().chain(pushed).cloned().collect();
     all.sort_by_key(|s| s.ts_ms);
@@ -179,10 +192,21 @@ impl LiveHost {
                 }),
                 on_probe: Box::new(move |_| probes_seen.update(|n| *n += 1)),
                 on_monitoring: Box::new(move |m| monitoring_update.set(Some(m))),
-                on_alert: Box::new(move |_| {
+                on_alert: Box::new(move |alert| {
+                    if let Some(name) = alert_event(alert.state) {
+                        bridge::event(name, &alert);
+                    }
                     alerts_seen.update(|n| *n += 1);
                 }),
-                on_scaling: Box::new(move |_| scaling_seen.update(|n| *n += 1)),
+                on_scaling: Box::new(move |action| {
+                    let name = if action.outcome == ScalingOutcome::Running {
+                        BridgeEvent::ScalingRequested
+                    } else {
+                        BridgeEvent::ScalingCompleted
+                    };
+                    bridge::event(name, &action);
+                    scaling_seen.update(|n| *n += 1);
+                }),
                 on_instances: Box::new(move |e| {
                     scaling_seen.update(|n| *n += 1);
                     let seen = scaling_seen.get_untracked();
@@ -191,6 +215,9 @@ impl LiveHost {
                     });
                 }),
                 on_report: Box::new(move |info| {
+                    if info.status == ReportStatus::Succeeded {
+                        bridge::event(BridgeEvent::ReportReady, &info);
+                    }
                     // New in the list, or ended (its files now listed).
                     let listed = info.status != ReportStatus::Running;
                     reports_pushed.update(|m| {

@@ -78,9 +78,11 @@ impl ClientError {
 #[derive(Debug, Clone)]
 pub struct ApiClient {
     base: String,
-    /// Sent with every change. Kept in the tab's session storage (never a
-    /// cookie, never a URL), so it goes when the tab does.
+    /// Sent with every request. Stand-alone, kept in the tab's session
+    /// storage (never a cookie, never a URL), so it goes when the tab does;
+    /// in a portal, held in memory only ([`ApiClient::in_memory`]).
     token: Arc<RwLock<Option<String>>>,
+    persist: bool,
 }
 
 const TOKEN_KEY: &str = "vigie.operator_token";
@@ -105,13 +107,24 @@ impl ApiClient {
         ApiClient {
             base: base.trim_end_matches('/').to_owned(),
             token: Arc::new(RwLock::new(saved)),
+            persist: true,
+        }
+    }
+
+    /// A client whose token lives in memory only: the portal hands it over
+    /// and renews it.
+    pub fn in_memory(base: &str) -> Self {
+        ApiClient {
+            base: base.trim_end_matches('/').to_owned(),
+            token: Arc::new(RwLock::new(None)),
+            persist: false,
         }
     }
 
     /// Uses `token` for changes from now on (`None` forgets it).
     pub fn set_token(&self, token: Option<String>) {
         let token = token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
-        if let Some(storage) = session_storage() {
+        if let Some(storage) = session_storage().filter(|_| self.persist) {
             let _ = match &token {
                 Some(t) => storage.set_item(TOKEN_KEY, t),
                 None => storage.remove_item(TOKEN_KEY),
@@ -729,6 +742,11 @@ impl Range {
         Range::D7,
     ];
 
+    /// The range a query string names (`5m` … `7d`).
+    pub fn parse(text: &str) -> Option<Range> {
+        Range::ALL.into_iter().find(|r| r.as_str() == text.trim())
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Range::M5 => "5m",
@@ -786,6 +804,9 @@ pub enum Span {
 
 async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ClientError> {
     let status = resp.status();
+    if status == 401 {
+        crate::bridge::token_refused();
+    }
     if (200..300).contains(&status) {
         return resp
             .json()
@@ -857,21 +878,22 @@ pub async fn sleep(d: Duration) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-/// Reads `config.json` next to `index.html` and returns the client it describes.
-/// A missing file means defaults; a malformed one is an error shown to the user.
-pub async fn load_config() -> Result<ApiClient, ClientError> {
+/// Reads `config.json` next to `index.html`. A missing file means
+/// defaults; a malformed one is an error shown to the user.
+pub async fn load_config() -> Result<DashboardConfig, ClientError> {
     let resp = Request::get("config.json")
         .send()
         .await
         .map_err(|e| ClientError::Network(e.to_string()))?;
-    let config = match resp.status() {
-        404 => DashboardConfig::default(),
-        _ => decode::<DashboardConfig>(resp).await?,
-    };
-    Ok(ApiClient::new(&resolve_base(
-        config.api_base.as_deref(),
-        &page_origin(),
-    )))
+    match resp.status() {
+        404 => Ok(DashboardConfig::default()),
+        _ => decode::<DashboardConfig>(resp).await,
+    }
+}
+
+/// The API base `config` names, else the page's origin.
+pub fn api_base(config: &DashboardConfig) -> String {
+    resolve_base(config.api_base.as_deref(), &page_origin())
 }
 
 fn page_origin() -> String {

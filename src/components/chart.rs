@@ -115,6 +115,8 @@ struct Shape {
     window: Range<i64>,
     y_range: Range<f64>,
     gap_ms: i64,
+    /// The theme drawn with: a change of theme draws again.
+    dark: bool,
 }
 
 #[component]
@@ -184,6 +186,7 @@ pub fn TimeSeriesChart(
             window,
             y_range: y_range.get(),
             gap_ms: gap_ms.get(),
+            dark: crate::theme::is_dark(),
         })
     });
     let drawn_lines = Memo::new(move |_| lines.get());

@@ -1,5 +1,5 @@
 //! The top bar: name, navigation (only pages that exist) with the count of
-//! open alerts, monitoring switch, connection state.
+//! open alerts, monitoring switch, connection state, language.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -8,23 +8,84 @@ use super::alert_badge::AlertBadge;
 use super::connection::ConnectionIndicator;
 use super::monitoring::MonitoringSwitch;
 use crate::app_path;
+use crate::i18n::{self, Lang, Locale};
+
+#[derive(Debug)]
+struct Text {
+    main: &'static str,
+    overview: &'static str,
+    targets: &'static str,
+    endpoints: &'static str,
+    alerts: &'static str,
+    scaling: &'static str,
+    reports: &'static str,
+    recommendations: &'static str,
+}
+
+const EN: Text = Text {
+    main: "Main",
+    overview: "Overview",
+    targets: "Targets",
+    endpoints: "Endpoints",
+    alerts: "Alerts",
+    scaling: "Scaling",
+    reports: "Reports",
+    recommendations: "Recommendations",
+};
+
+const FR: Text = Text {
+    main: "Principale",
+    overview: "Vue d’ensemble",
+    targets: "Cibles",
+    endpoints: "Points d’accès",
+    alerts: "Alertes",
+    scaling: "Mise à l’échelle",
+    reports: "Rapports",
+    recommendations: "Recommandations",
+};
 
 #[component]
 pub fn Header() -> impl IntoView {
+    let t = i18n::pick(&EN, &FR);
     view! {
         <header class="topbar">
             <span class="brand">"Vigie"</span>
-            <nav aria-label="Main">
-                <A href=app_path("/") exact=true>"Overview"</A>
-                <A href=app_path("/targets")>"Targets"</A>
-                <A href=app_path("/endpoints")>"Endpoints"</A>
-                <A href=app_path("/alerts")>"Alerts" <AlertBadge /></A>
-                <A href=app_path("/scaling")>"Scaling"</A>
-                <A href=app_path("/reports")>"Reports"</A>
-                <A href=app_path("/recommendations")>"Recommendations"</A>
+            <nav aria-label=t.main>
+                <A href=app_path("/") exact=true>{t.overview}</A>
+                <A href=app_path("/targets")>{t.targets}</A>
+                <A href=app_path("/endpoints")>{t.endpoints}</A>
+                <A href=app_path("/alerts")>{t.alerts} <AlertBadge /></A>
+                <A href=app_path("/scaling")>{t.scaling}</A>
+                <A href=app_path("/reports")>{t.reports}</A>
+                <A href=app_path("/recommendations")>{t.recommendations}</A>
             </nav>
             <MonitoringSwitch />
             <ConnectionIndicator />
+            <LangSwitch />
         </header>
+    }
+}
+
+/// English or French, for this tab (and the next visit, stand-alone).
+#[component]
+fn LangSwitch() -> impl IntoView {
+    let locale = expect_context::<Locale>();
+    let current = locale.0.get_untracked();
+    view! {
+        <select
+            class="lang-switch"
+            aria-label=i18n::common().language
+            data-testid="lang-switch"
+            on:change=move |ev| {
+                let tag = event_target_value(&ev);
+                if let Some(lang) = Lang::ALL.into_iter().find(|l| l.tag() == tag) {
+                    crate::save_lang(lang);
+                    locale.0.set(lang);
+                }
+            }
+        >
+            <option value="en" selected=current == Lang::En>"English"</option>
+            <option value="fr" selected=current == Lang::Fr>"Français"</option>
+        </select>
     }
 }

@@ -5,7 +5,33 @@ use leptos::prelude::*;
 
 use crate::api::ApiClient;
 use crate::components::change_error::ChangeError;
+use crate::i18n;
 use crate::live::LiveHost;
+
+#[derive(Debug)]
+struct Text {
+    on: &'static str,
+    paused: &'static str,
+    unknown: &'static str,
+    resume: &'static str,
+    pause: &'static str,
+}
+
+const EN: Text = Text {
+    on: "Monitoring on",
+    paused: "Monitoring paused",
+    unknown: "Monitoring …",
+    resume: "Resume",
+    pause: "Pause",
+};
+
+const FR: Text = Text {
+    on: "Surveillance active",
+    paused: "Surveillance en pause",
+    unknown: "Surveillance …",
+    resume: "Reprendre",
+    pause: "Mettre en pause",
+};
 
 #[component]
 pub fn MonitoringSwitch() -> impl IntoView {
@@ -22,13 +48,14 @@ pub fn MonitoringSwitch() -> impl IntoView {
         }
     });
     let error = Signal::derive(move || switch.value().get().and_then(Result::err));
+    let t = i18n::pick(&EN, &FR);
     view! {
         <div class="monitoring" data-testid="monitoring" data-on=move || on().map(|b| b.to_string())>
             <span class="monitoring-state">
                 {move || match on() {
-                    Some(true) => "Monitoring on",
-                    Some(false) => "Monitoring paused",
-                    None => "Monitoring …",
+                    Some(true) => t.on,
+                    Some(false) => t.paused,
+                    None => t.unknown,
                 }}
             </span>
             <button
@@ -40,7 +67,7 @@ pub fn MonitoringSwitch() -> impl IntoView {
                     }
                 }
             >
-                {move || if on() == Some(false) { "Resume" } else { "Pause" }}
+                {move || if on() == Some(false) { t.resume } else { t.pause }}
             </button>
             <ChangeError error=error />
         </div>

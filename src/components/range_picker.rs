@@ -23,10 +23,16 @@ pub struct TimeView {
 impl Default for TimeView {
     fn default() -> Self {
         TimeView {
-            range: RwSignal::new(Range::M5),
+            range: app_range(),
             zoom: RwSignal::new(None),
         }
     }
+}
+
+/// The app's range ([`crate::AppRange`]), shared by every page; a range of
+/// its own outside the app.
+fn app_range() -> RwSignal<Range> {
+    use_context::<crate::AppRange>().map_or_else(|| RwSignal::new(Range::M5), |r| r.0)
 }
 
 /// What a link to a chart asks a page for: `?from=&to=` (Unix ms), and
@@ -88,10 +94,10 @@ pub fn chart_href(link: &ChartLink) -> String {
 }
 
 impl TimeView {
-    /// The last five minutes, or the range a link asked for.
+    /// The app's range, zoomed to the range a link asked for.
     pub fn linked(linked: &Linked) -> Self {
         TimeView {
-            range: RwSignal::new(Range::M5),
+            range: app_range(),
             zoom: RwSignal::new(linked.zoom),
         }
     }

@@ -320,8 +320,8 @@ impl ConfigForm {
         self.endpoint.set(endpoint);
         self.min_instances.set(s.min_instances.to_string());
         self.max_instances.set(s.max_instances.to_string());
-        self.up.set(format::number(s.scale_up_threshold));
-        self.down.set(format::number(s.scale_down_threshold));
+        self.up.set(format::input_number(s.scale_up_threshold));
+        self.down.set(format::input_number(s.scale_down_threshold));
         self.for_seconds.set(s.for_seconds.to_string());
         self.cooldown_seconds.set(s.cooldown_seconds.to_string());
         self.step.set(s.step.to_string());

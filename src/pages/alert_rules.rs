@@ -270,10 +270,10 @@ impl RuleForm {
         self.name.set(spec.name.clone());
         self.metric.set(spec.metric);
         self.comparison.set(spec.comparison);
-        self.threshold.set(format::number(spec.threshold));
+        self.threshold.set(format::input_number(spec.threshold));
         self.severity.set(spec.severity);
         self.for_seconds.set(spec.for_seconds.to_string());
-        self.margin.set(format::number(spec.recovery_margin));
+        self.margin.set(format::input_number(spec.recovery_margin));
         self.window_seconds.set(spec.window_seconds.to_string());
         self.target.set(spec.target_id);
         self.service.set(spec.service.clone().unwrap_or_default());

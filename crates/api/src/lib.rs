@@ -10,6 +10,8 @@ pub const API_PREFIX: &str = "/api/performance";
 
 mod alerts;
 pub use alerts::*;
+mod embed;
+pub use embed::*;
 mod query;
 mod recommendations;
 mod reports;
@@ -650,17 +652,6 @@ pub struct Readiness {
     pub ready: bool,
     pub database: bool,
     pub sampler: bool,
-}
-
-/// `config.json` next to the dashboard's `index.html`: read once at start-up.
-/// Every field is optional so that an empty object is a valid config.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct DashboardConfig {
-    /// Origin (and optional path) of the API, e.g. `https://vigie.example.com`.
-    /// Absent or empty: the page's own origin.
-    #[serde(default)]
-    pub api_base: Option<String>,
 }
 
 #[cfg(test)]

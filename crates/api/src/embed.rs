@@ -1,0 +1,221 @@
+//! What the dashboard reads before it talks to the API, and what it says to
+//! the page that embeds it: `config.json` and the `postMessage` bridge. Both
+//! are JSON objects; every bridge message has a `type`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Languages of the dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    En,
+    Fr,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Fr];
+
+    /// The BCP 47 tag, as `<html lang>` takes it.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+        }
+    }
+
+    /// The language of a browser tag such as `fr-CA`; English for any other.
+    pub fn from_tag(tag: &str) -> Lang {
+        let primary = tag.split(['-', '_']).next().unwrap_or_default();
+        if primary.eq_ignore_ascii_case("fr") {
+            Lang::Fr
+        } else {
+            Lang::En
+        }
+    }
+}
+
+/// A theme asked for: `auto` follows the system's preference.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ThemeChoice {
+    Light,
+    Dark,
+    #[default]
+    Auto,
+}
+
+/// `config.json` next to the dashboard's `index.html`: read once at start-up,
+/// so that one build serves every environment. Every field is optional, so
+/// an empty object is a valid config.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DashboardConfig {
+    /// Origin (and optional path) of the API, e.g. `https://vigie.example.com`.
+    /// Absent or empty: the page's own origin.
+    #[serde(default)]
+    pub api_base: Option<String>,
+    /// Origins of the portals allowed to embed the dashboard and talk to it,
+    /// e.g. `https://admin.example.com`. Messages from any other origin are
+    /// ignored; the dashboard posts only to these.
+    #[serde(default)]
+    pub parent_origins: Vec<String>,
+    /// Refuse to run outside an allowed parent (no stand-alone sign-in).
+    #[serde(default)]
+    pub require_parent: bool,
+    /// Theme until the portal names one. Absent: the system's preference.
+    #[serde(default)]
+    pub theme: Option<ThemeChoice>,
+    /// Language until the portal names one. Absent: the browser's.
+    #[serde(default)]
+    pub lang: Option<Lang>,
+    /// Range the charts open on (`5m`, `15m`, `1h`, `6h`, `24h`, `7d`).
+    #[serde(default)]
+    pub range: Option<String>,
+}
+
+/// A message from the portal to the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum PortalMessage {
+    /// The first message: everything the dashboard needs to start.
+    #[serde(rename = "vigie:init")]
+    Init {
+        #[serde(default)]
+        token: Option<String>,
+        #[serde(default)]
+        theme: Option<ThemeChoice>,
+        #[serde(default)]
+        lang: Option<Lang>,
+        #[serde(default)]
+        range: Option<String>,
+        /// A dashboard path such as `/alerts`.
+        #[serde(default)]
+        page: Option<String>,
+    },
+    /// A new token (the previous one expires).
+    #[serde(rename = "vigie:token")]
+    Token { token: String },
+    #[serde(rename = "vigie:theme")]
+    Theme { theme: ThemeChoice },
+    #[serde(rename = "vigie:lang")]
+    Lang { lang: Lang },
+    #[serde(rename = "vigie:range")]
+    Range { range: String },
+    #[serde(rename = "vigie:navigate")]
+    Navigate { page: String },
+}
+
+/// A message from the dashboard to the portal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum VigieMessage {
+    /// Loaded; waiting for `vigie:init`.
+    #[serde(rename = "vigie:ready")]
+    Ready,
+    /// The content's height in CSS pixels changed: size the iframe to it.
+    #[serde(rename = "vigie:height")]
+    Height { height: u32 },
+    /// The token expires soon (a JWT's `exp`) or was refused: send a new one.
+    #[serde(rename = "vigie:token-expiring")]
+    TokenExpiring {
+        /// Unix seconds of the expiry, when the token says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<i64>,
+    },
+    /// Something happened: see [`BridgeEvent`] for the names.
+    #[serde(rename = "vigie:event")]
+    Event { name: BridgeEvent, detail: Value },
+}
+
+/// Names of `vigie:event` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BridgeEvent {
+    #[serde(rename = "alert.fired")]
+    AlertFired,
+    #[serde(rename = "alert.resolved")]
+    AlertResolved,
+    #[serde(rename = "alert.acknowledged")]
+    AlertAcknowledged,
+    #[serde(rename = "scaling.requested")]
+    ScalingRequested,
+    #[serde(rename = "scaling.completed")]
+    ScalingCompleted,
+    #[serde(rename = "report.ready")]
+    ReportReady,
+    #[serde(rename = "range.changed")]
+    RangeChanged,
+    #[serde(rename = "navigated")]
+    Navigated,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn portal_messages_read_as_documented() {
+        let init: PortalMessage = serde_json::from_value(json!({
+            "type": "vigie:init", "token": "t", "theme": "dark", "lang": "fr",
+            "range": "1h", "page": "/alerts"
+        }))
+        .expect("init");
+        assert_eq!(
+            init,
+            PortalMessage::Init {
+                token: Some("t".into()),
+                theme: Some(ThemeChoice::Dark),
+                lang: Some(Lang::Fr),
+                range: Some("1h".into()),
+                page: Some("/alerts".into()),
+            }
+        );
+        let bare: PortalMessage =
+            serde_json::from_value(json!({"type": "vigie:init"})).expect("bare init");
+        assert!(matches!(bare, PortalMessage::Init { token: None, .. }));
+        for bad in [
+            json!({"type": "vigie:theme", "theme": "pink"}),
+            json!({"type": "vigie:lang"}),
+            json!({"type": "other"}),
+            json!("vigie:init"),
+        ] {
+            assert!(
+                serde_json::from_value::<PortalMessage>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn vigie_messages_write_as_documented() {
+        let event = VigieMessage::Event {
+            name: BridgeEvent::AlertResolved,
+            detail: json!({"id": 3}),
+        };
+        assert_eq!(
+            serde_json::to_value(event).expect("event"),
+            json!({"type": "vigie:event", "name": "alert.resolved", "detail": {"id": 3}})
+        );
+        assert_eq!(
+            serde_json::to_value(VigieMessage::Height { height: 640 }).expect("height"),
+            json!({"type": "vigie:height", "height": 640})
+        );
+        assert_eq!(
+            serde_json::to_value(VigieMessage::Ready).expect("ready"),
+            json!({"type": "vigie:ready"})
+        );
+    }
+
+    #[test]
+    fn browser_tags_pick_a_language() {
+        assert_eq!(Lang::from_tag("fr-CA"), Lang::Fr);
+        assert_eq!(Lang::from_tag("FR"), Lang::Fr);
+        assert_eq!(Lang::from_tag("en-US"), Lang::En);
+        assert_eq!(Lang::from_tag("de"), Lang::En);
+        assert_eq!(Lang::from_tag(""), Lang::En);
+    }
+}
