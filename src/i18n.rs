@@ -109,6 +109,34 @@ pub fn common() -> &'static Common {
     pick(&COMMON_EN, &COMMON_FR)
 }
 
+/// A person's name for an alert metric.
+pub fn metric_label(m: vigie_api::AlertMetric) -> &'static str {
+    use vigie_api::AlertMetric as M;
+    match (current(), m) {
+        (Lang::En, m) => m.label(),
+        (Lang::Fr, M::CpuUsage) => "CPU",
+        (Lang::Fr, M::MemoryUsage) => "Mémoire",
+        (Lang::Fr, M::DiskUsage) => "Disque",
+        (Lang::Fr, M::ResponseTime) => "Temps de réponse",
+        (Lang::Fr, M::ErrorRate) => "Taux d’erreur",
+        (Lang::Fr, M::P95) => "Temps de réponse p95",
+        (Lang::Fr, M::P99) => "Temps de réponse p99",
+        (Lang::Fr, M::CacheHitRate) => "Taux de succès du cache",
+    }
+}
+
+/// A person's name for a severity (the wire's word in English).
+pub fn severity_label(s: vigie_api::Severity) -> &'static str {
+    use vigie_api::Severity as S;
+    match (current(), s) {
+        (Lang::En, s) => s.as_str(),
+        (Lang::Fr, S::Critical) => "critique",
+        (Lang::Fr, S::High) => "haute",
+        (Lang::Fr, S::Medium) => "moyenne",
+        (Lang::Fr, S::Low) => "basse",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
