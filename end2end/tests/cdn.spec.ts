@@ -6,22 +6,11 @@
 // keeps the path, the data comes from the API, the served policy is obeyed
 // without a violation, and nothing sets a cookie.
 
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import { expect, test } from '@playwright/test';
 
+import { PREFIX, serveCdn, type Nginx } from './nginx';
 import { cspViolations, freePort, ownVigie, recordCspViolations } from './vigie';
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the suite with \`cargo xtask test\``);
-  return value;
-}
-
-const PREFIX = process.env.VIGIE_CDN_PUBLIC_URL ?? '/tools/vigie/';
 // Filled before the server starts: the API must accept the CDN's origin.
 const apiEnv: Record<string, string> = {};
 let cdnOrigin = '';
@@ -31,60 +20,12 @@ test.beforeAll(async () => {
 });
 const vigie = ownVigie({ env: apiEnv });
 
-let dir = '';
-let nginx: ChildProcess | undefined;
-
+let nginx: Nginx | undefined;
 test.beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'vigie-e2e-cdn-'));
-  // nginx's workers may run as another user: the tree is world-readable.
-  execFileSync('chmod', ['755', dir]);
-  const site = join(dir, 'www', ...PREFIX.split('/').filter(Boolean));
-  mkdirSync(site, { recursive: true });
-  cpSync(required('VIGIE_CDN_DIST'), site, { recursive: true });
-  // One build, any environment: only config.json says where the API is.
-  writeFileSync(join(site, 'config.json'), JSON.stringify({ api_base: vigie.baseURL }));
-  execFileSync(required('VIGIE_SERVER_BIN'), [
-    'cdn-files',
-    '--dist',
-    site,
-    '--public-url',
-    PREFIX,
-    '--connect-src',
-    vigie.baseURL,
-  ]);
-  execFileSync('chmod', ['-R', 'a+rX', dir]);
-  const block = readFileSync(join(site, 'nginx.conf'), 'utf8').replace(/root \/srv\/www;/, `root ${join(dir, 'www')};`);
-  const port = new URL(cdnOrigin).port;
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server {
-    listen 127.0.0.1:${port};
-${block}
-  }
-}
-`,
-  );
-  nginx = spawn('/usr/sbin/nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
-  await expect
-    .poll(async () => (await fetch(`${cdnOrigin}${PREFIX}`).catch(() => undefined))?.status, { timeout: 10_000 })
-    .toBe(200);
+  nginx = await serveCdn(cdnOrigin, { config: { api_base: vigie.baseURL }, connectSrc: vigie.baseURL });
 });
-
 test.afterAll(async () => {
-  nginx?.kill('SIGTERM');
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await nginx?.stop();
 });
 
 test('served under a sub-path by nginx, a deep link loads, reloads and navigates with the API on another origin', async ({ page, context }) => {

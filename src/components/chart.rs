@@ -197,6 +197,7 @@ pub fn TimeSeriesChart(
         y_unit,
         gap_ms: s.gap_ms,
         x_label: &format::clock,
+        decimal_comma: crate::i18n::current() == crate::i18n::Lang::Fr,
     };
     Effect::new(move |_| {
         shape.with(|s| {

@@ -10,6 +10,7 @@ use flate2::write::GzEncoder;
 
 use crate::cmd::{self, Result, step};
 use crate::tools;
+use vigie_api::{DashboardConfig, Range};
 
 /// Bytes of one bundle file: raw, gzip level 9, brotli quality 11 (what a CDN serves).
 #[derive(Debug, Clone)]
@@ -147,16 +148,18 @@ fn build_into(dir: &Path, public_url: &str) -> Result<PathBuf> {
     Ok(dir.to_owned())
 }
 
-/// What `cargo xtask dist` was asked for.
+/// What `cargo xtask dist` was asked for: where the build is served and
+/// what its `config.json` says.
 #[derive(Debug, Default, PartialEq)]
 pub struct CdnArgs {
     pub public_url: String,
     pub out: PathBuf,
-    pub api_base: Option<String>,
-    pub frame_ancestors: Vec<String>,
+    pub config: DashboardConfig,
 }
 
-pub const DIST_USAGE: &str = "usage: cargo xtask dist [--public-url /path/] [--out DIR] [--api-base https://api.example] [--frame-ancestors https://portal.example,...]";
+pub const DIST_USAGE: &str = "usage: cargo xtask dist [--public-url /path/] [--out DIR] \
+[--api-base https://api.example] [--parent-origins https://portal.example,...] [--require-parent] \
+[--theme light|dark|auto] [--lang en|fr] [--range 5m|15m|1h|6h|24h|7d]";
 
 impl CdnArgs {
     pub fn parse(args: &[String]) -> Result<CdnArgs> {
@@ -165,6 +168,7 @@ impl CdnArgs {
             out: cmd::root().join("target").join("cdn"),
             ..CdnArgs::default()
         };
+        let config = &mut out.config;
         let mut it = args.iter();
         while let Some(flag) = it.next() {
             let mut value = || {
@@ -186,18 +190,52 @@ impl CdnArgs {
                     if origin_of(&v).is_none() {
                         return Err(format!("--api-base must be an http(s) URL: {v}"));
                     }
-                    out.api_base = Some(v.trim_end_matches('/').to_owned());
+                    config.api_base = Some(v.trim_end_matches('/').to_owned());
                 }
-                "--frame-ancestors" => {
-                    out.frame_ancestors = value()?
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect();
+                // `--frame-ancestors`: the name of earlier versions.
+                "--parent-origins" | "--frame-ancestors" => {
+                    config.parent_origins = Vec::new();
+                    for v in value()?.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                        match origin_of(v) {
+                            Some(origin) if origin == v.trim_end_matches('/') => {
+                                config.parent_origins.push(origin);
+                            }
+                            _ => {
+                                return Err(format!(
+                                    "{flag}: {v} is not an origin (scheme://host[:port], no path)"
+                                ));
+                            }
+                        }
+                    }
+                }
+                "--require-parent" => config.require_parent = true,
+                "--theme" => {
+                    let v = value()?;
+                    config.theme = Some(
+                        serde_json::from_value(v.clone().into())
+                            .map_err(|_| format!("--theme is light, dark or auto, not {v}"))?,
+                    );
+                }
+                "--lang" => {
+                    let v = value()?;
+                    config.lang = Some(
+                        serde_json::from_value(v.clone().into())
+                            .map_err(|_| format!("--lang is en or fr, not {v}"))?,
+                    );
+                }
+                "--range" => {
+                    let v = value()?;
+                    let range = Range::parse(&v).ok_or_else(|| {
+                        let all: Vec<_> = Range::ALL.iter().map(|r| r.as_str()).collect();
+                        format!("--range is one of {}, not {v}", all.join(", "))
+                    })?;
+                    config.range = Some(range.as_str().to_owned());
                 }
                 other => return Err(format!("unknown argument {other}\n{DIST_USAGE}")),
             }
+        }
+        if config.require_parent && config.parent_origins.is_empty() {
+            return Err("--require-parent needs --parent-origins".into());
         }
         Ok(out)
     }
@@ -220,13 +258,7 @@ pub fn origin_of(url: &str) -> Option<String> {
 pub fn cdn(args: &[String]) -> Result {
     let args = CdnArgs::parse(args)?;
     let dir = build_into(&args.out, &args.public_url)?;
-    let config = match &args.api_base {
-        Some(base) => format!(
-            "{{\"api_base\":{}}}\n",
-            serde_json::Value::from(base.as_str())
-        ),
-        None => "{}\n".to_owned(),
-    };
+    let config = serde_json::to_string_pretty(&args.config).map_err(|e| e.to_string())? + "\n";
     let path = dir.join("config.json");
     std::fs::write(&path, config).map_err(|e| format!("{}: {e}", path.display()))?;
     let server = build_server("server")?;
@@ -236,10 +268,10 @@ pub fn cdn(args: &[String]) -> Result {
         .arg("--dist")
         .arg(&dir)
         .args(["--public-url", &args.public_url]);
-    if !args.frame_ancestors.is_empty() {
-        write.args(["--frame-ancestors", &args.frame_ancestors.join(",")]);
+    if !args.config.parent_origins.is_empty() {
+        write.args(["--frame-ancestors", &args.config.parent_origins.join(",")]);
     }
-    if let Some(origin) = args.api_base.as_deref().and_then(origin_of) {
+    if let Some(origin) = args.config.api_base.as_deref().and_then(origin_of) {
         write.args(["--connect-src", &origin]);
     }
     cmd::run(&mut write)?;
@@ -305,6 +337,7 @@ pub fn run(server_args: Vec<String>) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vigie_api::{Lang, ThemeChoice};
 
     fn args(list: &[&str]) -> Result<CdnArgs> {
         CdnArgs::parse(&list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
@@ -319,20 +352,45 @@ mod tests {
             "/tmp/x",
             "--api-base",
             "https://api.example:8443/",
-            "--frame-ancestors",
-            "https://portal.example, https://other.example",
+            "--parent-origins",
+            "https://portal.example, https://other.example:8443",
+            "--require-parent",
+            "--theme",
+            "dark",
+            "--lang",
+            "fr",
+            "--range",
+            "6h",
         ])
         .expect("read");
         assert_eq!(a.public_url, "/tools/vigie/");
         assert_eq!(a.out, PathBuf::from("/tmp/x"));
-        assert_eq!(a.api_base.as_deref(), Some("https://api.example:8443"));
+        let c = &a.config;
+        assert_eq!(c.api_base.as_deref(), Some("https://api.example:8443"));
         assert_eq!(
-            a.frame_ancestors,
-            ["https://portal.example", "https://other.example"]
+            c.parent_origins,
+            ["https://portal.example", "https://other.example:8443"]
         );
-        assert_eq!(args(&[]).expect("defaults").public_url, "/");
+        assert!(c.require_parent);
+        assert_eq!(c.theme, Some(ThemeChoice::Dark));
+        assert_eq!(c.lang, Some(Lang::Fr));
+        assert_eq!(c.range.as_deref(), Some("6h"));
+        // What config.json says, as the dashboard reads it.
+        let json = serde_json::to_value(c).expect("json");
+        assert_eq!(json["parent_origins"][1], "https://other.example:8443");
+        assert_eq!(json["theme"], "dark");
+        assert_eq!(json["lang"], "fr");
+        let defaults = args(&[]).expect("defaults");
+        assert_eq!(defaults.public_url, "/");
+        assert_eq!(defaults.config, DashboardConfig::default());
         assert!(args(&["--public-url", "tools"]).is_err());
         assert!(args(&["--api-base", "ftp://x"]).is_err());
+        assert!(args(&["--parent-origins", "https://portal.example/admin"]).is_err());
+        assert!(args(&["--parent-origins", "*"]).is_err());
+        assert!(args(&["--theme", "blue"]).is_err());
+        assert!(args(&["--lang", "de"]).is_err());
+        assert!(args(&["--range", "2h"]).is_err());
+        assert!(args(&["--require-parent"]).is_err());
         assert!(args(&["--out"]).is_err());
         assert!(args(&["--bogus"]).is_err());
     }

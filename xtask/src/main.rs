@@ -7,10 +7,12 @@
 //! - `cargo xtask bench [--smoke]`: the performance budget, beside uPlot and
 //!   nginx, written to BENCHMARKS.md (`--smoke`: one short run of each;
 //!   `VIGIE_BENCH_SERVER_BIN=…` measures another vigie-server build).
+//! - `cargo xtask setup`: only install what `run` and `test` need.
 //! - `cargo xtask e2e [Playwright filters]`: only the end-to-end tests, or
 //!   the files and `-g` patterns given, against fresh builds.
 //! - `cargo xtask dist [--public-url /path/] [--out DIR] [--api-base URL]
-//!   [--frame-ancestors ORIGINS]`: a folder for a CDN (`target/cdn` by
+//!   [--parent-origins ORIGINS] [--require-parent] [--theme T] [--lang L]
+//!   [--range R]`: a folder for a CDN (`target/cdn` by
 //!   default): the release bundle for that path, precompressed, its
 //!   `config.json`, `_headers` and `nginx.conf`.
 
@@ -23,7 +25,7 @@ mod tools;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <run [-- server flags] | test | bench [--smoke] | e2e [filters] | dist [--public-url /path/] [--out DIR] [--api-base URL] [--frame-ancestors ORIGINS]>";
+const USAGE: &str = "usage: cargo xtask <run [-- server flags] | test | setup | bench [--smoke] | e2e [filters] | dist [flags: cargo xtask dist --help]>";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args.collect::<Vec<_>>()),
         Some("e2e") => test::e2e_only(&args.collect::<Vec<_>>()),
         Some("dist") => dist::cdn(&args.collect::<Vec<_>>()),
+        Some("setup") => tools::ensure_build_tools().and_then(|()| tools::ensure_test_packages()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -48,6 +48,57 @@ pub enum ThemeChoice {
     Auto,
 }
 
+/// The ranges the dashboard offers (its range picker, `config.json`
+/// and the portal's `range`): `5m` … `7d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    M5,
+    M15,
+    H1,
+    H6,
+    H24,
+    D7,
+}
+
+impl Range {
+    pub const ALL: [Range; 6] = [
+        Range::M5,
+        Range::M15,
+        Range::H1,
+        Range::H6,
+        Range::H24,
+        Range::D7,
+    ];
+
+    /// The range a query string names (`5m` … `7d`).
+    pub fn parse(text: &str) -> Option<Range> {
+        Range::ALL.into_iter().find(|r| r.as_str() == text.trim())
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Range::M5 => "5m",
+            Range::M15 => "15m",
+            Range::H1 => "1h",
+            Range::H6 => "6h",
+            Range::H24 => "24h",
+            Range::D7 => "7d",
+        }
+    }
+
+    pub fn millis(self) -> i64 {
+        const MIN: i64 = 60_000;
+        match self {
+            Range::M5 => 5 * MIN,
+            Range::M15 => 15 * MIN,
+            Range::H1 => 60 * MIN,
+            Range::H6 => 360 * MIN,
+            Range::H24 => 1440 * MIN,
+            Range::D7 => 7 * 1440 * MIN,
+        }
+    }
+}
+
 /// `config.json` next to the dashboard's `index.html`: read once at start-up,
 /// so that one build serves every environment. Every field is optional, so
 /// an empty object is a valid config.

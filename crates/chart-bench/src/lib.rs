@@ -68,6 +68,7 @@ fn with_frame(
             y_unit: " ms",
             gap_ms: 5_000,
             x_label: &clock,
+            decimal_comma: false,
         };
         f(&frame, data).map_err(|e| JsError::new(&e))
     })

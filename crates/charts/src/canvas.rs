@@ -39,6 +39,8 @@ pub struct Frame<'a> {
     pub gap_ms: i64,
     /// Formats a time label.
     pub x_label: &'a dyn Fn(i64) -> String,
+    /// Value labels with a decimal comma (French).
+    pub decimal_comma: bool,
 }
 
 impl std::fmt::Debug for Frame<'_> {
@@ -109,6 +111,7 @@ fn with_chart<T>(
         theme: theme_of(&style),
         gap_ms: frame.gap_ms,
         x_label: frame.x_label,
+        decimal_comma: frame.decimal_comma,
     };
     let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?;
     f(&chart, &style, backend)

@@ -72,6 +72,8 @@ pub struct TimeChart<'a> {
     pub gap_ms: i64,
     /// Formats a time label (the app uses the browser's local time, the server UTC).
     pub x_label: &'a dyn Fn(i64) -> String,
+    /// Value labels with a decimal comma (`2,5`), as French writes them.
+    pub decimal_comma: bool,
 }
 
 impl std::fmt::Debug for TimeChart<'_> {
@@ -177,7 +179,15 @@ impl TimeChart<'_> {
             .color(&self.theme.text);
         let mut chart = self.context(root)?;
         let x_label = |x: &i64| (self.x_label)(*x);
-        let y_label = |y: &f64| format!("{}{}", format_value(*y), self.y_unit);
+        let y_label = |y: &f64| {
+            let value = format_value(*y);
+            let value = if self.decimal_comma {
+                value.replace('.', ",")
+            } else {
+                value
+            };
+            format!("{value}{}", self.y_unit)
+        };
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -405,22 +415,42 @@ mod tests {
     }
 
     fn render_svg(series: &[Series<'_>], scale: f64) -> String {
+        render_svg_in(series, scale, 0.0..100.0, false)
+    }
+
+    fn render_svg_in(
+        series: &[Series<'_>],
+        scale: f64,
+        y_range: Range<f64>,
+        decimal_comma: bool,
+    ) -> String {
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (800, 300)).into_drawing_area();
             let label = |t: i64| format!("t{}", t / 1000);
             let chart = TimeChart {
                 x_range: 0..60_000,
-                y_range: 0.0..100.0,
+                y_range,
                 y_unit: " %",
                 scale,
                 theme: Theme::LIGHT,
                 gap_ms: 2_500,
                 x_label: &label,
+                decimal_comma,
             };
             chart.draw(&root, series).expect("draw");
         }
         svg
+    }
+
+    #[test]
+    fn value_labels_take_a_decimal_comma_when_asked() {
+        let point = "2.0 %";
+        let english = render_svg_in(&[], 1.0, 0.0..5.0, false);
+        assert!(english.contains(point), "{english}");
+        let french = render_svg_in(&[], 1.0, 0.0..5.0, true);
+        assert!(french.contains("2,0 %"), "{french}");
+        assert!(!french.contains(point));
     }
 
     #[test]
@@ -455,6 +485,7 @@ mod tests {
                 theme: Theme::LIGHT,
                 gap_ms: 5_000,
                 x_label: &label,
+                decimal_comma: false,
             };
             let series = [Series {
                 name: "v",
@@ -524,6 +555,7 @@ mod tests {
                 theme: Theme::LIGHT,
                 gap_ms: 2_500,
                 x_label: &label,
+                decimal_comma: false,
             };
             let root = SVGBackend::with_string(&mut axes, (800, 300)).into_drawing_area();
             chart.draw_axes(&root).expect("axes");

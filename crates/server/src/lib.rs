@@ -436,7 +436,13 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
             state.clone(),
             telemetry::track,
         ));
+    let config_file = state.config().static_dir.join("config.json");
+    let frame_ancestors = state.config().frame_ancestors.clone();
     let files = Router::new()
+        .route(
+            "/config.json",
+            get(move || async move { web::config_response(&config_file, &frame_ancestors) }),
+        )
         .fallback_service(web::static_files(&state.config().static_dir))
         .layer(axum::middleware::from_fn(web::cache_headers))
         .layer(CompressionLayer::new());

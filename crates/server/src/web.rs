@@ -11,8 +11,9 @@ use std::path::Path;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tower_http::services::{ServeDir, ServeFile};
+use vigie_api::DashboardConfig;
 
 pub fn static_files(dir: &Path) -> ServeDir<ServeFile> {
     let index = dir.join("index.html");
@@ -27,6 +28,38 @@ pub fn static_files(dir: &Path) -> ServeDir<ServeFile> {
         .precompressed_gzip()
         .append_index_html_on_directories(true)
         .fallback(ServeFile::new(index))
+}
+
+/// The dashboard's `config.json` as vigie-server serves it: the build's
+/// file, whose `parent_origins` are, when it names none, the portals allowed
+/// to frame the page (`VIGIE_FRAME_ANCESTORS`): the page then talks to the
+/// portals its policy lets frame it. A file that does not parse is served as
+/// it is, for the dashboard to report.
+pub fn config_json(file: &Path, frame_ancestors: &[String]) -> Vec<u8> {
+    let bytes = std::fs::read(file).unwrap_or_else(|_| b"{}".to_vec());
+    let Ok(mut config) = serde_json::from_slice::<DashboardConfig>(&bytes) else {
+        tracing::warn!(file = %file.display(), "config.json does not parse: served as it is");
+        return bytes;
+    };
+    if config.parent_origins.is_empty() {
+        config.parent_origins = frame_ancestors
+            .iter()
+            .map(|o| o.trim_end_matches('/').to_owned())
+            .collect();
+    }
+    serde_json::to_vec(&config).unwrap_or(bytes)
+}
+
+/// `GET /config.json` (see [`config_json`]); revalidated on every load.
+pub fn config_response(file: &Path, frame_ancestors: &[String]) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        config_json(file, frame_ancestors),
+    )
+        .into_response()
 }
 
 /// True when a file name carries Trunk's content hash: `name-<16 hex>` before
@@ -58,7 +91,44 @@ pub async fn cache_headers(request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::is_hashed_asset;
+    use super::*;
+
+    #[test]
+    fn config_json_names_the_framing_portals_unless_it_names_its_own() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("config.json");
+        let portals = ["https://portal.example/".to_owned()];
+        let read =
+            |bytes: Vec<u8>| serde_json::from_slice::<serde_json::Value>(&bytes).expect("json");
+        // No file: an empty config, with the portals.
+        let v = read(config_json(&file, &portals));
+        assert_eq!(
+            v["parent_origins"],
+            serde_json::json!(["https://portal.example"])
+        );
+        std::fs::write(&file, r#"{"api_base":"https://api.example","lang":"fr"}"#).expect("write");
+        let v = read(config_json(&file, &portals));
+        assert_eq!(v["api_base"], "https://api.example");
+        assert_eq!(v["lang"], "fr");
+        assert_eq!(
+            v["parent_origins"],
+            serde_json::json!(["https://portal.example"])
+        );
+        std::fs::write(&file, r#"{"parent_origins":["https://other.example"]}"#).expect("write");
+        let v = read(config_json(&file, &portals));
+        assert_eq!(
+            v["parent_origins"],
+            serde_json::json!(["https://other.example"])
+        );
+        // Not framed: nothing added.
+        let v = read(config_json(&file, &[]));
+        assert_eq!(
+            v["parent_origins"],
+            serde_json::json!(["https://other.example"])
+        );
+        std::fs::write(&file, "{not json").expect("write");
+        assert_eq!(config_json(&file, &portals), b"{not json");
+    }
 
     #[test]
     fn recognises_trunk_hashed_names() {

@@ -77,6 +77,7 @@ pub fn chart_svg(title: &str, series: &[&ReportSeries], (from, to): (i64, i64)) 
         theme: Theme::LIGHT,
         gap_ms: ((to - from) / 50).max(60_000),
         x_label: &label,
+        decimal_comma: false,
     };
     let lines: Vec<Series<'_>> = series
         .iter()
