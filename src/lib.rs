@@ -294,7 +294,8 @@ fn PortalLink() -> impl IntoView {
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
         if let Some(page) = nav.0.get() {
-            navigate(&app_path(&page), Default::default());
+            // `navigate` adds the router's base itself (unlike an `href`).
+            navigate(&page, Default::default());
             nav.0.set(None);
         }
     });

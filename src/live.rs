@@ -55,17 +55,18 @@ pub struct LiveHost {
     monitoring_update: RwSignal<Option<MonitoringState>>,
 }
 
-/// Merges two time-ordered runs into one, unique by timestamp, keeping the last `keep`.
-/// The portal's name for an alert's transition (pending is not one).
-pub fn alert_event(state: AlertState) -> Option<BridgeEvent> {
-    match state {
+/// The portal's name for an alert's transition: none for pending, nor for
+/// one resolved before it ever fired (the portal never heard of it).
+pub fn alert_event(alert: &vigie_api::Alert) -> Option<BridgeEvent> {
+    match alert.state {
         AlertState::Pending => None,
         AlertState::Firing => Some(BridgeEvent::AlertFired),
         AlertState::Acknowledged => Some(BridgeEvent::AlertAcknowledged),
-        AlertState::Resolved => Some(BridgeEvent::AlertResolved),
+        AlertState::Resolved => alert.fired_at.map(|_| BridgeEvent::AlertResolved),
     }
 }
 
+/// Merges two time-ordered runs into one, unique by timestamp, keeping the last `keep`.
 pub fn merge(history: &[HostSample], pushed: &[HostSample], keep: usize) -> Vec<HostSample> {
     let mut all: Vec<HostSample> = history.iter().chain(pushed).cloned().collect();
     all.sort_by_key(|s| s.ts_ms);
@@ -193,7 +194,7 @@ impl LiveHost {
                 on_probe: Box::new(move |_| probes_seen.update(|n| *n += 1)),
                 on_monitoring: Box::new(move |m| monitoring_update.set(Some(m))),
                 on_alert: Box::new(move |alert| {
-                    if let Some(name) = alert_event(alert.state) {
+                    if let Some(name) = alert_event(&alert) {
                         bridge::event(name, &alert);
                     }
                     alerts_seen.update(|n| *n += 1);
@@ -285,6 +286,40 @@ impl LiveHost {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An alert as the stream sends it, in `state`, fired or not.
+    fn alert(state: &str, fired_at: Option<i64>) -> vigie_api::Alert {
+        serde_json::from_value(serde_json::json!({
+            "id": 1, "alert_type": "resource", "severity": "high", "title": "CPU above 80 %",
+            "description": "CPU on this host was 90.31 %, above the threshold of 80 %.",
+            "metric_type": "cpu_usage", "threshold_value": 80.0, "current_value": 63.8,
+            "is_resolved": state == "resolved", "rule_id": 1, "state": state,
+            "comparison": "above", "condition_holds": false, "for_seconds": 60,
+            "started_at": 1_000, "fired_at": fired_at, "acknowledged_by": null,
+            "acknowledged_at": null, "resolved_by": null, "resolved_at": null, "note": null,
+            "history": []
+        }))
+        .expect("an alert")
+    }
+
+    #[test]
+    fn the_portal_hears_of_alerts_that_fired() {
+        assert_eq!(alert_event(&alert("pending", None)), None);
+        assert_eq!(
+            alert_event(&alert("firing", Some(2_000))),
+            Some(BridgeEvent::AlertFired)
+        );
+        assert_eq!(
+            alert_event(&alert("acknowledged", Some(2_000))),
+            Some(BridgeEvent::AlertAcknowledged)
+        );
+        assert_eq!(
+            alert_event(&alert("resolved", Some(2_000))),
+            Some(BridgeEvent::AlertResolved)
+        );
+        // Cleared before its duration was up: it never fired.
+        assert_eq!(alert_event(&alert("resolved", None)), None);
+    }
 
     fn s(ts_ms: i64) -> HostSample {
         HostSample {

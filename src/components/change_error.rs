@@ -5,24 +5,51 @@
 use leptos::prelude::*;
 
 use crate::api::{ApiClient, ClientError};
+use crate::i18n;
 use crate::lists::load_error;
+
+#[derive(Debug)]
+struct Text {
+    token_group: &'static str,
+    asks_token: &'static str,
+    token: &'static str,
+    use_token: &'static str,
+    kept: &'static str,
+}
+
+const EN: Text = Text {
+    token_group: "Token",
+    asks_token: "This server asks for a token to make changes.",
+    token: "Token ",
+    use_token: "Use token",
+    kept: "Kept for this tab: try again.",
+};
+
+const FR: Text = Text {
+    token_group: "Jeton",
+    asks_token: "Ce serveur demande un jeton pour faire des changements.",
+    token: "Jeton ",
+    use_token: "Utiliser le jeton",
+    kept: "Gardé pour cet onglet : réessayez.",
+};
 
 #[component]
 pub fn ChangeError(#[prop(into)] error: Signal<Option<ClientError>>) -> impl IntoView {
     let client = expect_context::<ApiClient>();
     let token = RwSignal::new(String::new());
     let saved = RwSignal::new(false);
+    let t = i18n::pick(&EN, &FR);
     move || {
         error.get().map(|e| {
             if e.needs_token() {
                 let client = client.clone();
                 view! {
-                    <div class="token-prompt" role="group" aria-label="Token">
+                    <div class="token-prompt" role="group" aria-label=t.token_group>
                         <p class="error" role="alert">
-                            "This server asks for a token to make changes."
+                            {t.asks_token}
                         </p>
                         <label>
-                            "Token "
+                            {t.token}
                             <input type="password" autocomplete="off" bind:value=token />
                         </label>
                         <button
@@ -33,9 +60,9 @@ pub fn ChangeError(#[prop(into)] error: Signal<Option<ClientError>>) -> impl Int
                                 saved.set(true);
                             }
                         >
-                            "Use token"
+                            {t.use_token}
                         </button>
-                        {move || saved.get().then(|| view! { <span>"Kept for this tab: try again."</span> })}
+                        {move || saved.get().then(|| view! { <span>{t.kept}</span> })}
                     </div>
                 }
                 .into_any()

@@ -19,9 +19,32 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{ResizeObserver, ResizeObserverEntry};
 
-use crate::format;
+use crate::{format, i18n};
 
 pub use vigie_charts::canvas::Line;
+
+#[derive(Debug)]
+struct Text {
+    alert_started: &'static str,
+    alert_ended: &'static str,
+}
+
+const EN: Text = Text {
+    alert_started: "Alert started",
+    alert_ended: "Alert ended",
+};
+
+const FR: Text = Text {
+    alert_started: "Début de l’alerte",
+    alert_ended: "Fin de l’alerte",
+};
+
+/// A hovered value as the readout shows it: whole from 10 up (and at 0), to
+/// a tenth below, in the current language's notation.
+fn readout_value(v: f64) -> String {
+    let places = if v.abs() >= 10.0 || v == 0.0 { 0 } else { 1 };
+    format::fixed(v, places)
+}
 
 /// User-timing mark set the first time any chart draws real data: what the
 /// "time to first live chart" benchmark reads.
@@ -142,6 +165,8 @@ pub fn TimeSeriesChart(
     #[prop(optional, into)]
     thresholds: Option<Signal<Vec<Threshold>>>,
 ) -> impl IntoView {
+    let t = i18n::pick(&EN, &FR);
+    let no_data = i18n::common().no_data;
     let container = NodeRef::<html::Div>::new();
     let canvas = NodeRef::<html::Canvas>::new();
     let axes = NodeRef::<html::Canvas>::new();
@@ -197,7 +222,7 @@ pub fn TimeSeriesChart(
         y_unit,
         gap_ms: s.gap_ms,
         x_label: &format::clock,
-        decimal_comma: crate::i18n::current() == crate::i18n::Lang::Fr,
+        decimal_comma: i18n::current() == i18n::Lang::Fr,
     };
     Effect::new(move |_| {
         shape.with(|s| {
@@ -232,12 +257,7 @@ pub fn TimeSeriesChart(
                 .iter()
                 .filter_map(|l| {
                     let v = nearest(&l.points, t, gap_ms.get())?;
-                    Some(format!(
-                        "{} {}{}",
-                        l.name,
-                        vigie_charts::format_value(v),
-                        y_unit
-                    ))
+                    Some(format!("{} {}{}", l.name, readout_value(v), y_unit))
                 })
                 .collect::<Vec<_>>()
                 .join(" · ")
@@ -245,11 +265,7 @@ pub fn TimeSeriesChart(
         Some(format!(
             "{} · {}",
             format::clock(t),
-            if values.is_empty() {
-                "no data"
-            } else {
-                &values
-            }
+            if values.is_empty() { no_data } else { &values }
         ))
     };
     let selection = move || {
@@ -290,8 +306,8 @@ pub fn TimeSeriesChart(
             })
         };
         let what = match m.kind {
-            MarkerKind::Start => "Alert started",
-            MarkerKind::End => "Alert ended",
+            MarkerKind::Start => t.alert_started,
+            MarkerKind::End => t.alert_ended,
         };
         view! {
             <div
@@ -418,5 +434,16 @@ mod tests {
         assert_eq!(y_at(120.0, 140.0, &range), None);
         assert_eq!(y_at(f64::NAN, 140.0, &range), None);
         assert_eq!(y_at(1.0, 140.0, &(5.0..5.0)), None);
+    }
+
+    #[test]
+    fn readout_values_follow_the_language() {
+        for v in [0.0, 4.94, 12.6, -3.25, 1234.0] {
+            assert_eq!(readout_value(v), vigie_charts::format_value(v));
+        }
+        i18n::set_current(i18n::Lang::Fr);
+        assert_eq!(readout_value(4.94), "4,9");
+        assert_eq!(readout_value(1234.0), "1\u{202f}234");
+        i18n::set_current(i18n::Lang::En);
     }
 }

@@ -9,6 +9,26 @@ use leptos::prelude::*;
 
 use crate::api::ClientError;
 use crate::components::change_error::{ChangeError, FieldError, unless_field};
+use crate::i18n;
+
+#[derive(Debug)]
+struct Text {
+    recorded_as: &'static str,
+    your_name: &'static str,
+    save_changes: &'static str,
+}
+
+const EN: Text = Text {
+    recorded_as: "Recorded as ",
+    your_name: "Your name",
+    save_changes: "Save changes",
+};
+
+const FR: Text = Text {
+    recorded_as: "Enregistré au nom de ",
+    your_name: "Votre nom",
+    save_changes: "Enregistrer les modifications",
+};
 
 /// Where the operator's name is kept between visits.
 const ACTOR_KEY: &str = "vigie.actor";
@@ -158,14 +178,15 @@ pub fn ActorField(
 ) -> impl IntoView {
     let signed_in = signed_in_name();
     let id = format!("{prefix}-actor-error");
+    let t = i18n::pick(&EN, &FR);
     move || match signed_in() {
         Some(name) => {
-            view! { <p class="field">"Recorded as " <strong>{name}</strong></p> }.into_any()
+            view! { <p class="field">{t.recorded_as} <strong>{name}</strong></p> }.into_any()
         }
         None => {
             let id = id.clone();
             view! {
-                <Field label="Your name" error=error field="actor" id=id.clone()>
+                <Field label=t.your_name error=error field="actor" id=id.clone()>
                     <input
                         type="text"
                         required
@@ -209,9 +230,10 @@ pub fn DialogActions(
     class: &'static str,
     #[prop(into)] disabled: Signal<bool>,
 ) -> impl IntoView {
+    let cancel = i18n::common().cancel;
     view! {
         <div class="dialog-actions">
-            <button type="button" on:click=move |_| close(dialog)>"Cancel"</button>
+            <button type="button" on:click=move |_| close(dialog)>{cancel}</button>
             <button type="submit" class=class disabled=disabled>
                 {label}
             </button>
@@ -231,12 +253,14 @@ pub fn EditorActions(
     error: Signal<Option<ClientError>>,
     fields: &'static [&'static str],
 ) -> impl IntoView {
+    let t = i18n::pick(&EN, &FR);
+    let cancel = i18n::common().cancel;
     view! {
         <button type="submit" class="primary" disabled=disabled>
-            {move || if editing.get() { "Save changes" } else { add }}
+            {move || if editing.get() { t.save_changes } else { add }}
         </button>
         {move || editing.get().then(|| view! {
-            <button type="button" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+            <button type="button" on:click=move |_| on_cancel.run(())>{cancel}</button>
         })}
         <ChangeError error=unless_field(error, fields) />
     }

@@ -11,8 +11,37 @@ use vigie_api::ChartLink;
 use vigie_charts::steady_window;
 
 use crate::api::{Range, Span, Window};
-use crate::format;
 use crate::live::LiveHost;
+use crate::{format, i18n};
+
+#[derive(Debug)]
+struct Text {
+    range: &'static str,
+    reset_zoom: &'static str,
+    /// A preset's button text.
+    preset: fn(Range) -> &'static str,
+}
+
+const EN: Text = Text {
+    range: "Range",
+    reset_zoom: "Reset zoom",
+    preset: Range::as_str,
+};
+
+const FR: Text = Text {
+    range: "Période",
+    reset_zoom: "Annuler le zoom",
+    // Compact like the English, hours as the English writes them (the
+    // portal's end-to-end test picks `1h` and `24h` in French).
+    preset: |r| match r {
+        Range::M5 => "5min",
+        Range::M15 => "15min",
+        Range::H1 => "1h",
+        Range::H6 => "6h",
+        Range::H24 => "24h",
+        Range::D7 => "7j",
+    },
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct TimeView {
@@ -167,8 +196,9 @@ impl TimeView {
 #[component]
 pub fn RangePicker(view: TimeView) -> impl IntoView {
     let TimeView { range, zoom } = view;
+    let t = i18n::pick(&EN, &FR);
     view! {
-        <div class="ranges" role="group" aria-label="Range">
+        <div class="ranges" role="group" aria-label=t.range>
             {Range::ALL
                 .into_iter()
                 .map(|r| {
@@ -181,7 +211,7 @@ pub fn RangePicker(view: TimeView) -> impl IntoView {
                                 range.set(r);
                             }
                         >
-                            {r.as_str()}
+                            {(t.preset)(r)}
                         </button>
                     }
                 })
@@ -190,7 +220,7 @@ pub fn RangePicker(view: TimeView) -> impl IntoView {
         {move || zoom.get().map(|(from, to)| view! {
             <span class="zoomed" data-testid="zoomed" data-from=from data-to=to>
                 {format!("{} – {}", format::clock(from), format::clock(to))}
-                <button type="button" on:click=move |_| zoom.set(None)>"Reset zoom"</button>
+                <button type="button" on:click=move |_| zoom.set(None)>{t.reset_zoom}</button>
             </span>
         })}
     }

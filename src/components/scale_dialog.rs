@@ -15,6 +15,62 @@ use crate::components::form::{
     ActorField, DialogActions, Field, TextAreaField, aria_invalid, modal, remember_actor,
     remembered_actor, signed_in_name,
 };
+use crate::i18n;
+
+#[derive(Debug)]
+struct Text {
+    type_count: &'static str,
+    no_count: &'static str,
+    step_below_min: fn(u32, u32, u32) -> String,
+    above_max: fn(u32, u32) -> String,
+    below_min: fn(u32, u32) -> String,
+    already: fn(u32) -> String,
+    scale_up: &'static str,
+    scale_down: &'static str,
+    set_instances: &'static str,
+    instances: &'static str,
+    bounds: fn(u32, u32, u32) -> String,
+    instances_wanted: &'static str,
+    reason: &'static str,
+    reason_placeholder: &'static str,
+    force: &'static str,
+}
+
+const EN: Text = Text {
+    type_count: "type the count wanted",
+    no_count: "the executor does not report the instance count: set a count instead",
+    step_below_min: |n, step, min| format!("{n} − {step} is below the minimum ({min})"),
+    above_max: |to, max| format!("{to} is above the maximum ({max})"),
+    below_min: |to, min| format!("{to} is below the minimum ({min})"),
+    already: |to| format!("the count is already {to}"),
+    scale_up: "Scale up",
+    scale_down: "Scale down",
+    set_instances: "Set instances",
+    instances: "Instances: ",
+    bounds: |step, min, max| format!(" (step {step}, {min}–{max})"),
+    instances_wanted: "Instances wanted",
+    reason: "Reason",
+    reason_placeholder: "Why, for the audit log",
+    force: " Act during the cooldown anyway",
+};
+
+const FR: Text = Text {
+    type_count: "saisissez le nombre voulu",
+    no_count: "l’exécuteur ne donne pas le nombre d’instances : fixez plutôt un nombre",
+    step_below_min: |n, step, min| format!("{n} − {step} est sous le minimum ({min})"),
+    above_max: |to, max| format!("{to} dépasse le maximum ({max})"),
+    below_min: |to, min| format!("{to} est sous le minimum ({min})"),
+    already: |to| format!("le nombre est déjà {to}"),
+    scale_up: "Augmenter les instances",
+    scale_down: "Réduire les instances",
+    set_instances: "Fixer les instances",
+    instances: "Instances : ",
+    bounds: |step, min, max| format!(" (pas de {step}, {min}–{max})"),
+    instances_wanted: "Instances voulues",
+    reason: "Raison",
+    reason_placeholder: "Pourquoi, pour le journal d’audit",
+    force: " Agir quand même pendant la stabilisation",
+};
 
 /// The count an action would ask for, or why it cannot be asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,41 +91,31 @@ pub fn planned(
     current: Option<u32>,
     set_to: Option<u32>,
 ) -> Planned {
+    let t = i18n::pick(&EN, &FR);
     let to = match (direction, current) {
         (ScalingDirection::Set, _) => match set_to {
             Some(n) => n,
-            None => return Planned::Refused("type the count wanted".into()),
+            None => return Planned::Refused(t.type_count.into()),
         },
         (_, None) => {
-            return Planned::Refused(
-                "the executor does not report the instance count: set a count instead".into(),
-            );
+            return Planned::Refused(t.no_count.into());
         }
         (ScalingDirection::Up, Some(n)) => n.saturating_add(spec.step),
         (ScalingDirection::Down, Some(n)) => match n.checked_sub(spec.step) {
             Some(to) => to,
             None => {
-                return Planned::Refused(format!(
-                    "{n} − {} is below the minimum ({})",
-                    spec.step, spec.min_instances
-                ));
+                return Planned::Refused((t.step_below_min)(n, spec.step, spec.min_instances));
             }
         },
     };
     if to > spec.max_instances {
-        return Planned::Refused(format!(
-            "{to} is above the maximum ({})",
-            spec.max_instances
-        ));
+        return Planned::Refused((t.above_max)(to, spec.max_instances));
     }
     if to < spec.min_instances {
-        return Planned::Refused(format!(
-            "{to} is below the minimum ({})",
-            spec.min_instances
-        ));
+        return Planned::Refused((t.below_min)(to, spec.min_instances));
     }
     if current == Some(to) {
-        return Planned::Refused(format!("the count is already {to}"));
+        return Planned::Refused((t.already)(to));
     }
     Planned::To(to)
 }
@@ -81,10 +127,11 @@ pub fn change_text(before: Option<u32>, after: Option<u32>) -> String {
 }
 
 fn title(direction: ScalingDirection) -> &'static str {
+    let t = i18n::pick(&EN, &FR);
     match direction {
-        ScalingDirection::Up => "Scale up",
-        ScalingDirection::Down => "Scale down",
-        ScalingDirection::Set => "Set instances",
+        ScalingDirection::Up => t.scale_up,
+        ScalingDirection::Down => t.scale_down,
+        ScalingDirection::Set => t.set_instances,
     }
 }
 
@@ -108,6 +155,7 @@ pub fn ScaleDialog(
     on_done: Callback<ScalingAction>,
 ) -> impl IntoView {
     let client = expect_context::<ApiClient>();
+    let t = i18n::pick(&EN, &FR);
     let dialog = NodeRef::<html::Dialog>::new();
     let reason = RwSignal::new(String::new());
     let actor = RwSignal::new(remembered_actor());
@@ -186,7 +234,7 @@ pub fn ScaleDialog(
                 <h2 id="scale-dialog-title">{title(direction)}</h2>
                 <p class="dialog-subject"><strong>{name}</strong></p>
                 <p class="dialog-figures" data-testid="planned-change">
-                    "Instances: "
+                    {t.instances}
                     {move || {
                         let after = match plan.get() {
                             Some(Planned::To(n)) => Some(n),
@@ -194,13 +242,11 @@ pub fn ScaleDialog(
                         };
                         change_text(current.get(), after)
                     }}
-                    {move || spec.with(|s| s.as_ref().map(|s| format!(
-                        " (step {}, {}–{})", s.step, s.min_instances, s.max_instances
-                    )))}
+                    {move || spec.with(|s| s.as_ref().map(|s| (t.bounds)(s.step, s.min_instances, s.max_instances)))}
                 </p>
                 {move || refused().map(|why| view! { <p class="warning" data-testid="plan-refused">{why}</p> })}
                 {(direction == ScalingDirection::Set).then(|| view! {
-                    <Field label="Instances wanted" error=error_signal field="instances" id="scale-instances-error">
+                    <Field label=t.instances_wanted error=error_signal field="instances" id="scale-instances-error">
                         <input
                             type="number"
                             min="0"
@@ -212,12 +258,12 @@ pub fn ScaleDialog(
                     </Field>
                 })}
                 <TextAreaField
-                    label="Reason"
+                    label=t.reason
                     value=reason
                     error=error_signal
                     field="reason"
                     id="scale-reason-error"
-                    placeholder="Why, for the audit log"
+                    placeholder=t.reason_placeholder
                     required=true
                     autofocus=true
                 />
@@ -228,7 +274,7 @@ pub fn ScaleDialog(
                 {move || (cooling() || force.get()).then(|| view! {
                     <label class="force">
                         <input type="checkbox" bind:checked=force />
-                        " Act during the cooldown anyway"
+                        {t.force}
                     </label>
                 })}
                 <DialogActions
@@ -298,6 +344,14 @@ mod tests {
             planned(&s, set, Some(2), None),
             Planned::Refused(_)
         ));
+    }
+
+    #[test]
+    fn refusals_read_in_french() {
+        crate::i18n::set_current(crate::i18n::Lang::Fr);
+        let refused = planned(&spec(), ScalingDirection::Up, Some(4), None);
+        crate::i18n::set_current(crate::i18n::Lang::En);
+        assert_eq!(refused, Planned::Refused("6 dépasse le maximum (5)".into()));
     }
 
     #[test]

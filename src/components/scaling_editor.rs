@@ -16,7 +16,156 @@ use crate::components::change_error::FieldError;
 use crate::components::form::{EditorActions, Field, Select, TextAreaField, aria_invalid};
 use crate::components::target_picker::TargetPicker;
 use crate::format;
+use crate::i18n;
 use crate::lists::{Saved, save_action};
+
+#[derive(Debug)]
+struct Text {
+    scope: fn(ScopeKind) -> &'static str,
+    executor: fn(ExecutorKind) -> &'static str,
+    applies: fn(&str, &str) -> String,
+    edit_form: &'static str,
+    add_form: &'static str,
+    edit_title: &'static str,
+    name: &'static str,
+    scaling_type: &'static str,
+    trigger: &'static str,
+    measured_on: &'static str,
+    node_target: &'static str,
+    http_target: &'static str,
+    choose: &'static str,
+    service: &'static str,
+    endpoint: &'static str,
+    all_endpoints: &'static str,
+    min_instances: &'static str,
+    max_instances: &'static str,
+    step: &'static str,
+    scale_up_above: fn(&str) -> String,
+    scale_down_below: fn(&str) -> String,
+    for_seconds: &'static str,
+    cooldown: &'static str,
+    window: &'static str,
+    mode: &'static str,
+    executor_label: &'static str,
+    scale_program: &'static str,
+    status_program: &'static str,
+    timeout: &'static str,
+    namespace: &'static str,
+    workload_name: &'static str,
+    workload: &'static str,
+    api_url: &'static str,
+    in_cluster: &'static str,
+    token_file: &'static str,
+    ca_file: &'static str,
+    service_account: &'static str,
+    supported: &'static str,
+    refused_kinds: &'static str,
+    add: &'static str,
+}
+
+const EN: Text = Text {
+    scope: |k| match k {
+        ScopeKind::Host => "This host",
+        ScopeKind::Node => "A node_exporter target",
+        ScopeKind::Target => "The probes of an HTTP target",
+        ScopeKind::Requests => "The requests of a service",
+    },
+    executor: |k| match k {
+        ExecutorKind::DryRun => "Dry run (records, changes nothing)",
+        ExecutorKind::Command => "Command (runs a program)",
+        ExecutorKind::Kubernetes => "Kubernetes (Deployment or StatefulSet scale)",
+    },
+    applies: |executor, types| format!("{executor}: {types}"),
+    edit_form: "Edit a scaling configuration",
+    add_form: "Add a scaling configuration",
+    edit_title: "Edit scaling configuration",
+    name: "Name",
+    scaling_type: "Scaling type",
+    trigger: "Trigger",
+    measured_on: "Measured on",
+    node_target: "Node target",
+    http_target: "HTTP target",
+    choose: "Choose…",
+    service: "Service",
+    endpoint: "Endpoint",
+    all_endpoints: "all endpoints",
+    min_instances: "Min instances",
+    max_instances: "Max instances",
+    step: "Step",
+    scale_up_above: |unit| format!("Scale up above ({unit})"),
+    scale_down_below: |unit| format!("Scale down below ({unit})"),
+    for_seconds: "For (s)",
+    cooldown: "Cooldown (s)",
+    window: "Window (s)",
+    mode: "Mode",
+    executor_label: "Executor",
+    scale_program: "Scale program (one argument per line)",
+    status_program: "Status program (optional; prints the count)",
+    timeout: "Timeout (s)",
+    namespace: "Namespace",
+    workload_name: "Workload name",
+    workload: "Workload",
+    api_url: "API server URL",
+    in_cluster: "in-cluster",
+    token_file: "Token file",
+    ca_file: "CA file",
+    service_account: "the service account's",
+    supported: "Scaling types each executor applies: ",
+    refused_kinds: ". Vertical and hybrid scaling are refused until an executor changes CPU or memory.",
+    add: "Add configuration",
+};
+
+const FR: Text = Text {
+    scope: |k| match k {
+        ScopeKind::Host => "Cet hôte",
+        ScopeKind::Node => "Une cible node_exporter",
+        ScopeKind::Target => "Les sondes d’une cible HTTP",
+        ScopeKind::Requests => "Les requêtes d’un service",
+    },
+    executor: |k| match k {
+        ExecutorKind::DryRun => "Simulation (enregistre, ne change rien)",
+        ExecutorKind::Command => "Commande (lance un programme)",
+        ExecutorKind::Kubernetes => "Kubernetes (échelle d’un Deployment ou d’un StatefulSet)",
+    },
+    applies: |executor, types| format!("{executor} : {types}"),
+    edit_form: "Modifier une configuration de mise à l’échelle",
+    add_form: "Ajouter une configuration de mise à l’échelle",
+    edit_title: "Modifier la configuration de mise à l’échelle",
+    name: "Nom",
+    scaling_type: "Type de mise à l’échelle",
+    trigger: "Déclencheur",
+    measured_on: "Mesuré sur",
+    node_target: "Cible node_exporter",
+    http_target: "Cible HTTP",
+    choose: "Choisir…",
+    service: "Service",
+    endpoint: "Point d’accès",
+    all_endpoints: "tous les points d’accès",
+    min_instances: "Instances min.",
+    max_instances: "Instances max.",
+    step: "Pas",
+    scale_up_above: |unit| format!("Augmenter au-dessus de ({unit})"),
+    scale_down_below: |unit| format!("Réduire en dessous de ({unit})"),
+    for_seconds: "Pendant (s)",
+    cooldown: "Stabilisation (s)",
+    window: "Fenêtre (s)",
+    mode: "Mode",
+    executor_label: "Exécuteur",
+    scale_program: "Programme de mise à l’échelle (un argument par ligne)",
+    status_program: "Programme d’état (facultatif ; affiche le nombre)",
+    timeout: "Délai maximal (s)",
+    namespace: "Espace de noms",
+    workload_name: "Nom de la charge de travail",
+    workload: "Charge de travail",
+    api_url: "URL du serveur d’API",
+    in_cluster: "dans le cluster",
+    token_file: "Fichier du jeton",
+    ca_file: "Fichier de l’AC",
+    service_account: "celui du compte de service",
+    supported: "Types de mise à l’échelle appliqués par chaque exécuteur : ",
+    refused_kinds: ". Les mises à l’échelle verticale et hybride sont refusées tant qu’aucun exécuteur ne change le CPU ou la mémoire.",
+    add: "Ajouter la configuration",
+};
 
 const TRIGGERS: [TriggerType; 5] = [
     TriggerType::Cpu,
@@ -35,6 +184,15 @@ const SCALING_TYPES: [ScalingType; 3] = [
 const MODES: [ScalingMode; 2] = [ScalingMode::Manual, ScalingMode::Automatic];
 
 const WORKLOADS: [Workload; 2] = [Workload::Deployment, Workload::StatefulSet];
+
+/// The scaling type's wire word, as the form's options carry it.
+fn scaling_type_word(t: ScalingType) -> &'static str {
+    match t {
+        ScalingType::Horizontal => "horizontal",
+        ScalingType::Vertical => "vertical",
+        ScalingType::Hybrid => "hybrid",
+    }
+}
 
 fn workload_word(w: Workload) -> &'static str {
     match w {
@@ -80,12 +238,7 @@ impl ScopeKind {
     }
 
     fn label(self) -> &'static str {
-        match self {
-            ScopeKind::Host => "This host",
-            ScopeKind::Node => "A node_exporter target",
-            ScopeKind::Target => "The probes of an HTTP target",
-            ScopeKind::Requests => "The requests of a service",
-        }
+        (i18n::pick(&EN, &FR).scope)(self)
     }
 
     /// The scopes a trigger can be measured on.
@@ -131,11 +284,7 @@ impl ExecutorKind {
     }
 
     fn label(self) -> &'static str {
-        match self {
-            ExecutorKind::DryRun => "Dry run (records, changes nothing)",
-            ExecutorKind::Command => "Command (runs a program)",
-            ExecutorKind::Kubernetes => "Kubernetes (Deployment or StatefulSet scale)",
-        }
+        (i18n::pick(&EN, &FR).executor)(self)
     }
 
     /// One executor of this kind, to ask what it supports.
@@ -171,10 +320,9 @@ pub fn supported_text() -> String {
                 .iter()
                 .map(|t| crate::pages::scaling::scaling_type_label(*t))
                 .collect();
-            format!(
-                "{}: {}",
+            (i18n::pick(&EN, &FR).applies)(
                 crate::pages::scaling::executor_label(&k.sample()),
-                types.join(", ")
+                &types.join(", "),
             )
         })
         .collect::<Vec<_>>()
@@ -575,6 +723,7 @@ where
 #[component]
 pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView {
     let client = expect_context::<ApiClient>();
+    let t = i18n::pick(&EN, &FR);
     let save = save_action::<ScalingConfigSpec>(client, form.error, move || {
         form.clear();
         on_saved.run(());
@@ -624,21 +773,21 @@ pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView 
             class="panel new-target scaling-form"
             novalidate
             on:submit=submit
-            aria-label=move || if editing() { "Edit a scaling configuration" } else { "Add a scaling configuration" }
+            aria-label=move || if editing() { t.edit_form } else { t.add_form }
         >
-            <h2>{move || if editing() { "Edit scaling configuration" } else { "Add a scaling configuration" }}</h2>
+            <h2>{move || if editing() { t.edit_title } else { t.add_form }}</h2>
             <div class="fields">
-                <Input label="Name" value=form.name field="name" error=error wide=true />
+                <Input label=t.name value=form.name field="name" error=error wide=true />
                 <Choice
-                    label="Scaling type"
+                    label=t.scaling_type
                     options=&SCALING_TYPES
                     value=form.scaling_type
-                    word=crate::pages::scaling::scaling_type_label
+                    word=scaling_type_word
                     text=|t| crate::pages::scaling::scaling_type_label(t).to_owned()
                     field="scaling_type"
                     error=error
                 />
-                <Field label="Trigger">
+                <Field label=t.trigger>
                     <Select
                         options=TRIGGERS.to_vec()
                         value=trigger_type
@@ -647,7 +796,7 @@ pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView 
                         on_pick=set_trigger
                     />
                 </Field>
-                <Field label="Measured on" error=error field="scope" id="scaling-scope-error">
+                <Field label=t.measured_on error=error field="scope" id="scaling-scope-error">
                     <Select
                         options=scopes
                         value=scope
@@ -666,8 +815,8 @@ pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView 
                         view! {
                             <div class="field">
                                 <TargetPicker
-                                    label=if node { "Node target" } else { "HTTP target" }
-                                    none_label="Choose…"
+                                    label=if node { t.node_target } else { t.http_target }
+                                    none_label=t.choose
                                     selected=target
                                     kind=if node { TargetKind::Prometheus } else { TargetKind::Http }
                                 />
@@ -677,35 +826,35 @@ pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView 
                         .into_any()
                     }
                     ScopeKind::Requests => view! {
-                        <Input label="Service" value=form.service field="scope.service" error=error />
-                        <Input label="Endpoint" value=form.endpoint field="scope.endpoint" error=error placeholder="all endpoints" />
+                        <Input label=t.service value=form.service field="scope.service" error=error />
+                        <Input label=t.endpoint value=form.endpoint field="scope.endpoint" error=error placeholder=t.all_endpoints />
                     }
                     .into_any(),
                 }}
             </div>
             <div class="fields">
-                <Input label="Min instances" value=form.min_instances field="min_instances" error=error kind="number" />
-                <Input label="Max instances" value=form.max_instances field="max_instances" error=error kind="number" />
-                <Input label="Step" value=form.step field="step" error=error kind="number" />
-                {threshold(|unit| format!("Scale up above ({unit})"), form.up, "scale_up_threshold", "scaling-up-error")}
-                {threshold(|unit| format!("Scale down below ({unit})"), form.down, "scale_down_threshold", "scaling-down-error")}
-                <Input label="For (s)" value=form.for_seconds field="for_seconds" error=error kind="number" />
-                <Input label="Cooldown (s)" value=form.cooldown_seconds field="cooldown_seconds" error=error kind="number" />
+                <Input label=t.min_instances value=form.min_instances field="min_instances" error=error kind="number" />
+                <Input label=t.max_instances value=form.max_instances field="max_instances" error=error kind="number" />
+                <Input label=t.step value=form.step field="step" error=error kind="number" />
+                {threshold(t.scale_up_above, form.up, "scale_up_threshold", "scaling-up-error")}
+                {threshold(t.scale_down_below, form.down, "scale_down_threshold", "scaling-down-error")}
+                <Input label=t.for_seconds value=form.for_seconds field="for_seconds" error=error kind="number" />
+                <Input label=t.cooldown value=form.cooldown_seconds field="cooldown_seconds" error=error kind="number" />
                 {move || responses().then(|| view! {
-                    <Input label="Window (s)" value=form.window_seconds field="window_seconds" error=error kind="number" />
+                    <Input label=t.window value=form.window_seconds field="window_seconds" error=error kind="number" />
                 })}
-                <Field label="Mode">
+                <Field label=t.mode>
                     <Select
                         options=MODES.to_vec()
                         value=form.mode
                         word=crate::pages::scaling::mode_text
-                        text=|m| crate::pages::scaling::mode_text(m).to_owned()
+                        text=|m| crate::pages::scaling::mode_label(m).to_owned()
                     />
                 </Field>
             </div>
             <div class="fields">
                 <Choice
-                    label="Executor"
+                    label=t.executor_label
                     options=&ExecutorKind::ALL
                     value=form.executor
                     word=ExecutorKind::word
@@ -716,17 +865,17 @@ pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView 
                 {move || match form.executor.get() {
                     ExecutorKind::DryRun => ().into_any(),
                     ExecutorKind::Command => view! {
-                        <Argv label="Scale program (one argument per line)" value=form.scale_argv field="executor.scale"
+                        <Argv label=t.scale_program value=form.scale_argv field="executor.scale"
                             error=error placeholder="/usr/local/bin/scale\n--service\nweb" />
-                        <Argv label="Status program (optional; prints the count)" value=form.status_argv field="executor.status"
+                        <Argv label=t.status_program value=form.status_argv field="executor.status"
                             error=error placeholder="/usr/local/bin/count\nweb" />
-                        <Input label="Timeout (s)" value=form.timeout_s field="executor.timeout_s" error=error kind="number" />
+                        <Input label=t.timeout value=form.timeout_s field="executor.timeout_s" error=error kind="number" />
                     }
                     .into_any(),
                     ExecutorKind::Kubernetes => view! {
-                        <Input label="Namespace" value=form.namespace field="executor.namespace" error=error />
-                        <Input label="Workload name" value=form.workload_name field="executor.name" error=error />
-                        <Field label="Workload">
+                        <Input label=t.namespace value=form.namespace field="executor.namespace" error=error />
+                        <Input label=t.workload_name value=form.workload_name field="executor.name" error=error />
+                        <Field label=t.workload>
                             <Select
                                 options=WORKLOADS.to_vec()
                                 value=form.workload
@@ -734,19 +883,19 @@ pub fn ScalingEditor(form: ConfigForm, on_saved: Callback<()>) -> impl IntoView 
                                 text=|w| workload_label(w).to_owned()
                             />
                         </Field>
-                        <Input label="API server URL" value=form.api_url field="executor.api_url" error=error placeholder="in-cluster" wide=true />
-                        <Input label="Token file" value=form.token_file field="executor.token_file" error=error placeholder="the service account's" />
-                        <Input label="CA file" value=form.ca_file field="executor.ca_file" error=error placeholder="the service account's" />
+                        <Input label=t.api_url value=form.api_url field="executor.api_url" error=error placeholder=t.in_cluster wide=true />
+                        <Input label=t.token_file value=form.token_file field="executor.token_file" error=error placeholder=t.service_account />
+                        <Input label=t.ca_file value=form.ca_file field="executor.ca_file" error=error placeholder=t.service_account />
                     }
                     .into_any(),
                 }}
             </div>
             <p class="source" data-testid="supported-types">
-                "Scaling types each executor applies: " {supported_text()}
-                ". Vertical and hybrid scaling are refused until an executor changes CPU or memory."
+                {t.supported} {supported_text()}
+                {t.refused_kinds}
             </p>
             <EditorActions
-                add="Add configuration"
+                add=t.add
                 editing=Signal::derive(editing)
                 disabled=Signal::derive(move || save.pending().get() || !form.complete())
                 on_cancel=Callback::new(move |()| form.clear())
@@ -788,5 +937,17 @@ mod tests {
             supported_text(),
             "dry run: horizontal · command: horizontal · Kubernetes: horizontal"
         );
+    }
+
+    #[test]
+    fn executors_are_named_in_french() {
+        crate::i18n::set_current(crate::i18n::Lang::Fr);
+        let (supported, dry_run) = (supported_text(), ExecutorKind::DryRun.label());
+        crate::i18n::set_current(crate::i18n::Lang::En);
+        assert_eq!(
+            supported,
+            "simulation : horizontale · commande : horizontale · Kubernetes : horizontale"
+        );
+        assert_eq!(dry_run, "Simulation (enregistre, ne change rien)");
     }
 }

@@ -15,9 +15,65 @@ use crate::components::range_picker::{Linked, RangePicker, TimeView};
 use crate::components::target_picker::TargetPicker;
 use crate::live::{LiveHost, ticker};
 use crate::pages::response_times::ResponseTimes;
+use crate::{format, i18n};
+
+#[derive(Debug)]
+struct Text {
+    endpoints: &'static str,
+    subtitle: &'static str,
+    source: &'static str,
+    ingested: &'static str,
+    scraped_suffix: &'static str,
+    rank_by: &'static str,
+    /// A ranking's option text.
+    sort: fn(EndpointSort) -> &'static str,
+    empty: &'static str,
+    service: &'static str,
+    method: &'static str,
+    endpoint: &'static str,
+    requests: &'static str,
+    errors: &'static str,
+}
+
+const EN: Text = Text {
+    endpoints: "Endpoints",
+    subtitle: "Requests your applications report, or their Prometheus histograms",
+    source: "Source",
+    ingested: "Ingested requests",
+    scraped_suffix: " (scraped)",
+    rank_by: "Rank by ",
+    sort: sort_label,
+    empty: "No request in this range. Send them with POST /api/performance/ingest/ (see the README).",
+    service: "Service",
+    method: "Method",
+    endpoint: "Endpoint",
+    requests: "Requests",
+    errors: "Errors",
+};
+
+const FR: Text = Text {
+    endpoints: "Points d’accès",
+    subtitle: "Requêtes que signalent vos applications, ou leurs histogrammes Prometheus",
+    source: "Source",
+    ingested: "Requêtes ingérées",
+    scraped_suffix: " (collectée)",
+    rank_by: "Classer par ",
+    sort: |s| match s {
+        EndpointSort::P95 => "les plus lents (p95)",
+        EndpointSort::ErrorRate => "le plus d’erreurs",
+        EndpointSort::Count => "les plus sollicités",
+    },
+    empty: "Aucune requête sur cette période. Envoyez-les avec POST /api/performance/ingest/ (voir le README).",
+    service: "Service",
+    method: "Méthode",
+    endpoint: "Point d’accès",
+    requests: "Requêtes",
+    errors: "Erreurs",
+};
 
 #[component]
 pub fn Endpoints() -> impl IntoView {
+    let t = i18n::pick(&EN, &FR);
     let client = expect_context::<ApiClient>();
     let live = expect_context::<LiveHost>();
     // A link to an endpoint's charts opens the page at its range, on it.
@@ -81,10 +137,10 @@ pub fn Endpoints() -> impl IntoView {
                     </button>
                 </th>
                 <td class="num" data-testid="count">{e.count}</td>
-                <td class="num">{format!("{:.1} %", e.error_rate)}</td>
-                <td class="num">{format!("{:.0} ms", e.p50)}</td>
-                <td class="num" data-testid="p95">{format!("{:.0} ms", e.p95)}</td>
-                <td class="num">{format!("{:.0} ms", e.p99)}</td>
+                <td class="num">{format!("{} %", format::fixed(e.error_rate, 1))}</td>
+                <td class="num">{format!("{} ms", format::fixed(e.p50, 0))}</td>
+                <td class="num" data-testid="p95">{format!("{} ms", format::fixed(e.p95, 0))}</td>
+                <td class="num">{format!("{} ms", format::fixed(e.p99, 0))}</td>
             </tr>
         }
     };
@@ -92,20 +148,20 @@ pub fn Endpoints() -> impl IntoView {
     view! {
         <section class="page">
             <header class="page-header">
-                <h1>"Endpoints"</h1>
-                <p class="subtitle">"Requests your applications report, or their Prometheus histograms"</p>
+                <h1>{t.endpoints}</h1>
+                <p class="subtitle">{t.subtitle}</p>
             </header>
             <div class="toolbar">
                 <RangePicker view=view />
                 <TargetPicker
-                    label="Source"
-                    none_label="Ingested requests"
+                    label=t.source
+                    none_label=t.ingested
                     selected=scraped_from
                     kind=TargetKind::Prometheus
-                    suffix=" (scraped)"
+                    suffix=t.scraped_suffix
                 />
                 <label>
-                    "Rank by "
+                    {t.rank_by}
                     <select on:change=move |ev| {
                         let v = event_target_value(&ev);
                         if let Some(s) = EndpointSort::ALL.into_iter().find(|s| s.as_str() == v) {
@@ -114,7 +170,7 @@ pub fn Endpoints() -> impl IntoView {
                     }>
                         {EndpointSort::ALL
                             .into_iter()
-                            .map(|s| view! { <option value=s.as_str() selected=move || sort.get() == s>{sort_label(s)}</option> })
+                            .map(|s| view! { <option value=s.as_str() selected=move || sort.get() == s>{(t.sort)(s)}</option> })
                             .collect_view()}
                     </select>
                 </label>
@@ -123,9 +179,7 @@ pub fn Endpoints() -> impl IntoView {
             {move || {
                 if empty.get() {
                     view! {
-                        <p class="empty">
-                            "No request in this range. Send them with POST /api/performance/ingest/ (see the README)."
-                        </p>
+                        <p class="empty">{t.empty}</p>
                     }
                     .into_any()
                 } else {
@@ -133,11 +187,11 @@ pub fn Endpoints() -> impl IntoView {
                         <table class="targets endpoints">
                             <thead>
                                 <tr>
-                                    <th scope="col">"Service"</th>
-                                    <th scope="col">"Method"</th>
-                                    <th scope="col">"Endpoint"</th>
-                                    <th scope="col" class="num">"Requests"</th>
-                                    <th scope="col" class="num">"Errors"</th>
+                                    <th scope="col">{t.service}</th>
+                                    <th scope="col">{t.method}</th>
+                                    <th scope="col">{t.endpoint}</th>
+                                    <th scope="col" class="num">{t.requests}</th>
+                                    <th scope="col" class="num">{t.errors}</th>
                                     <th scope="col" class="num">"p50"</th>
                                     <th scope="col" class="num">"p95"</th>
                                     <th scope="col" class="num">"p99"</th>

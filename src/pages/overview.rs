@@ -17,9 +17,67 @@ use crate::components::chart::{Line, TimeSeriesChart};
 use crate::components::kpi::Kpi;
 use crate::components::range_picker::{Linked, TimeView};
 use crate::components::target_picker::TargetPicker;
-use crate::format;
 use crate::live::{LiveHost, ticker};
 use crate::pages::response_times::ResponseTimes;
+use crate::{format, i18n};
+
+#[derive(Debug)]
+struct Text {
+    overview: &'static str,
+    host: &'static str,
+    this_host: &'static str,
+    cpu: &'static str,
+    memory: &'static str,
+    disk: &'static str,
+    network: &'static str,
+    cpu_and_memory: &'static str,
+    chart: &'static str,
+    waiting: &'static str,
+    /// Memory used of the total.
+    used_of: fn(String, String) -> String,
+    /// Disk used of the total, on a mount point.
+    used_of_on: fn(String, String, &str) -> String,
+    cores: fn(u32) -> String,
+    /// The latest sample's time, CPU and memory.
+    latest: fn(String, String, String) -> String,
+}
+
+const EN: Text = Text {
+    overview: "Overview",
+    host: "Host",
+    this_host: "This host",
+    cpu: "CPU",
+    memory: "Memory",
+    disk: "Disk",
+    network: "Network",
+    cpu_and_memory: "CPU and memory",
+    chart: "CPU and memory use of this host, percent",
+    waiting: "Waiting for the first sample…",
+    used_of: |used, total| format!("{used} of {total}"),
+    used_of_on: |used, total, mount| format!("{used} of {total} on {mount}"),
+    cores: |n| format!("{n} cores"),
+    latest: |at, cpu, mem| format!("Latest sample {at} · CPU {cpu} · memory {mem}"),
+};
+
+const FR: Text = Text {
+    overview: "Vue d’ensemble",
+    host: "Hôte",
+    this_host: "Cet hôte",
+    cpu: "CPU",
+    memory: "Mémoire",
+    disk: "Disque",
+    network: "Réseau",
+    cpu_and_memory: "CPU et mémoire",
+    chart: "Utilisation du CPU et de la mémoire de cet hôte, en pourcentage",
+    waiting: "En attente du premier échantillon…",
+    used_of: |used, total| format!("{used} sur {total}"),
+    used_of_on: |used, total, mount| format!("{used} sur {total} ({mount})"),
+    cores: |n| match n {
+        1 => "1 cœur".to_owned(),
+        n => format!("{n} cœurs"),
+    },
+    latest: |at, cpu, mem| format!("Dernier échantillon {at} · CPU {cpu} · mémoire {mem}"),
+};
 
 /// Width of the live window.
 const WINDOW_MS: i64 = 5 * 60 * 1000;
@@ -28,6 +86,7 @@ const POINTS: u32 = 600;
 
 #[component]
 pub fn Overview() -> impl IntoView {
+    let t = i18n::pick(&EN, &FR);
     let live = expect_context::<LiveHost>();
     let client = expect_context::<ApiClient>();
     // A link to a chart opens the page at its range, on its target.
@@ -102,19 +161,19 @@ pub fn Overview() -> impl IntoView {
                 points: h.points.iter().map(|p| (p.ts_ms, pick(p))).collect(),
             };
             return vec![
-                line("CPU", "--series-1", |p| p.cpu_usage.avg),
-                line("Memory", "--series-2", |p| p.memory_usage.avg),
+                line(t.cpu, "--series-1", |p| p.cpu_usage.avg),
+                line(t.memory, "--series-2", |p| p.memory_usage.avg),
             ];
         }
         let series = |s: &[vigie_api::HostSample]| {
             vec![
                 Line {
-                    name: "CPU",
+                    name: t.cpu,
                     color_var: "--series-1",
                     points: s.iter().map(|x| (x.ts_ms, x.cpu_usage)).collect(),
                 },
                 Line {
-                    name: "Memory",
+                    name: t.memory,
                     color_var: "--series-2",
                     points: s.iter().map(|x| (x.ts_ms, x.memory_usage)).collect(),
                 },
@@ -150,19 +209,17 @@ pub fn Overview() -> impl IntoView {
             .map_or_else(|| "—".into(), |s| format::rate(s.network_usage * 1024.0))
     });
     let mem_detail = Signal::derive(move || match (latest.get(), capacities.get()) {
-        (Some(s), Some(c)) => format!(
-            "{} of {}",
+        (Some(s), Some(c)) => (t.used_of)(
             format::bytes(s.memory_used_bytes as f64),
-            format::bytes(c.memory_total_bytes as f64)
+            format::bytes(c.memory_total_bytes as f64),
         ),
         _ => String::new(),
     });
     let disk_detail = Signal::derive(move || match (latest.get(), capacities.get()) {
-        (Some(s), Some(c)) => format!(
-            "{} of {} on {}",
+        (Some(s), Some(c)) => (t.used_of_on)(
             format::bytes(s.disk_used_bytes as f64),
             format::bytes(c.disk_total_bytes as f64),
-            c.disk_mount
+            &c.disk_mount,
         ),
         _ => String::new(),
     });
@@ -175,18 +232,18 @@ pub fn Overview() -> impl IntoView {
             )
         })
     });
-    let cpu_detail = Signal::derive(cap(|c| format!("{} cores", c.cpu_cores)));
+    let cpu_detail = Signal::derive(cap(|c| (i18n::pick(&EN, &FR).cores)(c.cpu_cores)));
 
     view! {
         <section class="page">
-            <h1 class="visually-hidden">"Overview"</h1>
+            <h1 class="visually-hidden">{t.overview}</h1>
             <ResponseTimes view=view target=linked.target />
             <header class="section-header">
-                <h2>{move || if host.get().is_some() { "Host" } else { "This host" }}</h2>
+                <h2>{move || if host.get().is_some() { t.host } else { t.this_host }}</h2>
                 <p class="subtitle">{cap(|c| c.hostname.clone())}</p>
                 <TargetPicker
-                    label="Host"
-                    none_label="This host"
+                    label=t.host
+                    none_label=t.this_host
                     selected=host
                     kind=TargetKind::Prometheus
                     class="host-picker"
@@ -194,21 +251,21 @@ pub fn Overview() -> impl IntoView {
             </header>
             {move || error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
             <div class="kpis">
-                <Kpi label="CPU" value=cpu detail=cpu_detail />
-                <Kpi label="Memory" value=mem detail=mem_detail />
-                <Kpi label="Disk" value=disk detail=disk_detail />
-                <Kpi label="Network" value=net detail=net_detail />
+                <Kpi label=t.cpu value=cpu detail=cpu_detail />
+                <Kpi label=t.memory value=mem detail=mem_detail />
+                <Kpi label=t.disk value=disk detail=disk_detail />
+                <Kpi label=t.network value=net detail=net_detail />
             </div>
             <article class="panel">
                 <header class="panel-header">
-                    <h3>"CPU and memory"</h3>
+                    <h3>{t.cpu_and_memory}</h3>
                     <ul class="legend">
-                        <li class="series-1">"CPU"</li>
-                        <li class="series-2">"Memory"</li>
+                        <li class="series-1">{t.cpu}</li>
+                        <li class="series-2">{t.memory}</li>
                     </ul>
                 </header>
                 <TimeSeriesChart
-                    label="CPU and memory use of this host, percent"
+                    label=t.chart
                     lines=lines
                     window=window
                     y_range=0.0..100.0
@@ -224,13 +281,12 @@ pub fn Overview() -> impl IntoView {
                     data-cpu=move || latest.get().map(|s| s.cpu_usage.to_string())
                 >
                     {move || match latest.get() {
-                        Some(s) => format!(
-                            "Latest sample {} · CPU {} · memory {}",
+                        Some(s) => (t.latest)(
                             format::clock(s.ts_ms),
                             format::percent(Some(s.cpu_usage)),
                             format::percent(Some(s.memory_usage)),
                         ),
-                        None => "Waiting for the first sample…".into(),
+                        None => t.waiting.into(),
                     }}
                 </p>
             </article>

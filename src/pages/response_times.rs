@@ -16,8 +16,101 @@ use crate::components::chart::{Line, TimeSeriesChart};
 use crate::components::kpi::Kpi;
 use crate::components::range_picker::{RangePicker, TimeView};
 use crate::components::target_picker::TargetPicker;
-use crate::format;
 use crate::live::{LiveHost, ticker};
+use crate::{format, i18n};
+
+#[derive(Debug)]
+struct Text {
+    response_times: &'static str,
+    requests: &'static str,
+    probes: &'static str,
+    source_scraped: &'static str,
+    source_ingested: &'static str,
+    /// The probes of one target, by name.
+    source_probes_of: fn(&str) -> String,
+    one_target: &'static str,
+    source_all_probes: &'static str,
+    target: &'static str,
+    all_targets: &'static str,
+    availability: &'static str,
+    error_rate: &'static str,
+    average: &'static str,
+    /// An SLI objective: at least, at most.
+    at_least: fn(String, &str) -> String,
+    at_most: fn(String, &str) -> String,
+    response_time: &'static str,
+    avg: &'static str,
+    errors: &'static str,
+    requests_per_s: &'static str,
+    probes_per_s: &'static str,
+    requests_latency_chart: &'static str,
+    probes_latency_chart: &'static str,
+    throughput: &'static str,
+    requests_throughput_chart: &'static str,
+    probes_throughput_chart: &'static str,
+    requests_errors_chart: &'static str,
+    probes_errors_chart: &'static str,
+}
+
+const EN: Text = Text {
+    response_times: "Response times",
+    requests: "requests",
+    probes: "probes",
+    source_scraped: "Source: Prometheus histograms of the scraped target",
+    source_ingested: "Source: requests reported by the application (ingest API)",
+    source_probes_of: |name| format!("Source: Vigie's HTTP probes of {name}"),
+    one_target: "one target",
+    source_all_probes: "Source: Vigie's HTTP probes of all targets",
+    target: "Target",
+    all_targets: "All targets",
+    availability: "Availability",
+    error_rate: "Error rate",
+    average: "Average",
+    at_least: |v, unit| format!("target ≥ {v} {unit}"),
+    at_most: |v, unit| format!("target ≤ {v} {unit}"),
+    response_time: "Response time",
+    avg: "avg",
+    errors: "errors",
+    requests_per_s: "requests/s",
+    probes_per_s: "probes/s",
+    requests_latency_chart: "Response time of the requests, milliseconds: average, p95 and p99",
+    probes_latency_chart: "Response time of the probes, milliseconds: average, p95 and p99",
+    throughput: "Throughput",
+    requests_throughput_chart: "Requests per second",
+    probes_throughput_chart: "Probes per second",
+    requests_errors_chart: "Share of failed requests (5xx), percent",
+    probes_errors_chart: "Share of failed probes, percent",
+};
+
+const FR: Text = Text {
+    response_times: "Temps de réponse",
+    requests: "requêtes",
+    probes: "sondes",
+    source_scraped: "Source : histogrammes Prometheus de la cible collectée",
+    source_ingested: "Source : requêtes signalées par l’application (API d’ingestion)",
+    source_probes_of: |name| format!("Source : sondes HTTP de Vigie sur {name}"),
+    one_target: "une cible",
+    source_all_probes: "Source : sondes HTTP de Vigie sur toutes les cibles",
+    target: "Cible",
+    all_targets: "Toutes les cibles",
+    availability: "Disponibilité",
+    error_rate: "Taux d’erreur",
+    average: "Moyenne",
+    at_least: |v, unit| format!("objectif ≥ {v} {unit}"),
+    at_most: |v, unit| format!("objectif ≤ {v} {unit}"),
+    response_time: "Temps de réponse",
+    avg: "moy.",
+    errors: "erreurs",
+    requests_per_s: "requêtes/s",
+    probes_per_s: "sondes/s",
+    requests_latency_chart: "Temps de réponse des requêtes, en millisecondes : moyenne, p95 et p99",
+    probes_latency_chart: "Temps de réponse des sondes, en millisecondes : moyenne, p95 et p99",
+    throughput: "Débit",
+    requests_throughput_chart: "Requêtes par seconde",
+    probes_throughput_chart: "Sondes par seconde",
+    requests_errors_chart: "Part des requêtes en échec (5xx), en pourcentage",
+    probes_errors_chart: "Part des sondes en échec, en pourcentage",
+};
 
 /// Most points asked for: about one per two pixels of a wide chart.
 const MAX_POINTS: u32 = 600;
@@ -30,7 +123,7 @@ fn points_for(span_ms: i64, interval_ms: i64) -> u32 {
 }
 
 fn ms(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".into(), |v| format!("{v:.0} ms"))
+    v.map_or_else(|| "—".into(), |v| format!("{} ms", format::fixed(v, 0)))
 }
 
 #[component]
@@ -44,19 +137,20 @@ pub fn ResponseTimes(
     #[prop(optional_no_strip)]
     target: Option<i64>,
 ) -> impl IntoView {
+    let t = i18n::pick(&EN, &FR);
     let client = expect_context::<ApiClient>();
     let live = expect_context::<LiveHost>();
     let target = RwSignal::new(target);
     let of_requests = endpoint.is_some();
     let heading = match &endpoint {
         Some((_, name)) => name.clone(),
-        None => "Response times".to_owned(),
+        None => t.response_times.to_owned(),
     };
-    let noun = if of_requests { "requests" } else { "probes" };
+    let noun = if of_requests { t.requests } else { t.probes };
     // Where the figures come from, said under the heading.
     let fixed_source = endpoint.as_ref().map(|(scope, _)| match scope {
-        Scope::Scraped { .. } => "Source: Prometheus histograms of the scraped target",
-        _ => "Source: requests reported by the application (ingest API)",
+        Scope::Scraped { .. } => t.source_scraped,
+        _ => t.source_ingested,
     });
     let fixed_scope = endpoint.as_ref().map(|(scope, _)| scope.clone());
     let scope = Signal::derive(move || match &fixed_scope {
@@ -129,7 +223,7 @@ pub fn ResponseTimes(
         pm().map_or_else(String::new, |p| {
             let rate = p
                 .throughput
-                .map_or_else(String::new, |t| format!(" · {t:.2}/s"));
+                .map_or_else(String::new, |tp| format!(" · {}/s", format::fixed(tp, 2)));
             format!("{} {noun}{rate}", p.total_requests)
         })
     });
@@ -155,7 +249,7 @@ pub fn ResponseTimes(
                 .collect(),
         };
         vec![
-            line("avg", "--series-1", |p| p.avg),
+            line(t.avg, "--series-1", |p| p.avg),
             line("p95", "--series-2", |p| p.p95),
             line("p99", "--series-3", |p| p.p99),
         ]
@@ -166,7 +260,7 @@ pub fn ResponseTimes(
             return Vec::new();
         };
         vec![Line {
-            name: "errors",
+            name: t.errors,
             color_var: "--series-bad",
             points: m
                 .series
@@ -183,9 +277,9 @@ pub fn ResponseTimes(
         let seconds = m.bucket_ms as f64 / 1000.0;
         vec![Line {
             name: if of_requests {
-                "requests/s"
+                t.requests_per_s
             } else {
-                "probes/s"
+                t.probes_per_s
             },
             color_var: "--series-1",
             points: m
@@ -211,53 +305,52 @@ pub fn ResponseTimes(
     let error_markers = marked(&[AlertMetric::ErrorRate]);
 
     view! {
-        <section class="response-times" aria-label="Response times">
+        <section class="response-times" aria-label=t.response_times>
             <div class="toolbar">
                 <h2>{heading}</h2>
                 // The endpoints page has its own picker for the ranking and this view.
                 {(!of_requests).then(|| view! { <RangePicker view=view /> })}
                 {(!of_requests).then(|| view! {
-                    <TargetPicker label="Target" none_label="All targets" selected=target class="target-filter" />
+                    <TargetPicker label=t.target none_label=t.all_targets selected=target class="target-filter" />
                 })}
             </div>
             <p class="source" data-testid="source">
                 {move || match fixed_source {
                     Some(text) => text.to_owned(),
                     None => match (target.get(), targets.get()) {
-                        (Some(id), Some(Ok(list))) => format!(
-                            "Source: Vigie's HTTP probes of {}",
-                            list.targets.iter().find(|t| t.id == id).map_or("one target", |t| t.spec.name.as_str())
+                        (Some(id), Some(Ok(list))) => (t.source_probes_of)(
+                            list.targets.iter().find(|x| x.id == id).map_or(t.one_target, |x| x.spec.name.as_str())
                         ),
-                        _ => "Source: Vigie's HTTP probes of all targets".to_owned(),
+                        _ => t.source_all_probes.to_owned(),
                     },
                 }}
             </p>
             {move || error().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
             <div class="kpis">
-                <Kpi label="Availability" value=availability detail=format!("target ≥ {} %", sli::AVAILABILITY_PCT)
+                <Kpi label=t.availability value=availability detail=(t.at_least)(format::number(sli::AVAILABILITY_PCT), "%")
                     ok=Signal::derive(move || pm().and_then(|p| p.availability).map(|v| v >= sli::AVAILABILITY_PCT)) />
-                <Kpi label="p95" value=p95 detail=format!("target ≤ {} ms", sli::P95_MS)
+                <Kpi label="p95" value=p95 detail=(t.at_most)(format::number(sli::P95_MS), "ms")
                     ok=Signal::derive(move || pm().and_then(|p| p.p95).map(|v| v <= sli::P95_MS)) />
-                <Kpi label="p99" value=p99 detail=format!("target ≤ {} ms", sli::P99_MS)
+                <Kpi label="p99" value=p99 detail=(t.at_most)(format::number(sli::P99_MS), "ms")
                     ok=Signal::derive(move || pm().and_then(|p| p.p99).map(|v| v <= sli::P99_MS)) />
-                <Kpi label="Error rate" value=error_rate detail=format!("target ≤ {} %", sli::ERROR_RATE_PCT)
+                <Kpi label=t.error_rate value=error_rate detail=(t.at_most)(format::number(sli::ERROR_RATE_PCT), "%")
                     ok=Signal::derive(move || pm().and_then(|p| p.error_rate).map(|v| v <= sli::ERROR_RATE_PCT)) />
-                <Kpi label="Average" value=avg detail=counted />
+                <Kpi label=t.average value=avg detail=counted />
             </div>
             <article class="panel">
                 <header class="panel-header">
-                    <h3>"Response time"</h3>
+                    <h3>{t.response_time}</h3>
                     <ul class="legend">
-                        <li class="series-1">"avg"</li>
+                        <li class="series-1">{t.avg}</li>
                         <li class="series-2">"p95"</li>
                         <li class="series-3">"p99"</li>
                     </ul>
                 </header>
                 <TimeSeriesChart
                     label=if of_requests {
-                        "Response time of the requests, milliseconds: average, p95 and p99"
+                        t.requests_latency_chart
                     } else {
-                        "Response time of the probes, milliseconds: average, p95 and p99"
+                        t.probes_latency_chart
                     }
                     lines=latency_lines
                     window=window
@@ -270,10 +363,10 @@ pub fn ResponseTimes(
             </article>
             <article class="panel">
                 <header class="panel-header">
-                    <h3>"Throughput"</h3>
+                    <h3>{t.throughput}</h3>
                 </header>
                 <TimeSeriesChart
-                    label=if of_requests { "Requests per second" } else { "Probes per second" }
+                    label=if of_requests { t.requests_throughput_chart } else { t.probes_throughput_chart }
                     lines=throughput_lines
                     window=window
                     y_range=Signal::derive(move || 0.0..throughput_top.get())
@@ -284,13 +377,13 @@ pub fn ResponseTimes(
             </article>
             <article class="panel">
                 <header class="panel-header">
-                    <h3>"Error rate"</h3>
+                    <h3>{t.error_rate}</h3>
                 </header>
                 <TimeSeriesChart
                     label=if of_requests {
-                        "Share of failed requests (5xx), percent"
+                        t.requests_errors_chart
                     } else {
-                        "Share of failed probes, percent"
+                        t.probes_errors_chart
                     }
                     lines=error_lines
                     window=window

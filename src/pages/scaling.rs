@@ -24,6 +24,7 @@ use crate::components::pager::Pager;
 use crate::components::scale_dialog::{Planned, ScaleDialog, change_text, planned};
 use crate::components::scaling_editor::{ConfigForm, ScalingEditor};
 use crate::format;
+use crate::i18n;
 use crate::lists::{action_error, last_answer, refetching_action, target_names};
 use crate::live::{LiveHost, ticker, unix_now_ms};
 use crate::pages::response_times::nice_ceiling;
@@ -33,45 +34,278 @@ const PAGE: u32 = 20;
 /// Buckets of a sparkline: one per 10 s over 15 minutes.
 const SPARK_POINTS: u32 = 90;
 
-pub fn trigger_label(t: TriggerType) -> &'static str {
-    match t {
+#[derive(Debug)]
+struct Text {
+    trigger: fn(TriggerType) -> &'static str,
+    executor: fn(&Executor) -> &'static str,
+    scaling_type: fn(ScalingType) -> &'static str,
+    direction: fn(ScalingDirection) -> &'static str,
+    mode: fn(ScalingMode) -> &'static str,
+    outcome: fn(ScalingOutcome) -> &'static str,
+    this_host: &'static str,
+    target_n: fn(i64) -> String,
+    thresholds: fn(&str, &str, &str) -> String,
+    automatically: &'static str,
+    by: fn(&str) -> String,
+    title: &'static str,
+    subtitle: &'static str,
+    monitoring_paused: &'static str,
+    no_configuration: &'static str,
+    automatic_mode_of: fn(&str) -> String,
+    automatic: &'static str,
+    instances_of: fn(&str) -> String,
+    desired: &'static str,
+    current: &'static str,
+    ready: &'static str,
+    bounds: fn(u32, u32, u32) -> String,
+    need: &'static str,
+    no_cooldown: &'static str,
+    cooldown_left: fn(&str) -> String,
+    in_flight: &'static str,
+    last_action: &'static str,
+    no_action_yet: &'static str,
+    kinds: fn(&str, &str) -> String,
+    up: &'static str,
+    down: &'static str,
+    set_instances_of: fn(&str) -> String,
+    set: &'static str,
+    deleting: &'static str,
+    delete_consequence: &'static str,
+    chart: &'static str,
+    scale_up_above: fn(&str, &str) -> String,
+    scale_down_below: fn(&str, &str) -> String,
+    log: &'static str,
+    configuration: &'static str,
+    any_configuration: &'static str,
+    outcome_filter: &'static str,
+    any_outcome: &'static str,
+    actor: &'static str,
+    anyone: &'static str,
+    no_match: &'static str,
+    col_time: &'static str,
+    col_configuration: &'static str,
+    col_direction: &'static str,
+    col_change: &'static str,
+    col_actor: &'static str,
+    col_automatic: &'static str,
+    col_outcome: &'static str,
+    col_reason: &'static str,
+    col_error: &'static str,
+    forced: &'static str,
+    log_pages: &'static str,
+}
+
+const EN: Text = Text {
+    trigger: |t| match t {
         TriggerType::Cpu => "CPU",
         TriggerType::Memory => "Memory",
         TriggerType::ResponseTime => "Response time",
         TriggerType::ErrorRate => "Error rate",
         TriggerType::P95 => "p95",
-    }
-}
-
-pub fn executor_label(e: &Executor) -> &'static str {
-    match e {
+    },
+    executor: |e| match e {
         Executor::DryRun => "dry run",
         Executor::Command { .. } => "command",
         Executor::Kubernetes { .. } => "Kubernetes",
-    }
-}
-
-pub fn scaling_type_label(t: ScalingType) -> &'static str {
-    match t {
+    },
+    scaling_type: |t| match t {
         ScalingType::Horizontal => "horizontal",
         ScalingType::Vertical => "vertical",
         ScalingType::Hybrid => "hybrid",
-    }
-}
-
-pub fn direction_text(d: ScalingDirection) -> &'static str {
-    match d {
+    },
+    direction: |d| match d {
         ScalingDirection::Up => "up",
         ScalingDirection::Down => "down",
         ScalingDirection::Set => "set",
-    }
+    },
+    mode: |m| match m {
+        ScalingMode::Manual => "manual",
+        ScalingMode::Automatic => "automatic",
+    },
+    outcome: |o| match o {
+        ScalingOutcome::Running => "running",
+        ScalingOutcome::Succeeded => "succeeded",
+        ScalingOutcome::Failed => "failed",
+        ScalingOutcome::Interrupted => "interrupted",
+    },
+    this_host: "this host",
+    target_n: |id| format!("target {id}"),
+    thresholds: |up, down, unit| format!("up above {up} {unit} · down below {down} {unit}"),
+    automatically: "automatically",
+    by: |actor| format!("by {actor}"),
+    title: "Scaling",
+    subtitle: "Instances of each service: scale by hand with a reason, or let automatic mode follow the trigger",
+    monitoring_paused: "Monitoring is paused: automatic mode takes no action until it resumes.",
+    no_configuration: "No scaling configuration: add one below.",
+    automatic_mode_of: |name| format!("{name} automatic mode"),
+    automatic: " Automatic",
+    instances_of: |name| format!("Instances of {name}"),
+    desired: "Desired",
+    current: "Current",
+    ready: "Ready",
+    bounds: |min, max, step| format!("{min}–{max} instances, step {step}"),
+    need: "Automatic mode now: ",
+    no_cooldown: "No cooldown",
+    cooldown_left: |left| format!("Cooldown: {left} left"),
+    in_flight: " · an action is under way",
+    last_action: "Last action: ",
+    no_action_yet: "none",
+    kinds: |kind, applied| format!("{kind} scaling · its executor applies {applied}"),
+    up: "Up",
+    down: "Down",
+    set_instances_of: |name| format!("Set instances of {name}"),
+    set: "Set…",
+    deleting: "deleting",
+    delete_consequence: "Its actions stay in the audit log",
+    chart: "The trigger over the last 15 minutes, with the scale-up and scale-down thresholds",
+    scale_up_above: |v, unit| format!("scale up above {v} {unit}"),
+    scale_down_below: |v, unit| format!("scale down below {v} {unit}"),
+    log: "Audit log",
+    configuration: "Configuration ",
+    any_configuration: "Any",
+    outcome_filter: "Outcome ",
+    any_outcome: "Any",
+    actor: "Actor ",
+    anyone: "anyone",
+    no_match: "No action matches these filters.",
+    col_time: "Time",
+    col_configuration: "Configuration",
+    col_direction: "Direction",
+    col_change: "Before → after",
+    col_actor: "Actor",
+    col_automatic: "Automatic",
+    col_outcome: "Outcome",
+    col_reason: "Reason",
+    col_error: "Error",
+    forced: " (forced)",
+    log_pages: "Audit log pages",
+};
+
+const FR: Text = Text {
+    trigger: |t| match t {
+        TriggerType::Cpu => "CPU",
+        TriggerType::Memory => "Mémoire",
+        TriggerType::ResponseTime => "Temps de réponse",
+        TriggerType::ErrorRate => "Taux d’erreur",
+        TriggerType::P95 => "p95",
+    },
+    executor: |e| match e {
+        Executor::DryRun => "simulation",
+        Executor::Command { .. } => "commande",
+        Executor::Kubernetes { .. } => "Kubernetes",
+    },
+    scaling_type: |t| match t {
+        ScalingType::Horizontal => "horizontale",
+        ScalingType::Vertical => "verticale",
+        ScalingType::Hybrid => "hybride",
+    },
+    direction: |d| match d {
+        ScalingDirection::Up => "hausse",
+        ScalingDirection::Down => "baisse",
+        ScalingDirection::Set => "réglage",
+    },
+    mode: |m| match m {
+        ScalingMode::Manual => "manuel",
+        ScalingMode::Automatic => "automatique",
+    },
+    outcome: |o| match o {
+        ScalingOutcome::Running => "en cours",
+        ScalingOutcome::Succeeded => "réussie",
+        ScalingOutcome::Failed => "échouée",
+        ScalingOutcome::Interrupted => "interrompue",
+    },
+    this_host: "cet hôte",
+    target_n: |id| format!("cible {id}"),
+    thresholds: |up, down, unit| {
+        format!("hausse au-dessus de {up} {unit} · baisse en dessous de {down} {unit}")
+    },
+    automatically: "automatiquement",
+    by: |actor| format!("par {actor}"),
+    title: "Mise à l’échelle",
+    subtitle: "Instances de chaque service : mettez à l’échelle à la main avec une raison, ou laissez le mode automatique suivre le déclencheur",
+    monitoring_paused: "La surveillance est en pause : le mode automatique n’agit pas avant sa reprise.",
+    no_configuration: "Aucune configuration de mise à l’échelle : ajoutez-en une ci-dessous.",
+    automatic_mode_of: |name| format!("Mode automatique de {name}"),
+    automatic: " Automatique",
+    instances_of: |name| format!("Instances de {name}"),
+    desired: "Souhaitées",
+    current: "Actuelles",
+    ready: "Prêtes",
+    bounds: |min, max, step| format!("{min}–{max} instances, pas de {step}"),
+    need: "Mode automatique en ce moment : ",
+    no_cooldown: "Aucune période de stabilisation",
+    cooldown_left: |left| format!("Stabilisation : encore {left}"),
+    in_flight: " · une action est en cours",
+    last_action: "Dernière action : ",
+    no_action_yet: "aucune",
+    kinds: |kind, applied| format!("mise à l’échelle {kind} · son exécuteur applique {applied}"),
+    up: "Augmenter",
+    down: "Réduire",
+    set_instances_of: |name| format!("Fixer les instances de {name}"),
+    set: "Fixer…",
+    deleting: "la suppression de",
+    delete_consequence: "Ses actions restent dans le journal d’audit",
+    chart: "Le déclencheur sur les 15 dernières minutes, avec les seuils d’augmentation et de réduction",
+    scale_up_above: |v, unit| format!("augmenter au-dessus de {v} {unit}"),
+    scale_down_below: |v, unit| format!("réduire en dessous de {v} {unit}"),
+    log: "Journal d’audit",
+    configuration: "Configuration ",
+    any_configuration: "Toutes",
+    outcome_filter: "Résultat ",
+    any_outcome: "Tous",
+    actor: "Auteur ",
+    anyone: "n’importe qui",
+    no_match: "Aucune action ne correspond à ces filtres.",
+    col_time: "Date",
+    col_configuration: "Configuration",
+    col_direction: "Sens",
+    col_change: "Avant → après",
+    col_actor: "Auteur",
+    col_automatic: "Automatique",
+    col_outcome: "Résultat",
+    col_reason: "Raison",
+    col_error: "Erreur",
+    forced: " (forcée)",
+    log_pages: "Pages du journal d’audit",
+};
+
+/// This module's text in the current language.
+fn words() -> &'static Text {
+    i18n::pick(&EN, &FR)
 }
 
+pub fn trigger_label(t: TriggerType) -> &'static str {
+    (words().trigger)(t)
+}
+
+pub fn executor_label(e: &Executor) -> &'static str {
+    (words().executor)(e)
+}
+
+pub fn scaling_type_label(t: ScalingType) -> &'static str {
+    (words().scaling_type)(t)
+}
+
+pub fn direction_text(d: ScalingDirection) -> &'static str {
+    (words().direction)(d)
+}
+
+/// The mode's wire word, as `data-mode` and the editor's options carry it.
 pub fn mode_text(m: ScalingMode) -> &'static str {
     match m {
         ScalingMode::Manual => "manual",
         ScalingMode::Automatic => "automatic",
     }
+}
+
+/// A person's name for a mode.
+pub fn mode_label(m: ScalingMode) -> &'static str {
+    (words().mode)(m)
+}
+
+/// A person's name for an outcome.
+fn outcome_label(o: ScalingOutcome) -> &'static str {
+    (words().outcome)(o)
 }
 
 fn verdict_text(v: Verdict) -> &'static str {
@@ -86,9 +320,9 @@ fn verdict_text(v: Verdict) -> &'static str {
 /// What a configuration's trigger is measured on.
 fn scope_text(scope: &ScalingScope, target_name: impl Fn(i64) -> Option<String>) -> String {
     match scope {
-        ScalingScope::Host => "this host".into(),
+        ScalingScope::Host => words().this_host.into(),
         ScalingScope::Node { target_id } | ScalingScope::Target { target_id } => {
-            target_name(*target_id).unwrap_or_else(|| format!("target {target_id}"))
+            target_name(*target_id).unwrap_or_else(|| (words().target_n)(*target_id))
         }
         ScalingScope::Requests {
             service,
@@ -100,26 +334,26 @@ fn scope_text(scope: &ScalingScope, target_name: impl Fn(i64) -> Option<String>)
 
 /// `CPU 43.2 %` against `up above 80 % · down below 20 %`.
 pub fn thresholds_text(spec: &ScalingConfigSpec) -> String {
-    let unit = spec.trigger_type.unit();
-    format!(
-        "up above {} {unit} · down below {} {unit}",
-        format::number(spec.scale_up_threshold),
-        format::number(spec.scale_down_threshold)
+    (words().thresholds)(
+        &format::number(spec.scale_up_threshold),
+        &format::number(spec.scale_down_threshold),
+        spec.trigger_type.unit(),
     )
 }
 
 /// The last action, in one line.
 pub fn action_text(a: &ScalingAction) -> String {
+    let t = words();
     let who = if a.automatic {
-        "automatically".to_owned()
+        t.automatically.to_owned()
     } else {
-        format!("by {}", a.actor)
+        (t.by)(&a.actor)
     };
     format!(
         "{} {} {who}, {} · {}",
         direction_text(a.direction),
         change_text(a.before, a.after),
-        a.outcome.as_str(),
+        outcome_label(a.outcome),
         format::date_time(a.started_at)
     )
 }
@@ -241,6 +475,7 @@ pub fn Scaling() -> impl IntoView {
         })
     });
 
+    let t = words();
     let card = move |id: i64| {
         view! {
             <ScalingCard
@@ -256,12 +491,12 @@ pub fn Scaling() -> impl IntoView {
 
     let cards = move || {
         if !loaded.get() {
-            return view! { <p>"Loading…"</p> }.into_any();
+            return view! { <p>{i18n::common().loading}</p> }.into_any();
         }
         if ids.with(Vec::is_empty) {
             return view! {
                 <p class="empty" data-testid="no-configuration">
-                    "No scaling configuration: add one below."
+                    {t.no_configuration}
                 </p>
             }
             .into_any();
@@ -277,14 +512,12 @@ pub fn Scaling() -> impl IntoView {
     view! {
         <section class="page scaling-page">
             <header class="page-header">
-                <h1>"Scaling"</h1>
-                <p class="subtitle">
-                    "Instances of each service: scale by hand with a reason, or let automatic mode follow the trigger"
-                </p>
+                <h1>{t.title}</h1>
+                <p class="subtitle">{t.subtitle}</p>
             </header>
             {move || monitoring_off.get().then(|| view! {
                 <p class="banner" data-testid="monitoring-paused">
-                    "Monitoring is paused: automatic mode takes no action until it resumes."
+                    {t.monitoring_paused}
                 </p>
             })}
             <LoadError fetched=fetched />
@@ -306,6 +539,7 @@ fn ScalingCard(
 ) -> impl IntoView {
     let client = expect_context::<ApiClient>();
     let live = expect_context::<LiveHost>();
+    let t = words();
     let clock = ticker(Duration::from_secs(1));
     let current =
         Memo::new(move |_| statuses.with(|l| l.iter().find(|s| s.configuration.id == id).cloned()));
@@ -445,12 +679,12 @@ fn ScalingCard(
             <header class="scaling-card-header">
                 <h3>{text(|s| s.configuration.spec.name.clone())}</h3>
                 <span class="kind" data-testid="executor">{text(|s| executor_label(&s.configuration.spec.executor).to_owned())}</span>
-                <span class="kind" data-testid="mode">{text(|s| mode_text(s.configuration.spec.mode).to_owned())}</span>
+                <span class="kind" data-testid="mode">{text(|s| mode_label(s.configuration.spec.mode).to_owned())}</span>
                 <label class="switch">
                     <input
                         type="checkbox"
                         role="switch"
-                        aria-label=format!("{name} automatic mode")
+                        aria-label=(t.automatic_mode_of)(&name)
                         prop:checked=move || shown.get()
                         disabled=move || toggle.pending().get()
                         on:change=move |ev| {
@@ -460,26 +694,26 @@ fn ScalingCard(
                             }
                         }
                     />
-                    " Automatic"
+                    {t.automatic}
                 </label>
             </header>
-            <div class="instances" role="group" aria-label=format!("Instances of {name}")>
+            <div class="instances" role="group" aria-label=(t.instances_of)(&name)>
                 <div class="count">
-                    <span class="kpi-label">"Desired"</span>
+                    <span class="kpi-label">{t.desired}</span>
                     <span class="kpi-value" data-testid="desired">{counts(|i| i.desired)}</span>
                 </div>
                 <div class="count">
-                    <span class="kpi-label">"Current"</span>
+                    <span class="kpi-label">{t.current}</span>
                     <span class="kpi-value" data-testid="current">{counts(|i| i.current)}</span>
                 </div>
                 <div class="count">
-                    <span class="kpi-label">"Ready"</span>
+                    <span class="kpi-label">{t.ready}</span>
                     <span class="kpi-value" data-testid="ready">{counts(|i| i.ready)}</span>
                 </div>
                 <p class="bounds">
                     {text(|s| {
                         let c = &s.configuration.spec;
-                        format!("{}–{} instances, step {}", c.min_instances, c.max_instances, c.step)
+                        (words().bounds)(c.min_instances, c.max_instances, c.step)
                     })}
                 </p>
             </div>
@@ -499,63 +733,62 @@ fn ScalingCard(
                 data-testid="need"
                 data-verdict=move || current.with(|s| s.as_ref().map(|s| verdict_text(s.check_scaling_needs.verdict)))
             >
-                "Automatic mode now: "
+                {t.need}
                 {text(|s| s.check_scaling_needs.reason.clone())}
             </p>
             <p class="facts">
                 <span data-testid="cooldown" data-left=move || cooldown_left().to_string()>
                     {move || match cooldown_left() {
-                        0 => "No cooldown".to_owned(),
-                        left => format!("Cooldown: {} left", format::duration(left.min(u64::from(u32::MAX)) as u32)),
+                        0 => t.no_cooldown.to_owned(),
+                        left => (t.cooldown_left)(&format::duration(left.min(u64::from(u32::MAX)) as u32)),
                     }}
                 </span>
-                {move || in_flight().then(|| view! { <span class="in-flight">" · an action is under way"</span> })}
+                {move || in_flight().then(|| view! { <span class="in-flight">{t.in_flight}</span> })}
             </p>
             <p class="facts" data-testid="last-action">
-                "Last action: "
+                {t.last_action}
                 {move || current.with(|s| {
                     s.as_ref()
                         .and_then(|s| s.last_action.as_ref())
-                        .map_or_else(|| "none".to_owned(), action_text)
+                        .map_or_else(|| t.no_action_yet.to_owned(), action_text)
                 })}
             </p>
             <p class="facts">
                 {text(|s| {
                     let kinds: Vec<&str> = s.supported_types.iter().map(|t| scaling_type_label(*t)).collect();
-                    format!(
-                        "{} scaling · its executor applies {}",
+                    (words().kinds)(
                         scaling_type_label(s.configuration.spec.scaling_type),
-                        kinds.join(", ")
+                        &kinds.join(", "),
                     )
                 })}
             </p>
             <div class="actions">
-                {button(ScalingDirection::Up, "Up", &name)}
-                {button(ScalingDirection::Down, "Down", &name)}
+                {button(ScalingDirection::Up, t.up, &name)}
+                {button(ScalingDirection::Down, t.down, &name)}
                 <button
                     type="button"
-                    aria-label=format!("Set instances of {name}")
+                    aria-label=(t.set_instances_of)(&name)
                     disabled=in_flight
                     on:click=move |_| acting.set(Some(ScalingDirection::Set))
                 >
-                    "Set…"
+                    {t.set}
                 </button>
                 <button
                     type="button"
-                    aria-label=format!("Edit {name}")
+                    aria-label=format!("{} {name}", i18n::common().edit)
                     on:click=move |_| {
                         if let Some(s) = current.get_untracked() {
                             form.load(&s.configuration);
                         }
                     }
                 >
-                    "Edit"
+                    {i18n::common().edit}
                 </button>
                 <ConfirmButton
-                    verb="Delete"
-                    verbing="deleting"
+                    verb=i18n::common().delete
+                    verbing=t.deleting
                     name=name.clone()
-                    consequence="Its actions stay in the audit log"
+                    consequence=t.delete_consequence
                     on_confirm=Callback::new(move |()| {
                         remove.dispatch(id);
                     })
@@ -571,6 +804,7 @@ fn ScalingCard(
 #[component]
 fn Sparkline(spec: ScalingConfigSpec) -> impl IntoView {
     let client = expect_context::<ApiClient>();
+    let t = words();
     let tick = ticker(Duration::from_secs(10));
     let trigger = spec.trigger_type;
     let unit = trigger.unit();
@@ -612,12 +846,12 @@ fn Sparkline(spec: ScalingConfigSpec) -> impl IntoView {
     });
     let thresholds = vec![
         Threshold {
-            label: format!("scale up above {} {unit}", format::number(up)),
+            label: (t.scale_up_above)(&format::number(up), unit),
             value: up,
             side: ThresholdSide::Above,
         },
         Threshold {
-            label: format!("scale down below {} {unit}", format::number(down)),
+            label: (t.scale_down_below)(&format::number(down), unit),
             value: down,
             side: ThresholdSide::Below,
         },
@@ -630,7 +864,7 @@ fn Sparkline(spec: ScalingConfigSpec) -> impl IntoView {
     view! {
         <div class="sparkline">
             <TimeSeriesChart
-                label="The trigger over the last 15 minutes, with the scale-up and scale-down thresholds"
+                label=t.chart
                 lines=lines
                 window=window
                 y_range=y_range
@@ -678,6 +912,7 @@ const OUTCOMES: [ScalingOutcome; 4] = [
 fn ScalingLog(configurations: Memo<Vec<(i64, String)>>, changed: RwSignal<u32>) -> impl IntoView {
     let client = expect_context::<ApiClient>();
     let live = expect_context::<LiveHost>();
+    let t = words();
     let filter = RwSignal::new(LogFilter::default());
     let offset = RwSignal::new(0_u32);
     let fetched = LocalResource::new(move || {
@@ -714,10 +949,13 @@ fn ScalingLog(configurations: Memo<Vec<(i64, String)>>, changed: RwSignal<u32>) 
                 <td data-testid="direction">{text(|a| direction_text(a.direction).to_owned())}</td>
                 <td class="num" data-testid="change">{text(|a| change_text(a.before, a.after))}</td>
                 <td data-testid="actor">{text(|a| a.actor.clone())}</td>
-                <td>{text(|a| if a.automatic { "yes".into() } else { "no".into() })}</td>
+                <td>{text(|a| {
+                    let common = i18n::common();
+                    if a.automatic { common.yes.into() } else { common.no.into() }
+                })}</td>
                 <td class="outcome" data-testid="outcome">{text(|a| {
-                    let forced = if a.forced { " (forced)" } else { "" };
-                    format!("{}{forced}", a.outcome.as_str())
+                    let forced = if a.forced { words().forced } else { "" };
+                    format!("{}{forced}", outcome_label(a.outcome))
                 })}</td>
                 <td data-testid="reason">{text(|a| a.reason.clone())}</td>
                 <td class="error" data-testid="action-error">{text(|a| a.error.clone().unwrap_or_default())}</td>
@@ -728,39 +966,39 @@ fn ScalingLog(configurations: Memo<Vec<(i64, String)>>, changed: RwSignal<u32>) 
     view! {
         <section class="scaling-log" aria-labelledby="scaling-log-heading">
             <div class="toolbar">
-                <h2 id="scaling-log-heading">"Audit log"</h2>
+                <h2 id="scaling-log-heading">{t.log}</h2>
                 <label>
-                    "Configuration "
+                    {t.configuration}
                     <select on:change=move |ev| {
                         let v = event_target_value(&ev).parse().ok();
                         set_filter(&|f| f.configuration = v);
                     }>
-                        <option value="" selected=move || filter.with(|f| f.configuration.is_none())>"Any"</option>
+                        <option value="" selected=move || filter.with(|f| f.configuration.is_none())>{t.any_configuration}</option>
                         {move || configurations.get().into_iter().map(|(id, name)| view! {
                             <option value=id.to_string() selected=move || filter.with(|f| f.configuration == Some(id))>{name}</option>
                         }).collect_view()}
                     </select>
                 </label>
                 <label>
-                    "Outcome "
+                    {t.outcome_filter}
                     <select on:change=move |ev| {
                         let v = event_target_value(&ev);
                         let outcome = OUTCOMES.into_iter().find(|o| o.as_str() == v);
                         set_filter(&|f| f.outcome = outcome);
                     }>
-                        <option value="" selected=move || filter.with(|f| f.outcome.is_none())>"Any"</option>
+                        <option value="" selected=move || filter.with(|f| f.outcome.is_none())>{t.any_outcome}</option>
                         {OUTCOMES
                             .into_iter()
-                            .map(|o| view! { <option value=o.as_str() selected=move || filter.with(|f| f.outcome == Some(o))>{o.as_str()}</option> })
+                            .map(|o| view! { <option value=o.as_str() selected=move || filter.with(|f| f.outcome == Some(o))>{outcome_label(o)}</option> })
                             .collect_view()}
                     </select>
                 </label>
                 <label>
-                    "Actor "
+                    {t.actor}
                     // Applied when the field is left or Enter is pressed, not at each key.
                     <input
                         type="search"
-                        placeholder="anyone"
+                        placeholder=t.anyone
                         on:change=move |ev| {
                             let v = event_target_value(&ev);
                             set_filter(&|f| f.actor = v.clone());
@@ -771,20 +1009,20 @@ fn ScalingLog(configurations: Memo<Vec<(i64, String)>>, changed: RwSignal<u32>) 
             <LoadError fetched=fetched />
             <Show
                 when=move || !none_match.get()
-                fallback=|| view! { <p class="empty" data-testid="no-action">"No action matches these filters."</p> }
+                fallback=move || view! { <p class="empty" data-testid="no-action">{t.no_match}</p> }
             >
                 <table class="targets scaling-actions">
                     <thead>
                         <tr>
-                            <th scope="col">"Time"</th>
-                            <th scope="col">"Configuration"</th>
-                            <th scope="col">"Direction"</th>
-                            <th scope="col">"Before → after"</th>
-                            <th scope="col">"Actor"</th>
-                            <th scope="col">"Automatic"</th>
-                            <th scope="col">"Outcome"</th>
-                            <th scope="col">"Reason"</th>
-                            <th scope="col">"Error"</th>
+                            <th scope="col">{t.col_time}</th>
+                            <th scope="col">{t.col_configuration}</th>
+                            <th scope="col">{t.col_direction}</th>
+                            <th scope="col">{t.col_change}</th>
+                            <th scope="col">{t.col_actor}</th>
+                            <th scope="col">{t.col_automatic}</th>
+                            <th scope="col">{t.col_outcome}</th>
+                            <th scope="col">{t.col_reason}</th>
+                            <th scope="col">{t.col_error}</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -798,7 +1036,7 @@ fn ScalingLog(configurations: Memo<Vec<(i64, String)>>, changed: RwSignal<u32>) 
                 count=Signal::derive(move || list.with(Vec::len) as u32)
                 total=total
                 next=next_offset
-                label="Audit log pages"
+                label=t.log_pages
                 range_testid="log-range"
             />
         </section>
@@ -851,6 +1089,14 @@ mod tests {
             ..action()
         };
         assert!(action_text(&auto).starts_with("down — → — automatically, failed"));
+    }
+
+    #[test]
+    fn actions_read_in_french() {
+        crate::i18n::set_current(crate::i18n::Lang::Fr);
+        let text = action_text(&action());
+        crate::i18n::set_current(crate::i18n::Lang::En);
+        assert_eq!(text, "hausse 2 → 3 par Ana, réussie · 01/05/2024 14:03:22");
     }
 
     #[test]

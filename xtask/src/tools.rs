@@ -112,9 +112,10 @@ pub fn ensure_build_tools() -> Result {
 
 /// Debian packages the tests run for real, by the file each one installs:
 /// Chromium and ChromeDriver (wasm tests, Playwright), node_exporter (the
-/// scrape tests) and poppler's `pdftoppm` (the reports' printed pages
-/// rendered to images).
-const TEST_PACKAGES: [(&str, &str); 4] = [
+/// scrape tests), poppler's `pdftoppm` (the reports' printed pages
+/// rendered to images) and nginx (the CDN and portal tests serve the build
+/// with it).
+const TEST_PACKAGES: [(&str, &str); 5] = [
     (CHROMIUM, "chromium"),
     (CHROMEDRIVER, "chromium-driver"),
     (
@@ -122,10 +123,11 @@ const TEST_PACKAGES: [(&str, &str); 4] = [
         "prometheus-node-exporter",
     ),
     ("/usr/bin/pdftoppm", "poppler-utils"),
+    ("/usr/sbin/nginx", "nginx"),
 ];
 
-/// What the benchmarks add: nginx (the static-file ceiling) and wrk.
-const BENCH_PACKAGES: [(&str, &str); 2] = [("/usr/sbin/nginx", "nginx"), ("/usr/bin/wrk", "wrk")];
+/// What the benchmarks add: wrk (nginx, the static-file ceiling, is a test package).
+const BENCH_PACKAGES: [(&str, &str); 1] = [("/usr/bin/wrk", "wrk")];
 
 /// Installs with apt whichever of the test packages is missing.
 pub fn ensure_test_packages() -> Result {
