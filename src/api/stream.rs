@@ -36,6 +36,8 @@ pub enum Connection {
 }
 
 impl Connection {
+    /// The state's word, for `data-state`; the indicator shows a person the
+    /// state in the current language.
     pub fn label(self) -> &'static str {
         match self {
             Connection::Connecting => "connecting",

@@ -6,11 +6,25 @@ use leptos::prelude::*;
 use vigie_api::Severity;
 
 use crate::api::{AlertQuery, ApiClient, StateFilter};
+use crate::i18n;
 use crate::live::LiveHost;
+
+#[derive(Debug)]
+struct Text {
+    /// After the count, for screen readers.
+    open: fn(u64) -> &'static str,
+}
+
+const EN: Text = Text { open: |_| " open" };
+
+const FR: Text = Text {
+    open: |n| if n > 1 { " ouvertes" } else { " ouverte" },
+};
 
 #[component]
 pub fn AlertBadge() -> impl IntoView {
     let client = expect_context::<ApiClient>();
+    let t = i18n::pick(&EN, &FR);
     let live = expect_context::<LiveHost>();
     // Open alerts come most severe first: the first one tells the colour.
     let open = LocalResource::new(move || {
@@ -37,7 +51,7 @@ pub fn AlertBadge() -> impl IntoView {
                 <span class="alert-badge" data-testid="alert-badge" data-count=count data-severity=severity>
                     {count}
                 </span>
-                <span class="visually-hidden">" open"</span>
+                <span class="visually-hidden">{(t.open)(count)}</span>
             }
         })
     }

@@ -13,7 +13,61 @@ use crate::components::form::{
     ActorField, DialogActions, TextAreaField, modal, remember_actor, remembered_actor,
 };
 use crate::components::severity::SeverityChip;
-use crate::format;
+use crate::{format, i18n};
+
+#[derive(Debug)]
+struct Text {
+    acknowledge: &'static str,
+    resolve: &'static str,
+    right_away: &'static str,
+    after: fn(&str) -> String,
+    /// The value, the threshold with its comparison and unit, and when the
+    /// next alert fires.
+    still_holds: fn(&str, &str, &str) -> String,
+    /// The metric, the value and the threshold with its comparison and unit.
+    figures: fn(&str, &str, &str) -> String,
+    note: &'static str,
+    note_optional: &'static str,
+    note_placeholder: &'static str,
+}
+
+const EN: Text = Text {
+    acknowledge: "Acknowledge alert",
+    resolve: "Resolve alert",
+    right_away: "right away",
+    after: |d| format!("after {d}"),
+    still_holds: |value, threshold, again| {
+        format!(
+            "The condition still holds (value {value} vs threshold {threshold}): resolving it now means a new alert will fire {again}."
+        )
+    },
+    figures: |metric, value, threshold| format!("{metric}: value {value} vs threshold {threshold}"),
+    note: "Note",
+    note_optional: "Note (optional)",
+    note_placeholder: "What was done, or why it needs nothing",
+};
+
+const FR: Text = Text {
+    acknowledge: "Acquitter l’alerte",
+    resolve: "Résoudre l’alerte",
+    right_away: "immédiatement",
+    after: |d| format!("dans {d}"),
+    still_holds: |value, threshold, again| {
+        format!(
+            "La condition est toujours remplie (valeur {value} pour un seuil {threshold}) : si vous résolvez l’alerte maintenant, une nouvelle se déclenchera {again}."
+        )
+    },
+    figures: |metric, value, threshold| {
+        format!("{metric} : valeur {value} pour un seuil {threshold}")
+    },
+    note: "Note",
+    note_optional: "Note (facultative)",
+    note_placeholder: "Ce qui a été fait, ou pourquoi rien n’est nécessaire",
+};
+
+fn text() -> &'static Text {
+    i18n::pick(&EN, &FR)
+}
 
 /// What the operator does to the alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,25 +78,36 @@ pub enum AlertAction {
 
 impl AlertAction {
     fn title(self) -> &'static str {
+        let t = text();
         match self {
-            AlertAction::Acknowledge => "Acknowledge alert",
-            AlertAction::Resolve => "Resolve alert",
+            AlertAction::Acknowledge => t.acknowledge,
+            AlertAction::Resolve => t.resolve,
         }
     }
 }
 
 /// The warning shown before resolving an alert whose condition still holds.
 pub fn still_holds_warning(a: &Alert) -> String {
+    let t = text();
     let unit = a.metric_type.unit();
     let again = match a.for_seconds {
-        0 => "right away".to_owned(),
-        s => format!("after {}", format::duration(s)),
+        0 => t.right_away.to_owned(),
+        s => (t.after)(&format::duration(s)),
     };
+    (t.still_holds)(
+        &format::measured(a.current_value, unit),
+        &threshold_text(a),
+        &again,
+    )
+}
+
+/// `> 85 %`
+fn threshold_text(a: &Alert) -> String {
     format!(
-        "The condition still holds (value {} vs threshold {} {} {unit}): resolving it now means a new alert will fire {again}.",
-        format::measured(a.current_value, unit),
+        "{} {} {}",
         a.comparison.symbol(),
         format::number(a.threshold_value),
+        a.metric_type.unit()
     )
 }
 
@@ -59,6 +124,7 @@ pub fn AlertDialog(
     on_done: Callback<Alert>,
 ) -> impl IntoView {
     let client = expect_context::<ApiClient>();
+    let t = text();
     let dialog = NodeRef::<html::Dialog>::new();
     let shown = Memo::new(move |prev: Option<&Option<Alert>>| {
         alert.get().or_else(|| prev.cloned().flatten())
@@ -139,24 +205,22 @@ pub fn AlertDialog(
                             <strong>{a.title.clone()}</strong>
                         </p>
                         <p class="dialog-figures">
-                            {format!(
-                                "{}: value {} vs threshold {} {} {unit}",
-                                a.metric_type.label(),
-                                format::measured(a.current_value, unit),
-                                a.comparison.symbol(),
-                                format::number(a.threshold_value),
+                            {(t.figures)(
+                                i18n::metric_label(a.metric_type),
+                                &format::measured(a.current_value, unit),
+                                &threshold_text(&a),
                             )}
                         </p>
                     }
                 })}
                 {warning}
                 <TextAreaField
-                    label={if action == AlertAction::Resolve { "Note" } else { "Note (optional)" }}
+                    label={if action == AlertAction::Resolve { t.note } else { t.note_optional }}
                     value=note
                     error=error_signal
                     field="note"
                     id="alert-note-error"
-                    placeholder="What was done, or why it needs nothing"
+                    placeholder=t.note_placeholder
                     required={action == AlertAction::Resolve}
                     autofocus={action == AlertAction::Resolve}
                 />
@@ -219,5 +283,16 @@ mod tests {
         a.current_value = Some(1250.0);
         a.threshold_value = 1000.0;
         assert!(still_holds_warning(&a).ends_with("(value 1250 ms vs threshold > 1000 ms): resolving it now means a new alert will fire right away."));
+        a.for_seconds = 300;
+        a.metric_type = AlertMetric::MemoryUsage;
+        a.current_value = Some(91.26);
+        a.threshold_value = 85.0;
+        crate::i18n::set_current(crate::i18n::Lang::Fr);
+        let french = still_holds_warning(&a);
+        crate::i18n::set_current(crate::i18n::Lang::En);
+        assert_eq!(
+            french,
+            "La condition est toujours remplie (valeur 91,3 % pour un seuil > 85 %) : si vous résolvez l’alerte maintenant, une nouvelle se déclenchera dans 5 min."
+        );
     }
 }

@@ -4,8 +4,11 @@
 use leptos::prelude::*;
 use vigie_api::Severity;
 
+use crate::i18n;
+
 #[component]
 pub fn SeverityChip(#[prop(into)] severity: Signal<Severity>) -> impl IntoView {
-    let name = move || severity.get().as_str();
-    view! { <span class="severity" data-severity=name>{name}</span> }
+    let word = move || severity.get().as_str();
+    let name = move || i18n::severity_label(severity.get());
+    view! { <span class="severity" data-severity=word>{name}</span> }
 }

@@ -13,10 +13,145 @@ use crate::components::confirm::ConfirmButton;
 use crate::components::form::{EditorActions, Field, Select, aria_invalid};
 use crate::components::severity::SeverityChip;
 use crate::components::target_picker::TargetPicker;
-use crate::format;
 use crate::lists::{Saved, action_error, last_list, refetching_action, save_action, target_names};
 use crate::live::{LiveHost, ticker};
 use crate::pages::alerts::AlertTabs;
+use crate::{format, i18n};
+
+#[derive(Debug)]
+struct Text {
+    this_host: &'static str,
+    the_cache: &'static str,
+    target: fn(i64) -> String,
+    all_probes: &'static str,
+    /// A comparison's word in the form's choice (its `value` keeps the wire's).
+    comparison: fn(Comparison) -> &'static str,
+    enabled_label: fn(&str) -> String,
+    edit_label: fn(&str) -> String,
+    deleting: &'static str,
+    delete_consequence: &'static str,
+    no_rule: &'static str,
+    col_name: &'static str,
+    col_metric: &'static str,
+    col_condition: &'static str,
+    col_for: &'static str,
+    col_margin: &'static str,
+    col_window: &'static str,
+    col_severity: &'static str,
+    col_last_value: &'static str,
+    col_actions: &'static str,
+    title: &'static str,
+    subtitle: &'static str,
+    edit_a_rule: &'static str,
+    add_a_rule: &'static str,
+    edit_rule: &'static str,
+    name: &'static str,
+    metric: &'static str,
+    fires_when: &'static str,
+    threshold: fn(&str) -> String,
+    severity: &'static str,
+    for_seconds: &'static str,
+    recovery_margin: fn(&str) -> String,
+    window_seconds: &'static str,
+    probes_of: &'static str,
+    all_targets: &'static str,
+    or_service: &'static str,
+    service_placeholder: &'static str,
+    endpoint: &'static str,
+    endpoint_placeholder: &'static str,
+    add_rule: &'static str,
+}
+
+const EN: Text = Text {
+    this_host: "this host",
+    the_cache: "the cache",
+    target: |id| format!("target {id}"),
+    all_probes: "all probes",
+    comparison: comparison_word,
+    enabled_label: |name| format!("{name} enabled"),
+    edit_label: |name| format!("Edit {name}"),
+    deleting: "deleting",
+    delete_consequence: "Its open alert, if any, is resolved",
+    no_rule: "No rule: add one above.",
+    col_name: "Name",
+    col_metric: "Metric",
+    col_condition: "Condition",
+    col_for: "For",
+    col_margin: "Margin",
+    col_window: "Window",
+    col_severity: "Severity",
+    col_last_value: "Last value",
+    col_actions: "Actions",
+    title: "Alert rules",
+    subtitle: "When a measurement raises an alert, and how urgent it is",
+    edit_a_rule: "Edit a rule",
+    add_a_rule: "Add a rule",
+    edit_rule: "Edit rule",
+    name: "Name",
+    metric: "Metric",
+    fires_when: "Fires when",
+    threshold: |unit| format!("Threshold ({unit})"),
+    severity: "Severity",
+    for_seconds: "For (s)",
+    recovery_margin: |unit| format!("Recovery margin ({unit})"),
+    window_seconds: "Window (s)",
+    probes_of: "Probes of",
+    all_targets: "All targets",
+    or_service: "Or service",
+    service_placeholder: "ingested requests",
+    endpoint: "Endpoint",
+    endpoint_placeholder: "all endpoints",
+    add_rule: "Add rule",
+};
+
+const FR: Text = Text {
+    this_host: "cet hôte",
+    the_cache: "le cache",
+    target: |id| format!("cible {id}"),
+    all_probes: "toutes les sondes",
+    comparison: |c| match c {
+        Comparison::Above => "au-dessus",
+        Comparison::Below => "en dessous",
+    },
+    enabled_label: |name| format!("{name} activée"),
+    edit_label: |name| format!("Modifier {name}"),
+    deleting: "la suppression de",
+    delete_consequence: "Son alerte ouverte, s’il y en a une, est résolue",
+    no_rule: "Aucune règle : ajoutez-en une ci-dessus.",
+    col_name: "Nom",
+    col_metric: "Métrique",
+    col_condition: "Condition",
+    col_for: "Durée",
+    col_margin: "Marge",
+    col_window: "Fenêtre",
+    col_severity: "Gravité",
+    col_last_value: "Dernière valeur",
+    col_actions: "Actions",
+    title: "Règles d’alerte",
+    subtitle: "Quand une mesure lève une alerte, et avec quelle urgence",
+    edit_a_rule: "Modifier une règle",
+    add_a_rule: "Ajouter une règle",
+    edit_rule: "Modifier la règle",
+    name: "Nom",
+    metric: "Métrique",
+    fires_when: "Se déclenche si",
+    threshold: |unit| format!("Seuil ({unit})"),
+    severity: "Gravité",
+    for_seconds: "Durée (s)",
+    recovery_margin: |unit| format!("Marge de rétablissement ({unit})"),
+    window_seconds: "Fenêtre (s)",
+    probes_of: "Sondes de",
+    all_targets: "Toutes les cibles",
+    or_service: "Ou service",
+    service_placeholder: "requêtes ingérées",
+    endpoint: "Point d’accès",
+    endpoint_placeholder: "tous les points d’accès",
+    add_rule: "Ajouter la règle",
+};
+
+fn text() -> &'static Text {
+    i18n::pick(&EN, &FR)
+}
 
 /// Whether a metric is measured over a window of requests (probes or
 /// ingested), so that the window and the request scope apply to it.
@@ -39,20 +174,22 @@ pub fn condition_text(spec: &AlertRuleSpec) -> String {
 
 /// What a rule's figures are taken from.
 fn scope_text(spec: &AlertRuleSpec, target_name: Option<&str>) -> String {
+    let t = text();
     if spec.metric.is_host() {
-        return "this host".into();
+        return t.this_host.into();
     }
     if !uses_requests(spec.metric) {
-        return "the cache".into();
+        return t.the_cache.into();
     }
     match (&spec.service, &spec.endpoint, spec.target_id) {
         (Some(service), Some(endpoint), _) => format!("{service} · {endpoint}"),
         (Some(service), None, _) => service.clone(),
-        (None, _, Some(id)) => target_name.map_or_else(|| format!("target {id}"), str::to_owned),
-        (None, _, None) => "all probes".into(),
+        (None, _, Some(id)) => target_name.map_or_else(|| (t.target)(id), str::to_owned),
+        (None, _, None) => t.all_probes.into(),
     }
 }
 
+/// A comparison's wire word, the `value` of its choice.
 fn comparison_word(c: Comparison) -> &'static str {
     match c {
         Comparison::Above => "above",
@@ -77,6 +214,8 @@ const FIELDS: &[&str] = &[
 
 #[component]
 pub fn AlertRules() -> impl IntoView {
+    let t = text();
+    let common = i18n::common();
     let client = expect_context::<ApiClient>();
     let live = expect_context::<LiveHost>();
     // Last values move with every evaluation.
@@ -131,7 +270,7 @@ pub fn AlertRules() -> impl IntoView {
             <tr data-testid="rule-row" data-rule-id=id data-name=name.clone() data-enabled=move || enabled().to_string()>
                 <th scope="row">{text(|r| r.spec.name.clone())}</th>
                 <td>
-                    {text(|r| r.spec.metric.label().to_owned())}
+                    {text(|r| i18n::metric_label(r.spec.metric).to_owned())}
                     <span class="scope">{scope}</span>
                 </td>
                 <td class="num">{text(|r| condition_text(&r.spec))}</td>
@@ -144,7 +283,7 @@ pub fn AlertRules() -> impl IntoView {
                     <input
                         type="checkbox"
                         role="switch"
-                        aria-label=format!("{name} enabled")
+                        aria-label=(t.enabled_label)(&name)
                         prop:checked=enabled
                         disabled=move || toggle.pending().get()
                         on:change=move |_| {
@@ -157,20 +296,20 @@ pub fn AlertRules() -> impl IntoView {
                 <td class="actions">
                     <button
                         type="button"
-                        aria-label=format!("Edit {name}")
+                        aria-label=(t.edit_label)(&name)
                         on:click=move |_| {
                             if let Some(r) = current.get_untracked() {
                                 form.load(&r);
                             }
                         }
                     >
-                        "Edit"
+                        {common.edit}
                     </button>
                     // Deleting takes a second click: the rule's open alert is resolved with it.
                     <ConfirmButton
-                        verb="Delete"
-                        verbing="deleting"
-                        name=name.clone() consequence="Its open alert, if any, is resolved"
+                        verb=common.delete
+                        verbing=t.deleting
+                        name=name.clone() consequence=t.delete_consequence
                         on_confirm=Callback::new(move |()| {
                             remove.dispatch(id);
                         })
@@ -182,25 +321,25 @@ pub fn AlertRules() -> impl IntoView {
 
     let rows = move || {
         if !loaded.get() {
-            return view! { <p>"Loading…"</p> }.into_any();
+            return view! { <p>{common.loading}</p> }.into_any();
         }
         if empty.get() {
-            return view! { <p class="empty">"No rule: add one above."</p> }.into_any();
+            return view! { <p class="empty">{t.no_rule}</p> }.into_any();
         }
         view! {
             <table class="targets rules">
                 <thead>
                     <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Metric"</th>
-                        <th scope="col">"Condition"</th>
-                        <th scope="col">"For"</th>
-                        <th scope="col">"Margin"</th>
-                        <th scope="col">"Window"</th>
-                        <th scope="col">"Severity"</th>
-                        <th scope="col">"Last value"</th>
-                        <th scope="col">"Enabled"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        <th scope="col">{t.col_name}</th>
+                        <th scope="col">{t.col_metric}</th>
+                        <th scope="col">{t.col_condition}</th>
+                        <th scope="col">{t.col_for}</th>
+                        <th scope="col">{t.col_margin}</th>
+                        <th scope="col">{t.col_window}</th>
+                        <th scope="col">{t.col_severity}</th>
+                        <th scope="col">{t.col_last_value}</th>
+                        <th scope="col">{common.enabled}</th>
+                        <th scope="col"><span class="visually-hidden">{t.col_actions}</span></th>
                     </tr>
                 </thead>
                 <tbody>
@@ -214,8 +353,8 @@ pub fn AlertRules() -> impl IntoView {
     view! {
         <section class="page">
             <header class="page-header">
-                <h1>"Alert rules"</h1>
-                <p class="subtitle">"When a measurement raises an alert, and how urgent it is"</p>
+                <h1>{t.title}</h1>
+                <p class="subtitle">{t.subtitle}</p>
                 <AlertTabs />
             </header>
             <RuleEditor form=form on_saved=Callback::new(move |_| changed.update(|n| *n += 1)) />
@@ -352,6 +491,7 @@ impl Saved for AlertRuleSpec {
 /// validates; its answer names the field at fault, explained next to it.
 #[component]
 fn RuleEditor(form: RuleForm, on_saved: Callback<()>) -> impl IntoView {
+    let t = text();
     let client = expect_context::<ApiClient>();
     let save = save_action::<AlertRuleSpec>(client, form.error, move || {
         form.clear();
@@ -387,73 +527,73 @@ fn RuleEditor(form: RuleForm, on_saved: Callback<()>) -> impl IntoView {
             class="panel new-target rule-form"
             novalidate
             on:submit=submit
-            aria-label=move || if editing() { "Edit a rule" } else { "Add a rule" }
+            aria-label=move || if editing() { t.edit_a_rule } else { t.add_a_rule }
         >
-            <h2>{move || if editing() { "Edit rule" } else { "Add a rule" }}</h2>
+            <h2>{move || if editing() { t.edit_rule } else { t.add_a_rule }}</h2>
             <div class="fields">
-                <Field label="Name" error=error field="name" id="rule-name-error" wide=true>
+                <Field label=t.name error=error field="name" id="rule-name-error" wide=true>
                     <input type="text" required bind:value=name aria-invalid=invalid("name") aria-describedby="rule-name-error" />
                 </Field>
-                <Field label="Metric" error=error field="metric" id="rule-metric-error">
+                <Field label=t.metric error=error field="metric" id="rule-metric-error">
                     <Select
                         options=AlertMetric::ALL.to_vec()
                         value=form.metric
                         word=AlertMetric::as_str
-                        text=|m| m.label().to_owned()
+                        text=|m| i18n::metric_label(m).to_owned()
                         error=error
                         field="metric"
                     />
                 </Field>
-                <Field label="Fires when">
+                <Field label=t.fires_when>
                     <Select
                         options=vec![Comparison::Above, Comparison::Below]
                         value=form.comparison
                         word=comparison_word
-                        text=|c| format!("{} ({})", comparison_word(c), c.symbol())
+                        text=|c| format!("{} ({})", (text().comparison)(c), c.symbol())
                     />
                 </Field>
-                <Field label=move || format!("Threshold ({})", unit()) error=error field="threshold" id="rule-threshold-error">
+                <Field label=move || (t.threshold)(unit()) error=error field="threshold" id="rule-threshold-error">
                     <input type="number" step="any" required bind:value=threshold
                         aria-invalid=invalid("threshold") aria-describedby="rule-threshold-error" />
                 </Field>
-                <Field label="Severity">
+                <Field label=t.severity>
                     <Select
                         options=Severity::ALL.to_vec()
                         value=form.severity
                         word=Severity::as_str
-                        text=|s| s.as_str().to_owned()
+                        text=|s| i18n::severity_label(s).to_owned()
                     />
                 </Field>
-                <Field label="For (s)" error=error field="for_seconds" id="rule-for-error">
+                <Field label=t.for_seconds error=error field="for_seconds" id="rule-for-error">
                     <input type="number" min="0" step="1" bind:value=for_seconds
                         aria-invalid=invalid("for_seconds") aria-describedby="rule-for-error" />
                 </Field>
-                <Field label=move || format!("Recovery margin ({})", unit()) error=error field="recovery_margin" id="rule-margin-error">
+                <Field label=move || (t.recovery_margin)(unit()) error=error field="recovery_margin" id="rule-margin-error">
                     <input type="number" min="0" step="any" bind:value=margin
                         aria-invalid=invalid("recovery_margin") aria-describedby="rule-margin-error" />
                 </Field>
                 {move || scoped().then(|| view! {
-                    <Field label="Window (s)" error=error field="window_seconds" id="rule-window-error">
+                    <Field label=t.window_seconds error=error field="window_seconds" id="rule-window-error">
                         <input type="number" min="1" step="1" bind:value=window_seconds
                             aria-invalid=invalid("window_seconds") aria-describedby="rule-window-error" />
                     </Field>
                     <div class="field">
-                        <TargetPicker label="Probes of" none_label="All targets" selected=target kind=TargetKind::Http />
+                        <TargetPicker label=t.probes_of none_label=t.all_targets selected=target kind=TargetKind::Http />
                         <FieldError error=error field="target_id" id="rule-target-error" />
                     </div>
-                    <Field label="Or service" error=error field="service" id="rule-service-error">
-                        <input type="text" placeholder="ingested requests" bind:value=service
+                    <Field label=t.or_service error=error field="service" id="rule-service-error">
+                        <input type="text" placeholder=t.service_placeholder bind:value=service
                             aria-invalid=invalid("service") aria-describedby="rule-service-error" />
                     </Field>
-                    <Field label="Endpoint" error=error field="endpoint" id="rule-endpoint-error">
-                        <input type="text" placeholder="all endpoints" bind:value=endpoint
+                    <Field label=t.endpoint error=error field="endpoint" id="rule-endpoint-error">
+                        <input type="text" placeholder=t.endpoint_placeholder bind:value=endpoint
                             disabled=move || service.with(|s| s.trim().is_empty())
                             aria-invalid=invalid("endpoint") aria-describedby="rule-endpoint-error" />
                     </Field>
                 })}
             </div>
             <EditorActions
-                add="Add rule"
+                add=t.add_rule
                 editing=Signal::derive(editing)
                 disabled=Signal::derive(move || save.pending().get() || form.threshold_value().is_none())
                 on_cancel=Callback::new(move |()| form.clear())

@@ -11,21 +11,167 @@ use crate::components::change_error::ChangeError;
 use crate::components::confirm::ConfirmButton;
 use crate::lists::{Saved, last_list, refetching_action, save_action};
 use crate::live::ticker;
+use crate::{format, i18n};
+
+#[derive(Debug)]
+struct Text {
+    not_probed: &'static str,
+    ok: fn(&str) -> String,
+    status: fn(u16) -> String,
+    /// Another outcome, as a person reads it.
+    outcome: fn(Outcome) -> String,
+    /// A health as a person reads it (the CSS class keeps the English word).
+    health: fn(Health) -> &'static str,
+    disabled: &'static str,
+    disable: &'static str,
+    enable: &'static str,
+    toggle_label: fn(&str, &str) -> String,
+    scraped: &'static str,
+    seconds: fn(&str) -> String,
+    edit_label: fn(&str) -> String,
+    remove: &'static str,
+    removing: &'static str,
+    no_target: &'static str,
+    col_name: &'static str,
+    col_url: &'static str,
+    col_state: &'static str,
+    col_last_probe: &'static str,
+    col_every: &'static str,
+    col_actions: &'static str,
+    title: &'static str,
+    subtitle: &'static str,
+    edit_a_target: &'static str,
+    add_a_target: &'static str,
+    edit_target: &'static str,
+    name: &'static str,
+    url: &'static str,
+    kind: &'static str,
+    http_probe: &'static str,
+    prometheus: &'static str,
+    method: &'static str,
+    every: &'static str,
+    timeout: &'static str,
+    expected_status: &'static str,
+    save_changes: &'static str,
+    add_target: &'static str,
+}
+
+const EN: Text = Text {
+    not_probed: "not probed yet",
+    ok: |ms| format!("ok · {ms} ms"),
+    status: |status| format!("status {status}"),
+    outcome: |o| o.as_str().replace('_', " "),
+    health: health_text,
+    disabled: "disabled",
+    disable: "Disable",
+    enable: "Enable",
+    toggle_label: |verb, name| format!("{verb} {name}"),
+    scraped: "scraped",
+    seconds: |s| format!("{s} s"),
+    edit_label: |name| format!("Edit {name}"),
+    remove: "Remove",
+    removing: "removing",
+    no_target: "No target yet: add the first one above.",
+    col_name: "Name",
+    col_url: "URL",
+    col_state: "State",
+    col_last_probe: "Last probe",
+    col_every: "Every",
+    col_actions: "Actions",
+    title: "Targets",
+    subtitle: "HTTP endpoints probed for response time and availability",
+    edit_a_target: "Edit a target",
+    add_a_target: "Add a target",
+    edit_target: "Edit target",
+    name: "Name",
+    url: "URL",
+    kind: "Kind",
+    http_probe: "HTTP probe",
+    prometheus: "Prometheus /metrics",
+    method: "Method",
+    every: "Every (s)",
+    timeout: "Timeout (ms)",
+    expected_status: "Expected status",
+    save_changes: "Save changes",
+    add_target: "Add target",
+};
+
+const FR: Text = Text {
+    not_probed: "pas encore sondée",
+    ok: |ms| format!("ok · {ms} ms"),
+    status: |status| format!("statut {status}"),
+    outcome: |o| {
+        match o {
+            Outcome::Ok => "ok",
+            Outcome::Timeout => "délai dépassé",
+            Outcome::Refused => "connexion refusée",
+            Outcome::Dns => "nom introuvable (DNS)",
+            Outcome::Tls => "échec TLS",
+            Outcome::BadStatus => "statut inattendu",
+            Outcome::Error => "erreur",
+            Outcome::Blocked => "bloquée",
+        }
+        .to_owned()
+    },
+    health: |h| match h {
+        Health::Unknown => "inconnu",
+        Health::Up => "disponible",
+        Health::Down => "indisponible",
+    },
+    disabled: "désactivée",
+    disable: "Désactiver",
+    enable: "Activer",
+    toggle_label: |verb, name| format!("{verb} {name}"),
+    scraped: "collectée",
+    seconds: |s| format!("{s} s"),
+    edit_label: |name| format!("Modifier {name}"),
+    remove: "Retirer",
+    removing: "le retrait de",
+    no_target: "Aucune cible pour l’instant : ajoutez la première ci-dessus.",
+    col_name: "Nom",
+    col_url: "URL",
+    col_state: "État",
+    col_last_probe: "Dernière sonde",
+    col_every: "Intervalle",
+    col_actions: "Actions",
+    title: "Cibles",
+    subtitle: "Points d’accès HTTP sondés pour leur temps de réponse et leur disponibilité",
+    edit_a_target: "Modifier une cible",
+    add_a_target: "Ajouter une cible",
+    edit_target: "Modifier la cible",
+    name: "Nom",
+    url: "URL",
+    kind: "Type",
+    http_probe: "Sonde HTTP",
+    prometheus: "Prometheus /metrics",
+    method: "Méthode",
+    every: "Intervalle (s)",
+    timeout: "Délai d’expiration (ms)",
+    expected_status: "Statut attendu",
+    save_changes: "Enregistrer les modifications",
+    add_target: "Ajouter la cible",
+};
+
+fn text() -> &'static Text {
+    i18n::pick(&EN, &FR)
+}
 
 fn outcome_text(t: &Target) -> String {
     if let Some(error) = &t.last_error {
         return error.clone();
     }
+    let tx = text();
     match &t.last_result {
-        None => "not probed yet".into(),
+        None => tx.not_probed.into(),
         Some(r) => match (r.outcome, r.latency_ms, r.status) {
-            (Outcome::Ok, Some(ms), _) => format!("ok · {ms:.0} ms"),
-            (Outcome::BadStatus, _, Some(status)) => format!("status {status}"),
-            (o, _, _) => o.as_str().replace('_', " "),
+            (Outcome::Ok, Some(ms), _) => (tx.ok)(&format::fixed(ms, 0)),
+            (Outcome::BadStatus, _, Some(status)) => (tx.status)(status),
+            (o, _, _) => (tx.outcome)(o),
         },
     }
 }
 
+/// A health's word, for the CSS class (and the English text).
 fn health_text(h: Health) -> &'static str {
     match h {
         Health::Unknown => "unknown",
@@ -36,6 +182,8 @@ fn health_text(h: Health) -> &'static str {
 
 #[component]
 pub fn Targets() -> impl IntoView {
+    let t = text();
+    let common = i18n::common();
     let client = expect_context::<ApiClient>();
     // The list refreshes every 2 s: states and last outcomes move with the probes.
     let tick = ticker(Duration::from_secs(2));
@@ -85,6 +233,15 @@ pub fn Targets() -> impl IntoView {
                 }
             })
         };
+        let health_shown = move || {
+            current.get().map_or((t.health)(Health::Unknown), |target| {
+                if target.spec.enabled {
+                    (t.health)(target.health)
+                } else {
+                    t.disabled
+                }
+            })
+        };
         let name = current
             .get_untracked()
             .map(|t| t.spec.name)
@@ -92,9 +249,9 @@ pub fn Targets() -> impl IntoView {
         let label_name = name.clone();
         let toggle_label = move || {
             if current.get().is_some_and(|t| t.spec.enabled) {
-                "Disable"
+                t.disable
             } else {
-                "Enable"
+                t.enable
             }
         };
         view! {
@@ -105,17 +262,17 @@ pub fn Targets() -> impl IntoView {
                         current
                             .get()
                             .is_some_and(|t| t.spec.kind == TargetKind::Prometheus)
-                            .then(|| view! { <span class="kind">"scraped"</span> })
+                            .then(|| view! { <span class="kind">{t.scraped}</span> })
                     }}
                 </th>
                 <td class="url">{text(|t| t.spec.url.clone())}</td>
-                <td><span class=move || format!("health health-{}", health())>{health}</span></td>
+                <td><span class=move || format!("health health-{}", health())>{health_shown}</span></td>
                 <td>{text(outcome_text)}</td>
-                <td>{text(|t| format!("{} s", t.spec.interval_ms as f64 / 1000.0))}</td>
+                <td>{text(|target| (self::text().seconds)(&format::number(target.spec.interval_ms as f64 / 1000.0)))}</td>
                 <td class="actions">
                     <button
                         type="button"
-                        aria-label=move || format!("{} {label_name}", toggle_label())
+                        aria-label=move || (t.toggle_label)(toggle_label(), &label_name)
                         on:click=move |_| {
                             if let Some(t) = current.get_untracked() {
                                 toggle.dispatch(t);
@@ -126,19 +283,19 @@ pub fn Targets() -> impl IntoView {
                     </button>
                     <button
                         type="button"
-                        aria-label=format!("Edit {name}")
+                        aria-label=(t.edit_label)(&name)
                         on:click=move |_| {
-                            if let Some(t) = current.get_untracked() {
-                                form.load(&t);
+                            if let Some(target) = current.get_untracked() {
+                                form.load(&target);
                             }
                         }
                     >
-                        "Edit"
+                        {common.edit}
                     </button>
                     // Removing takes a second click: a target's live state goes with it.
                     <ConfirmButton
-                        verb="Remove"
-                        verbing="removing"
+                        verb=t.remove
+                        verbing=t.removing
                         name=name.clone()
                         on_confirm=Callback::new(move |()| {
                             remove.dispatch(id);
@@ -151,22 +308,21 @@ pub fn Targets() -> impl IntoView {
 
     let rows = move || {
         if !loaded.get() {
-            return view! { <p>"Loading…"</p> }.into_any();
+            return view! { <p>{common.loading}</p> }.into_any();
         }
         if empty.get() {
-            return view! { <p class="empty">"No target yet: add the first one above."</p> }
-                .into_any();
+            return view! { <p class="empty">{t.no_target}</p> }.into_any();
         }
         view! {
             <table class="targets">
                 <thead>
                     <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"URL"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col">"Last probe"</th>
-                        <th scope="col">"Every"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        <th scope="col">{t.col_name}</th>
+                        <th scope="col">{t.col_url}</th>
+                        <th scope="col">{t.col_state}</th>
+                        <th scope="col">{t.col_last_probe}</th>
+                        <th scope="col">{t.col_every}</th>
+                        <th scope="col"><span class="visually-hidden">{t.col_actions}</span></th>
                     </tr>
                 </thead>
                 <tbody>
@@ -180,8 +336,8 @@ pub fn Targets() -> impl IntoView {
     view! {
         <section class="page">
             <header class="page-header">
-                <h1>"Targets"</h1>
-                <p class="subtitle">"HTTP endpoints probed for response time and availability"</p>
+                <h1>{t.title}</h1>
+                <p class="subtitle">{t.subtitle}</p>
             </header>
             <TargetForm form=form on_saved=Callback::new(move |_| changed.update(|n| *n += 1)) />
             <ChangeError error=Signal::derive(move || {
@@ -279,6 +435,7 @@ impl Saved for TargetSpec {
 /// explained next to it.
 #[component]
 fn TargetForm(form: FormState, on_saved: Callback<()>) -> impl IntoView {
+    let t = text();
     let client = expect_context::<ApiClient>();
     let save = save_action::<TargetSpec>(client, form.error, move || {
         form.clear();
@@ -312,33 +469,33 @@ fn TargetForm(form: FormState, on_saved: Callback<()>) -> impl IntoView {
             class="panel new-target"
             novalidate
             on:submit=submit
-            aria-label=move || if editing() { "Edit a target" } else { "Add a target" }
+            aria-label=move || if editing() { t.edit_a_target } else { t.add_a_target }
         >
-            <h2>{move || if editing() { "Edit target" } else { "Add a target" }}</h2>
+            <h2>{move || if editing() { t.edit_target } else { t.add_a_target }}</h2>
             <div class="fields">
-                <label>"Name" <input type="text" required bind:value=name aria-invalid=invalid("name") /></label>
-                <label class="wide">"URL" <input type="text" required placeholder="https://example.com/health" bind:value=url aria-invalid=invalid("url") /></label>
-                <label>"Kind"
+                <label>{t.name} <input type="text" required bind:value=name aria-invalid=invalid("name") /></label>
+                <label class="wide">{t.url} <input type="text" required placeholder="https://example.com/health" bind:value=url aria-invalid=invalid("url") /></label>
+                <label>{t.kind}
                     <select on:change=move |ev| kind.set(if event_target_value(&ev) == "prometheus" { TargetKind::Prometheus } else { TargetKind::Http })>
-                        <option value="http" selected=move || kind.get() == TargetKind::Http>"HTTP probe"</option>
-                        <option value="prometheus" selected=move || kind.get() == TargetKind::Prometheus>"Prometheus /metrics"</option>
+                        <option value="http" selected=move || kind.get() == TargetKind::Http>{t.http_probe}</option>
+                        <option value="prometheus" selected=move || kind.get() == TargetKind::Prometheus>{t.prometheus}</option>
                     </select>
                 </label>
-                <label>"Method"
+                <label>{t.method}
                     <select on:change=move |ev| method.set(if event_target_value(&ev) == "HEAD" { ProbeMethod::Head } else { ProbeMethod::Get })>
                         <option value="GET" selected=move || method.get() == ProbeMethod::Get>"GET"</option>
                         <option value="HEAD" selected=move || method.get() == ProbeMethod::Head>"HEAD"</option>
                     </select>
                 </label>
-                <label>"Every (s)" <input type="number" min="1" step="any" bind:value=interval_s aria-invalid=invalid("interval_ms") /></label>
-                <label>"Timeout (ms)" <input type="number" min="50" bind:value=timeout_ms aria-invalid=invalid("timeout_ms") /></label>
-                <label>"Expected status" <input type="number" min="100" max="599" bind:value=expected aria-invalid=invalid("expected_status") /></label>
+                <label>{t.every} <input type="number" min="1" step="any" bind:value=interval_s aria-invalid=invalid("interval_ms") /></label>
+                <label>{t.timeout} <input type="number" min="50" bind:value=timeout_ms aria-invalid=invalid("timeout_ms") /></label>
+                <label>{t.expected_status} <input type="number" min="100" max="599" bind:value=expected aria-invalid=invalid("expected_status") /></label>
             </div>
             <button type="submit" disabled=move || save.pending().get()>
-                {move || if editing() { "Save changes" } else { "Add target" }}
+                {move || if editing() { t.save_changes } else { t.add_target }}
             </button>
             {move || editing().then(|| view! {
-                <button type="button" on:click=move |_| form.clear()>"Cancel"</button>
+                <button type="button" on:click=move |_| form.clear()>{i18n::common().cancel}</button>
             })}
             <ChangeError error=form.error />
         </form>
