@@ -12,23 +12,131 @@ use crate::components::change_error::{ChangeError, LoadError};
 use crate::components::confirm::ConfirmButton;
 use crate::components::form::{EditorActions, Field, Select, aria_invalid};
 use crate::components::report_scope::{ReportScope, ScopeFields, ScopeLists};
-use crate::format;
 use crate::lists::{Saved, action_error, last_list, refetching_action, save_action};
 use crate::live::LiveHost;
+use crate::{format, i18n};
 
-const WEEKDAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
+#[derive(Debug)]
+struct Text {
+    /// Monday first, as the form's choice shows them.
+    weekdays: [&'static str; 7],
+    frequency: fn(ScheduleFrequency) -> &'static str,
+    /// `daily at 06:05 UTC`: the frequency and the time.
+    runs_at: fn(ScheduleFrequency, &str) -> String,
+    /// `weekly on Monday at 06:05 UTC`: the day and the time.
+    weekly_on: fn(&str, &str) -> String,
+    last_report: fn(&str, i64) -> String,
+    never: &'static str,
+    enabled_label: fn(&str) -> String,
+    edit_label: fn(&str) -> String,
+    deleting: &'static str,
+    delete_consequence: &'static str,
+    no_schedule: &'static str,
+    col_name: &'static str,
+    col_runs: &'static str,
+    col_next_run: &'static str,
+    col_last_run: &'static str,
+    col_enabled: &'static str,
+    col_actions: &'static str,
+    title: &'static str,
+    edit_a_schedule: &'static str,
+    add_a_schedule: &'static str,
+    edit_schedule: &'static str,
+    name: &'static str,
+    runs: &'static str,
+    weekday: &'static str,
+    hour: &'static str,
+    minute: &'static str,
+    enabled: &'static str,
+    add_schedule: &'static str,
+}
+
+const EN: Text = Text {
+    weekdays: [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ],
+    frequency: |f| match f {
+        ScheduleFrequency::Daily => "Daily (the day before)",
+        ScheduleFrequency::Weekly => "Weekly (the week before)",
+    },
+    runs_at: |f, at| format!("{} at {at}", f.as_str()),
+    weekly_on: |day, at| format!("weekly on {day} at {at}"),
+    last_report: |at, report| format!("{at} · report {report}"),
+    never: "never",
+    enabled_label: |name| format!("{name} enabled"),
+    edit_label: |name| format!("Edit {name}"),
+    deleting: "deleting",
+    delete_consequence: "The reports it made stay",
+    no_schedule: "No schedule: reports are generated only when asked.",
+    col_name: "Name",
+    col_runs: "Runs",
+    col_next_run: "Next run",
+    col_last_run: "Last run",
+    col_enabled: "Enabled",
+    col_actions: "Actions",
+    title: "Schedules",
+    edit_a_schedule: "Edit a schedule",
+    add_a_schedule: "Add a schedule",
+    edit_schedule: "Edit schedule",
+    name: "Name",
+    runs: "Runs",
+    weekday: "Weekday",
+    hour: "Hour (UTC)",
+    minute: "Minute",
+    enabled: "Enabled",
+    add_schedule: "Add schedule",
+};
+
+const FR: Text = Text {
+    weekdays: [
+        "Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche",
+    ],
+    frequency: |f| match f {
+        ScheduleFrequency::Daily => "Quotidienne (la veille)",
+        ScheduleFrequency::Weekly => "Hebdomadaire (la semaine précédente)",
+    },
+    runs_at: |f, at| match f {
+        ScheduleFrequency::Daily => format!("chaque jour à {at}"),
+        ScheduleFrequency::Weekly => format!("chaque semaine à {at}"),
+    },
+    // French writes the day in lower case within a sentence.
+    weekly_on: |day, at| format!("chaque semaine le {} à {at}", day.to_lowercase()),
+    last_report: |at, report| format!("{at} · rapport {report}"),
+    never: "jamais",
+    enabled_label: |name| format!("{name} activée"),
+    edit_label: |name| format!("Modifier {name}"),
+    deleting: "la suppression de",
+    delete_consequence: "Les rapports qu’elle a générés restent",
+    no_schedule: "Aucune planification : les rapports ne sont générés que sur demande.",
+    col_name: "Nom",
+    col_runs: "Exécution",
+    col_next_run: "Prochaine exécution",
+    col_last_run: "Dernière exécution",
+    col_enabled: "Activée",
+    col_actions: "Actions",
+    title: "Planifications",
+    edit_a_schedule: "Modifier une planification",
+    add_a_schedule: "Ajouter une planification",
+    edit_schedule: "Modifier la planification",
+    name: "Nom",
+    runs: "Exécution",
+    weekday: "Jour de la semaine",
+    hour: "Heure (UTC)",
+    minute: "Minute",
+    enabled: "Activée",
+    add_schedule: "Ajouter la planification",
+};
 
 /// `Monday` for 1 … `Sunday` for 7.
 pub fn weekday_name(day: u8) -> &'static str {
-    WEEKDAYS
+    i18n::pick(&EN, &FR)
+        .weekdays
         .get(usize::from(day.max(1)) - 1)
         .copied()
         .unwrap_or("?")
@@ -42,20 +150,16 @@ fn weekday_word(day: u8) -> &'static str {
 }
 
 fn frequency_label(f: ScheduleFrequency) -> String {
-    match f {
-        ScheduleFrequency::Daily => "Daily (the day before)".into(),
-        ScheduleFrequency::Weekly => "Weekly (the week before)".into(),
-    }
+    (i18n::pick(&EN, &FR).frequency)(f).to_owned()
 }
 
 /// `daily at 06:05 UTC`, `weekly on Monday at 06:05 UTC`
 pub fn schedule_text(spec: &ReportScheduleSpec) -> String {
+    let t = i18n::pick(&EN, &FR);
     let at = format!("{:02}:{:02} UTC", spec.hour, spec.minute);
     match (spec.frequency, spec.weekday) {
-        (ScheduleFrequency::Weekly, Some(day)) => {
-            format!("weekly on {} at {at}", weekday_name(day))
-        }
-        (f, _) => format!("{} at {at}", f.as_str()),
+        (ScheduleFrequency::Weekly, Some(day)) => (t.weekly_on)(weekday_name(day), &at),
+        (f, _) => (t.runs_at)(f, &at),
     }
 }
 
@@ -76,6 +180,8 @@ const FIELDS: &[&str] = &[
 pub fn ReportSchedules() -> impl IntoView {
     let client = expect_context::<ApiClient>();
     let live = expect_context::<LiveHost>();
+    let t = i18n::pick(&EN, &FR);
+    let common = i18n::common();
     let changed = RwSignal::new(0_u32);
     let form = ScheduleForm::new();
     let fetched = LocalResource::new({
@@ -121,16 +227,18 @@ pub fn ReportSchedules() -> impl IntoView {
                 </td>
                 <td class="num" data-testid="last-run">
                     {text(|s| match (s.last_run_at, s.last_report_id) {
-                        (Some(at), Some(report)) => format!("{} · report {report}", format::date_time(at)),
+                        (Some(at), Some(report)) => {
+                            (i18n::pick(&EN, &FR).last_report)(&format::date_time(at), report)
+                        }
                         (Some(at), None) => format::date_time(at),
-                        _ => "never".into(),
+                        _ => i18n::pick(&EN, &FR).never.into(),
                     })}
                 </td>
                 <td>
                     <input
                         type="checkbox"
                         role="switch"
-                        aria-label=format!("{name} enabled")
+                        aria-label=(t.enabled_label)(&name)
                         prop:checked=enabled
                         disabled=move || toggle.pending().get()
                         on:change=move |_| {
@@ -141,19 +249,19 @@ pub fn ReportSchedules() -> impl IntoView {
                     />
                 </td>
                 <td class="actions">
-                    <button type="button" aria-label=format!("Edit {name}")
+                    <button type="button" aria-label=(t.edit_label)(&name)
                         on:click=move |_| {
                             if let Some(s) = current.get_untracked() {
                                 form.load(&s);
                             }
                         }>
-                        "Edit"
+                        {common.edit}
                     </button>
                     <ConfirmButton
-                        verb="Delete"
-                        verbing="deleting"
+                        verb=common.delete
+                        verbing=t.deleting
                         name=name.clone()
-                        consequence="The reports it made stay"
+                        consequence=t.delete_consequence
                         on_confirm=Callback::new(move |()| {
                             remove.dispatch(id);
                         })
@@ -164,22 +272,22 @@ pub fn ReportSchedules() -> impl IntoView {
     };
     let rows = move || {
         if !loaded.get() {
-            return view! { <p>"Loading…"</p> }.into_any();
+            return view! { <p>{common.loading}</p> }.into_any();
         }
         if empty.get() {
-            return view! { <p class="empty" data-testid="no-schedule">"No schedule: reports are generated only when asked."</p> }
+            return view! { <p class="empty" data-testid="no-schedule">{t.no_schedule}</p> }
                 .into_any();
         }
         view! {
             <table class="targets schedules">
                 <thead>
                     <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Runs"</th>
-                        <th scope="col">"Next run"</th>
-                        <th scope="col">"Last run"</th>
-                        <th scope="col">"Enabled"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        <th scope="col">{t.col_name}</th>
+                        <th scope="col">{t.col_runs}</th>
+                        <th scope="col">{t.col_next_run}</th>
+                        <th scope="col">{t.col_last_run}</th>
+                        <th scope="col">{t.col_enabled}</th>
+                        <th scope="col"><span class="visually-hidden">{t.col_actions}</span></th>
                     </tr>
                 </thead>
                 <tbody>
@@ -192,7 +300,7 @@ pub fn ReportSchedules() -> impl IntoView {
 
     view! {
         <section class="report-schedules" aria-labelledby="schedules-heading">
-            <h2 id="schedules-heading">"Schedules"</h2>
+            <h2 id="schedules-heading">{t.title}</h2>
             <LoadError fetched=fetched />
             <ChangeError error=Signal::derive(move || action_error(remove).or_else(|| action_error(toggle))) />
             {rows}
@@ -340,21 +448,22 @@ fn ScheduleEditor(form: ScheduleForm, on_saved: Callback<()>) -> impl IntoView {
         enabled,
         ..
     } = form;
+    let t = i18n::pick(&EN, &FR);
 
     view! {
         <form
             class="panel new-target schedule-form"
             novalidate
             on:submit=submit
-            aria-label=move || if editing() { "Edit a schedule" } else { "Add a schedule" }
+            aria-label=move || if editing() { t.edit_a_schedule } else { t.add_a_schedule }
         >
-            <h3>{move || if editing() { "Edit schedule" } else { "Add a schedule" }}</h3>
+            <h3>{move || if editing() { t.edit_schedule } else { t.add_a_schedule }}</h3>
             <div class="fields">
-                <Field label="Name" error=error field="name" id="schedule-name-error" wide=true>
+                <Field label=t.name error=error field="name" id="schedule-name-error" wide=true>
                     <input type="text" required bind:value=name
                         aria-invalid=invalid("name") aria-describedby="schedule-name-error" />
                 </Field>
-                <Field label="Runs" error=error field="frequency" id="schedule-frequency-error">
+                <Field label=t.runs error=error field="frequency" id="schedule-frequency-error">
                     <Select
                         options=vec![ScheduleFrequency::Daily, ScheduleFrequency::Weekly]
                         value=form.frequency
@@ -366,7 +475,7 @@ fn ScheduleEditor(form: ScheduleForm, on_saved: Callback<()>) -> impl IntoView {
                     />
                 </Field>
                 {move || weekly().then(|| view! {
-                    <Field label="Weekday" error=error field="weekday" id="schedule-weekday-error">
+                    <Field label=t.weekday error=error field="weekday" id="schedule-weekday-error">
                         <Select
                             options=vec![1_u8, 2, 3, 4, 5, 6, 7]
                             value=form.weekday
@@ -378,22 +487,22 @@ fn ScheduleEditor(form: ScheduleForm, on_saved: Callback<()>) -> impl IntoView {
                         />
                     </Field>
                 })}
-                <Field label="Hour (UTC)" error=error field="hour" id="schedule-hour-error">
+                <Field label=t.hour error=error field="hour" id="schedule-hour-error">
                     <input type="number" min="0" max="23" step="1" required bind:value=hour
                         aria-invalid=invalid("hour") aria-describedby="schedule-hour-error" />
                 </Field>
-                <Field label="Minute" error=error field="minute" id="schedule-minute-error">
+                <Field label=t.minute error=error field="minute" id="schedule-minute-error">
                     <input type="number" min="0" max="59" step="1" bind:value=minute
                         aria-invalid=invalid("minute") aria-describedby="schedule-minute-error" />
                 </Field>
                 <label class="check">
                     <input type="checkbox" bind:checked=enabled />
-                    "Enabled"
+                    {t.enabled}
                 </label>
             </div>
             <ScopeFields scope=form.scope error=error id="schedule" />
             <EditorActions
-                add="Add schedule"
+                add=t.add_schedule
                 editing=Signal::derive(editing)
                 disabled=Signal::derive(move || save.pending().get() || !complete())
                 on_cancel=Callback::new(move |()| form.clear())
@@ -423,6 +532,13 @@ mod tests {
             .expect("a spec");
         assert_eq!((weekly.minute, weekly.weekday), (0, Some(7)));
         assert_eq!(schedule_text(&weekly), "weekly on Sunday at 23:00 UTC");
+        crate::i18n::set_current(crate::i18n::Lang::Fr);
+        let (daily_fr, weekly_fr) = (schedule_text(&daily), schedule_text(&weekly));
+        let day = weekday_name(7);
+        crate::i18n::set_current(crate::i18n::Lang::En);
+        assert_eq!(daily_fr, "chaque jour à 06:05 UTC");
+        assert_eq!(weekly_fr, "chaque semaine le dimanche à 23:00 UTC");
+        assert_eq!(day, "Dimanche");
     }
 
     #[test]

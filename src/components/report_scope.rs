@@ -8,9 +8,23 @@ use vigie_api::{ReportSection, TargetKind};
 use crate::api::{ApiClient, ClientError, Range, Span, Window};
 use crate::components::change_error::FieldError;
 use crate::components::form::aria_invalid;
+use crate::i18n;
 
-pub fn section_label(s: ReportSection) -> &'static str {
-    match s {
+#[derive(Debug)]
+struct Text {
+    section: fn(ReportSection) -> &'static str,
+    targets: &'static str,
+    targets_hint: &'static str,
+    removed_target: fn(i64) -> String,
+    no_target: &'static str,
+    services: &'static str,
+    services_hint: &'static str,
+    no_service: &'static str,
+    sections: &'static str,
+}
+
+const EN: Text = Text {
+    section: |s| match s {
         ReportSection::Summary => "Summary against the SLI targets",
         ReportSection::ResponseTimes => "Response-time charts",
         ReportSection::Resources => "This host's CPU and memory",
@@ -18,7 +32,39 @@ pub fn section_label(s: ReportSection) -> &'static str {
         ReportSection::Alerts => "Alerts",
         ReportSection::Scaling => "Scaling actions",
         ReportSection::Recommendations => "Recommendations",
-    }
+    },
+    targets: "Targets ",
+    targets_hint: "(none ticked: every HTTP target)",
+    removed_target: |id| format!("target {id} (removed)"),
+    no_target: "No HTTP target.",
+    services: "Services ",
+    services_hint: "(none ticked: every service)",
+    no_service: "No ingested request in the last 7 days.",
+    sections: "Sections",
+};
+
+const FR: Text = Text {
+    section: |s| match s {
+        ReportSection::Summary => "Synthèse au regard des objectifs SLI",
+        ReportSection::ResponseTimes => "Graphiques des temps de réponse",
+        ReportSection::Resources => "CPU et mémoire de cet hôte",
+        ReportSection::Endpoints => "Points d’accès les moins performants",
+        ReportSection::Alerts => "Alertes",
+        ReportSection::Scaling => "Actions de mise à l’échelle",
+        ReportSection::Recommendations => "Recommandations",
+    },
+    targets: "Cibles ",
+    targets_hint: "(aucune cochée : toutes les cibles HTTP)",
+    removed_target: |id| format!("cible {id} (supprimée)"),
+    no_target: "Aucune cible HTTP.",
+    services: "Services ",
+    services_hint: "(aucun coché : tous les services)",
+    no_service: "Aucune requête ingérée ces 7 derniers jours.",
+    sections: "Sections",
+};
+
+pub fn section_label(s: ReportSection) -> &'static str {
+    (i18n::pick(&EN, &FR).section)(s)
 }
 
 fn section_word(s: ReportSection) -> &'static str {
@@ -112,6 +158,7 @@ pub fn ScopeFields(
     id: &'static str,
 ) -> impl IntoView {
     let client = expect_context::<ApiClient>();
+    let t = i18n::pick(&EN, &FR);
     let targets = LocalResource::new({
         let client = client.clone();
         move || {
@@ -148,7 +195,7 @@ pub fn ScopeFields(
     view! {
         <div class="fields choices">
             <fieldset aria-describedby=error_id("targets") aria-invalid=invalid("targets")>
-                <legend>"Targets " <span class="hint">"(none ticked: every HTTP target)"</span></legend>
+                <legend>{t.targets} <span class="hint">{t.targets_hint}</span></legend>
                 {move || {
                     let mut list = http_targets.get();
                     // A target ticked earlier (a schedule's) and removed
@@ -157,13 +204,13 @@ pub fn ScopeFields(
                         scope.targets.with(|ticked| {
                             for &id in ticked {
                                 if !list.iter().any(|(i, _)| *i == id) {
-                                    list.push((id, format!("target {id} (removed)")));
+                                    list.push((id, (t.removed_target)(id)));
                                 }
                             }
                         });
                     }
                     if list.is_empty() {
-                        return view! { <p class="empty">"No HTTP target."</p> }.into_any();
+                        return view! { <p class="empty">{t.no_target}</p> }.into_any();
                     }
                     list.into_iter()
                         .map(|(id, name)| view! {
@@ -183,7 +230,7 @@ pub fn ScopeFields(
                 <FieldError error=error field="targets" id=error_id("targets") />
             </fieldset>
             <fieldset aria-describedby=error_id("services") aria-invalid=invalid("services")>
-                <legend>"Services " <span class="hint">"(none ticked: every service)"</span></legend>
+                <legend>{t.services} <span class="hint">{t.services_hint}</span></legend>
                 {move || {
                     let mut list = known_services.get();
                     // A service ticked earlier (a schedule's) stays shown
@@ -196,7 +243,7 @@ pub fn ScopeFields(
                         }
                     });
                     if list.is_empty() {
-                        return view! { <p class="empty">"No ingested request in the last 7 days."</p> }.into_any();
+                        return view! { <p class="empty">{t.no_service}</p> }.into_any();
                     }
                     list.into_iter()
                         .map(|service| {
@@ -220,7 +267,7 @@ pub fn ScopeFields(
                 <FieldError error=error field="services" id=error_id("services") />
             </fieldset>
             <fieldset aria-describedby=error_id("sections") aria-invalid=invalid("sections")>
-                <legend>"Sections"</legend>
+                <legend>{t.sections}</legend>
                 {ReportSection::ALL
                     .into_iter()
                     .map(|s| view! {

@@ -17,9 +17,121 @@ use crate::components::form::{Field, Select, aria_invalid};
 use crate::components::pager::Pager;
 use crate::components::report_schedules::ReportSchedules;
 use crate::components::report_scope::{ReportScope, ScopeFields, ScopeLists};
-use crate::format;
 use crate::lists::{action_error, last_answer, refetching_action};
 use crate::live::{LiveHost, furthest, ticker, unix_now_ms};
+use crate::{format, i18n};
+
+#[derive(Debug)]
+struct Text {
+    /// A period's name in the form's choice (its `value` keeps the word).
+    period: fn(Period) -> &'static str,
+    /// A report's status as a person reads it (`data-status` keeps the wire's word).
+    status: fn(ReportStatus) -> &'static str,
+    /// A status with the server's reason for it.
+    status_because: fn(&str, &str) -> String,
+    report_name: fn(i64) -> String,
+    cancel_label: fn(i64) -> String,
+    deleting: &'static str,
+    delete_consequence: &'static str,
+    title: &'static str,
+    subtitle: &'static str,
+    generated: &'static str,
+    no_report: &'static str,
+    col_requested: &'static str,
+    col_period: &'static str,
+    col_status: &'static str,
+    col_requested_by: &'static str,
+    col_size: &'static str,
+    col_download: &'static str,
+    col_actions: &'static str,
+    pages: &'static str,
+    generate_a_report: &'static str,
+    period_field: &'static str,
+    from: &'static str,
+    to: &'static str,
+    generate: &'static str,
+    report_heading: fn(i64) -> String,
+    progress_label: fn(i64) -> String,
+    file_title: fn(&str, &str) -> String,
+}
+
+const EN: Text = Text {
+    period: |p| match p {
+        Period::Day => "Last day",
+        Period::Week => "Last 7 days",
+        Period::Month => "Last 31 days",
+        Period::Custom => "From and to…",
+    },
+    status: ReportStatus::as_str,
+    status_because: |status, e| format!("{status}: {e}"),
+    report_name: |id| format!("report {id}"),
+    cancel_label: |id| format!("Cancel report {id}"),
+    deleting: "deleting",
+    delete_consequence: "Its files are deleted with it",
+    title: "Reports",
+    subtitle: "A period's measurements in one file to send to the team: HTML with charts (prints to PDF), CSV or JSON",
+    generated: "Generated reports",
+    no_report: "No report yet: generate one above.",
+    col_requested: "Requested",
+    col_period: "Period",
+    col_status: "Status",
+    col_requested_by: "Requested by",
+    col_size: "Size",
+    col_download: "Download",
+    col_actions: "Actions",
+    pages: "Report pages",
+    generate_a_report: "Generate a report",
+    period_field: "Period",
+    from: "From",
+    to: "To",
+    generate: "Generate",
+    report_heading: |id| format!("Report {id}"),
+    progress_label: |id| format!("Report {id} progress"),
+    file_title: |format, size| format!("{format} file, {size}"),
+};
+
+const FR: Text = Text {
+    period: |p| match p {
+        Period::Day => "Dernier jour",
+        Period::Week => "7 derniers jours",
+        Period::Month => "31 derniers jours",
+        Period::Custom => "Du… au…",
+    },
+    status: |s| match s {
+        ReportStatus::Queued => "en file d’attente",
+        ReportStatus::Running => "en cours",
+        ReportStatus::Succeeded => "terminé",
+        ReportStatus::Failed => "échoué",
+        ReportStatus::Cancelled => "annulé",
+        ReportStatus::Interrupted => "interrompu",
+    },
+    status_because: |status, e| format!("{status} : {e}"),
+    report_name: |id| format!("rapport {id}"),
+    cancel_label: |id| format!("Annuler le rapport {id}"),
+    // Before `rapport {id}`: "Confirmer la suppression du rapport 3".
+    deleting: "la suppression du",
+    delete_consequence: "Ses fichiers sont supprimés avec lui",
+    title: "Rapports",
+    subtitle: "Les mesures d’une période dans un seul fichier à envoyer à l’équipe : HTML avec graphiques (imprimable en PDF), CSV ou JSON",
+    generated: "Rapports générés",
+    no_report: "Aucun rapport pour l’instant : générez-en un ci-dessus.",
+    col_requested: "Demandé le",
+    col_period: "Période",
+    col_status: "État",
+    col_requested_by: "Demandé par",
+    col_size: "Taille",
+    col_download: "Téléchargement",
+    col_actions: "Actions",
+    pages: "Pages des rapports",
+    generate_a_report: "Générer un rapport",
+    period_field: "Période",
+    from: "Du",
+    to: "Au",
+    generate: "Générer",
+    report_heading: |id| format!("Rapport {id}"),
+    progress_label: |id| format!("Progression du rapport {id}"),
+    file_title: |format, size| format!("Fichier {format}, {size}"),
+};
 
 /// Reports per page of the list.
 const PAGE: u32 = 20;
@@ -47,13 +159,7 @@ impl Period {
     }
 
     pub fn label(self) -> String {
-        match self {
-            Period::Day => "Last day",
-            Period::Week => "Last 7 days",
-            Period::Month => "Last 31 days",
-            Period::Custom => "From and to…",
-        }
-        .to_owned()
+        (i18n::pick(&EN, &FR).period)(self).to_owned()
     }
 
     /// Days ending now; `None` for a custom period.
@@ -102,17 +208,18 @@ pub fn report_request(
 
 /// `running · 40 % · probes of shop`
 pub fn status_text(r: &ReportInfo) -> String {
+    let t = i18n::pick(&EN, &FR);
+    let status = (t.status)(r.status);
     match r.status {
-        ReportStatus::Queued => "queued".into(),
-        ReportStatus::Running => format!("running · {} %", r.progress),
+        ReportStatus::Queued | ReportStatus::Succeeded => status.to_owned(),
+        ReportStatus::Running => format!("{status} · {} %", r.progress),
         ReportStatus::Failed | ReportStatus::Cancelled | ReportStatus::Interrupted => {
             match &r.error {
                 // Not `cancelled: cancelled`.
-                Some(e) if e != r.status.as_str() => format!("{}: {e}", r.status.as_str()),
-                _ => r.status.as_str().to_owned(),
+                Some(e) if e != r.status.as_str() => (t.status_because)(status, e),
+                _ => status.to_owned(),
             }
         }
-        ReportStatus::Succeeded => "succeeded".into(),
     }
 }
 
@@ -186,6 +293,8 @@ impl ReportForm {
 pub fn Reports() -> impl IntoView {
     let client = expect_context::<ApiClient>();
     let live = expect_context::<LiveHost>();
+    let t = i18n::pick(&EN, &FR);
+    let common = i18n::common();
     // Moved by this page's own changes: the list refetches at once.
     let changed = RwSignal::new(0_u32);
     let offset = RwSignal::new(0_u32);
@@ -305,7 +414,7 @@ pub fn Reports() -> impl IntoView {
         let files = Memo::new(move |_| {
             current.with(|r| r.as_ref().map(|r| r.files.clone()).unwrap_or_default())
         });
-        let name = format!("report {id}");
+        let name = (t.report_name)(id);
         view! {
             <tr
                 data-testid="report-row"
@@ -322,17 +431,17 @@ pub fn Reports() -> impl IntoView {
                 </td>
                 <td class="actions">
                     {move || running.get().then(|| view! {
-                        <button type="button" aria-label=format!("Cancel report {id}")
+                        <button type="button" aria-label=(t.cancel_label)(id)
                             disabled=move || cancel.pending().get()
                             on:click=move |_| { cancel.dispatch(id); }>
-                            "Cancel"
+                            {common.cancel}
                         </button>
                     })}
                     <ConfirmButton
-                        verb="Delete"
-                        verbing="deleting"
+                        verb=common.delete
+                        verbing=t.deleting
                         name=name.clone()
-                        consequence="Its files are deleted with it"
+                        consequence=t.delete_consequence
                         on_confirm=Callback::new(move |()| {
                             if active.with_untracked(|a| a.as_ref().is_some_and(|r| r.id == id)) {
                                 active.set(None);
@@ -350,10 +459,8 @@ pub fn Reports() -> impl IntoView {
     view! {
         <section class="page reports-page">
             <header class="page-header">
-                <h1>"Reports"</h1>
-                <p class="subtitle">
-                    "A period's measurements in one file to send to the team: HTML with charts (prints to PDF), CSV or JSON"
-                </p>
+                <h1>{t.title}</h1>
+                <p class="subtitle">{t.subtitle}</p>
             </header>
             <GenerateForm form=form pending=generate.pending() on_generate=Callback::new(move |req| {
                 generate.dispatch(req);
@@ -368,25 +475,25 @@ pub fn Reports() -> impl IntoView {
                 />
             })}
             <section class="reports-list" aria-labelledby="reports-heading">
-                <h2 id="reports-heading">"Generated reports"</h2>
+                <h2 id="reports-heading">{t.generated}</h2>
                 <LoadError fetched=fetched />
                 <ChangeError error=Signal::derive(move || {
                     action_error(cancel).or_else(|| action_error(remove)).or_else(|| download_error.get())
                 }) />
                 <Show
                     when=move || !none_yet.get()
-                    fallback=|| view! { <p class="empty" data-testid="no-report">"No report yet: generate one above."</p> }
+                    fallback=move || view! { <p class="empty" data-testid="no-report">{t.no_report}</p> }
                 >
                     <table class="targets reports">
                         <thead>
                             <tr>
-                                <th scope="col">"Requested"</th>
-                                <th scope="col">"Period"</th>
-                                <th scope="col">"Status"</th>
-                                <th scope="col">"Requested by"</th>
-                                <th scope="col" class="num">"Size"</th>
-                                <th scope="col">"Download"</th>
-                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                <th scope="col">{t.col_requested}</th>
+                                <th scope="col">{t.col_period}</th>
+                                <th scope="col">{t.col_status}</th>
+                                <th scope="col">{t.col_requested_by}</th>
+                                <th scope="col" class="num">{t.col_size}</th>
+                                <th scope="col">{t.col_download}</th>
+                                <th scope="col"><span class="visually-hidden">{t.col_actions}</span></th>
                             </tr>
                         </thead>
                         <tbody>
@@ -400,7 +507,7 @@ pub fn Reports() -> impl IntoView {
                     count=Signal::derive(move || listed.with(Vec::len) as u32)
                     total=total
                     next=next_offset
-                    label="Report pages"
+                    label=t.pages
                     range_testid="reports-range"
                 />
             </section>
@@ -428,13 +535,14 @@ fn GenerateForm(
         }
     };
     let ReportForm { from, to, .. } = form;
+    let t = i18n::pick(&EN, &FR);
 
     view! {
-        <form class="panel new-target report-form" novalidate on:submit=submit aria-label="Generate a report">
-            <h2>"Generate a report"</h2>
+        <form class="panel new-target report-form" novalidate on:submit=submit aria-label=t.generate_a_report>
+            <h2>{t.generate_a_report}</h2>
             <div class="fields">
                 <div class="field">
-                    <Field label="Period">
+                    <Field label=t.period_field>
                         <Select
                             options=Period::ALL.to_vec()
                             value=form.period
@@ -449,11 +557,11 @@ fn GenerateForm(
                     })}
                 </div>
                 {move || custom().then(|| view! {
-                    <Field label="From" error=error field="from" id="report-from-error">
+                    <Field label=t.from error=error field="from" id="report-from-error">
                         <input type="datetime-local" required bind:value=from
                             aria-invalid=invalid("from") aria-describedby="report-from-error" />
                     </Field>
-                    <Field label="To" error=error field="to" id="report-to-error">
+                    <Field label=t.to error=error field="to" id="report-to-error">
                         <input type="datetime-local" required bind:value=to
                             aria-invalid=invalid("to") aria-describedby="report-to-error" />
                     </Field>
@@ -463,7 +571,7 @@ fn GenerateForm(
                 <ScopeFields scope=form.scope error=error id="report" />
             </div>
             <button type="submit" class="primary" disabled=move || pending.get() || !ready.get()>
-                "Generate"
+                {t.generate}
             </button>
             <ChangeError error=unless_field(error, FIELDS) />
         </form>
@@ -480,8 +588,12 @@ fn Progress(
     cancelling: Memo<bool>,
     download_error: RwSignal<Option<ClientError>>,
 ) -> impl IntoView {
+    let t = i18n::pick(&EN, &FR);
+    let cancel = i18n::common().cancel;
     let progress = move || report.with(|r| r.as_ref().map_or(0, |r| r.progress));
     let status = move || report.with(|r| r.as_ref().map_or("queued", |r| r.status.as_str()));
+    let status_shown =
+        move || report.with(|r| (t.status)(r.as_ref().map_or(ReportStatus::Queued, |r| r.status)));
     // Memos: the button and the links are built again only when these
     // change, not at each step of the generation.
     let running =
@@ -494,7 +606,7 @@ fn Progress(
     view! {
         <section class="panel report-progress" aria-labelledby="report-progress-heading"
             data-testid="report-panel" data-report-id=id data-status=status>
-            <h2 id="report-progress-heading">{format!("Report {id}")}</h2>
+            <h2 id="report-progress-heading">{(t.report_heading)(id)}</h2>
             <p class="subtitle">{period}</p>
             <div class="progress-line">
                 <progress
@@ -502,9 +614,9 @@ fn Progress(
                     value=move || progress().to_string()
                     data-value=move || progress().to_string()
                     data-testid="report-progress"
-                    aria-label=format!("Report {id} progress")
+                    aria-label=(t.progress_label)(id)
                 ></progress>
-                <span class="progress-status" data-testid="report-status">{status}</span>
+                <span class="progress-status" data-testid="report-status">{status_shown}</span>
             </div>
             <p class="progress-step" data-testid="report-step" aria-live="polite">
                 {move || report.with(|r| r.as_ref().map(step_text).unwrap_or_default())}
@@ -514,7 +626,7 @@ fn Progress(
                 {move || running.get().then(|| view! {
                     <button type="button" class="danger" disabled=move || cancelling.get()
                         on:click=move |_| on_cancel.run(())>
-                        "Cancel"
+                        {cancel}
                     </button>
                 })}
                 {move || (!running.get()).then(|| view! {
@@ -535,6 +647,7 @@ fn Downloads(
     error: RwSignal<Option<ClientError>>,
 ) -> impl IntoView {
     let client = expect_context::<ApiClient>();
+    let t = i18n::pick(&EN, &FR);
     move || {
         files
             .get()
@@ -543,11 +656,8 @@ fn Downloads(
                 let client = client.clone();
                 let url = client.report_download_url(id, file.format);
                 let name = format!("vigie-report-{id}.{}", file.format.as_str());
-                let title = format!(
-                    "{} file, {}",
-                    format_label(file.format),
-                    format::bytes(file.bytes as f64)
-                );
+                let title =
+                    (t.file_title)(format_label(file.format), &format::bytes(file.bytes as f64));
                 let click = {
                     let (url, name) = (url.clone(), name.clone());
                     move |ev: leptos::ev::MouseEvent| {
@@ -680,5 +790,20 @@ mod tests {
             period_text(&info(ReportStatus::Queued)),
             "2024-04-30 14:03:22 – 2024-05-01 14:03:22"
         );
+    }
+
+    #[test]
+    fn reports_read_in_french() {
+        crate::i18n::set_current(crate::i18n::Lang::Fr);
+        let running = status_text(&info(ReportStatus::Running));
+        let failed = status_text(&ReportInfo {
+            error: Some("disk full".into()),
+            ..info(ReportStatus::Failed)
+        });
+        let label = Period::Week.label();
+        crate::i18n::set_current(crate::i18n::Lang::En);
+        assert_eq!(running, "en cours · 40 %");
+        assert_eq!(failed, "échoué : disk full");
+        assert_eq!(label, "7 derniers jours");
     }
 }
