@@ -208,6 +208,8 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     );
     // Any other path under /api/ is a JSON 404: the one route left out on purpose.
     assert!(routed.remove("/api/{*rest}"), "the API's 404 route");
+    // The dashboard's config.json, served beside its static files (not API).
+    assert!(routed.remove("/config.json"), "the dashboard's config.json");
     assert_eq!(routed, served, "router paths vs route table");
 
     // 3. Each served path answers exactly the table's methods: a method it
