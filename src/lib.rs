@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod lists;
 pub mod live;
 pub mod pages;
+pub mod routes;
 pub mod theme;
 
 use leptos::prelude::*;
@@ -20,15 +21,8 @@ use crate::api::ApiClient;
 use crate::components::header::Header;
 use crate::components::sign_in::SignIn;
 use crate::live::LiveHost;
-use crate::pages::alert_rules::AlertRules;
-use crate::pages::alerts::Alerts;
-use crate::pages::endpoints::Endpoints;
 use crate::pages::not_found::NotFound;
 use crate::pages::overview::Overview;
-use crate::pages::recommendations::Recommendations;
-use crate::pages::reports::Reports;
-use crate::pages::scaling::Scaling;
-use crate::pages::targets::Targets;
 
 /// The path the app is served under, from `<base href>` (Trunk's public URL),
 /// without its trailing slash: `""` at a server's root, `"/vigie"` under a prefix.
@@ -371,6 +365,7 @@ fn Shell(client: ApiClient, token_epoch: RwSignal<u64>) -> impl IntoView {
     };
     provide_context(session);
     provide_context(LiveHost::start(client));
+    routes::prefetch_when_idle();
     let locale = expect_context::<i18n::Locale>();
     view! {
         <Router base=base_path()>
@@ -390,13 +385,13 @@ fn Shell(client: ApiClient, token_epoch: RwSignal<u64>) -> impl IntoView {
                     <main>
                         <Routes fallback=NotFound>
                             <Route path=path!("/") view=Overview />
-                            <Route path=path!("/targets") view=Targets />
-                            <Route path=path!("/endpoints") view=Endpoints />
-                            <Route path=path!("/alerts") view=Alerts />
-                            <Route path=path!("/alerts/rules") view=AlertRules />
-                            <Route path=path!("/scaling") view=Scaling />
-                            <Route path=path!("/reports") view=Reports />
-                            <Route path=path!("/recommendations") view=Recommendations />
+                            <Route path=path!("/targets") view=routes::targets />
+                            <Route path=path!("/endpoints") view=routes::endpoints />
+                            <Route path=path!("/alerts") view=routes::alerts />
+                            <Route path=path!("/alerts/rules") view=routes::alert_rules />
+                            <Route path=path!("/scaling") view=routes::scaling />
+                            <Route path=path!("/reports") view=routes::reports />
+                            <Route path=path!("/recommendations") view=routes::recommendations />
                         </Routes>
                     </main>
                     <BridgeDiagnostics />

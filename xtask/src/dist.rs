@@ -1,4 +1,4 @@
-//! Building the dashboard's release bundle (Trunk), reporting its size,
+//! Building the dashboard's release bundle ([`crate::web`]), reporting its size,
 //! `cargo xtask dist` (a folder for a CDN) and `cargo xtask run`.
 
 use std::io::Write;
@@ -9,7 +9,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use crate::cmd::{self, Result, step};
-use crate::tools;
+use crate::web;
 use vigie_api::{DashboardConfig, Range};
 
 /// Bytes of one bundle file: raw, gzip level 9, brotli quality 11 (what a CDN serves).
@@ -104,9 +104,9 @@ pub fn print_sizes(sizes: &[FileSize]) {
     );
 }
 
-/// Builds the dashboard with `trunk build --release --offline` into dist/.
+/// Builds the dashboard into dist/ (see [`crate::web`]).
 pub fn build() -> Result<PathBuf> {
-    build_into(&dist_dir(), "/")
+    build_into(&dist_dir(), "/").map(|b| b.dir)
 }
 
 /// The path the end-to-end tests serve a second build under (nginx, with
@@ -114,38 +114,30 @@ pub fn build() -> Result<PathBuf> {
 pub const E2E_PUBLIC_URL: &str = "/tools/vigie/";
 
 /// The build for [`E2E_PUBLIC_URL`], in `target/cdn-e2e`.
-pub fn build_for_e2e_path() -> Result<PathBuf> {
+pub fn build_for_e2e_path() -> Result<web::Bundle> {
     build_into(&cmd::root().join("target").join("cdn-e2e"), E2E_PUBLIC_URL)
 }
 
-/// `trunk build --release --offline` into `dir`, served under `public_url`;
-/// then the `.gz` and `.br` of each asset.
-fn build_into(dir: &Path, public_url: &str) -> Result<PathBuf> {
-    tools::ensure_build_tools()?;
-    // Trunk's --offline makes cargo offline too: fetch the crates first.
-    cmd::run(cmd::cargo().args(["fetch", "--quiet"]))?;
+/// The release bundle in `dir`, served under `public_url`.
+pub fn build_into(dir: &Path, public_url: &str) -> Result<web::Bundle> {
     step(&format!(
-        "building the dashboard (trunk build --release) into {} for {public_url}",
+        "building the dashboard into {} for {public_url}",
         dir.display()
     ));
-    let started = std::time::Instant::now();
+    web::build(dir, public_url)
+}
+
+/// `cargo xtask serve`: `trunk serve` (development; Trunk.toml proxies the
+/// API to a vigie-server on 127.0.0.1:8080), installing Trunk first if needed.
+pub fn trunk_serve(args: &[String]) -> Result {
+    crate::tools::ensure_trunk()?;
     cmd::run(
         Command::new("trunk")
-            .args([
-                "build",
-                "--release",
-                "--offline",
-                "--public-url",
-                public_url,
-            ])
-            .arg("--dist")
-            .arg(dir)
+            .arg("serve")
+            .args(args)
             .current_dir(cmd::root())
-            .env("PATH", tools::path_with_npm_bin()),
-    )?;
-    println!("built in {:.0} s", started.elapsed().as_secs_f64());
-    print_sizes(&compress_bundle(dir)?);
-    Ok(dir.to_owned())
+            .env("PATH", crate::tools::path_with_npm_bin()),
+    )
 }
 
 /// What `cargo xtask dist` was asked for: where the build is served and
@@ -257,7 +249,7 @@ pub fn origin_of(url: &str) -> Option<String> {
 /// for it (the same CSP as it sends itself).
 pub fn cdn(args: &[String]) -> Result {
     let args = CdnArgs::parse(args)?;
-    let dir = build_into(&args.out, &args.public_url)?;
+    let dir = build_into(&args.out, &args.public_url)?.dir;
     let config = serde_json::to_string_pretty(&args.config).map_err(|e| e.to_string())? + "\n";
     let path = dir.join("config.json");
     std::fs::write(&path, config).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -8,6 +8,8 @@
 //!   nginx, written to BENCHMARKS.md (`--smoke`: one short run of each;
 //!   `VIGIE_BENCH_SERVER_BIN=…` measures another vigie-server build).
 //! - `cargo xtask setup`: only install what `run` and `test` need.
+//! - `cargo xtask serve [trunk flags]`: development: `trunk serve` (one
+//!   unsplit module, rebuilt on change), Trunk installed on first use.
 //! - `cargo xtask e2e [Playwright filters]`: only the end-to-end tests, or
 //!   the files and `-g` patterns given, against fresh builds.
 //! - `cargo xtask dist [--public-url /path/] [--out DIR] [--api-base URL]
@@ -22,10 +24,11 @@ mod dist;
 mod serve;
 mod test;
 mod tools;
+mod web;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <run [-- server flags] | test | setup | bench [--smoke] | e2e [filters] | dist [flags: cargo xtask dist --help]>";
+const USAGE: &str = "usage: cargo xtask <run [-- server flags] | test | setup | serve [trunk flags] | bench [--smoke] | e2e [filters] | dist [flags: cargo xtask dist --help]>";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args.collect::<Vec<_>>()),
         Some("e2e") => test::e2e_only(&args.collect::<Vec<_>>()),
         Some("dist") => dist::cdn(&args.collect::<Vec<_>>()),
+        Some("serve") => dist::trunk_serve(&args.collect::<Vec<_>>()),
         Some("setup") => tools::ensure_build_tools().and_then(|()| tools::ensure_test_packages()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::cmd::{self, Counts, Result, step};
 use crate::serve::{self, Background, free_port};
-use crate::{bench, dist, tools};
+use crate::{bench, dist, tools, web};
 
 pub fn run() -> Result {
     let started = Instant::now();
@@ -67,6 +67,20 @@ fn pipeline(counts: &mut Counts) -> Result {
         "warnings",
     ]))?;
 
+    step("clippy, wasm32, the split build (one chunk per page)");
+    cmd::run(cmd::cargo().args([
+        "clippy",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "vigie",
+        "--features",
+        "split",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
     step("native tests");
     let (c, result) = cmd::run_counting(cmd::cargo().args(["test", "--workspace"]));
     *counts += c;
@@ -84,6 +98,9 @@ fn pipeline(counts: &mut Counts) -> Result {
 
     let dist = dist::build()?;
     let cdn = dist::build_for_e2e_path()?;
+    check_bundle(&dist, &cdn)?;
+    counts.passed += 1;
+    let cdn = cdn.dir;
     let server = dist::build_server("dev")?;
 
     step("end-to-end tests (Playwright) against the real server and release build");
@@ -99,12 +116,61 @@ fn pipeline(counts: &mut Counts) -> Result {
     Ok(())
 }
 
+/// The bundle's own checks: the first load within its budget, and the two
+/// builds (for `/` and for [`dist::E2E_PUBLIC_URL`]) identical but for
+/// `index.html`: the same sources give the same names and bytes.
+fn check_bundle(root: &Path, other: &web::Bundle) -> Result {
+    step("the bundle: first-load budget and a deterministic build");
+    let first = other.first_load_brotli();
+    if first > web::FIRST_LOAD_BUDGET {
+        return Err(format!(
+            "the first load is {first} bytes brotli, over its budget of {} ({})",
+            web::FIRST_LOAD_BUDGET,
+            other.first_load.join(", ")
+        ));
+    }
+    if other.chunks.is_empty() {
+        return Err("the build has no page chunk: the split did not happen".into());
+    }
+    let listing = |dir: &Path| -> Result<Vec<(String, Vec<u8>)>> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+            let entry = entry.map_err(|e| e.to_string())?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name != "index.html" {
+                let bytes = std::fs::read(entry.path()).map_err(|e| e.to_string())?;
+                files.push((name, bytes));
+            }
+        }
+        files.sort();
+        Ok(files)
+    };
+    let (a, b) = (listing(root)?, listing(&other.dir)?);
+    let names = |l: &[(String, Vec<u8>)]| l.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    if names(&a) != names(&b) {
+        return Err(format!(
+            "two builds of the same sources differ in their files: {:?} and {:?}",
+            names(&a),
+            names(&b)
+        ));
+    }
+    if let Some((name, _)) = a.iter().zip(&b).find(|(x, y)| x.1 != y.1).map(|p| p.0) {
+        return Err(format!("two builds of the same sources differ in {name}"));
+    }
+    println!(
+        "first load {first} bytes brotli (budget {}); {} files identical in both builds",
+        web::FIRST_LOAD_BUDGET,
+        a.len()
+    );
+    Ok(())
+}
+
 /// `cargo xtask e2e [files or -g patterns]`: only the end-to-end tests, or
 /// some of them (Playwright's own filters), against fresh builds.
 pub fn e2e_only(filters: &[String]) -> Result<()> {
     tools::ensure_test_packages()?;
     let dist = dist::build()?;
-    let cdn = dist::build_for_e2e_path()?;
+    let cdn = dist::build_for_e2e_path()?.dir;
     let server = dist::build_server("dev")?;
     let c = end2end(&server, &dist, &cdn, filters)?;
     println!("{} passed, {} failed", c.passed, c.failed);

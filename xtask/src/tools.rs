@@ -1,5 +1,5 @@
 //! Installs what the build and the tests need when it is missing, at the
-//! versions known to work (see README): the wasm target, Trunk,
+//! versions known to work (see README): the wasm target,
 //! wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen, wasm-opt from npm's
 //! `binaryen` together with Playwright, and Debian's Chromium and ChromeDriver.
 //! Every check is cheap, so a second run installs nothing.
@@ -100,10 +100,16 @@ fn npm_tools() -> Result {
     )
 }
 
+/// Trunk, for `cargo xtask serve` (development) only: the release build
+/// does not use it.
+pub fn ensure_trunk() -> Result {
+    ensure_build_tools()?;
+    cargo_install("trunk", "trunk", TRUNK_VERSION, true, 13)
+}
+
 /// What building the dashboard needs.
 pub fn ensure_build_tools() -> Result {
     wasm_target()?;
-    cargo_install("trunk", "trunk", TRUNK_VERSION, true, 7)?;
     // Without --locked: the registry lacks a pinned dependency of some releases.
     let bindgen = locked_version("wasm-bindgen")?;
     cargo_install("wasm-bindgen", "wasm-bindgen-cli", &bindgen, false, 2)?;

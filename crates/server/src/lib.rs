@@ -445,6 +445,7 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         )
         .fallback_service(web::static_files(&state.config().static_dir))
         .layer(axum::middleware::from_fn(web::cache_headers))
+        .layer(axum::middleware::from_fn(web::missing_asset_is_404))
         .layer(CompressionLayer::new());
 
     let mut router = api.merge(files).with_state(state.clone());

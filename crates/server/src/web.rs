@@ -2,7 +2,8 @@
 //! (`vigie-3f2a…_bg.wasm`), so those are cached for a year; `index.html` and
 //! `config.json` are revalidated on every load so that a new release or a new
 //! config takes effect at once. Unknown paths get `index.html` so that the
-//! router's deep links work on reload. The build writes `.br` and `.gz`
+//! router's deep links work on reload, except asset names (`.wasm`, `.js`…),
+//! which get a 404. The build writes `.br` and `.gz`
 //! beside each asset (`cargo xtask dist`), served as they are to browsers that
 //! accept them: the largest file, the wasm, costs no compression per request.
 
@@ -72,6 +73,34 @@ pub fn is_hashed_asset(path: &str) -> bool {
         .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// A file name with one of these extensions is an asset, never a page.
+const ASSET_EXTENSIONS: [&str; 9] = [
+    "wasm", "js", "css", "svg", "json", "map", "ico", "png", "woff2",
+];
+
+/// True when `path` names an asset by its extension (`/split_reports-….wasm`).
+pub fn is_asset_path(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.rsplit_once('.')
+        .is_some_and(|(_, ext)| ASSET_EXTENSIONS.contains(&ext))
+}
+
+/// An asset that is not there is a 404, not `index.html`: a page chunk
+/// removed by a deployment must fail to load as such (the dashboard then
+/// offers a retry), not be parsed as HTML.
+pub async fn missing_asset_is_404(request: Request, next: Next) -> Response {
+    let asset = is_asset_path(request.uri().path());
+    let response = next.run(request).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if asset && html {
+        return (axum::http::StatusCode::NOT_FOUND, "no such file\n").into_response();
+    }
+    response
+}
+
 /// Sets `Cache-Control` on static answers (see the module docs).
 pub async fn cache_headers(request: Request, next: Next) -> Response {
     let immutable = is_hashed_asset(request.uri().path());
@@ -136,6 +165,13 @@ mod tests {
         assert!(is_hashed_asset("/vigie-0123456789abcdef.js"));
         assert!(is_hashed_asset("/main-0123456789ABCDEF.css"));
         assert!(!is_hashed_asset("/index.html"));
+        assert!(is_asset_path(
+            "/tools/vigie/split_reports_page-0123456789abcdef.wasm"
+        ));
+        assert!(is_asset_path("/__wasm_split-0123456789abcdef.js"));
+        assert!(!is_asset_path("/alerts/rules"));
+        assert!(!is_asset_path("/reports"));
+        assert!(!is_asset_path("/"));
         assert!(!is_hashed_asset("/config.json"));
         assert!(!is_hashed_asset("/"));
         assert!(!is_hashed_asset("/vigie-0123.js"));

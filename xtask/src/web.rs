@@ -1,0 +1,477 @@
+//! The dashboard's release build, one wasm chunk per page, without Trunk:
+//!
+//! 1. `cargo build --release --target wasm32-unknown-unknown --features
+//!    split`, linked with `--emit-relocs` (the splitter needs the
+//!    relocations), in its own target directory;
+//! 2. the splitter (`wasm_split_cli_support`) cuts the module at the split
+//!    points of `src/routes.rs`: a main module, one `split_*` module per page
+//!    and `chunk_*` modules for code several pages share, and writes the
+//!    JavaScript loader the main module imports them through;
+//! 3. `wasm-bindgen --target web --keep-lld-exports` on the main module only
+//!    (the loader reads the linker's exports from the running instance);
+//! 4. `wasm-opt -Oz` on every module;
+//! 5. `index.html` from the repository's (the one `trunk serve` reads: its
+//!    `data-trunk` links are replaced by the hashed files, with SRI), the
+//!    stylesheet, the icon and `config.json`;
+//! 6. `.gz` and `.br` beside each asset.
+//!
+//! Every file but `index.html` and `config.json` is named
+//! `<name>-<16 hex>`: the modules and the loader by the hash of the
+//! compiled wasm (they only work together), the stylesheet and icon by
+//! their own contents. The same sources give the same names and bytes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use base64::Engine;
+use sha2::{Digest, Sha256, Sha384};
+
+use crate::cmd::{self, Result, step};
+use crate::dist::{FileSize, compress_bundle, print_sizes};
+use crate::tools;
+
+/// What a build wrote: the folder, its files' sizes, and which of them the
+/// first page load fetches.
+#[derive(Debug)]
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub sizes: Vec<FileSize>,
+    /// File names fetched before the first page shows (`index.html`'s
+    /// script, module, stylesheet, and the loader the script imports).
+    pub first_load: Vec<String>,
+    /// The page modules (`split_*`) and the shared ones (`chunk_*`).
+    pub chunks: Vec<String>,
+}
+
+impl Bundle {
+    fn brotli_of(&self, names: &[String]) -> u64 {
+        self.sizes
+            .iter()
+            .filter(|s| names.contains(&s.name))
+            .map(|s| s.brotli)
+            .sum()
+    }
+
+    /// Brotli bytes of what the first load fetches.
+    pub fn first_load_brotli(&self) -> u64 {
+        self.brotli_of(&self.first_load)
+    }
+
+    /// Brotli bytes of all page and shared chunks.
+    pub fn chunks_brotli(&self) -> u64 {
+        self.brotli_of(&self.chunks)
+    }
+
+    /// The largest chunk: name and brotli bytes.
+    pub fn largest_chunk(&self) -> Option<(&str, u64)> {
+        self.sizes
+            .iter()
+            .filter(|s| self.chunks.contains(&s.name))
+            .max_by_key(|s| s.brotli)
+            .map(|s| (s.name.as_str(), s.brotli))
+    }
+}
+
+/// The first load's budget, brotli bytes (`cargo xtask test` fails past it).
+pub const FIRST_LOAD_BUDGET: u64 = 200_000;
+
+fn target_dir() -> PathBuf {
+    cmd::root().join("target").join("web")
+}
+
+/// 16 hex digits of SHA-256.
+fn short_hash(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `sha384-…`, as `integrity=` wants it.
+fn sri(bytes: &[u8]) -> String {
+    format!(
+        "sha384-{}",
+        base64::engine::general_purpose::STANDARD.encode(Sha384::digest(bytes))
+    )
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result {
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Prints how long a step took.
+fn timed<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let started = Instant::now();
+    let out = f()?;
+    println!("{what}: {:.1} s", started.elapsed().as_secs_f64());
+    Ok(out)
+}
+
+/// Step 1: the wasm as cargo links it.
+pub fn compile() -> Result<PathBuf> {
+    step(
+        "compiling the dashboard (cargo build --release --target wasm32-unknown-unknown --features split)",
+    );
+    timed("compiled", || {
+        cmd::run(
+            cmd::cargo()
+                .args([
+                    "build",
+                    "--release",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--package",
+                    "vigie",
+                    "--bin",
+                    "vigie",
+                    "--features",
+                    "split",
+                ])
+                .env("CARGO_TARGET_DIR", target_dir())
+                // Only for this target: the build scripts stay as they are.
+                .env(
+                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+                    "-Clink-args=--emit-relocs",
+                ),
+        )
+    })?;
+    Ok(target_dir().join("wasm32-unknown-unknown/release/vigie.wasm"))
+}
+
+/// Builds the dashboard into `dir` (emptied first) for `public_url`.
+pub fn build(dir: &Path, public_url: &str) -> Result<Bundle> {
+    tools::ensure_build_tools()?;
+    let started = Instant::now();
+    let wasm = compile()?;
+    let bundle = package(&wasm, dir, public_url)?;
+    println!(
+        "dashboard built in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    print_sizes(&bundle.sizes);
+    print_split_summary(&bundle);
+    Ok(bundle)
+}
+
+pub fn print_split_summary(b: &Bundle) {
+    let kb = |n: u64| format!("{:.1} KB", n as f64 / 1000.0);
+    println!(
+        "first load (brotli): {} of {} budget; {} chunks, {} in all{}",
+        kb(b.first_load_brotli()),
+        kb(FIRST_LOAD_BUDGET),
+        b.chunks.len(),
+        kb(b.chunks_brotli()),
+        b.largest_chunk()
+            .map(|(n, s)| format!(", largest {n} {}", kb(s)))
+            .unwrap_or_default()
+    );
+}
+
+/// Steps 2 to 6 on the wasm cargo linked.
+pub fn package(cargo_wasm: &Path, dir: &Path, public_url: &str) -> Result<Bundle> {
+    let input = read(cargo_wasm)?;
+    let hash = short_hash(&input);
+    let work = target_dir().join("split");
+    for d in [&work, dir] {
+        let _ = std::fs::remove_dir_all(d);
+        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    let main_js = format!("vigie-{hash}.js");
+    let main_wasm = format!("vigie-{hash}_bg.wasm");
+    let loader = format!("__wasm_split-{hash}.js");
+
+    step("splitting the wasm at the pages' split points");
+    let split_dir = work.join("out");
+    let main_split = work.join("main.wasm");
+    let link_name = format!("./{loader}");
+    let main_module = format!("./{main_js}");
+    let split = timed("split", || {
+        let mut o = wasm_split_cli_support::Options::new(&input);
+        o.output_dir = &split_dir;
+        o.main_out_path = &main_split;
+        o.link_name = &link_name;
+        o.main_module = &main_module;
+        wasm_split_cli_support::transform(o).map_err(|e| format!("wasm split: {e:#}"))
+    })?;
+
+    step("wasm-bindgen on the main module");
+    let bg = work.join("bg");
+    timed("bindgen", || {
+        cmd::run(
+            Command::new("wasm-bindgen")
+                .args([
+                    "--target",
+                    "web",
+                    "--keep-lld-exports",
+                    "--no-demangle",
+                    "--no-typescript",
+                    "--out-name",
+                ])
+                .arg(format!("vigie-{hash}"))
+                .arg("--out-dir")
+                .arg(&bg)
+                .arg(&main_split),
+        )
+    })?;
+    copy(&bg.join(&main_js), &dir.join(&main_js))?;
+    if bg.join("snippets").exists() {
+        return Err("wasm-bindgen wrote snippets/: the build does not copy them yet".into());
+    }
+
+    // The chunks, renamed with the build hash, and the loader pointing at them.
+    let mut loader_js = String::from_utf8(read(&split_dir.join(&loader))?)
+        .map_err(|_| "the split loader is not UTF-8".to_owned())?;
+    let mut chunks = Vec::new();
+    let mut modules: Vec<PathBuf> = split
+        .split_modules
+        .iter()
+        .map(|p| split_dir.join(p))
+        .collect();
+    modules.sort();
+    for path in &modules {
+        let file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| format!("odd chunk path {}", path.display()))?;
+        let stem = file.trim_end_matches(".wasm");
+        let named = format!("{stem}-{hash}.wasm");
+        let before = format!("\"./{file}\"");
+        if !loader_js.contains(&before) {
+            return Err(format!("the split loader does not name {file}"));
+        }
+        loader_js = loader_js.replace(&before, &format!("\"./{named}\""));
+        copy(path, &dir.join(&named))?;
+        chunks.push(named);
+    }
+    write(&dir.join(&loader), loader_js.as_bytes())?;
+
+    step(&format!("wasm-opt -Oz on {} modules", chunks.len() + 1));
+    let mut optimise: Vec<(PathBuf, PathBuf)> = vec![(bg.join(&main_wasm), dir.join(&main_wasm))];
+    optimise.extend(chunks.iter().map(|c| (dir.join(c), dir.join(c))));
+    timed("wasm-opt", || wasm_opt_all(&optimise))?;
+
+    let css = hashed_copy(&cmd::root().join("style/main.css"), dir, "main", "css")?;
+    let icon = hashed_copy(
+        &cmd::root().join("public/favicon.svg"),
+        dir,
+        "favicon",
+        "svg",
+    )?;
+    copy(
+        &cmd::root().join("public/config.json"),
+        &dir.join("config.json"),
+    )?;
+
+    let template = String::from_utf8(read(&cmd::root().join("index.html"))?)
+        .map_err(|_| "index.html is not UTF-8".to_owned())?;
+    let files = Files {
+        public_url,
+        main_js: &main_js,
+        main_js_sri: &sri(&read(&dir.join(&main_js))?),
+        main_wasm: &main_wasm,
+        main_wasm_sri: &sri(&read(&dir.join(&main_wasm))?),
+        loader: &loader,
+        css: &css,
+        css_sri: &sri(&read(&dir.join(&css))?),
+        icon: &icon,
+    };
+    write(
+        &dir.join("index.html"),
+        index_html(&template, &files)?.as_bytes(),
+    )?;
+
+    let sizes = compress_bundle(dir)?;
+    Ok(Bundle {
+        dir: dir.to_owned(),
+        sizes,
+        first_load: vec![main_js, main_wasm, loader, css],
+        chunks,
+    })
+}
+
+fn copy(from: &Path, to: &Path) -> Result {
+    std::fs::copy(from, to)
+        .map(drop)
+        .map_err(|e| format!("copy {} to {}: {e}", from.display(), to.display()))
+}
+
+/// Copies `from` into `dir` as `<stem>-<hash of its bytes>.<ext>`; returns the name.
+fn hashed_copy(from: &Path, dir: &Path, stem: &str, ext: &str) -> Result<String> {
+    let bytes = read(from)?;
+    let name = format!("{stem}-{}.{ext}", short_hash(&bytes));
+    write(&dir.join(&name), &bytes)?;
+    Ok(name)
+}
+
+/// `wasm-opt -Oz` on each (input, output), two at a time (the machine's cores).
+fn wasm_opt_all(jobs: &[(PathBuf, PathBuf)]) -> Result {
+    let wasm_opt = tools::npm_dir().join("node_modules/.bin/wasm-opt");
+    let mut queue = jobs.iter();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let queue = std::sync::Mutex::new(&mut queue);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| -> Result {
+                    loop {
+                        let job = queue.lock().map_err(|_| "wasm-opt queue")?.next();
+                        let Some((input, output)) = job else {
+                            return Ok(());
+                        };
+                        let out = Command::new(&wasm_opt)
+                            .args([
+                                "-Oz",
+                                "--enable-bulk-memory",
+                                "--enable-nontrapping-float-to-int",
+                                "--enable-sign-ext",
+                                "--enable-mutable-globals",
+                                "--enable-reference-types",
+                                "--enable-multivalue",
+                            ])
+                            .arg(input)
+                            .arg("-o")
+                            .arg(output)
+                            .output()
+                            .map_err(|e| format!("cannot start {}: {e}", wasm_opt.display()))?;
+                        if !out.status.success() {
+                            return Err(format!(
+                                "wasm-opt {} failed: {}",
+                                input.display(),
+                                String::from_utf8_lossy(&out.stderr)
+                            ));
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err("wasm-opt worker panicked".into()))
+            })
+            .collect::<Result<Vec<()>>>()
+            .map(drop)
+    })
+}
+
+/// The names `index.html` refers to.
+struct Files<'a> {
+    public_url: &'a str,
+    main_js: &'a str,
+    main_js_sri: &'a str,
+    main_wasm: &'a str,
+    main_wasm_sri: &'a str,
+    loader: &'a str,
+    css: &'a str,
+    css_sri: &'a str,
+    icon: &'a str,
+}
+
+/// `index.html` from the repository's: each `data-trunk` line replaced by
+/// what the build made. The start-up script imports the main module and
+/// instantiates the wasm (fetched in parallel through the preload links).
+fn index_html(template: &str, f: &Files<'_>) -> Result<String> {
+    let pu = f.public_url;
+    let mut out = String::new();
+    let mut seen = [false; 5];
+    for line in template.lines() {
+        let indent = &line[..line.len() - line.trim_start().len()];
+        let l = line.trim();
+        let replaced = if l.starts_with("<base data-trunk-public-url") {
+            seen[0] = true;
+            format!("<base href=\"{pu}\" />")
+        } else if l.starts_with("<link data-trunk rel=\"rust\"") {
+            seen[1] = true;
+            [
+                format!("<link rel=\"modulepreload\" href=\"{pu}{}\" crossorigin=\"anonymous\" integrity=\"{}\" />", f.main_js, f.main_js_sri),
+                format!("<link rel=\"modulepreload\" href=\"{pu}{}\" crossorigin=\"anonymous\" />", f.loader),
+                format!("<link rel=\"preload\" href=\"{pu}{}\" as=\"fetch\" type=\"application/wasm\" crossorigin=\"anonymous\" integrity=\"{}\" />", f.main_wasm, f.main_wasm_sri),
+                format!("<link rel=\"preload\" href=\"{pu}config.json\" as=\"fetch\" crossorigin=\"anonymous\" />"),
+                format!(
+                    "<script type=\"module\">import init from '{pu}{}';await init({{ module_or_path: '{pu}{}' }});</script>",
+                    f.main_js, f.main_wasm
+                ),
+            ]
+            .join(&format!("\n{indent}"))
+        } else if l.starts_with("<link data-trunk rel=\"css\"") {
+            seen[2] = true;
+            format!(
+                "<link rel=\"stylesheet\" href=\"{pu}{}\" integrity=\"{}\" />",
+                f.css, f.css_sri
+            )
+        } else if l.starts_with("<link data-trunk rel=\"copy-file\"") {
+            seen[3] = true;
+            continue;
+        } else if l.starts_with("<link data-trunk rel=\"icon\"") {
+            seen[4] = true;
+            format!("<link rel=\"icon\" href=\"{pu}{}\" />", f.icon)
+        } else if l.contains("data-trunk") {
+            return Err(format!("index.html: the build does not know `{l}`"));
+        } else {
+            l.to_owned()
+        };
+        out.push_str(indent);
+        out.push_str(&replaced);
+        out.push('\n');
+    }
+    if seen.contains(&false) {
+        return Err("index.html lacks one of the base, rust, css, copy-file and icon lines".into());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_html_names_the_built_files_under_the_public_url() {
+        let template = std::fs::read_to_string(cmd::root().join("index.html")).expect("index");
+        let files = Files {
+            public_url: "/tools/vigie/",
+            main_js: "vigie-0123456789abcdef.js",
+            main_js_sri: "sha384-js",
+            main_wasm: "vigie-0123456789abcdef_bg.wasm",
+            main_wasm_sri: "sha384-wasm",
+            loader: "__wasm_split-0123456789abcdef.js",
+            css: "main-fedcba9876543210.css",
+            css_sri: "sha384-css",
+            icon: "favicon-0011223344556677.svg",
+        };
+        let html = index_html(&template, &files).expect("html");
+        assert!(!html.contains("data-trunk"), "{html}");
+        assert!(html.contains("<base href=\"/tools/vigie/\" />"), "{html}");
+        assert!(html.contains(
+            "import init from '/tools/vigie/vigie-0123456789abcdef.js';await init({ module_or_path: '/tools/vigie/vigie-0123456789abcdef_bg.wasm' });"
+        ), "{html}");
+        assert!(
+            html.contains(
+                "href=\"/tools/vigie/main-fedcba9876543210.css\" integrity=\"sha384-css\""
+            )
+        );
+        assert!(html.contains("href=\"/tools/vigie/__wasm_split-0123456789abcdef.js\""));
+        assert!(html.contains("href=\"/tools/vigie/config.json\" as=\"fetch\""));
+        assert!(html.contains("rel=\"icon\" href=\"/tools/vigie/favicon-0011223344556677.svg\""));
+        // One inline script, as the server's CSP hashes it.
+        assert_eq!(html.matches("<script").count(), 1);
+        assert!(index_html("<link data-trunk rel=\"sass\" href=\"x\" />", &files).is_err());
+        assert!(index_html("<html></html>", &files).is_err());
+    }
+
+    #[test]
+    fn hashes_and_integrity_are_the_standard_ones() {
+        // printf abc | sha256sum ; printf abc | openssl dgst -sha384 -binary | base64
+        assert_eq!(short_hash(b"abc"), "ba7816bf8f01cfea");
+        assert_eq!(
+            sri(b"abc"),
+            "sha384-ywB1P0WjXou1oD1pmsZQBycsMqsO3tFjGotgWkP/W+2AhgcroefMI1i67KE0yCWn"
+        );
+    }
+}
