@@ -100,21 +100,28 @@ enum Load {
 fn LazyPage(load: fn() -> PageFuture) -> impl IntoView {
     let state = RwSignal::new(Load::Loading);
     let page = StoredValue::new_local(None::<AnyView>);
+    // The page's component body runs inside the chunk once it is loaded:
+    // its signals and contexts belong to this component, also when the load
+    // was started by the Retry button's click.
+    let owner = Owner::current().unwrap_or_default();
     let attempt = move || {
         state.set(Load::Loading);
-        // Scoped: the page's component body runs inside the chunk, and its
-        // signals and contexts belong to this component.
-        leptos::task::spawn_local_scoped_with_cancellation(async move {
-            match load().await {
-                Ok(view) => {
-                    page.set_value(Some(view));
-                    state.set(Load::Ready);
+        owner.with(|| {
+            leptos::task::spawn_local_scoped(async move {
+                // The page may be gone by then (navigated away): `try_`.
+                match load().await {
+                    Ok(view) => {
+                        page.try_set_value(Some(view));
+                        state.try_set(Load::Ready);
+                    }
+                    Err(ChunkLoadError) => {
+                        state.try_set(Load::Failed);
+                    }
                 }
-                Err(ChunkLoadError) => state.set(Load::Failed),
-            }
+            });
         });
     };
-    attempt();
+    attempt.clone()();
     move || match state.get() {
         // Nothing for the first instants: a chunk from cache is there
         // within a frame, and a flash of "Loading" would be noise.
@@ -125,11 +132,12 @@ fn LazyPage(load: fn() -> PageFuture) -> impl IntoView {
             .unwrap_or_else(|| ().into_any()),
         Load::Failed => {
             let t = t();
+            let attempt = attempt.clone();
             view! {
                 <section class="chunk-error" role="alert">
                     <h1>{t.title}</h1>
                     <p>{t.body}</p>
-                    <button type="button" class="primary" on:click=move |_| attempt()>
+                    <button type="button" class="primary" on:click=move |_| attempt.clone()()>
                         {t.retry}
                     </button>
                 </section>

@@ -64,4 +64,13 @@ test('served under a sub-path by nginx, a deep link loads, reloads and navigates
   expect(await cspViolations(page)).toEqual([]);
   expect(errors).toEqual([]);
   expect(await context.cookies()).toEqual([]);
+
+  // The page chunks came from under the path too, with their wasm type;
+  // one the deployment does not have is a 404, not index.html.
+  const chunk = local.find((u) => /\/split_alert_rules_page-[0-9a-f]{16}\.wasm$/.test(u));
+  expect(chunk, local.join('\n')).toBeDefined();
+  const served = await page.request.get(chunk!);
+  expect(served.headers()['content-type']).toBe('application/wasm');
+  const gone = await page.request.get(`${cdnOrigin}${PREFIX}split_reports_page-0123456789abcdef.wasm`);
+  expect(gone.status()).toBe(404);
 });

@@ -106,7 +106,7 @@ const FR: Text = Text {
         ScheduleFrequency::Weekly => format!("chaque semaine à {at}"),
     },
     // French writes the day in lower case within a sentence.
-    weekly_on: |day, at| format!("chaque semaine le {} à {at}", day.to_lowercase()),
+    weekly_on: |day, at| format!("chaque semaine le {} à {at}", day.to_ascii_lowercase()),
     last_report: |at, report| format!("{at} · rapport {report}"),
     never: "jamais",
     enabled_label: |name| format!("{name} activée"),

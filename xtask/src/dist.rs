@@ -9,7 +9,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use crate::cmd::{self, Result, step};
-use crate::web;
+use crate::{tools, web};
 use vigie_api::{DashboardConfig, Range};
 
 /// Bytes of one bundle file: raw, gzip level 9, brotli quality 11 (what a CDN serves).
@@ -105,8 +105,8 @@ pub fn print_sizes(sizes: &[FileSize]) {
 }
 
 /// Builds the dashboard into dist/ (see [`crate::web`]).
-pub fn build() -> Result<PathBuf> {
-    build_into(&dist_dir(), "/").map(|b| b.dir)
+pub fn build() -> Result<web::Bundle> {
+    build_into(&dist_dir(), "/")
 }
 
 /// The path the end-to-end tests serve a second build under (nginx, with
@@ -312,8 +312,24 @@ fn build_server_target(profile: &str, example: Option<&str>) -> Result<PathBuf> 
 
 /// `cargo xtask run`: build everything, then run the server in the foreground.
 pub fn run(server_args: Vec<String>) -> Result {
-    let dist = build()?;
-    let bin = build_server("server")?;
+    // The server builds beside the dashboard: on 2 cores each build's
+    // single-threaded stretches (the wasm's LTO link, wasm-opt's tail) leave
+    // a core to the other.
+    tools::ensure_build_tools()?;
+    let started = std::time::Instant::now();
+    let (dist, bin) = std::thread::scope(|s| {
+        let server = s.spawn(|| build_server("server"));
+        let dist = build();
+        let bin = server
+            .join()
+            .unwrap_or_else(|_| Err("the server build panicked".into()));
+        (dist, bin)
+    });
+    let (dist, bin) = (dist?.dir, bin?);
+    println!(
+        "dashboard and server built in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     let mut server = Command::new(bin);
     server.current_dir(cmd::root()).args(&server_args);
     if std::env::var_os("VIGIE_STATIC_DIR").is_none() {

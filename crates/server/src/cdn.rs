@@ -137,8 +137,10 @@ impl CdnFiles {
              {}\
              \x20   # Deep links (a reload on a sub-page) get index.html.\n\
              \x20   try_files $uri $uri/ {prefix}index.html;\n\
-             \x20   # Content-hashed names never change: cached for a year.\n\
+             \x20   # Content-hashed names never change: cached for a year. One that\n\
+             \x20   # is not there (a page chunk of an older deployment) is a 404.\n\
              \x20   location ~ \"-[0-9a-fA-F]{{16}}(_bg)?\\.(wasm|js|css|svg)$\" {{\n\
+             \x20       try_files $uri =404;\n\
              {}\
              \x20   }}\n\
              }}\n",
@@ -272,6 +274,8 @@ mod tests {
             conf.contains("try_files $uri $uri/ /tools/vigie/index.html;"),
             "{conf}"
         );
+        // A hashed name that is not there is a 404, not index.html.
+        assert!(conf.contains("        try_files $uri =404;"), "{conf}");
         // nginx drops the outer add_header lines inside a nested location:
         // the policy is repeated there.
         assert_eq!(

@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use crate::cmd::{self, Result, step};
 use crate::serve::{self, free_port};
+use crate::web::Bundle;
 use crate::{dist, tools};
 use report::Report;
 
@@ -84,16 +85,17 @@ pub fn run(args: &[String]) -> Result {
         _ => return Err("usage: cargo xtask bench [--smoke]".into()),
     };
     tools::ensure_bench_packages()?;
-    let dist = dist::build()?;
-    bench(smoke, &dist)
+    let bundle = dist::build()?;
+    bench(smoke, &bundle)
 }
 
 /// The smoke run inside `cargo xtask test`, on the bundle it already built.
-pub fn smoke(dist: &Path) -> Result {
-    bench(true, dist)
+pub fn smoke(bundle: &Bundle) -> Result {
+    bench(true, bundle)
 }
 
-fn bench(smoke: bool, dist: &Path) -> Result {
+fn bench(smoke: bool, bundle: &Bundle) -> Result {
+    let dist = bundle.dir.as_path();
     let plan = Plan::new(smoke);
     let started = Instant::now();
     // The server as users run it; the smoke run takes the debug build the
@@ -118,7 +120,7 @@ fn bench(smoke: bool, dist: &Path) -> Result {
         load_bin.as_deref().unwrap_or(&server_bin),
         load_bin.is_some(),
     );
-    report.bundle(&dist::compress_bundle(dist)?);
+    report.bundle(bundle);
 
     let mut port = free_port()?;
     let data = load::bench_dir().join("data");
