@@ -169,7 +169,7 @@ run(async () => {
       'read back from each drawn canvas. WebAssembly fetch and instantiation (await init()) and the uPlot ' +
       'module import are excluded, as is making the data; uPlot gets x in seconds. warm: full redraws ' +
       'from the same data in an already drawn page (Vigie draw; uPlot redraw(true, true)). ' +
-      'Legend and cursor off, no points drawn; uPlot lines 1 px wide (Vigie draws 1.5 CSS px, rounded to 2). inked_px: pixels of the drawn canvases that ' +
+      'Legend and cursor off, no points drawn; lines 1 CSS px wide in both (Vigie: `vigie_charts::LINE_WIDTH` times the device pixel ratio, at least 1 device px; uPlot: width 1). inked_px: pixels of the drawn canvases that ' +
       'are neither transparent nor background after the cold draw (both of Vigie\'s canvases), to compare ' +
       'what each library drew. vigie.cold_set_data: the set_data part of Vigie\'s cold time.',
   };

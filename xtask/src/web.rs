@@ -403,7 +403,7 @@ fn index_html(template: &str, f: &Files<'_>) -> Result<String> {
                 format!("<link rel=\"preload\" href=\"{pu}{}\" as=\"fetch\" type=\"application/wasm\" crossorigin=\"anonymous\" integrity=\"{}\" />", f.main_wasm, f.main_wasm_sri),
                 format!("<link rel=\"preload\" href=\"{pu}config.json\" as=\"fetch\" crossorigin=\"anonymous\" />"),
                 format!(
-                    "<script type=\"module\">import init from '{pu}{}';await init({{ module_or_path: '{pu}{}' }});</script>",
+                    "<script type=\"module\">import init from '{pu}{}';const wasm = await init({{ module_or_path: '{pu}{}' }});dispatchEvent(new CustomEvent('vigie:started', {{ detail: {{ wasm }} }}));</script>",
                     f.main_js, f.main_wasm
                 ),
             ]
@@ -457,7 +457,7 @@ mod tests {
         assert!(!html.contains("data-trunk"), "{html}");
         assert!(html.contains("<base href=\"/tools/vigie/\" />"), "{html}");
         assert!(html.contains(
-            "import init from '/tools/vigie/vigie-0123456789abcdef.js';await init({ module_or_path: '/tools/vigie/vigie-0123456789abcdef_bg.wasm' });"
+            "import init from '/tools/vigie/vigie-0123456789abcdef.js';const wasm = await init({ module_or_path: '/tools/vigie/vigie-0123456789abcdef_bg.wasm' });dispatchEvent(new CustomEvent('vigie:started', { detail: { wasm } }));"
         ), "{html}");
         assert!(
             html.contains(

@@ -28,6 +28,36 @@ pub fn metrics_query() -> String {
     )
 }
 
+/// Reads back what [`ingest`] wrote: each service's figures and endpoints
+/// over the last 24 h through the API, so that the memory measured next
+/// includes what serving the data costs, not only storing it. Returns the
+/// number of requests made (each answered 200).
+pub fn read_back(port: u16) -> Result<usize> {
+    let mut conn = Connection::open(port).map_err(|e| format!("read-back: {e}"))?;
+    let mut made = 0;
+    for t in 0..TARGETS {
+        for path in [
+            format!(
+                "{}/?source=requests&service=svc-{t:02}&range=24h&points=1440",
+                paths::METRICS
+            ),
+            format!("{}/?service=svc-{t:02}&range=24h", paths::ENDPOINTS),
+        ] {
+            let (status, body) = conn
+                .request("GET", &path, &[], &[])
+                .map_err(|e| format!("read-back {path}: {e}"))?;
+            if status != 200 {
+                return Err(format!(
+                    "read-back {path}: {status} {}",
+                    String::from_utf8_lossy(&body)
+                ));
+            }
+            made += 1;
+        }
+    }
+    Ok(made)
+}
+
 #[derive(Debug)]
 pub struct Ingest {
     pub records: usize,
@@ -354,14 +384,65 @@ pub const WRK_THREADS: u32 = 2;
 
 /// One wrk run against `url`, checking that no request failed.
 pub fn wrk(url: &str, seconds: u32) -> Result<WrkRun> {
-    let out = Command::new("wrk")
-        .args([
-            &format!("-t{WRK_THREADS}"),
-            &format!("-c{WRK_CONNECTIONS}"),
-            &format!("-d{seconds}s"),
-            "--latency",
-            url,
-        ])
+    wrk_with(url, seconds, None)
+}
+
+/// The `metrics/` queries the wrk benchmark takes turns over: every
+/// service, four ranges and three point counts, as the dashboard asks them.
+pub fn varied_queries() -> Vec<String> {
+    let mut out = Vec::new();
+    for t in 0..TARGETS {
+        for range in ["5m", "1h", "6h", "24h"] {
+            for points in [120, 300, 600] {
+                out.push(format!(
+                    "{}/?source=requests&service=svc-{t:02}&range={range}&points={points}",
+                    paths::METRICS
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The Lua script that makes wrk request `paths` in turn (each thread
+/// starting at its own place in the list).
+fn paths_script(paths: &[String]) -> String {
+    let list: Vec<String> = paths.iter().map(|p| format!("  {p:?},")).collect();
+    format!(
+        "-- Written by cargo xtask bench: {} paths requested in turn.\n\
+         local paths = {{\n{}\n}}\n\
+         local i = math.random(#paths)\n\
+         request = function()\n\
+         \x20 i = i % #paths + 1\n\
+         \x20 return wrk.format(\"GET\", paths[i])\n\
+         end\n",
+        paths.len(),
+        list.join("\n")
+    )
+}
+
+/// One wrk run on `base` (`http://127.0.0.1:port`) taking turns over `paths`.
+pub fn wrk_over(base: &str, paths: &[String], seconds: u32) -> Result<WrkRun> {
+    let script = bench_dir().join("wrk-paths.lua");
+    std::fs::create_dir_all(bench_dir()).map_err(|e| e.to_string())?;
+    std::fs::write(&script, paths_script(paths))
+        .map_err(|e| format!("{}: {e}", script.display()))?;
+    wrk_with(base, seconds, Some(&script))
+}
+
+fn wrk_with(url: &str, seconds: u32, script: Option<&Path>) -> Result<WrkRun> {
+    let mut c = Command::new("wrk");
+    c.args([
+        &format!("-t{WRK_THREADS}"),
+        &format!("-c{WRK_CONNECTIONS}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+    ]);
+    if let Some(script) = script {
+        c.arg("-s").arg(script);
+    }
+    let out = c
+        .arg(url)
         .output()
         .map_err(|e| format!("cannot run wrk: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -372,6 +453,37 @@ pub fn wrk(url: &str, seconds: u32) -> Result<WrkRun> {
         return Err(format!("wrk on {url}: {}", line.trim()));
     }
     parse_wrk(&text).ok_or_else(|| format!("cannot read wrk's output: {text}"))
+}
+
+/// Time of `n` `metrics/` requests that the response cache cannot answer
+/// (each query asked for the first time: another service, range or point
+/// count), one after the other on one keep-alive connection, ms.
+pub fn uncached(port: u16, n: usize) -> Result<Stats> {
+    let mut conn = Connection::open(port).map_err(|e| format!("uncached: {e}"))?;
+    let ranges = ["5m", "15m", "1h", "6h", "24h"];
+    let mut times = Vec::with_capacity(n);
+    for k in 0..n {
+        // Point counts the varied set does not use, distinct per request.
+        let points = 1000 + k / (TARGETS * ranges.len());
+        let path = format!(
+            "{}/?source=requests&service=svc-{:02}&range={}&points={points}",
+            paths::METRICS,
+            k % TARGETS,
+            ranges[(k / TARGETS) % ranges.len()]
+        );
+        let started = Instant::now();
+        let (status, body) = conn
+            .request("GET", &path, &[], &[])
+            .map_err(|e| format!("{path}: {e}"))?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        if status != 200 {
+            return Err(format!(
+                "{path}: {status} {}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+    }
+    Stats::of(&times).ok_or_else(|| "no uncached request".into())
 }
 
 /// The query asked under concurrent writes: the overview's default (probe
@@ -610,6 +722,22 @@ fn join_senders<T, C: FromIterator<Result<T>>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_varied_queries_are_distinct_and_scripted_for_wrk() {
+        let q = varied_queries();
+        assert_eq!(q.len(), TARGETS * 4 * 3);
+        assert_eq!(
+            q.iter().collect::<std::collections::HashSet<_>>().len(),
+            q.len()
+        );
+        let script = paths_script(&q[..2]);
+        assert!(script.contains(&format!("  {:?},", q[1])), "{script}");
+        assert!(
+            script.contains("return wrk.format(\"GET\", paths[i])"),
+            "{script}"
+        );
+    }
 
     #[test]
     fn reads_wrk_output() {

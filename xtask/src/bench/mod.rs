@@ -134,6 +134,7 @@ fn bench(smoke: bool, bundle: &Bundle) -> Result {
 
     step("ingest: batches of 1,000 records, 20 targets");
     let ingest = load::ingest(port, plan.ingest_hours, now_ms())?;
+    load::read_back(port)?;
     let (rss, peak) = load::rss(server.pid())?;
     report.ingest(&ingest, plan.ingest_hours, rss, peak);
 
@@ -327,16 +328,37 @@ fn api_vs_nginx(port: u16, plan: &Plan, report: &mut Report) -> Result<Vec<load:
             String::from_utf8_lossy(&body)
         ));
     }
+    // First the answers the cache cannot give: each query asked once.
+    let uncached = load::uncached(port, if plan.wrk_rounds == 1 { 100 } else { 400 })?;
+    // Then wrk taking turns over the dashboard's queries, each asked once
+    // beforehand, so that the figure is the cached answer of many queries.
+    let queries = load::varied_queries();
+    for q in &queries {
+        match serve::get(port, q) {
+            Some((200, _)) => {}
+            other => return Err(format!("GET {q}: {:?}", other.map(|o| o.0))),
+        }
+    }
     let (nginx, nginx_url) = load::nginx(&load::bench_dir().join("nginx"), &body)?;
-    let vigie_url = format!("http://127.0.0.1:{port}{query}");
+    let base = format!("http://127.0.0.1:{port}");
     let (mut vigie_runs, mut nginx_runs) = (Vec::new(), Vec::new());
     // Alternate, so that a noisy neighbour hits both alike.
     for _ in 0..plan.wrk_rounds {
-        vigie_runs.push(load::wrk(&vigie_url, plan.wrk_seconds)?);
+        vigie_runs.push(load::wrk_over(&base, &queries, plan.wrk_seconds)?);
         nginx_runs.push(load::wrk(&nginx_url, plan.wrk_seconds)?);
     }
     drop(nginx);
-    report.api(&query, body.len(), points, &vigie_runs, &nginx_runs);
+    report.api(
+        &report::ApiRun {
+            query: &query,
+            bytes: body.len(),
+            points,
+            queries: queries.len(),
+            uncached,
+        },
+        &vigie_runs,
+        &nginx_runs,
+    );
     Ok(vigie_runs)
 }
 

@@ -22,6 +22,8 @@ const BUNDLE_BROTLI: u64 = 200_000;
 const FIRST_CHART_MS: f64 = 300.0;
 const TICK_MEDIAN_MS: f64 = 2.0;
 const TICK_P99_MS: f64 = 8.0;
+/// Updates the tick figures are taken over, at least: enough for a p99.
+const TICK_MIN_UPDATES: usize = 300;
 const API_RATIO: f64 = 0.8;
 const API_P99_MS: f64 = 5.0;
 /// p99 of `GET metrics/` under concurrent writes, against the quiet run's.
@@ -42,6 +44,19 @@ struct Row {
     measured: String,
     budget: String,
     within: Option<bool>,
+}
+
+/// What one API benchmark measured, beside its wrk runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiRun<'a> {
+    /// The query whose bytes nginx serves.
+    pub query: &'a str,
+    pub bytes: usize,
+    pub points: usize,
+    /// How many different queries wrk took turns over.
+    pub queries: usize,
+    /// Queries asked for the first time, ms.
+    pub uncached: Stats,
 }
 
 #[derive(Debug)]
@@ -197,7 +212,7 @@ impl Report {
         );
         self.row(
             &format!(
-                "server RSS after ingesting {hours} h of 1 s data × {} targets",
+                "server RSS after ingesting {hours} h of 1 s data × {} targets and reading each back (24 h)",
                 load::TARGETS
             ),
             format!("{} (peak {})", mb(rss), mb(peak)),
@@ -308,14 +323,14 @@ impl Report {
         ));
     }
 
-    pub fn api(
-        &mut self,
-        query: &str,
-        bytes: usize,
-        points: usize,
-        vigie: &[WrkRun],
-        nginx: &[WrkRun],
-    ) {
+    pub fn api(&mut self, run: &ApiRun<'_>, vigie: &[WrkRun], nginx: &[WrkRun]) {
+        let ApiRun {
+            query,
+            bytes,
+            points,
+            queries,
+            uncached,
+        } = *run;
         let rps =
             |runs: &[WrkRun]| Stats::of(&runs.iter().map(|r| r.requests_per_s).collect::<Vec<_>>());
         let p99 = |runs: &[WrkRun]| Stats::of(&runs.iter().map(|r| r.p99_ms).collect::<Vec<_>>());
@@ -332,7 +347,7 @@ impl Report {
             .collect();
         let ratio = Stats::of(&ratios).unwrap_or(v);
         self.row(
-            "GET metrics/ throughput, Vigie / nginx",
+            &format!("GET metrics/ throughput over {queries} queries (cached), Vigie / nginx"),
             format!(
                 "{} ({} vs {} req/s)",
                 ratio.show("×"),
@@ -343,16 +358,25 @@ impl Report {
             Some(ratio.median >= API_RATIO),
         );
         self.row(
-            "GET metrics/ p99 latency",
+            &format!("GET metrics/ p99 latency over {queries} queries (cached)"),
             vp.show(" ms"),
             "≤ 5 ms",
             Some(vp.median <= API_P99_MS),
         );
+        self.row(
+            "GET metrics/ uncached (first time asked), one at a time",
+            format!("{}, {}", uncached.show(" ms"), uncached.show_p99(" ms")),
+            "measured",
+            None,
+        );
         self.details.push(format!(
-            "### API latency and throughput\n\n`wrk -t{} -c{} --latency` on `GET {query}` ({points} points, {bytes} bytes of JSON, over 1 h of ingested data), alternating with nginx (Debian's, 2 workers) serving the same bytes as a static file, {} rounds.\n\n| server | requests/s | p99 |\n|---|---|---|\n| Vigie | {} | {} |\n| nginx | {} | {} |\n",
+            "### API latency and throughput\n\n`wrk -t{} -c{} --latency` taking turns over {queries} `GET metrics/` queries (20 services × ranges 5m, 1h, 6h, 24h × 120, 300 and 600 points, each asked once before, so answered from the response cache), alternating with nginx (Debian's, 2 workers) serving the bytes of `GET {query}` ({points} points, {bytes} bytes of JSON, over 1 h of ingested data) as a static file, {} rounds. Uncached: {} queries never asked before (another service, range or point count each), one after the other on one connection: {}, {}.\n\n| server | requests/s | p99 |\n|---|---|---|\n| Vigie | {} | {} |\n| nginx | {} | {} |\n",
             load::WRK_THREADS,
             load::WRK_CONNECTIONS,
             vigie.len(),
+            uncached.n,
+            uncached.show(" ms"),
+            uncached.show_p99(" ms"),
             v.show(""),
             vp.show(" ms"),
             n.show(""),
@@ -464,23 +488,35 @@ impl Report {
 
     pub fn live(&mut self, v: &Value) -> Result {
         let tick = stats_at(v, &["tick_ms"])?;
+        // A p99 over fewer updates is the maximum, not a p99: the budget
+        // is not met by too short a trace.
         self.row(
             "live tick, main-thread time per update",
-            format!("{}, p99 {} ms", tick.show(" ms"), num(tick.p99)),
-            "≤ 2 ms median, ≤ 8 ms p99",
-            Some(tick.median <= TICK_MEDIAN_MS && tick.p99 <= TICK_P99_MS),
+            format!("{}, {}", tick.show(" ms"), tick.show_p99(" ms")),
+            "≤ 2 ms median, ≤ 8 ms p99 (n ≥ 300)",
+            Some(
+                tick.median <= TICK_MEDIAN_MS
+                    && tick.p99 <= TICK_P99_MS
+                    && tick.n >= TICK_MIN_UPDATES,
+            ),
         );
         let m = &v["memory"];
         let field = |when: &str, k: &str| m[when][k].as_f64();
-        let (Some(h0), Some(h1), Some(n0), Some(n1), Some(s0), Some(s1)) = (
+        let (Some(h0), Some(h1), Some(n0), Some(n1), Some(s0), Some(s1), Some(w0), Some(w1)) = (
             field("early", "js_heap_bytes"),
             field("late", "js_heap_bytes"),
             field("early", "dom_nodes"),
             field("late", "dom_nodes"),
             field("early", "seconds"),
             field("late", "seconds"),
+            // The Rust heap lives in the wasm memory: without it the
+            // verdict would miss a leak on the Rust side.
+            field("early", "wasm_memory_bytes"),
+            field("late", "wasm_memory_bytes"),
         ) else {
-            return Err(format!("live.mjs gave no memory figures: {m}"));
+            return Err(format!(
+                "live.mjs gave no memory figures (JS heap, DOM nodes and wasm memory): {m}"
+            ));
         };
         self.row(
             &format!(
@@ -489,19 +525,21 @@ impl Report {
                 num(s0)
             ),
             format!(
-                "JS heap {} → {}, DOM nodes {} → {}",
+                "JS heap {} → {}, wasm memory {} → {}, DOM nodes {} → {}",
                 mb(h0 as u64),
                 mb(h1 as u64),
+                mb(w0 as u64),
+                mb(w1 as u64),
                 n0,
                 n1
             ),
-            "no growth beyond noise (heap 10 %, nodes 5 %)",
-            Some(h1 <= h0 * HEAP_NOISE && n1 <= n0 * NODES_NOISE),
+            "no growth beyond noise (heaps 10 %, nodes 5 %)",
+            Some(h1 <= h0 * HEAP_NOISE && w1 <= w0 * HEAP_NOISE && n1 <= n0 * NODES_NOISE),
         );
         let mut d = format!(
-            "### Live updates\n\nThe overview page with its charts, updated by the server's event stream (a host sample every second, a probe result every second). Main-thread time per update, from a Chromium trace (every top-level task from the event's dispatch to the next update, frames included): {}, p99 {} ms{}.\n\nMemory after a forced garbage collection (WebAssembly memory never shrinks: it is the high-water mark of the app's heap):\n\n| after | JS heap | wasm memory | DOM nodes | listeners |\n|---|---|---|---|---|\n",
+            "### Live updates\n\nThe overview page with its charts, updated by the server's event stream (a host sample every second, a probe result every second). Main-thread time per update, from a Chromium trace (every top-level task from the event's dispatch to the next update, frames included): {}, {}{}.\n\nMemory after a forced garbage collection (WebAssembly memory never shrinks: it is the high-water mark of the app's heap):\n\n| after | JS heap | wasm memory | DOM nodes | listeners |\n|---|---|---|---|---|\n",
             tick.show(" ms"),
-            num(tick.p99),
+            tick.show_p99(" ms"),
             Stats::from_json(&v["tick_cpu_ms"])
                 .map(|c| format!("; CPU time of the same tasks {}", c.show(" ms")))
                 .unwrap_or_default(),
@@ -689,15 +727,33 @@ mod tests {
         assert_eq!(r.rows[3].within, Some(false));
         r.rows.clear();
         let live = serde_json::json!({
-            "tick_ms": {"median": 1.0, "p99": 9.0, "min": 0.5, "max": 9.0, "n": 60},
-            "memory": {"early": {"seconds": 30, "js_heap_bytes": 1e6, "dom_nodes": 100},
-                       "late": {"seconds": 300, "js_heap_bytes": 1.05e6, "dom_nodes": 100}}
+            "tick_ms": {"median": 1.0, "p99": 9.0, "min": 0.5, "max": 9.0, "n": 320},
+            "memory": {"early": {"seconds": 30, "js_heap_bytes": 1e6, "dom_nodes": 100, "wasm_memory_bytes": 2e6},
+                       "late": {"seconds": 300, "js_heap_bytes": 1.05e6, "dom_nodes": 100, "wasm_memory_bytes": 2.1e6}}
         });
         r.live(&live).expect("live");
         // p99 over 8 ms misses the tick budget; the heap within 10 % is noise.
         assert_eq!(r.rows[0].within, Some(false));
         assert_eq!(r.rows[1].within, Some(true));
         assert!(r.markdown("m", 1.0).contains("✗ over"));
+        // Within on every figure, but too few updates for a p99; and the
+        // wasm memory growing past the noise fails the memory verdict.
+        r.rows.clear();
+        let mut v = live.clone();
+        v["tick_ms"] =
+            serde_json::json!({"median": 1.0, "p99": 5.0, "min": 0.5, "max": 5.0, "n": 60});
+        v["memory"]["late"]["wasm_memory_bytes"] = serde_json::json!(3e6);
+        r.live(&v).expect("live");
+        assert_eq!(r.rows[0].within, Some(false));
+        assert!(
+            r.rows[0].measured.contains("max 5.00 ms (n=60"),
+            "{}",
+            r.rows[0].measured
+        );
+        assert_eq!(r.rows[1].within, Some(false));
+        let mut v = live.clone();
+        v["memory"]["late"]["wasm_memory_bytes"] = serde_json::Value::Null;
+        assert!(r.live(&v).is_err());
     }
 
     #[test]

@@ -52,6 +52,20 @@ impl Stats {
         })
     }
 
+    /// The p99 with its sample count: `p99 7.36 ms (n=320)`; under 100
+    /// samples the nearest-rank p99 is the maximum, and is called that.
+    pub fn show_p99(&self, unit: &str) -> String {
+        if self.n < 100 {
+            format!(
+                "max {}{unit} (n={}: too few samples for a p99)",
+                num(self.max),
+                self.n
+            )
+        } else {
+            format!("p99 {}{unit} (n={})", num(self.p99), self.n)
+        }
+    }
+
     /// `12.3 (10.1–15.0, n=10)` with `unit` after the median.
     pub fn show(&self, unit: &str) -> String {
         format!(
@@ -61,6 +75,26 @@ impl Stats {
             num(self.max),
             self.n
         )
+    }
+}
+
+#[cfg(test)]
+mod p99_tests {
+    use super::*;
+
+    #[test]
+    fn a_p99_is_only_called_so_over_100_samples() {
+        let few: Vec<f64> = (1..=60).map(f64::from).collect();
+        assert_eq!(
+            Stats::of(&few).expect("stats").show_p99(" ms"),
+            "max 60.0 ms (n=60: too few samples for a p99)"
+        );
+        // Nearest rank over 1..=300: the 297th value.
+        let many: Vec<f64> = (1..=300).map(f64::from).collect();
+        assert_eq!(
+            Stats::of(&many).expect("stats").show_p99(" ms"),
+            "p99 297 ms (n=300)"
+        );
     }
 }
 
