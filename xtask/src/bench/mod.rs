@@ -331,7 +331,8 @@ fn api_vs_nginx(port: u16, plan: &Plan, report: &mut Report) -> Result<Vec<load:
     // First the answers the cache cannot give: each query asked once.
     let uncached = load::uncached(port, if plan.wrk_rounds == 1 { 100 } else { 400 })?;
     // Then wrk taking turns over the dashboard's queries, each asked once
-    // beforehand, so that the figure is the cached answer of many queries.
+    // beforehand: the figure mixes computed and cached answers, as many
+    // dashboards on different targets and ranges would.
     let queries = load::varied_queries();
     for q in &queries {
         match serve::get(port, q) {
