@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
+use serde::Deserialize;
 use vigie_api::{
     AlertState, BridgeEvent, HostSample, Instances, MonitoringState, ReportInfo, ReportStatus,
     ScalingOutcome, SystemResources,
@@ -43,8 +44,10 @@ pub struct LiveHost {
     /// value of `scaling_seen` they came with: newer than a status fetched
     /// before that value.
     pub instances_pushed: RwSignal<HashMap<i64, (u64, Instances)>>,
-    /// The furthest state pushed of each report (see [`furthest`]).
-    pub reports_pushed: RwSignal<HashMap<i64, ReportInfo>>,
+    /// The furthest state pushed of each report (see [`furthest`]), as the
+    /// JSON of a `ReportInfo`: the reports page decodes it ([`pushed_report`]),
+    /// so the first download does not carry its decoder.
+    pub reports_pushed: RwSignal<HashMap<i64, serde_json::Value>>,
     /// Reports queued or ended as pushed, plus one each time the stream
     /// comes back after being refused: what the list of reports refetches
     /// on (not each step of a generation, which the rows merge themselves).
@@ -90,11 +93,11 @@ pub fn newest(a: Option<MonitoringState>, b: Option<MonitoringState>) -> Option<
 
 /// How far along a report's generation is, to order two states of it:
 /// queued, then running by progress, then ended.
-fn stage(r: &ReportInfo) -> (u8, u8) {
-    match r.status {
-        ReportStatus::Queued => (0, r.progress),
-        ReportStatus::Running => (1, r.progress),
-        _ => (2, r.progress),
+fn stage(status: ReportStatus, progress: u8) -> (u8, u8) {
+    match status {
+        ReportStatus::Queued => (0, progress),
+        ReportStatus::Running => (1, progress),
+        _ => (2, progress),
     }
 }
 
@@ -102,10 +105,43 @@ fn stage(r: &ReportInfo) -> (u8, u8) {
 /// answer to a request, a pushed event, a list fetched before or after):
 /// a generation only moves forward.
 pub fn furthest(a: Option<ReportInfo>, b: Option<ReportInfo>) -> Option<ReportInfo> {
+    let at = |r: &ReportInfo| stage(r.status, r.progress);
     match (a, b) {
-        (Some(a), Some(b)) => Some(if stage(&b) >= stage(&a) { b } else { a }),
+        (Some(a), Some(b)) => Some(if at(&b) >= at(&a) { b } else { a }),
         (a, b) => a.or(b),
     }
+}
+
+/// What the shell reads of a pushed report.
+#[derive(Debug, Deserialize)]
+struct ReportHead {
+    id: i64,
+    status: ReportStatus,
+    progress: u8,
+}
+
+fn head(json: &serde_json::Value) -> Option<ReportHead> {
+    ReportHead::deserialize(json).ok()
+}
+
+/// Keeps `json` (a pushed `ReportInfo`) unless `pushed` holds a later
+/// state of the same report (see [`furthest`]).
+fn keep_furthest(pushed: &mut HashMap<i64, serde_json::Value>, json: serde_json::Value) {
+    let Some(new) = head(&json) else { return };
+    let later = pushed
+        .get(&new.id)
+        .and_then(head)
+        .is_none_or(|held| stage(new.status, new.progress) >= stage(held.status, held.progress));
+    if later {
+        pushed.insert(new.id, json);
+    }
+}
+
+/// The furthest pushed state of report `id`, decoded.
+pub fn pushed_report(live: &LiveHost, id: i64) -> Option<ReportInfo> {
+    live.reports_pushed
+        .with(|m| m.get(&id).map(ReportInfo::deserialize))
+        .and_then(Result::ok)
 }
 
 /// A counter that goes up every `period` while the calling component lives:
@@ -177,7 +213,7 @@ impl LiveHost {
         let alerts_seen = RwSignal::new(0_u64);
         let scaling_seen = RwSignal::new(0_u64);
         let instances_pushed = RwSignal::new(HashMap::new());
-        let reports_pushed = RwSignal::new(HashMap::<i64, ReportInfo>::new());
+        let reports_pushed = RwSignal::new(HashMap::<i64, serde_json::Value>::new());
         let reports_seen = RwSignal::new(0_u64);
 
         let stream = LiveStream::connect(
@@ -200,7 +236,8 @@ impl LiveHost {
                     alerts_seen.update(|n| *n += 1);
                 }),
                 on_scaling: Box::new(move |action| {
-                    let name = if action.outcome == ScalingOutcome::Running {
+                    let outcome = action.get("outcome").map(ScalingOutcome::deserialize);
+                    let name = if matches!(outcome, Some(Ok(ScalingOutcome::Running))) {
                         BridgeEvent::ScalingRequested
                     } else {
                         BridgeEvent::ScalingCompleted
@@ -216,17 +253,16 @@ impl LiveHost {
                     });
                 }),
                 on_report: Box::new(move |info| {
-                    if info.status == ReportStatus::Succeeded {
+                    let Some(status) = head(&info).map(|h| h.status) else {
+                        web_sys::console::warn_1(&"bad report event".into());
+                        return;
+                    };
+                    if status == ReportStatus::Succeeded {
                         bridge::event(BridgeEvent::ReportReady, &info);
                     }
                     // New in the list, or ended (its files now listed).
-                    let listed = info.status != ReportStatus::Running;
-                    reports_pushed.update(|m| {
-                        let held = m.remove(&info.id);
-                        if let Some(r) = furthest(held, Some(info)) {
-                            m.insert(r.id, r);
-                        }
-                    });
+                    let listed = status != ReportStatus::Running;
+                    reports_pushed.update(|m| keep_furthest(m, info));
                     if listed {
                         reports_seen.update(|n| *n += 1);
                     }
@@ -376,6 +412,26 @@ mod tests {
             Some((ReportStatus::Queued, 0))
         );
         assert_eq!(at(furthest(None, None)), None);
+    }
+
+    #[test]
+    fn a_pushed_report_is_kept_as_json_and_only_moves_forward() {
+        let json = |status, progress| serde_json::to_value(report(status, progress)).expect("json");
+        let mut pushed = HashMap::new();
+        keep_furthest(&mut pushed, json(ReportStatus::Running, 50));
+        keep_furthest(&mut pushed, json(ReportStatus::Queued, 0));
+        assert_eq!(pushed[&1]["progress"], 50);
+        keep_furthest(&mut pushed, json(ReportStatus::Succeeded, 100));
+        assert_eq!(pushed[&1]["status"], "succeeded");
+        // What the reports page reads back: the whole report, decoded.
+        let back = ReportInfo::deserialize(&pushed[&1]).expect("decoded");
+        assert_eq!(
+            (back.status, back.progress, back.requested_by.as_str()),
+            (ReportStatus::Succeeded, 100, "local")
+        );
+        // Not a report: nothing kept.
+        keep_furthest(&mut pushed, serde_json::json!({"id": 2}));
+        assert_eq!(pushed.len(), 1);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use vigie_api::{
     ALERT_EVENT, Alert, HostSample, INSTANCES_EVENT, InstancesEvent, MONITORING_EVENT,
     MonitoringState, PROBE_EVENT, ProbeResult, REPORT_DELETED_EVENT, REPORT_EVENT, ReportDeleted,
-    ReportInfo, SAMPLE_EVENT, SCALING_EVENT, ScalingAction, StreamQuery, paths,
+    SAMPLE_EVENT, SCALING_EVENT, StreamQuery, paths,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -55,12 +55,15 @@ pub struct StreamHandlers {
     pub on_monitoring: Box<dyn Fn(MonitoringState)>,
     /// An alert after one of its transitions (pending, firing, acknowledged, resolved).
     pub on_alert: Box<dyn Fn(Alert)>,
-    /// A scaling action, once finished (succeeded or failed).
-    pub on_scaling: Box<dyn Fn(ScalingAction)>,
+    /// A scaling action (`ScalingAction`), as JSON: the shell only tells
+    /// the portal, and the scaling page refetches; decoding it here would
+    /// put its decoder in the first download.
+    pub on_scaling: Box<dyn Fn(serde_json::Value)>,
     /// A configuration's instance counts, when they changed.
     pub on_instances: Box<dyn Fn(InstancesEvent)>,
-    /// A report queued, at each step of its generation, and at its end.
-    pub on_report: Box<dyn Fn(ReportInfo)>,
+    /// A report (`ReportInfo`) queued, at each step of its generation, and
+    /// at its end, as JSON: the reports page decodes it (see `on_scaling`).
+    pub on_report: Box<dyn Fn(serde_json::Value)>,
     /// A report deleted (by anyone).
     pub on_report_deleted: Box<dyn Fn(ReportDeleted)>,
     pub on_state: Box<dyn Fn(Connection)>,

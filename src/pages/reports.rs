@@ -323,7 +323,7 @@ pub fn Reports() -> impl IntoView {
     let polled_slot = StoredValue::new(None::<Memo<Option<ReportInfo>>>);
     let latest = move |id: i64| {
         let listed = listed.with(|l| l.iter().find(|r| r.id == id).cloned());
-        let pushed = live.reports_pushed.with(|m| m.get(&id).cloned());
+        let pushed = crate::live::pushed_report(&live, id);
         let answered = active.get().filter(|r| r.id == id);
         let polled = polled_slot
             .get_value()
