@@ -112,7 +112,7 @@ pub fn ensure_build_tools() -> Result {
     wasm_target()?;
     // Without --locked: the registry lacks a pinned dependency of some releases.
     let bindgen = locked_version("wasm-bindgen")?;
-    cargo_install("wasm-bindgen", "wasm-bindgen-cli", &bindgen, false, 2)?;
+    cargo_install("wasm-bindgen", "wasm-bindgen-cli", &bindgen, false, 3)?;
     npm_tools()
 }
 

@@ -119,6 +119,23 @@ fn timed<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     Ok(out)
 }
 
+/// The wasm build's flags. The paths rustc writes into the module (panic
+/// locations) are remapped, so that the bytes, and so the file names, do
+/// not depend on where the checkout or the crates live.
+fn rustflags() -> Vec<String> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_default();
+    vec![
+        "-Clink-args=--emit-relocs".into(),
+        "--cfg".into(),
+        "erase_components".into(),
+        format!("--remap-path-prefix={}=/cargo", cargo_home.display()),
+        format!("--remap-path-prefix={}=/vigie", cmd::root().display()),
+    ]
+}
+
 /// Step 1: the wasm as cargo links it.
 pub fn compile() -> Result<PathBuf> {
     step(
@@ -140,13 +157,12 @@ pub fn compile() -> Result<PathBuf> {
                     "split",
                 ])
                 .env("CARGO_TARGET_DIR", target_dir())
-                // Only for this target: the build scripts stay as they are.
-                // `erase_components`: Leptos erases each component's view
-                // type, so fewer generic copies of its view code are built.
-                .env(
-                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-                    "-Clink-args=--emit-relocs --cfg erase_components",
-                ),
+                // With --target, only the wasm gets these: the build
+                // scripts stay as they are. `erase_components`: Leptos
+                // erases each component's view type, so fewer generic copies
+                // of its view code are built. Encoded (separated by 0x1f):
+                // a path with a space stays one flag.
+                .env("CARGO_ENCODED_RUSTFLAGS", rustflags().join("\x1f")),
         )
     })?;
     Ok(target_dir().join("wasm32-unknown-unknown/release/vigie.wasm"))
