@@ -102,13 +102,13 @@ fn LazyPage(load: fn() -> PageFuture) -> impl IntoView {
     let page = StoredValue::new_local(None::<AnyView>);
     // The page's component body runs inside the chunk once it is loaded:
     // its signals and contexts belong to this component, also when the load
-    // was started by the Retry button's click.
+    // was started by the Retry button's click; and the load is dropped if
+    // this component goes first (navigated away before the chunk came).
     let owner = Owner::current().unwrap_or_default();
     let attempt = move || {
         state.set(Load::Loading);
         owner.with(|| {
-            leptos::task::spawn_local_scoped(async move {
-                // The page may be gone by then (navigated away): `try_`.
+            leptos::task::spawn_local_scoped_with_cancellation(async move {
                 match load().await {
                     Ok(view) => {
                         page.try_set_value(Some(view));

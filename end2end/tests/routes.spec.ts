@@ -100,6 +100,34 @@ test('a chunk that fails to load shows a retry, which works once the chunk is se
   expect(errors).toEqual([]);
 });
 
+test('leaving a page before its chunk arrives leaves nothing broken', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // The chunk is held back until the other page is shown.
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/split_recommendations_page-[0-9a-f]{16}\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(vigie.url('/'));
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live');
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link', { name: 'Recommendations', exact: true }).click();
+  await nav.getByRole('link', { name: 'Targets', exact: true }).click();
+  await expect(heading(page, 'Targets')).toBeVisible();
+  const arrived = page.waitForResponse(/split_recommendations_page-[0-9a-f]{16}\.wasm$/);
+  release();
+  await arrived;
+  // The late chunk does not draw its page over this one, and the app lives.
+  await nav.getByRole('link', { name: 'Endpoints', exact: true }).click();
+  await expect(heading(page, 'Endpoints')).toBeVisible();
+  await expect(heading(page, 'Recommendations')).toHaveCount(0);
+  await nav.getByRole('link', { name: 'Recommendations', exact: true }).click();
+  await expect(heading(page, 'Recommendations')).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
 test('a cold deep link to a page whose chunk fails shows the retry, not a blank page', async ({ page }) => {
   await page.route(/split_scaling_page-[0-9a-f]{16}\.wasm$/, (route) => route.abort('failed'));
   await page.goto(vigie.url('/scaling'));
