@@ -24,7 +24,7 @@ use crate::live::LiveHost;
 use crate::pages::not_found::NotFound;
 use crate::pages::overview::Overview;
 
-/// The path the app is served under, from `<base href>` (Trunk's public URL),
+/// The path the app is served under, from `<base href>` (the build's public URL),
 /// without its trailing slash: `""` at a server's root, `"/vigie"` under a prefix.
 fn base_path() -> String {
     let base = web_sys::window()

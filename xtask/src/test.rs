@@ -49,10 +49,7 @@ fn pipeline(counts: &mut Counts) -> Result {
         "warnings",
     ]))?;
     step("clippy, wasm32");
-    cmd::run(cmd::cargo().args([
-        "clippy",
-        "--target",
-        "wasm32-unknown-unknown",
+    clippy_wasm(&[
         "-p",
         "vigie",
         "-p",
@@ -62,24 +59,9 @@ fn pipeline(counts: &mut Counts) -> Result {
         "-p",
         "vigie-chart-bench",
         "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-
+    ])?;
     step("clippy, wasm32, the split build (one chunk per page)");
-    cmd::run(cmd::cargo().args([
-        "clippy",
-        "--target",
-        "wasm32-unknown-unknown",
-        "-p",
-        "vigie",
-        "--features",
-        "split",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    clippy_wasm(&["-p", "vigie", "--features", "split"])?;
 
     step("native tests");
     let (c, result) = cmd::run_counting(cmd::cargo().args(["test", "--workspace"]));
@@ -114,6 +96,16 @@ fn pipeline(counts: &mut Counts) -> Result {
     bench::smoke(&dist)?;
     counts.passed += 1;
     Ok(())
+}
+
+/// `cargo clippy --target wasm32-unknown-unknown <args> -- -D warnings`.
+fn clippy_wasm(args: &[&str]) -> Result {
+    cmd::run(
+        cmd::cargo()
+            .args(["clippy", "--target", "wasm32-unknown-unknown"])
+            .args(args)
+            .args(["--", "-D", "warnings"]),
+    )
 }
 
 /// The bundle's own checks: the first load within its budget, and the two

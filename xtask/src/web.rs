@@ -333,9 +333,27 @@ fn hashed_copy(from: &Path, dir: &Path, stem: &str, ext: &str) -> Result<String>
     Ok(name)
 }
 
+/// `wasm-opt -Oz` from `input` to `output` (the same file is fine), with
+/// the features rustc's wasm32 target emits.
+pub fn wasm_opt(input: &Path, output: &Path) -> Command {
+    let mut c = Command::new(tools::npm_dir().join("node_modules/.bin/wasm-opt"));
+    c.args([
+        "-Oz",
+        "--enable-bulk-memory",
+        "--enable-nontrapping-float-to-int",
+        "--enable-sign-ext",
+        "--enable-mutable-globals",
+        "--enable-reference-types",
+        "--enable-multivalue",
+    ])
+    .arg(input)
+    .arg("-o")
+    .arg(output);
+    c
+}
+
 /// `wasm-opt -Oz` on each (input, output), two at a time (the machine's cores).
 fn wasm_opt_all(jobs: &[(PathBuf, PathBuf)]) -> Result {
-    let wasm_opt = tools::npm_dir().join("node_modules/.bin/wasm-opt");
     let mut queue = jobs.iter();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let queue = std::sync::Mutex::new(&mut queue);
@@ -348,21 +366,9 @@ fn wasm_opt_all(jobs: &[(PathBuf, PathBuf)]) -> Result {
                         let Some((input, output)) = job else {
                             return Ok(());
                         };
-                        let out = Command::new(&wasm_opt)
-                            .args([
-                                "-Oz",
-                                "--enable-bulk-memory",
-                                "--enable-nontrapping-float-to-int",
-                                "--enable-sign-ext",
-                                "--enable-mutable-globals",
-                                "--enable-reference-types",
-                                "--enable-multivalue",
-                            ])
-                            .arg(input)
-                            .arg("-o")
-                            .arg(output)
+                        let out = wasm_opt(input, output)
                             .output()
-                            .map_err(|e| format!("cannot start {}: {e}", wasm_opt.display()))?;
+                            .map_err(|e| format!("cannot start wasm-opt: {e}"))?;
                         if !out.status.success() {
                             return Err(format!(
                                 "wasm-opt {} failed: {}",

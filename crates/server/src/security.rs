@@ -5,7 +5,7 @@
 //! or on the CORS allowlist), and the headers every answer carries:
 //! `nosniff`, `no-referrer`, and a Content-Security-Policy — for the
 //! dashboard one that allows only its own scripts (with the hashes of the
-//! inline start-up script Trunk writes), its own API and the configured
+//! inline start-up script the build writes), its own API and the configured
 //! ones, and framing only by the configured portals.
 
 use std::net::IpAddr;

@@ -1,4 +1,4 @@
-//! Serves the built dashboard. Trunk names every asset with a content hash
+//! Serves the built dashboard. The build names every asset with a hash
 //! (`vigie-3f2a…_bg.wasm`), so those are cached for a year; `index.html` and
 //! `config.json` are revalidated on every load so that a new release or a new
 //! config takes effect at once. Unknown paths get `index.html` so that the
@@ -63,7 +63,7 @@ pub fn config_response(file: &Path, frame_ancestors: &[String]) -> Response {
         .into_response()
 }
 
-/// True when a file name carries Trunk's content hash: `name-<16 hex>` before
+/// True when a file name carries the build's hash: `name-<16 hex>` before
 /// the extension (and before `_bg` for the wasm file).
 pub fn is_hashed_asset(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);

@@ -284,7 +284,7 @@ async fn too_many_stream_clients_get_503_until_one_leaves() {
     v.server.shutdown().await.expect("shutdown");
 }
 
-/// What Trunk writes into index.html: one inline module script.
+/// What the build writes into index.html: one inline module script.
 const INDEX: &str = "<!DOCTYPE html><html><head><script type=\"module\">import init from '/vigie.js';await init();</script></head><body></body></html>";
 /// `printf %s "import init from '/vigie.js';await init();" | openssl dgst -sha256 -binary | base64`
 const INDEX_SCRIPT_HASH: &str = "'sha256-pmjDvQ/s5gYl56WYhTpca34HVyNlQmzmNktuIqRlBuc='";

@@ -267,19 +267,7 @@ fn build_chart_bench() -> Result<PathBuf> {
             .arg(cmd::root().join("target/wasm32-unknown-unknown/release/vigie_chart_bench.wasm")),
     )?;
     let wasm = pkg.join("vigie_chart_bench_bg.wasm");
-    cmd::run(
-        Command::new(tools::npm_dir().join("node_modules/.bin/wasm-opt"))
-            .args([
-                "-Oz",
-                "--enable-bulk-memory",
-                "--enable-nontrapping-float-to-int",
-                "--enable-sign-ext",
-                "--enable-mutable-globals",
-                "-o",
-            ])
-            .arg(&wasm)
-            .arg(&wasm),
-    )?;
+    cmd::run(&mut crate::web::wasm_opt(&wasm, &wasm))?;
     Ok(out)
 }
 
