@@ -14,7 +14,6 @@
 use std::cell::RefCell;
 
 use leptos::prelude::*;
-use serde::Serialize;
 use vigie_api::{BridgeEvent, PortalMessage, VigieMessage};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -141,17 +140,19 @@ fn accept(ev: &web_sys::MessageEvent) -> Result<(String, PortalMessage), String>
             "a message from {origin} did not come from the parent window"
         ));
     }
-    let text = js_sys::JSON::stringify(&ev.data())
-        .ok()
-        .and_then(|s| s.as_string())
-        .ok_or_else(|| format!("a message from {origin} is not JSON"))?;
-    let message = serde_json::from_str::<PortalMessage>(&text)
+    let message = crate::json::from_js::<PortalMessage>(ev.data())
         .map_err(|e| format!("a message from {origin} was not understood: {e}"))?;
     Ok((origin, message))
 }
 
 /// Posts `message` to the portal (see the module's notes on origins).
 pub fn post(message: &VigieMessage) {
+    if let Ok(value) = crate::json::to_js(message) {
+        post_value(&value);
+    }
+}
+
+fn post_value(value: &JsValue) {
     let targets = STATE.with(|s| {
         s.borrow()
             .as_ref()
@@ -166,25 +167,27 @@ pub fn post(message: &VigieMessage) {
     let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) else {
         return;
     };
-    let Ok(text) = serde_json::to_string(message) else {
-        return;
-    };
-    let Ok(value) = js_sys::JSON::parse(&text) else {
-        return;
-    };
     for target in targets {
-        let _ = parent.post_message(&value, &target);
+        let _ = parent.post_message(value, &target);
     }
 }
 
 /// Tells the portal that `name` happened, with `detail` (the alert, action
-/// or report concerned).
-pub fn event(name: BridgeEvent, detail: &impl Serialize) {
+/// or report concerned, as a JavaScript value: see [`crate::json`]).
+pub fn event(name: BridgeEvent, detail: Result<JsValue, String>) {
     if !is_active() {
         return;
     }
-    let detail = serde_json::to_value(detail).unwrap_or_default();
-    post(&VigieMessage::Event { name, detail });
+    let message = VigieMessage::Event {
+        name,
+        detail: serde_json::Value::Null,
+    };
+    let (Ok(message), Ok(detail)) = (crate::json::to_js(&message), detail) else {
+        return;
+    };
+    if js_sys::Reflect::set(&message, &"detail".into(), &detail).is_ok() {
+        post_value(&message);
+    }
 }
 
 /// The server refused the token: ask the portal for a new one (at most
@@ -216,8 +219,12 @@ pub fn jwt_expiry(token: &str) -> Option<i64> {
         return None;
     }
     let bytes = base64url(payload)?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("exp")?.as_f64().map(|exp| exp as i64)
+    #[derive(serde::Deserialize)]
+    struct Claims {
+        exp: Option<f64>,
+    }
+    let claims: Claims = crate::json::from_str(std::str::from_utf8(&bytes).ok()?).ok()?;
+    claims.exp.map(|exp| exp as i64)
 }
 
 /// Decodes unpadded base64url.

@@ -7,6 +7,7 @@ pub mod bridge;
 pub mod components;
 pub mod format;
 pub mod i18n;
+pub mod json;
 pub mod lists;
 pub mod live;
 pub mod pages;
@@ -301,7 +302,7 @@ fn PortalLink() -> impl IntoView {
         let page = if page.is_empty() { "/" } else { page };
         bridge::event(
             vigie_api::BridgeEvent::Navigated,
-            &serde_json::json!({ "page": page }),
+            Ok(json::object(&[("page", page)])),
         );
     });
     // Said once per change of value, so that a portal echoing it back
@@ -311,7 +312,7 @@ fn PortalLink() -> impl IntoView {
         if previous.is_some_and(|p| p != now) {
             bridge::event(
                 vigie_api::BridgeEvent::RangeChanged,
-                &serde_json::json!({ "range": now.as_str() }),
+                Ok(json::object(&[("range", now.as_str())])),
             );
         }
         now

@@ -17,6 +17,7 @@ use vigie_api::{
 
 use crate::api::{ApiClient, ClientError, Connection, LiveStream, StreamHandlers};
 use crate::bridge;
+use crate::json::{self, Raw};
 
 /// Samples kept in the browser: as many as the server's recent series.
 pub const KEEP: usize = 300;
@@ -47,7 +48,7 @@ pub struct LiveHost {
     /// The furthest state pushed of each report (see [`furthest`]), as the
     /// JSON of a `ReportInfo`: the reports page decodes it ([`pushed_report`]),
     /// so the first download does not carry its decoder.
-    pub reports_pushed: RwSignal<HashMap<i64, serde_json::Value>>,
+    pub reports_pushed: RwSignal<HashMap<i64, Raw>>,
     /// Reports queued or ended as pushed, plus one each time the stream
     /// comes back after being refused: what the list of reports refetches
     /// on (not each step of a generation, which the rows merge themselves).
@@ -112,6 +113,12 @@ pub fn furthest(a: Option<ReportInfo>, b: Option<ReportInfo>) -> Option<ReportIn
     }
 }
 
+/// What the shell reads of a pushed scaling action.
+#[derive(Debug, Deserialize)]
+struct ScalingHead {
+    outcome: ScalingOutcome,
+}
+
 /// What the shell reads of a pushed report.
 #[derive(Debug, Deserialize)]
 struct ReportHead {
@@ -120,13 +127,13 @@ struct ReportHead {
     progress: u8,
 }
 
-fn head(json: &serde_json::Value) -> Option<ReportHead> {
-    ReportHead::deserialize(json).ok()
+fn head(json: &Raw) -> Option<ReportHead> {
+    json.decode().ok()
 }
 
 /// Keeps `json` (a pushed `ReportInfo`) unless `pushed` holds a later
 /// state of the same report (see [`furthest`]).
-fn keep_furthest(pushed: &mut HashMap<i64, serde_json::Value>, json: serde_json::Value) {
+fn keep_furthest(pushed: &mut HashMap<i64, Raw>, json: Raw) {
     let Some(new) = head(&json) else { return };
     let later = pushed
         .get(&new.id)
@@ -140,7 +147,7 @@ fn keep_furthest(pushed: &mut HashMap<i64, serde_json::Value>, json: serde_json:
 /// The furthest pushed state of report `id`, decoded.
 pub fn pushed_report(live: &LiveHost, id: i64) -> Option<ReportInfo> {
     live.reports_pushed
-        .with(|m| m.get(&id).map(ReportInfo::deserialize))
+        .with(|m| m.get(&id).map(Raw::decode))
         .and_then(Result::ok)
 }
 
@@ -213,7 +220,7 @@ impl LiveHost {
         let alerts_seen = RwSignal::new(0_u64);
         let scaling_seen = RwSignal::new(0_u64);
         let instances_pushed = RwSignal::new(HashMap::new());
-        let reports_pushed = RwSignal::new(HashMap::<i64, serde_json::Value>::new());
+        let reports_pushed = RwSignal::new(HashMap::<i64, Raw>::new());
         let reports_seen = RwSignal::new(0_u64);
 
         let stream = LiveStream::connect(
@@ -231,18 +238,18 @@ impl LiveHost {
                 on_monitoring: Box::new(move |m| monitoring_update.set(Some(m))),
                 on_alert: Box::new(move |alert| {
                     if let Some(name) = alert_event(&alert) {
-                        bridge::event(name, &alert);
+                        bridge::event(name, json::to_js(&alert));
                     }
                     alerts_seen.update(|n| *n += 1);
                 }),
                 on_scaling: Box::new(move |action| {
-                    let outcome = action.get("outcome").map(ScalingOutcome::deserialize);
-                    let name = if matches!(outcome, Some(Ok(ScalingOutcome::Running))) {
+                    let outcome = action.decode::<ScalingHead>().map(|h| h.outcome);
+                    let name = if outcome == Ok(ScalingOutcome::Running) {
                         BridgeEvent::ScalingRequested
                     } else {
                         BridgeEvent::ScalingCompleted
                     };
-                    bridge::event(name, &action);
+                    bridge::event(name, action.to_js());
                     scaling_seen.update(|n| *n += 1);
                 }),
                 on_instances: Box::new(move |e| {
@@ -258,7 +265,7 @@ impl LiveHost {
                         return;
                     };
                     if status == ReportStatus::Succeeded {
-                        bridge::event(BridgeEvent::ReportReady, &info);
+                        bridge::event(BridgeEvent::ReportReady, info.to_js());
                     }
                     // New in the list, or ended (its files now listed).
                     let listed = status != ReportStatus::Running;
@@ -416,21 +423,26 @@ mod tests {
 
     #[test]
     fn a_pushed_report_is_kept_as_json_and_only_moves_forward() {
-        let json = |status, progress| serde_json::to_value(report(status, progress)).expect("json");
+        let json = |status, progress| {
+            Raw::new(serde_json::to_string(&report(status, progress)).expect("json"))
+        };
+        let field = |raw: &Raw, name: &str| {
+            serde_json::from_str::<serde_json::Value>(raw.text()).expect("json")[name].clone()
+        };
         let mut pushed = HashMap::new();
         keep_furthest(&mut pushed, json(ReportStatus::Running, 50));
         keep_furthest(&mut pushed, json(ReportStatus::Queued, 0));
-        assert_eq!(pushed[&1]["progress"], 50);
+        assert_eq!(field(&pushed[&1], "progress"), 50);
         keep_furthest(&mut pushed, json(ReportStatus::Succeeded, 100));
-        assert_eq!(pushed[&1]["status"], "succeeded");
+        assert_eq!(field(&pushed[&1], "status"), "succeeded");
         // What the reports page reads back: the whole report, decoded.
-        let back = ReportInfo::deserialize(&pushed[&1]).expect("decoded");
+        let back: ReportInfo = pushed[&1].decode().expect("decoded");
         assert_eq!(
             (back.status, back.progress, back.requested_by.as_str()),
             (ReportStatus::Succeeded, 100, "local")
         );
         // Not a report: nothing kept.
-        keep_furthest(&mut pushed, serde_json::json!({"id": 2}));
+        keep_furthest(&mut pushed, Raw::new(r#"{"id": 2}"#));
         assert_eq!(pushed.len(), 1);
     }
 

@@ -204,11 +204,14 @@ impl ApiClient {
         }
         // Every change is JSON, even without fields: the server refuses
         // other content types (a cross-site form could send those).
-        let request = match body {
-            Some(b) => builder.json(b),
-            None => builder.json(&serde_json::json!({})),
-        }
-        .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let text = match body {
+            Some(b) => crate::json::to_string(b).map_err(ClientError::Decode)?,
+            None => "{}".to_owned(),
+        };
+        let request = builder
+            .header("Content-Type", "application/json")
+            .body(text)
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
         let resp = request
             .send()
             .await
@@ -757,15 +760,14 @@ async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ClientError> {
     if status == 401 {
         crate::bridge::token_refused();
     }
+    let text = resp.text().await.map_err(|e| e.to_string());
     if (200..300).contains(&status) {
-        return resp
-            .json()
-            .await
-            .map_err(|e| ClientError::Decode(e.to_string()));
+        return text
+            .and_then(|t| crate::json::from_str(&t))
+            .map_err(ClientError::Decode);
     }
-    let body = resp
-        .json::<ErrorBody>()
-        .await
+    let body = text
+        .and_then(|t| crate::json::from_str::<ErrorBody>(&t))
         .unwrap_or_else(|_| ErrorBody {
             error: resp.status_text(),
             field: None,

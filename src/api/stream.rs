@@ -10,7 +10,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use vigie_api::{
     ALERT_EVENT, Alert, HostSample, INSTANCES_EVENT, InstancesEvent, MONITORING_EVENT,
     MonitoringState, PROBE_EVENT, ProbeResult, REPORT_DELETED_EVENT, REPORT_EVENT, ReportDeleted,
@@ -21,6 +20,7 @@ use wasm_bindgen::closure::Closure;
 use web_sys::{Event, EventSource, MessageEvent};
 
 use super::ApiClient;
+use crate::json::{self, Raw};
 
 /// State of the live connection as the user sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,12 +58,12 @@ pub struct StreamHandlers {
     /// A scaling action (`ScalingAction`), as JSON: the shell only tells
     /// the portal, and the scaling page refetches; decoding it here would
     /// put its decoder in the first download.
-    pub on_scaling: Box<dyn Fn(serde_json::Value)>,
+    pub on_scaling: Box<dyn Fn(Raw)>,
     /// A configuration's instance counts, when they changed.
     pub on_instances: Box<dyn Fn(InstancesEvent)>,
     /// A report (`ReportInfo`) queued, at each step of its generation, and
     /// at its end, as JSON: the reports page decodes it (see `on_scaling`).
-    pub on_report: Box<dyn Fn(serde_json::Value)>,
+    pub on_report: Box<dyn Fn(Raw)>,
     /// A report deleted (by anyone).
     pub on_report_deleted: Box<dyn Fn(ReportDeleted)>,
     pub on_state: Box<dyn Fn(Connection)>,
@@ -182,17 +182,37 @@ fn open_with(inner: &Rc<Inner>, ticket: &str) {
     };
     let weak = Rc::downgrade(inner);
     let on_events = vec![
-        listen(&source, SAMPLE_EVENT, &weak, |h, v| (h.on_sample)(v)),
-        listen(&source, PROBE_EVENT, &weak, |h, v| (h.on_probe)(v)),
-        listen(&source, MONITORING_EVENT, &weak, |h, v| {
-            (h.on_monitoring)(v)
+        listen(&source, SAMPLE_EVENT, &weak, |h, t| {
+            (h.on_sample)(json::from_str(t)?);
+            Ok(())
         }),
-        listen(&source, ALERT_EVENT, &weak, |h, v| (h.on_alert)(v)),
-        listen(&source, SCALING_EVENT, &weak, |h, v| (h.on_scaling)(v)),
-        listen(&source, INSTANCES_EVENT, &weak, |h, v| (h.on_instances)(v)),
-        listen(&source, REPORT_EVENT, &weak, |h, v| (h.on_report)(v)),
-        listen(&source, REPORT_DELETED_EVENT, &weak, |h, v| {
-            (h.on_report_deleted)(v)
+        listen(&source, PROBE_EVENT, &weak, |h, t| {
+            (h.on_probe)(json::from_str(t)?);
+            Ok(())
+        }),
+        listen(&source, MONITORING_EVENT, &weak, |h, t| {
+            (h.on_monitoring)(json::from_str(t)?);
+            Ok(())
+        }),
+        listen(&source, ALERT_EVENT, &weak, |h, t| {
+            (h.on_alert)(json::from_str(t)?);
+            Ok(())
+        }),
+        listen(&source, SCALING_EVENT, &weak, |h, t| {
+            (h.on_scaling)(Raw::new(t));
+            Ok(())
+        }),
+        listen(&source, INSTANCES_EVENT, &weak, |h, t| {
+            (h.on_instances)(json::from_str(t)?);
+            Ok(())
+        }),
+        listen(&source, REPORT_EVENT, &weak, |h, t| {
+            (h.on_report)(Raw::new(t));
+            Ok(())
+        }),
+        listen(&source, REPORT_DELETED_EVENT, &weak, |h, t| {
+            (h.on_report_deleted)(json::from_str(t)?);
+            Ok(())
         }),
     ];
     let on_open = Closure::<dyn FnMut(Event)>::new({
@@ -227,12 +247,13 @@ fn open_with(inner: &Rc<Inner>, ticket: &str) {
     });
 }
 
-/// Listens to `name` events, decoding each as a `T` for `deliver`.
-fn listen<T: DeserializeOwned + 'static>(
+/// Listens to `name` events, handing each one's JSON text to `deliver`
+/// (which decodes it for its handler, or says why it cannot).
+fn listen(
     source: &EventSource,
     name: &str,
     weak: &Weak<Inner>,
-    deliver: fn(&StreamHandlers, T),
+    deliver: fn(&StreamHandlers, &str) -> Result<(), String>,
 ) -> Closure<dyn FnMut(MessageEvent)> {
     let weak = weak.clone();
     let event = name.to_owned();
@@ -245,9 +266,8 @@ fn listen<T: DeserializeOwned + 'static>(
         if !id.is_empty() {
             *inner.handlers.last_event_id.borrow_mut() = Some(id);
         }
-        match serde_json::from_str::<T>(&text) {
-            Ok(value) => deliver(&inner.handlers.on, value),
-            Err(err) => web_sys::console::warn_1(&format!("bad {event} event: {err}").into()),
+        if let Err(err) = deliver(&inner.handlers.on, &text) {
+            web_sys::console::warn_1(&format!("bad {event} event: {err}").into());
         }
     });
     let _ = source.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
