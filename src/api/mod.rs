@@ -171,6 +171,12 @@ impl ApiClient {
     }
 
     async fn get_json_url<T: DeserializeOwned>(&self, url: &str) -> Result<T, ClientError> {
+        parse(&self.get_text(url).await?)
+    }
+
+    /// The body of a `GET` (the one copy of the retry loop, whatever type
+    /// the answer is decoded to).
+    async fn get_text(&self, url: &str) -> Result<String, ClientError> {
         let mut wait = FIRST_BACKOFF;
         let mut attempt = 1;
         loop {
@@ -179,7 +185,7 @@ impl ApiClient {
                 request = request.header("Authorization", &auth);
             }
             match request.send().await {
-                Ok(resp) => return decode(resp).await,
+                Ok(resp) => return answer(resp).await,
                 Err(e) if attempt >= ATTEMPTS => return Err(ClientError::Network(e.to_string())),
                 Err(_) => {
                     sleep(wait).await;
@@ -198,16 +204,25 @@ impl ApiClient {
         url: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        let mut builder = RequestBuilder::new(url).method(method);
-        if let Some(auth) = self.authorization() {
-            builder = builder.header("Authorization", &auth);
-        }
         // Every change is JSON, even without fields: the server refuses
         // other content types (a cross-site form could send those).
         let text = match body {
             Some(b) => crate::json::to_string(b).map_err(ClientError::Decode)?,
             None => "{}".to_owned(),
         };
+        parse(&self.send_text(method, url, text).await?)
+    }
+
+    async fn send_text(
+        &self,
+        method: Method,
+        url: &str,
+        text: String,
+    ) -> Result<String, ClientError> {
+        let mut builder = RequestBuilder::new(url).method(method);
+        if let Some(auth) = self.authorization() {
+            builder = builder.header("Authorization", &auth);
+        }
         let request = builder
             .header("Content-Type", "application/json")
             .body(text)
@@ -216,7 +231,7 @@ impl ApiClient {
             .send()
             .await
             .map_err(|e| ClientError::Network(e.to_string()))?;
-        decode(resp).await
+        answer(resp).await
     }
 
     /// Whether the server needs a token, and who this client's token is.
@@ -756,15 +771,22 @@ pub enum Span {
 }
 
 async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ClientError> {
+    parse(&answer(resp).await?)
+}
+
+fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ClientError> {
+    crate::json::from_str(text).map_err(ClientError::Decode)
+}
+
+/// The body of a successful answer, or the server's error.
+async fn answer(resp: Response) -> Result<String, ClientError> {
     let status = resp.status();
     if status == 401 {
         crate::bridge::token_refused();
     }
     let text = resp.text().await.map_err(|e| e.to_string());
     if (200..300).contains(&status) {
-        return text
-            .and_then(|t| crate::json::from_str(&t))
-            .map_err(ClientError::Decode);
+        return text.map_err(ClientError::Decode);
     }
     let body = text
         .and_then(|t| crate::json::from_str::<ErrorBody>(&t))
