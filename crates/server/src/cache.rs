@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
@@ -35,9 +36,40 @@ struct Entry {
     answer: Arc<OnceCell<Bytes>>,
 }
 
+/// Computes an answer's bytes afresh.
+type Compute = Arc<dyn Fn() -> BoxFuture<'static, Result<Bytes, ApiError>> + Send + Sync>;
+
+/// A question asked lately, recomputed ahead of its askers.
+struct Hot {
+    compute: Compute,
+    asked_ms: i64,
+}
+
+impl std::fmt::Debug for Hot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hot")
+            .field("asked_ms", &self.asked_ms)
+            .finish()
+    }
+}
+
+/// A question asked within this long is recomputed ahead (see
+/// [`ResponseCache::refresh`]); one not asked since is let go.
+pub const HOT_FOR_MS: i64 = 10_000;
+
+/// Questions recomputed ahead at most; past it, the least recently asked go.
+const MAX_HOT: usize = 256;
+
 #[derive(Debug, Default)]
 pub struct ResponseCache {
     entries: Mutex<HashMap<String, Entry>>,
+    hot: Mutex<HashMap<String, Hot>>,
+}
+
+fn serialise<T: Serialize>(value: &T) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::Internal(format!("cannot serialise the answer: {e}")))
 }
 
 /// A JSON body already serialised.
@@ -109,20 +141,151 @@ impl ResponseCache {
         };
         let cell = self.cell(key, stamp);
         let bytes = cell
-            .get_or_try_init(|| async {
-                let value = compute().await?;
-                serde_json::to_vec(&value)
-                    .map(Bytes::from)
-                    .map_err(|e| ApiError::Internal(format!("cannot serialise the answer: {e}")))
-            })
+            .get_or_try_init(|| async { serialise(&compute().await?) })
             .await?;
         Ok(JsonBytes(bytes.clone()))
+    }
+
+    /// As [`Self::get_or_compute`], and the question is remembered: while it
+    /// is asked, [`Self::refresh`] computes its answer for each new write and
+    /// second before anyone asks, so a dashboard's standard queries find
+    /// their answers ready instead of waiting for the first asker to
+    /// compute them.
+    pub async fn get_or_compute_ahead<T, F, Fut>(
+        &self,
+        key: &str,
+        generation: u64,
+        now_ms: i64,
+        compute: F,
+    ) -> Result<JsonBytes, ApiError>
+    where
+        T: Serialize,
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+    {
+        let compute: Compute = Arc::new(move || {
+            let answer = compute();
+            Box::pin(async move { serialise(&answer.await?) })
+        });
+        self.remember(key, &compute, now_ms);
+        let stamp = Stamp {
+            generation,
+            second: now_ms.div_euclid(1000),
+        };
+        let cell = self.cell(key, stamp);
+        let bytes = cell.get_or_try_init(|| compute()).await?;
+        Ok(JsonBytes(bytes.clone()))
+    }
+
+    fn remember(&self, key: &str, compute: &Compute, now_ms: i64) {
+        let mut hot = self
+            .hot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(h) = hot.get_mut(key) {
+            h.asked_ms = h.asked_ms.max(now_ms);
+            return;
+        }
+        if hot.len() >= MAX_HOT {
+            let oldest = hot
+                .iter()
+                .min_by_key(|(_, h)| h.asked_ms)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                hot.remove(&oldest);
+            }
+        }
+        hot.insert(
+            key.to_owned(),
+            Hot {
+                compute: compute.clone(),
+                asked_ms: now_ms,
+            },
+        );
+    }
+
+    /// Computes, for `generation` and the second of `now_ms`, the answer of
+    /// every question asked within [`HOT_FOR_MS`] that no one has computed
+    /// yet, one after the other; forgets the others. Returns how many were
+    /// computed. Run by [`spawn_refresher`] after each write and as each
+    /// second starts.
+    pub async fn refresh(&self, generation: u64, now_ms: i64) -> usize {
+        let due: Vec<(String, Compute)> = {
+            let mut hot = self
+                .hot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            hot.retain(|_, h| now_ms - h.asked_ms <= HOT_FOR_MS);
+            hot.iter()
+                .map(|(k, h)| (k.clone(), h.compute.clone()))
+                .collect()
+        };
+        let stamp = Stamp {
+            generation,
+            second: now_ms.div_euclid(1000),
+        };
+        let mut computed = 0;
+        for (key, compute) in due {
+            let cell = self.cell(&key, stamp);
+            if cell.initialized() {
+                continue;
+            }
+            if cell.get_or_try_init(|| compute()).await.is_ok() {
+                computed += 1;
+            }
+        }
+        computed
+    }
+
+    /// Whether the answer to `key` for `generation` and the second of
+    /// `now_ms` is computed (and would be served without waiting).
+    pub fn is_ready(&self, key: &str, generation: u64, now_ms: i64) -> bool {
+        let stamp = Stamp {
+            generation,
+            second: now_ms.div_euclid(1000),
+        };
+        self.entries.lock().is_ok_and(|entries| {
+            entries
+                .get(key)
+                .is_some_and(|e| e.stamp == stamp && e.answer.initialized())
+        })
+    }
+
+    /// Questions being recomputed ahead.
+    pub fn hot_len(&self) -> usize {
+        self.hot.lock().map_or(0, |h| h.len())
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
         self.entries.lock().map_or(0, |e| e.len())
     }
+}
+
+/// Recomputes the remembered questions' answers (see
+/// [`ResponseCache::refresh`]) after each write and as each second starts,
+/// until `shutdown`. Passes never overlap: writes during a pass make one
+/// more pass, not one each.
+pub fn spawn_refresher(
+    cache: Arc<ResponseCache>,
+    store: crate::store::Store,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let now = crate::now_ms();
+            let next_second =
+                std::time::Duration::from_millis((1000 - now.rem_euclid(1000)) as u64);
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = store.written() => {}
+                () = tokio::time::sleep(next_second) => {}
+            }
+            if cache.hot_len() > 0 {
+                cache.refresh(store.generation(), crate::now_ms()).await;
+            }
+        }
+    })
 }
 
 #[cfg(test)]
@@ -171,6 +334,59 @@ mod tests {
             .await
             .expect("computed after the error");
         assert_eq!(&retried.0[..], b"7");
+    }
+
+    #[tokio::test]
+    async fn asked_questions_are_answered_ahead_until_no_longer_asked() {
+        let cache = ResponseCache::default();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let ask = |generation, now_ms| {
+            let runs = runs.clone();
+            cache.get_or_compute_ahead("/m", generation, now_ms, move || {
+                let runs = runs.clone();
+                async move { Ok::<_, ApiError>(runs.fetch_add(1, Ordering::SeqCst)) }
+            })
+        };
+        assert_eq!(&ask(1, 10_000).await.expect("answer").0[..], b"0");
+        // A write: the refresher computes the new answer, and the next
+        // request is served it without computing.
+        assert_eq!(cache.refresh(2, 10_100).await, 1);
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        assert_eq!(&ask(2, 10_200).await.expect("answer").0[..], b"1");
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        // A pass with nothing new computes nothing.
+        assert_eq!(cache.refresh(2, 10_300).await, 0);
+        // A new second: computed ahead too.
+        assert_eq!(cache.refresh(2, 11_000).await, 1);
+        assert_eq!(&ask(2, 11_001).await.expect("answer").0[..], b"2");
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        // No longer asked: let go, never computed again.
+        assert_eq!(cache.refresh(3, 11_001 + HOT_FOR_MS + 1).await, 0);
+        assert_eq!(cache.hot_len(), 0);
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        // Plain questions are not remembered.
+        cache
+            .get_or_compute("/plain", 1, 0, || async { Ok::<_, ApiError>(0u8) })
+            .await
+            .expect("answer");
+        assert_eq!(cache.hot_len(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_questions_answered_ahead_are_bounded() {
+        let cache = ResponseCache::default();
+        for i in 0..MAX_HOT + 10 {
+            cache
+                .get_or_compute_ahead(&format!("/k{i}"), 1, i as i64, || async {
+                    Ok::<_, ApiError>(0u8)
+                })
+                .await
+                .expect("answer");
+        }
+        assert_eq!(cache.hot_len(), MAX_HOT);
+        // The least recently asked went first.
+        let hot = cache.hot.lock().expect("lock");
+        assert!(!hot.contains_key("/k0") && hot.contains_key(&format!("/k{}", MAX_HOT + 9)));
     }
 
     #[tokio::test]

@@ -682,6 +682,11 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     if let Err(e) = reports::schedule::run_due(&state).await {
         tracing::error!(error = %e, "cannot start the scheduled reports due");
     }
+    let refresher = cache::spawn_refresher(
+        state.cache().clone(),
+        state.store().clone(),
+        shutdown.clone(),
+    );
     let scheduler = reports::schedule::spawn(state.clone());
     let evaluator = alerts::spawn_evaluator(state.clone());
     let autoscaler = scaling::engine::spawn(
@@ -712,6 +717,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             evaluator,
             autoscaler,
             scheduler,
+            refresher,
         ],
     })
 }

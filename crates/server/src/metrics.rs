@@ -208,10 +208,12 @@ pub async fn endpoints(
     ApiQuery(q): ApiQuery<EndpointsQuery>,
 ) -> Result<JsonBytes, ApiError> {
     let key = cache::key(paths::ENDPOINTS, &q);
-    state
-        .cache
-        .get_or_compute(&key, state.store.generation(), crate::now_ms(), || {
-            endpoint_list(&state, &q)
+    let (generation, now) = (state.store.generation(), crate::now_ms());
+    let cache = state.cache.clone();
+    cache
+        .get_or_compute_ahead(&key, generation, now, move || {
+            let (state, q) = (state.clone(), q.clone());
+            async move { endpoint_list(&state, &q).await }
         })
         .await
 }
@@ -298,25 +300,30 @@ pub fn metrics_op() -> Op {
 
 /// `GET metrics/?range=1h&target=2&points=300` (or `from`/`to` in Unix ms).
 /// Answered from the response cache: computed at most once per second and
-/// write, however many dashboards ask.
+/// write, however many dashboards ask, and while it is asked, computed for
+/// each write and second before it is asked again.
 pub async fn metrics(
     State(state): State<Ctx>,
     ApiQuery(q): ApiQuery<MetricsQuery>,
 ) -> Result<JsonBytes, ApiError> {
     let key = cache::key(paths::METRICS, &q);
-    state
-        .cache
-        .get_or_compute(&key, state.store.generation(), crate::now_ms(), || async {
-            let range = range_of(&state, &q.time_range())?;
-            let scope = parse_scope(&q)?;
-            measures::summary(
-                &state.store,
-                state.config.raw_start_ms(crate::now_ms()),
-                range,
-                scope,
-            )
-            .await
-            .map_err(ApiError::from)
+    let (generation, now) = (state.store.generation(), crate::now_ms());
+    let cache = state.cache.clone();
+    cache
+        .get_or_compute_ahead(&key, generation, now, move || {
+            let (state, q) = (state.clone(), q.clone());
+            async move {
+                let range = range_of(&state, &q.time_range())?;
+                let scope = parse_scope(&q)?;
+                measures::summary(
+                    &state.store,
+                    state.config.raw_start_ms(crate::now_ms()),
+                    range,
+                    scope,
+                )
+                .await
+                .map_err(ApiError::from)
+            }
         })
         .await
 }

@@ -72,6 +72,8 @@ pub struct Store {
     readers: Arc<Readers>,
     /// Goes up after every write: what a cached answer is stamped with.
     generation: Arc<AtomicU64>,
+    /// Told after every write (one permit kept if no one is waiting).
+    written: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug)]
@@ -108,6 +110,7 @@ impl Readers {
 pub(crate) struct Writing<'a> {
     conn: MutexGuard<'a, Connection>,
     generation: &'a AtomicU64,
+    written: &'a tokio::sync::Notify,
 }
 
 impl std::ops::Deref for Writing<'_> {
@@ -126,6 +129,7 @@ impl std::ops::DerefMut for Writing<'_> {
 impl Drop for Writing<'_> {
     fn drop(&mut self) {
         self.generation.fetch_add(1, Ordering::Release);
+        self.written.notify_one();
     }
 }
 
@@ -402,6 +406,7 @@ impl Store {
                 next: AtomicUsize::new(0),
             }),
             generation: Arc::new(AtomicU64::new(0)),
+            written: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -428,12 +433,19 @@ impl Store {
         Ok(Writing {
             conn: unpoisoned(self.writer.lock()),
             generation: &self.generation,
+            written: &self.written,
         })
     }
 
     /// Changes after every write (data, targets, settings, maintenance).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// Returns after the next write (at once if one happened since the
+    /// last call). For a single waiter: the response cache's refresher.
+    pub async fn written(&self) {
+        self.written.notified().await;
     }
 
     /// Runs `f` with the connection on a blocking thread.

@@ -279,3 +279,39 @@ async fn an_acknowledged_batch_shows_in_the_next_answer_despite_the_cache() {
     }
     server.shutdown().await.expect("shutdown");
 }
+
+/// The dashboard's questions are answered ahead: after a batch is stored,
+/// the answer for the new data is computed before anyone asks again.
+#[tokio::test]
+async fn after_a_write_the_asked_answers_are_ready_before_they_are_asked_again() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (server, base) = vigie(data.path(), 10_000).await;
+    let query = "source=requests&service=shop&range=5m";
+    let first: MetricsResponse = get(format!("{base}/metrics/?{query}")).await;
+    assert_eq!(first.performance_metrics.total_requests, 0);
+    let parsed: vigie_api::MetricsQuery = serde_urlencoded::from_str(query).expect("query");
+    let key = vigie_server::cache::key(vigie_api::paths::METRICS, &parsed);
+    let before = server.state().store().generation();
+    let records: Vec<Value> = (0..4).map(|_| record("/a", 200, 10.0, "shop")).collect();
+    assert_eq!(
+        post(&base, &json!({ "records": records })).await.status(),
+        200
+    );
+    let state = server.state().clone();
+    common::poll(Duration::from_secs(10), || {
+        let (state, key) = (state.clone(), key.clone());
+        async move {
+            let generation = state.store().generation();
+            (generation > before
+                && state
+                    .cache()
+                    .is_ready(&key, generation, vigie_server::now_ms()))
+            .then_some(())
+        }
+    })
+    .await;
+    // What was computed ahead is the new data.
+    let after: MetricsResponse = get(format!("{base}/metrics/?{query}")).await;
+    assert_eq!(after.performance_metrics.total_requests, 4);
+    server.shutdown().await.expect("shutdown");
+}
