@@ -30,6 +30,15 @@ struct Stamp {
     second: i64,
 }
 
+impl Stamp {
+    fn of(generation: u64, now_ms: i64) -> Stamp {
+        Stamp {
+            generation,
+            second: now_ms.div_euclid(1000),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Entry {
     stamp: Stamp,
@@ -135,14 +144,24 @@ impl ResponseCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
-        let stamp = Stamp {
-            generation,
-            second: now_ms.div_euclid(1000),
-        };
+        self.answer(key, Stamp::of(generation, now_ms), || async {
+            serialise(&compute().await?)
+        })
+        .await
+    }
+
+    async fn answer<F, Fut>(
+        &self,
+        key: &str,
+        stamp: Stamp,
+        compute: F,
+    ) -> Result<JsonBytes, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Bytes, ApiError>>,
+    {
         let cell = self.cell(key, stamp);
-        let bytes = cell
-            .get_or_try_init(|| async { serialise(&compute().await?) })
-            .await?;
+        let bytes = cell.get_or_try_init(compute).await?;
         Ok(JsonBytes(bytes.clone()))
     }
 
@@ -168,13 +187,8 @@ impl ResponseCache {
             Box::pin(async move { serialise(&answer.await?) })
         });
         self.remember(key, &compute, now_ms);
-        let stamp = Stamp {
-            generation,
-            second: now_ms.div_euclid(1000),
-        };
-        let cell = self.cell(key, stamp);
-        let bytes = cell.get_or_try_init(|| compute()).await?;
-        Ok(JsonBytes(bytes.clone()))
+        self.answer(key, Stamp::of(generation, now_ms), || compute())
+            .await
     }
 
     fn remember(&self, key: &str, compute: &Compute, now_ms: i64) {
@@ -220,10 +234,7 @@ impl ResponseCache {
                 .map(|(k, h)| (k.clone(), h.compute.clone()))
                 .collect()
         };
-        let stamp = Stamp {
-            generation,
-            second: now_ms.div_euclid(1000),
-        };
+        let stamp = Stamp::of(generation, now_ms);
         let mut computed = 0;
         for (key, compute) in due {
             let cell = self.cell(&key, stamp);
@@ -240,10 +251,7 @@ impl ResponseCache {
     /// Whether the answer to `key` for `generation` and the second of
     /// `now_ms` is computed (and would be served without waiting).
     pub fn is_ready(&self, key: &str, generation: u64, now_ms: i64) -> bool {
-        let stamp = Stamp {
-            generation,
-            second: now_ms.div_euclid(1000),
-        };
+        let stamp = Stamp::of(generation, now_ms);
         self.entries.lock().is_ok_and(|entries| {
             entries
                 .get(key)
