@@ -220,23 +220,36 @@ impl ResponseCache {
 
     /// Computes, for `generation` and the second of `now_ms`, the answer of
     /// every question asked within [`HOT_FOR_MS`] that no one has computed
-    /// yet, one after the other; forgets the others. Returns how many were
+    /// yet, one after the other, the most recently asked first; forgets the
+    /// others. Stops as soon as `current` (the store's generation and the
+    /// clock) says a write or a new second has made these answers old: the
+    /// next pass starts over with the new ones. Returns how many were
     /// computed. Run by [`spawn_refresher`] after each write and as each
     /// second starts.
-    pub async fn refresh(&self, generation: u64, now_ms: i64) -> usize {
-        let due: Vec<(String, Compute)> = {
+    pub async fn refresh(
+        &self,
+        generation: u64,
+        now_ms: i64,
+        current: impl Fn() -> (u64, i64),
+    ) -> usize {
+        let mut due: Vec<(i64, String, Compute)> = {
             let mut hot = self
                 .hot
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             hot.retain(|_, h| now_ms - h.asked_ms <= HOT_FOR_MS);
             hot.iter()
-                .map(|(k, h)| (k.clone(), h.compute.clone()))
+                .map(|(k, h)| (h.asked_ms, k.clone(), h.compute.clone()))
                 .collect()
         };
+        due.sort_by_key(|d| std::cmp::Reverse(d.0));
         let stamp = Stamp::of(generation, now_ms);
         let mut computed = 0;
-        for (key, compute) in due {
+        for (_, key, compute) in due {
+            let (generation, now_ms) = current();
+            if Stamp::of(generation, now_ms) != stamp {
+                break;
+            }
             let cell = self.cell(&key, stamp);
             if cell.initialized() {
                 continue;
@@ -290,7 +303,9 @@ pub fn spawn_refresher(
                 () = tokio::time::sleep(next_second) => {}
             }
             if cache.hot_len() > 0 {
-                cache.refresh(store.generation(), crate::now_ms()).await;
+                let current = || (store.generation(), crate::now_ms());
+                let (generation, now) = current();
+                cache.refresh(generation, now, current).await;
             }
         }
     })
@@ -358,18 +373,23 @@ mod tests {
         assert_eq!(&ask(1, 10_000).await.expect("answer").0[..], b"0");
         // A write: the refresher computes the new answer, and the next
         // request is served it without computing.
-        assert_eq!(cache.refresh(2, 10_100).await, 1);
+        assert_eq!(cache.refresh(2, 10_100, || (2, 10_100)).await, 1);
         assert_eq!(runs.load(Ordering::SeqCst), 2);
         assert_eq!(&ask(2, 10_200).await.expect("answer").0[..], b"1");
         assert_eq!(runs.load(Ordering::SeqCst), 2);
         // A pass with nothing new computes nothing.
-        assert_eq!(cache.refresh(2, 10_300).await, 0);
+        assert_eq!(cache.refresh(2, 10_300, || (2, 10_300)).await, 0);
         // A new second: computed ahead too.
-        assert_eq!(cache.refresh(2, 11_000).await, 1);
+        assert_eq!(cache.refresh(2, 11_000, || (2, 11_000)).await, 1);
         assert_eq!(&ask(2, 11_001).await.expect("answer").0[..], b"2");
         assert_eq!(runs.load(Ordering::SeqCst), 3);
         // No longer asked: let go, never computed again.
-        assert_eq!(cache.refresh(3, 11_001 + HOT_FOR_MS + 1).await, 0);
+        assert_eq!(
+            cache
+                .refresh(3, 11_001 + HOT_FOR_MS + 1, || (3, 11_001 + HOT_FOR_MS + 1))
+                .await,
+            0
+        );
         assert_eq!(cache.hot_len(), 0);
         assert_eq!(runs.load(Ordering::SeqCst), 3);
         // Plain questions are not remembered.
@@ -378,6 +398,34 @@ mod tests {
             .await
             .expect("answer");
         assert_eq!(cache.hot_len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_pass_stops_when_a_write_makes_its_answers_old() {
+        let cache = ResponseCache::default();
+        let runs = Arc::new(AtomicUsize::new(0));
+        for (key, asked) in [("/a", 1_000), ("/b", 1_001), ("/c", 1_002)] {
+            let runs = runs.clone();
+            cache
+                .get_or_compute_ahead(key, 1, asked, move || {
+                    let runs = runs.clone();
+                    async move { Ok::<_, ApiError>(runs.fetch_add(1, Ordering::SeqCst)) }
+                })
+                .await
+                .expect("answer");
+        }
+        // Three answers computed by the asks; a write lands while the
+        // first answer of generation 2 is computed.
+        let current = || {
+            let written = runs.load(Ordering::SeqCst) > 3;
+            (if written { 3 } else { 2 }, 1_500)
+        };
+        assert_eq!(cache.refresh(2, 1_500, current).await, 1);
+        // The most recently asked went first; the others were left for the
+        // next pass, which computes them for generation 3.
+        assert!(cache.is_ready("/c", 2, 1_500));
+        assert!(!cache.is_ready("/a", 2, 1_500) && !cache.is_ready("/b", 2, 1_500));
+        assert_eq!(cache.refresh(3, 1_500, || (3, 1_500)).await, 3);
     }
 
     #[tokio::test]
