@@ -144,24 +144,10 @@ impl ResponseCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
-        self.answer(key, Stamp::of(generation, now_ms), || async {
-            serialise(&compute().await?)
-        })
-        .await
-    }
-
-    async fn answer<F, Fut>(
-        &self,
-        key: &str,
-        stamp: Stamp,
-        compute: F,
-    ) -> Result<JsonBytes, ApiError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Bytes, ApiError>>,
-    {
-        let cell = self.cell(key, stamp);
-        let bytes = cell.get_or_try_init(compute).await?;
+        let cell = self.cell(key, Stamp::of(generation, now_ms));
+        let bytes = cell
+            .get_or_try_init(|| async { serialise(&compute().await?) })
+            .await?;
         Ok(JsonBytes(bytes.clone()))
     }
 
@@ -179,19 +165,22 @@ impl ResponseCache {
     ) -> Result<JsonBytes, ApiError>
     where
         T: Serialize,
-        F: Fn() -> Fut + Send + Sync + 'static,
+        F: Fn() -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
     {
-        let compute: Compute = Arc::new(move || {
-            let answer = compute();
-            Box::pin(async move { serialise(&answer.await?) })
+        // The boxed copy for the refresher is made once per question, not
+        // per request.
+        self.remember(key, now_ms, || {
+            let compute = compute.clone();
+            Arc::new(move || {
+                let answer = compute();
+                Box::pin(async move { serialise(&answer.await?) })
+            })
         });
-        self.remember(key, &compute, now_ms);
-        self.answer(key, Stamp::of(generation, now_ms), || compute())
-            .await
+        self.get_or_compute(key, generation, now_ms, compute).await
     }
 
-    fn remember(&self, key: &str, compute: &Compute, now_ms: i64) {
+    fn remember(&self, key: &str, now_ms: i64, compute: impl FnOnce() -> Compute) {
         let mut hot = self
             .hot
             .lock()
@@ -212,7 +201,7 @@ impl ResponseCache {
         hot.insert(
             key.to_owned(),
             Hot {
-                compute: compute.clone(),
+                compute: compute(),
                 asked_ms: now_ms,
             },
         );
