@@ -183,36 +183,26 @@ fn open_with(inner: &Rc<Inner>, ticket: &str) {
     let weak = Rc::downgrade(inner);
     let on_events = vec![
         listen(&source, SAMPLE_EVENT, &weak, |h, t| {
-            (h.on_sample)(json::from_str(t)?);
-            Ok(())
+            decoded(&h.on_sample, t)
         }),
-        listen(&source, PROBE_EVENT, &weak, |h, t| {
-            (h.on_probe)(json::from_str(t)?);
-            Ok(())
-        }),
+        listen(&source, PROBE_EVENT, &weak, |h, t| decoded(&h.on_probe, t)),
         listen(&source, MONITORING_EVENT, &weak, |h, t| {
-            (h.on_monitoring)(json::from_str(t)?);
-            Ok(())
+            decoded(&h.on_monitoring, t)
         }),
-        listen(&source, ALERT_EVENT, &weak, |h, t| {
-            (h.on_alert)(json::from_str(t)?);
-            Ok(())
-        }),
+        listen(&source, ALERT_EVENT, &weak, |h, t| decoded(&h.on_alert, t)),
         listen(&source, SCALING_EVENT, &weak, |h, t| {
             (h.on_scaling)(Raw::new(t));
             Ok(())
         }),
         listen(&source, INSTANCES_EVENT, &weak, |h, t| {
-            (h.on_instances)(json::from_str(t)?);
-            Ok(())
+            decoded(&h.on_instances, t)
         }),
         listen(&source, REPORT_EVENT, &weak, |h, t| {
             (h.on_report)(Raw::new(t));
             Ok(())
         }),
         listen(&source, REPORT_DELETED_EVENT, &weak, |h, t| {
-            (h.on_report_deleted)(json::from_str(t)?);
-            Ok(())
+            decoded(&h.on_report_deleted, t)
         }),
     ];
     let on_open = Closure::<dyn FnMut(Event)>::new({
@@ -245,6 +235,12 @@ fn open_with(inner: &Rc<Inner>, ticket: &str) {
         _on_open: on_open,
         _on_error: on_error,
     });
+}
+
+/// Hands `text`, decoded, to `handler`.
+fn decoded<T: serde::de::DeserializeOwned>(handler: &dyn Fn(T), text: &str) -> Result<(), String> {
+    handler(json::from_str(text)?);
+    Ok(())
 }
 
 /// Listens to `name` events, handing each one's JSON text to `deliver`
