@@ -78,6 +78,10 @@ lazy_page!(
     scaling => scaling_page, crate::pages::scaling::Scaling
 );
 lazy_page!(
+    /// `/cache`.
+    cache => cache_page, crate::pages::cache::Cache
+);
+lazy_page!(
     /// `/reports`.
     reports => reports_page, crate::pages::reports::Reports
 );
@@ -168,6 +172,7 @@ pub fn prefetch_when_idle() {
                 let _ = __wasm_split_preload_alert_rules_page().await;
                 let _ = __wasm_split_preload_scaling_page().await;
                 let _ = __wasm_split_preload_reports_page().await;
+                let _ = __wasm_split_preload_cache_page().await;
                 let _ = __wasm_split_preload_recommendations_page().await;
             });
         });

@@ -14,13 +14,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vigie_api::{
     AcknowledgeAlert, Alert, AlertList, AlertRule, AlertRuleList, AlertRuleSpec, AlertState,
-    AlertsQuery, AutoScalingStatus, Comma, DashboardConfig, DownloadQuery, EndpointList,
-    EndpointsQuery, ErrorBody, MetricsQuery, MetricsResponse, MonitoringState, RecommendationList,
-    RecommendationsQuery, ReportFormat, ReportInfo, ReportList, ReportRequest, ReportSchedule,
-    ReportScheduleList, ReportScheduleSpec, ReportsQuery, ResolveAlert, Role, ScalingAction,
-    ScalingActionList, ScalingActionsQuery, ScalingConfig, ScalingConfigSpec, ScalingRequest,
-    ScalingScope, Session, Severity, Source, StreamTicket, SystemResources, SystemResourcesQuery,
-    Target, TargetList, TargetSpec, TimeRange, paths,
+    AlertsQuery, AutoScalingStatus, CacheQuery, CacheReport, CacheSourceList, Comma,
+    DashboardConfig, DownloadQuery, EndpointList, EndpointsQuery, ErrorBody, MetricsQuery,
+    MetricsResponse, MonitoringState, RecommendationList, RecommendationsQuery, ReportFormat,
+    ReportInfo, ReportList, ReportRequest, ReportSchedule, ReportScheduleList, ReportScheduleSpec,
+    ReportsQuery, ResolveAlert, Role, ScalingAction, ScalingActionList, ScalingActionsQuery,
+    ScalingConfig, ScalingConfigSpec, ScalingRequest, ScalingScope, Session, Severity, Source,
+    StreamTicket, SystemResources, SystemResourcesQuery, Target, TargetList, TargetSpec, TimeRange,
+    paths,
 };
 
 pub use stream::{Connection, LiveStream, StreamHandlers};
@@ -296,6 +297,17 @@ impl ApiClient {
         }
         .with_range(window.time_range());
         self.get_query(paths::ENDPOINTS, &query).await
+    }
+
+    /// The Redis servers watched, with their live state.
+    pub async fn cache_sources(&self) -> Result<CacheSourceList, ClientError> {
+        self.get_json(paths::CACHE_SOURCES).await
+    }
+
+    /// Every cache source's figures over `window` (a series of `points`).
+    pub async fn cache_performance(&self, window: &Window) -> Result<CacheReport, ClientError> {
+        let query = CacheQuery::default().with_range(window.time_range());
+        self.get_query(paths::CACHE_PERFORMANCE, &query).await
     }
 
     pub async fn targets(&self) -> Result<TargetList, ClientError> {

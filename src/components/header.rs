@@ -16,6 +16,7 @@ struct Text {
     overview: &'static str,
     targets: &'static str,
     endpoints: &'static str,
+    cache: &'static str,
     alerts: &'static str,
     scaling: &'static str,
     reports: &'static str,
@@ -27,6 +28,7 @@ const EN: Text = Text {
     overview: "Overview",
     targets: "Targets",
     endpoints: "Endpoints",
+    cache: "Cache",
     alerts: "Alerts",
     scaling: "Scaling",
     reports: "Reports",
@@ -38,6 +40,7 @@ const FR: Text = Text {
     overview: "Vue d’ensemble",
     targets: "Cibles",
     endpoints: "Points d’accès",
+    cache: "Cache",
     alerts: "Alertes",
     scaling: "Mise à l’échelle",
     reports: "Rapports",
@@ -54,6 +57,7 @@ pub fn Header() -> impl IntoView {
                 <A href=app_path("/") exact=true>{t.overview}</A>
                 <A href=app_path("/targets")>{t.targets}</A>
                 <A href=app_path("/endpoints")>{t.endpoints}</A>
+                <A href=app_path("/cache")>{t.cache}</A>
                 <A href=app_path("/alerts")>{t.alerts} <AlertBadge /></A>
                 <A href=app_path("/scaling")>{t.scaling}</A>
                 <A href=app_path("/reports")>{t.reports}</A>

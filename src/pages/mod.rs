@@ -2,6 +2,7 @@
 
 pub mod alert_rules;
 pub mod alerts;
+pub mod cache;
 pub mod endpoints;
 pub mod not_found;
 pub mod overview;

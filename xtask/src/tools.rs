@@ -119,9 +119,9 @@ pub fn ensure_build_tools() -> Result {
 /// Debian packages the tests run for real, by the file each one installs:
 /// Chromium and ChromeDriver (wasm tests, Playwright), node_exporter (the
 /// scrape tests), poppler's `pdftoppm` (the reports' printed pages
-/// rendered to images) and nginx (the CDN and portal tests serve the build
-/// with it).
-const TEST_PACKAGES: [(&str, &str); 5] = [
+/// rendered to images), nginx (the CDN and portal tests serve the build
+/// with it) and redis-server with its redis-cli (the cache source tests).
+const TEST_PACKAGES: [(&str, &str); 6] = [
     (CHROMIUM, "chromium"),
     (CHROMEDRIVER, "chromium-driver"),
     (
@@ -130,6 +130,7 @@ const TEST_PACKAGES: [(&str, &str); 5] = [
     ),
     ("/usr/bin/pdftoppm", "poppler-utils"),
     ("/usr/sbin/nginx", "nginx"),
+    ("/usr/bin/redis-server", "redis-server"),
 ];
 
 /// What the benchmarks add: wrk (nginx, the static-file ceiling, is a test package).

@@ -10,6 +10,8 @@ pub const API_PREFIX: &str = "/api/performance";
 
 mod alerts;
 pub use alerts::*;
+mod cache;
+pub use cache::*;
 mod embed;
 pub use embed::*;
 mod query;
@@ -79,6 +81,11 @@ pub mod paths {
     pub const REPORT_SCHEDULES: &str = "/api/performance/report-schedules";
     /// `GET`: advice drawn from the measurements, each with its evidence.
     pub const RECOMMENDATIONS: &str = "/api/performance/recommendations";
+    /// `GET` list, `POST` create; `cache-sources/{id}`: `GET`, `PUT`, `DELETE`.
+    pub const CACHE_SOURCES: &str = "/api/performance/cache-sources";
+    /// `GET`: the cache sources' hit rate, lookups, latency, evictions and
+    /// memory over a range (seed `cache_performance`).
+    pub const CACHE_PERFORMANCE: &str = "/api/performance/cache-performance";
 }
 
 /// What a token may do. Each role includes the ones before it, except
@@ -506,20 +513,46 @@ pub struct MetricsResponse {
     pub series: Vec<MetricsPoint>,
 }
 
-/// The seeds' cache block. Vigie has no cache source yet: `available` is false
-/// and every figure null.
+/// The seeds' cache block: the Redis cache sources together over a range
+/// (`GET cache-performance/`). Without a source `available` is false and
+/// every figure null.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CachePerformance {
     pub available: bool,
+    /// Hits over hits and misses, percent.
     #[cfg_attr(feature = "openapi", schema(required))]
     pub hit_rate: Option<f64>,
     #[cfg_attr(feature = "openapi", schema(required))]
     pub total_hits: Option<u64>,
     #[cfg_attr(feature = "openapi", schema(required))]
     pub total_misses: Option<u64>,
+    /// Mean `PING` round trip, ms.
     #[cfg_attr(feature = "openapi", schema(required))]
     pub avg_response_time: Option<f64>,
+    /// Keys evicted for lack of memory.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub evictions: Option<u64>,
+    /// Bytes used, summed over the sources' latest samples.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub memory: Option<u64>,
+}
+
+impl CachePerformance {
+    /// No cache source: nothing measured.
+    pub fn unavailable() -> Self {
+        CachePerformance {
+            available: false,
+            hit_rate: None,
+            total_hits: None,
+            total_misses: None,
+            avg_response_time: None,
+            evictions: None,
+            memory: None,
+        }
+    }
 }
 
 /// Body of `GET /api/performance/`: the object the seed dashboard fetched.

@@ -114,6 +114,14 @@ ranged_query! {
 }
 
 ranged_query! {
+    /// `GET cache-performance/`: every cache source, or one (`source`).
+    CacheQuery {
+        /// One cache source only.
+        source: i64,
+    }
+}
+
+ranged_query! {
     /// `GET system-resources/`: this host, or the one behind a node_exporter
     /// target (`host`); with a range, also the stored samples bucketed.
     SystemResourcesQuery {

@@ -46,6 +46,7 @@ pub mod monitoring;
 pub mod openapi;
 pub mod probes;
 pub mod recommendations;
+pub mod redis;
 pub mod reports;
 pub mod rollup;
 pub mod scaling;
@@ -105,6 +106,7 @@ struct Inner {
     events: EventHub,
     monitoring: Monitoring,
     prober: Prober,
+    cache_sources: redis::CacheSamplers,
     writer: writer::Writer,
     telemetry: Arc<telemetry::Telemetry>,
     cache: Arc<cache::ResponseCache>,
@@ -138,6 +140,9 @@ impl AppState {
     }
     pub fn prober(&self) -> &Prober {
         &self.inner.prober
+    }
+    pub fn cache_sources(&self) -> &redis::CacheSamplers {
+        &self.inner.cache_sources
     }
     pub fn writer(&self) -> &writer::Writer {
         &self.inner.writer
@@ -346,6 +351,7 @@ fn declare(state: &AppState) -> (Routes, Routes) {
         .with(host::routes)
         .with(metrics::routes)
         .with(targets::routes)
+        .with(redis::routes)
         .with(ingest::routes)
         .with(monitoring::routes)
         .with(alerts::routes)
@@ -591,27 +597,29 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     // Probe ourselves on loopback even when listening on every interface.
     let livez = format!("http://127.0.0.1:{}{}", addr.port(), paths::LIVEZ);
     let default_target = config.default_target;
-    let (store, collector, history, monitoring, targets) = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&db_path)?;
-        if default_target {
-            targets::ensure_default_target(&store, &livez)?;
-        }
-        if let Some(file) = &targets_file {
-            targets::load_file(&store, file, &file_policy)?;
-        }
-        let history = store.recent_host_samples(host::SERIES_LEN)?;
-        let monitoring = Monitoring::load(&store)?;
-        let targets = store.targets()?;
-        Ok::<_, StartError>((
-            store,
-            HostCollector::new(&data_dir),
-            history,
-            monitoring,
-            targets,
-        ))
-    })
-    .await
-    .map_err(|e| StoreError::Task(e.to_string()))??;
+    let (store, collector, history, monitoring, (targets, cache_sources)) =
+        tokio::task::spawn_blocking(move || {
+            let store = Store::open(&db_path)?;
+            if default_target {
+                targets::ensure_default_target(&store, &livez)?;
+            }
+            if let Some(file) = &targets_file {
+                targets::load_file(&store, file, &file_policy)?;
+            }
+            let history = store.recent_host_samples(host::SERIES_LEN)?;
+            let monitoring = Monitoring::load(&store)?;
+            let targets = store.targets()?;
+            let cache_sources = store.cache_sources()?;
+            Ok::<_, StartError>((
+                store,
+                HostCollector::new(&data_dir),
+                history,
+                monitoring,
+                (targets, cache_sources),
+            ))
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))??;
 
     let shutdown = CancellationToken::new();
     let events = EventHub::default();
@@ -630,6 +638,15 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     );
     for (id, spec) in &targets {
         prober.apply(*id, spec);
+    }
+    let samplers = redis::CacheSamplers::new(
+        store.clone(),
+        prober.fetch_policy().clone(),
+        monitoring.clone(),
+        shutdown.clone(),
+    );
+    for source in &cache_sources {
+        samplers.apply(source);
     }
     let maintenance = maintenance::spawn_maintenance(
         store.clone(),
@@ -662,6 +679,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             events,
             monitoring,
             prober,
+            cache_sources: samplers,
             writer,
             telemetry,
             cache: Arc::default(),

@@ -9,8 +9,8 @@
 use axum::Json;
 use axum::extract::State;
 use vigie_api::{
-    CachePerformance, EndpointList, EndpointSort, EndpointStats, EndpointsQuery, MetricsQuery,
-    MetricsResponse, Overview, Source, TimeRange, paths,
+    EndpointList, EndpointSort, EndpointStats, EndpointsQuery, MetricsQuery, MetricsResponse,
+    Overview, Source, TimeRange, paths,
 };
 
 use crate::cache::{self, JsonBytes};
@@ -332,7 +332,7 @@ pub async fn metrics(
 pub fn overview_op() -> Op {
     Op::new(
         "overview",
-        "The seeds' combined object: performance_metrics (last 5 min or the range asked), system_resources, cache_performance (no source yet: available false, nulls), monitoring",
+        "The seeds' combined object: performance_metrics (last 5 min or the range asked), system_resources, cache_performance (the Redis cache sources over the same range; available false without one), monitoring",
     )
     .query::<MetricsQuery>()
     .json::<Overview>(200, "combined")
@@ -359,13 +359,9 @@ pub async fn overview(
     Ok(Json(Overview {
         performance_metrics: metrics.performance_metrics,
         system_resources,
-        cache_performance: CachePerformance {
-            available: false,
-            hit_rate: None,
-            total_hits: None,
-            total_misses: None,
-            avg_response_time: None,
-        },
+        cache_performance: crate::redis::report(&state.store, None, range.from_ms, range.to_ms, 1)
+            .await?
+            .cache_performance,
         monitoring: state.monitoring.state(),
     }))
 }

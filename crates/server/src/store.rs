@@ -361,6 +361,36 @@ const MIGRATIONS: &[&str] = &[
     // the other targets' rows (6 ms against 114 ms for 20 targets).
     "CREATE INDEX probe_rollups_by_target ON probe_rollups (target_id, ts_ms, count, errors);
      CREATE INDEX probe_results_by_target ON probe_results (target_id, ts_ms, outcome);",
+    // Redis cache sources and their samples: the counters as the server
+    // reported them (increases are computed when read, so a restart is
+    // seen), `error` set on a failed sample.
+    "CREATE TABLE cache_sources (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        url TEXT NOT NULL,
+        username TEXT,
+        password TEXT,
+        interval_ms INTEGER NOT NULL,
+        timeout_ms INTEGER NOT NULL,
+        enabled INTEGER NOT NULL
+     );
+     CREATE TABLE cache_samples (
+        source_id INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        error TEXT,
+        run_id TEXT,
+        version TEXT,
+        latency_us INTEGER,
+        hits INTEGER,
+        misses INTEGER,
+        evicted INTEGER,
+        expired INTEGER,
+        used_memory INTEGER,
+        maxmemory INTEGER,
+        ops_per_sec INTEGER,
+        clients INTEGER
+     );
+     CREATE INDEX cache_samples_by_source ON cache_samples (source_id, ts_ms);",
 ];
 
 /// The schema version that added `request_rollups`: a database below it
@@ -622,6 +652,7 @@ fn delete_before(conn: &Connection, before_ms: i64) -> Result<usize, StoreError>
         "requests",
         "node_samples",
         "scraped_requests",
+        "cache_samples",
     ] {
         n += conn.execute(
             &format!("DELETE FROM {table} WHERE ts_ms < ?1"),

@@ -239,6 +239,14 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         .await;
     assert_eq!(resp.status(), 201);
     let schedule: vigie_api::ReportSchedule = resp.json().await.expect("schedule");
+    let resp = app
+        .post(
+            "/api/performance/cache-sources/",
+            &json!({"name": "sessions", "url": "redis://127.0.0.1:6390", "enabled": false}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let cache_source: vigie_api::CacheSource = resp.json().await.expect("cache source");
     common::poll(Duration::from_secs(20), || async {
         let r: vigie_api::ReportInfo = app
             .get(&format!("/api/performance/reports/{}/", report.id))
@@ -291,6 +299,9 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
             }
             "/api/performance/report-schedules/{id}/" => {
                 format!("/api/performance/report-schedules/{}/", schedule.id)
+            }
+            "/api/performance/cache-sources/{id}/" => {
+                format!("/api/performance/cache-sources/{}/", cache_source.id)
             }
             // A file, not JSON: its format is the one query it needs.
             "/api/performance/reports/{id}/download/" => {
@@ -345,6 +356,8 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         "/api/performance/alert-rules/",
         "/api/performance/alerts/",
         "/api/performance/auto-scaling-status/",
+        "/api/performance/cache-performance/",
+        "/api/performance/cache-sources/",
         "/api/performance/endpoints/",
         "/api/performance/metrics/",
         "/api/performance/monitoring/",
@@ -368,6 +381,7 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         format!("/api/performance/reports/{}/", report.id),
         format!("/api/performance/reports/{}/download/", report.id),
         format!("/api/performance/report-schedules/{}/", schedule.id),
+        format!("/api/performance/cache-sources/{}/", cache_source.id),
     ])
     .collect();
     expected.sort_unstable();

@@ -16,7 +16,9 @@ use axum::http::Method;
 use axum::http::StatusCode;
 use vigie_api::{Target, TargetList, TargetSpec};
 
-pub use validate::{validate, validate_resolving, validate_resolving_blocking};
+pub use validate::{
+    check_name, check_timing, validate, validate_resolving, validate_resolving_blocking,
+};
 
 use crate::error::{ApiError, parse_json};
 use crate::fetch_policy::FetchPolicy;

@@ -50,12 +50,7 @@ fn parse_url(url: &str) -> Result<reqwest::Url, ApiError> {
 pub fn validate(mut spec: TargetSpec, policy: &FetchPolicy) -> Result<TargetSpec, ApiError> {
     spec.name = spec.name.trim().to_owned();
     spec.url = spec.url.trim().to_owned();
-    if spec.name.is_empty() || spec.name.chars().count() > 100 {
-        return Err(ApiError::bad_request(
-            "name",
-            "name must be 1 to 100 characters",
-        ));
-    }
+    check_name(&spec.name)?;
     let url = parse_url(&spec.url)?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(ApiError::bad_request(
@@ -86,22 +81,37 @@ pub fn validate(mut spec: TargetSpec, policy: &FetchPolicy) -> Result<TargetSpec
             "expected_status must be 100 to 599",
         ));
     }
-    if !(MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(&spec.interval_ms) {
+    check_timing(spec.interval_ms, spec.timeout_ms)?;
+    Ok(spec)
+}
+
+/// A name of 1 to 100 characters, trimmed: targets' and cache sources'.
+pub fn check_name(name: &str) -> Result<(), ApiError> {
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::bad_request(
+            "name",
+            "name must be 1 to 100 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// How often a task measures and how long one measurement may take: every
+/// 1 s to 24 h, within 50 ms to the interval.
+pub fn check_timing(interval_ms: u64, timeout_ms: u64) -> Result<(), ApiError> {
+    if !(MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(&interval_ms) {
         return Err(ApiError::bad_request(
             "interval_ms",
             format!("interval_ms must be {MIN_INTERVAL_MS} to {MAX_INTERVAL_MS} (1 s to 24 h)"),
         ));
     }
-    if spec.timeout_ms < MIN_TIMEOUT_MS || spec.timeout_ms > spec.interval_ms {
+    if timeout_ms < MIN_TIMEOUT_MS || timeout_ms > interval_ms {
         return Err(ApiError::bad_request(
             "timeout_ms",
-            format!(
-                "timeout_ms must be {MIN_TIMEOUT_MS} to interval_ms ({})",
-                spec.interval_ms
-            ),
+            format!("timeout_ms must be {MIN_TIMEOUT_MS} to interval_ms ({interval_ms})"),
         ));
     }
-    Ok(spec)
+    Ok(())
 }
 
 #[cfg(test)]

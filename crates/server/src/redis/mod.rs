@@ -1,0 +1,577 @@
+//! Redis servers as cache sources: managed through `cache-sources/`, each
+//! sampled by its own task (connect, `AUTH` when configured, a timed
+//! `PING`, `INFO`), the samples stored in SQLite, and read back as hit
+//! rate, lookups, latency, evictions and memory by `cache-performance/`.
+//!
+//! The connection goes through the same fetch policy as the probes: the
+//! address a name resolves to is checked before connecting, at every
+//! sample. A failed sample (unreachable, refused password, `INFO` not
+//! permitted, not Redis) is stored with its reason and shown on the source;
+//! the other sources and the rest of Vigie go on.
+
+pub mod figures;
+pub mod info;
+pub mod resp;
+pub mod store;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{Method, StatusCode};
+use tokio_util::sync::CancellationToken;
+use vigie_api::{
+    CacheQuery, CacheReport, CacheSource, CacheSourceList, CacheSourceSpec, Health, paths,
+};
+
+use crate::error::{ApiError, ApiQuery, parse_json};
+use crate::fetch_policy::FetchPolicy;
+use crate::monitoring::Monitoring;
+use crate::openapi::Op;
+use crate::store::Store;
+use resp::{Connection, Reply};
+use store::{NewSample, StoredSource};
+
+/// Redis' port when the URL names none.
+pub const DEFAULT_PORT: u16 = 6379;
+
+handler_ctx! {
+    /// What this module's handlers reach.
+    pub struct Ctx {
+        store: crate::store::Store,
+        cache_sources: crate::redis::CacheSamplers,
+        config: std::sync::Arc<crate::Config>,
+    }
+}
+
+/// A source's live state, since this process started.
+#[derive(Debug, Clone, Default)]
+pub struct Runtime {
+    pub health: Option<bool>,
+    pub last_sample_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub version: Option<String>,
+}
+
+/// Starts, restarts and stops the sampling tasks; holds each source's live state.
+#[derive(Debug, Clone)]
+pub struct CacheSamplers {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    policy: FetchPolicy,
+    monitoring: Monitoring,
+    shutdown: CancellationToken,
+    tasks: Mutex<HashMap<i64, CancellationToken>>,
+    runtime: Mutex<HashMap<i64, Runtime>>,
+}
+
+impl CacheSamplers {
+    pub fn new(
+        store: Store,
+        policy: FetchPolicy,
+        monitoring: Monitoring,
+        shutdown: CancellationToken,
+    ) -> Self {
+        CacheSamplers {
+            inner: Arc::new(Inner {
+                store,
+                policy,
+                monitoring,
+                shutdown,
+                tasks: Mutex::default(),
+                runtime: Mutex::default(),
+            }),
+        }
+    }
+
+    pub fn policy(&self) -> &FetchPolicy {
+        &self.inner.policy
+    }
+
+    pub fn runtime(&self, id: i64) -> Runtime {
+        self.inner
+            .runtime
+            .lock()
+            .ok()
+            .and_then(|r| r.get(&id).cloned())
+            .unwrap_or_default()
+    }
+
+    /// (Re)starts sampling `source`, or stops it when disabled.
+    pub fn apply(&self, source: &StoredSource) {
+        self.stop(source.id);
+        if !source.spec.enabled {
+            return;
+        }
+        let token = self.inner.shutdown.child_token();
+        if let Ok(mut tasks) = self.inner.tasks.lock() {
+            tasks.insert(source.id, token.clone());
+        }
+        tokio::spawn(run(self.inner.clone(), source.clone(), token));
+    }
+
+    /// Stops sampling `id` and forgets its live state.
+    pub fn stop(&self, id: i64) {
+        if let Some(token) = self.inner.tasks.lock().ok().and_then(|mut t| t.remove(&id)) {
+            token.cancel();
+        }
+        if let Ok(mut runtime) = self.inner.runtime.lock() {
+            runtime.remove(&id);
+        }
+    }
+}
+
+async fn run(inner: Arc<Inner>, source: StoredSource, stop: CancellationToken) {
+    let mut ticker = tokio::time::interval(Duration::from_millis(source.spec.interval_ms));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let timeout = Duration::from_millis(source.spec.timeout_ms);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        if !inner.monitoring.is_on() {
+            continue;
+        }
+        let ts_ms = crate::now_ms();
+        let read = tokio::select! {
+            () = stop.cancelled() => return,
+            r = tokio::time::timeout(timeout, sample(&source.spec, &inner.policy)) => {
+                r.unwrap_or_else(|_| Err(format!("no answer within {} ms", source.spec.timeout_ms)))
+            }
+        };
+        if let Ok(mut runtime) = inner.runtime.lock() {
+            // Stopped meanwhile (replaced, deleted): `stop` cancels before it
+            // clears the state, so checking under the lock leaves nothing stale.
+            if stop.is_cancelled() {
+                return;
+            }
+            let rt = runtime.entry(source.id).or_default();
+            rt.health = Some(read.is_ok());
+            match &read {
+                Ok((info, _)) => {
+                    rt.last_sample_ms = Some(ts_ms);
+                    rt.last_error = None;
+                    rt.version = info.version.clone().or(rt.version.take());
+                }
+                Err(e) => rt.last_error = Some(e.clone()),
+            }
+        }
+        if let Err(e) = &read {
+            tracing::debug!(source = source.id, error = %e, "cache sample failed");
+        }
+        let sample = NewSample {
+            source_id: source.id,
+            ts_ms,
+            read,
+        };
+        if let Err(e) = inner
+            .store
+            .call(move |s| s.insert_cache_sample(&sample))
+            .await
+        {
+            tracing::error!(source = source.id, error = %e, "cannot store a cache sample");
+        }
+    }
+}
+
+/// The host and port of a source's URL.
+fn endpoint(url: &reqwest::Url) -> Result<(String, u16), String> {
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or("the URL names no host")?;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    Ok((host, url.port().unwrap_or(DEFAULT_PORT)))
+}
+
+/// Resolves the source's host and connects to the first address the fetch
+/// policy allows; every resolved address is checked first (a connection
+/// could use any of them).
+async fn connect(
+    url: &reqwest::Url,
+    policy: &FetchPolicy,
+) -> Result<tokio::net::TcpStream, String> {
+    policy.check_url(url).map_err(|e| e.to_string())?;
+    let (host, port) = endpoint(url)?;
+    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .map_err(|e| format!("cannot resolve {host}: {e}"))?
+                .collect();
+            let ips: Vec<IpAddr> = addrs.iter().map(SocketAddr::ip).collect();
+            policy
+                .check_resolved(&host, &ips)
+                .map_err(|e| e.to_string())?;
+            addrs
+        }
+    };
+    let mut last = format!("{host} resolves to no address");
+    for addr in addrs {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = format!("cannot connect to {addr}: {e}"),
+        }
+    }
+    Err(last)
+}
+
+fn unexpected(command: &str, reply: &Reply) -> String {
+    format!("{command} answered {reply:?}, not what Redis answers")
+}
+
+/// One sample: `INFO`'s figures and the `PING` round trip in µs.
+pub async fn sample(
+    spec: &CacheSourceSpec,
+    policy: &FetchPolicy,
+) -> Result<(info::Info, u64), String> {
+    let url = reqwest::Url::parse(&spec.url).map_err(|e| format!("bad URL: {e}"))?;
+    let mut conn = Connection::new(connect(&url, policy).await?);
+    let io = |e: resp::RespError| e.to_string();
+    if let Some(password) = spec.password.as_deref().filter(|p| !p.is_empty()) {
+        let mut args: Vec<&[u8]> = vec![b"AUTH"];
+        if let Some(user) = &spec.username {
+            args.push(user.as_bytes());
+        }
+        args.push(password.as_bytes());
+        match conn.command(&args).await.map_err(io)? {
+            Reply::Status(_) => {}
+            Reply::Error(e) => return Err(format!("authentication refused: {e}")),
+            other => return Err(unexpected("AUTH", &other)),
+        }
+    }
+    let started = Instant::now();
+    match conn.command(&[b"PING"]).await.map_err(io)? {
+        Reply::Status(s) if s == "PONG" => {}
+        Reply::Error(e) => return Err(format!("PING refused: {e}")),
+        other => return Err(unexpected("PING", &other)),
+    }
+    let latency_us = started.elapsed().as_micros() as u64;
+    let text = match conn.command(&[b"INFO"]).await.map_err(io)? {
+        Reply::Bulk(Some(body)) => String::from_utf8_lossy(&body).into_owned(),
+        Reply::Error(e) => return Err(format!("INFO refused: {e}")),
+        other => return Err(unexpected("INFO", &other)),
+    };
+    Ok((info::parse(&text)?, latency_us))
+}
+
+/// Checks and normalises a spec; each refusal names its field. The URL's
+/// host must pass the fetch policy, as written and as it resolves now.
+pub async fn validate(
+    mut spec: CacheSourceSpec,
+    policy: &FetchPolicy,
+) -> Result<CacheSourceSpec, ApiError> {
+    spec.name = spec.name.trim().to_owned();
+    spec.url = spec.url.trim().to_owned();
+    crate::targets::check_name(&spec.name)?;
+    let url = reqwest::Url::parse(&spec.url)
+        .map_err(|e| ApiError::bad_request("url", format!("url is not a valid URL: {e}")))?;
+    match url.scheme() {
+        "redis" => {}
+        "rediss" => {
+            return Err(ApiError::bad_request(
+                "url",
+                "url: rediss:// (TLS) is not supported yet; use redis:// on a trusted network",
+            ));
+        }
+        other => {
+            return Err(ApiError::bad_request(
+                "url",
+                format!("url must start with redis://, not {other}://"),
+            ));
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ApiError::bad_request(
+            "url",
+            "url must not hold credentials: give them as username and password",
+        ));
+    }
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+        return Err(ApiError::bad_request(
+            "url",
+            "url is redis://host[:port], without a path or query",
+        ));
+    }
+    endpoint(&url).map_err(|e| ApiError::bad_request("url", format!("url: {e}")))?;
+    policy
+        .check_url_resolving(&url)
+        .await
+        .map_err(|b| ApiError::bad_request("url", format!("url is refused: {b}")))?;
+    if let Some(user) = &spec.username
+        && (user.is_empty()
+            || user.len() > 100
+            || user.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(ApiError::bad_request(
+            "username",
+            "username must be 1 to 100 characters, without spaces",
+        ));
+    }
+    if spec.password.as_ref().is_some_and(|p| p.len() > 512) {
+        return Err(ApiError::bad_request(
+            "password",
+            "password must be at most 512 bytes",
+        ));
+    }
+    crate::targets::check_timing(spec.interval_ms, spec.timeout_ms)?;
+    Ok(spec)
+}
+
+fn shown(samplers: &CacheSamplers, s: &StoredSource) -> CacheSource {
+    let rt = samplers.runtime(s.id);
+    CacheSource {
+        id: s.id,
+        name: s.spec.name.clone(),
+        url: s.spec.url.clone(),
+        username: s.spec.username.clone(),
+        has_password: s.spec.password.as_deref().is_some_and(|p| !p.is_empty()),
+        interval_ms: s.spec.interval_ms,
+        timeout_ms: s.spec.timeout_ms,
+        enabled: s.spec.enabled,
+        health: match rt.health {
+            None => Health::Unknown,
+            Some(true) => Health::Up,
+            Some(false) => Health::Down,
+        },
+        last_sample_ms: rt.last_sample_ms,
+        last_error: rt.last_error,
+        version: rt.version,
+    }
+}
+
+pub fn list_op() -> Op {
+    Op::new(
+        "listCacheSources",
+        "Redis servers watched as cache sources, with their live state",
+    )
+    .json::<CacheSourceList>(200, "all sources (passwords are never sent back)")
+}
+
+/// `GET cache-sources/`
+pub async fn list(State(state): State<Ctx>) -> Result<Json<CacheSourceList>, ApiError> {
+    let rows = state.store.call(|s| s.cache_sources()).await?;
+    Ok(Json(CacheSourceList {
+        sources: rows
+            .iter()
+            .map(|s| shown(&state.cache_sources, s))
+            .collect(),
+    }))
+}
+
+pub fn create_op() -> Op {
+    Op::new(
+        "createCacheSource",
+        "Add a Redis server; sampling starts at once",
+    )
+    .body::<CacheSourceSpec>()
+    .json::<CacheSource>(201, "created")
+    .error(400, "bad input: the body names the field")
+}
+
+/// `POST cache-sources/`
+pub async fn create(
+    State(state): State<Ctx>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<CacheSource>), ApiError> {
+    let spec = validate(parse_json(&body)?, state.cache_sources.policy()).await?;
+    let stored = spec.clone();
+    let id = state
+        .store
+        .call(move |s| s.insert_cache_source(&stored))
+        .await?;
+    let source = StoredSource { id, spec };
+    state.cache_sources.apply(&source);
+    Ok((
+        StatusCode::CREATED,
+        Json(shown(&state.cache_sources, &source)),
+    ))
+}
+
+pub fn read_op() -> Op {
+    Op::new("getCacheSource", "One cache source")
+        .json::<CacheSource>(200, "the source")
+        .error(404, "no such source")
+}
+
+/// `GET cache-sources/{id}/`
+pub async fn read(
+    State(state): State<Ctx>,
+    UrlPath(id): UrlPath<i64>,
+) -> Result<Json<CacheSource>, ApiError> {
+    let source = state.store.call(move |s| s.cache_source(id)).await?;
+    let source = source.ok_or_else(|| ApiError::NotFound(format!("cache source {id}")))?;
+    Ok(Json(shown(&state.cache_sources, &source)))
+}
+
+pub fn replace_op() -> Op {
+    Op::new(
+        "replaceCacheSource",
+        "Replace a cache source's spec (the password stays unless given); its sampling restarts",
+    )
+    .body::<CacheSourceSpec>()
+    .json::<CacheSource>(200, "replaced")
+    .error(400, "bad input: the body names the field")
+    .error(404, "no such source")
+}
+
+/// `PUT cache-sources/{id}/`
+pub async fn replace(
+    State(state): State<Ctx>,
+    UrlPath(id): UrlPath<i64>,
+    body: Bytes,
+) -> Result<Json<CacheSource>, ApiError> {
+    let spec = validate(parse_json(&body)?, state.cache_sources.policy()).await?;
+    let source = state
+        .store
+        .call(move |s| s.update_cache_source(id, &spec))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("cache source {id}")))?;
+    state.cache_sources.apply(&source);
+    Ok(Json(shown(&state.cache_sources, &source)))
+}
+
+pub fn delete_op() -> Op {
+    Op::new(
+        "deleteCacheSource",
+        "Stop watching a Redis server; its past samples stay",
+    )
+    .empty(204, "deleted")
+    .error(404, "no such source")
+}
+
+/// `DELETE cache-sources/{id}/`
+pub async fn delete(
+    State(state): State<Ctx>,
+    UrlPath(id): UrlPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    if !state.store.call(move |s| s.delete_cache_source(id)).await? {
+        return Err(ApiError::NotFound(format!("cache source {id}")));
+    }
+    state.cache_sources.stop(id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The figures of every source (or `only`) over `[from_ms, to_ms]`.
+pub async fn report(
+    store: &Store,
+    only: Option<i64>,
+    from_ms: i64,
+    to_ms: i64,
+    points: u32,
+) -> Result<CacheReport, ApiError> {
+    let sources = store.call(|s| s.cache_sources()).await?;
+    if let Some(id) = only
+        && !sources.iter().any(|s| s.id == id)
+    {
+        return Err(ApiError::bad_request(
+            "source",
+            format!("no cache source {id}"),
+        ));
+    }
+    let chosen: Vec<(i64, String)> = sources
+        .into_iter()
+        .filter(|s| only.is_none_or(|id| id == s.id))
+        .map(|s| (s.id, s.spec.name))
+        .collect();
+    let figures = store
+        .call(move |s| {
+            chosen
+                .iter()
+                .map(|(id, name)| {
+                    let (before, samples) = s.cache_samples(*id, from_ms, to_ms)?;
+                    Ok(figures::figures(
+                        *id,
+                        name,
+                        before.as_ref(),
+                        &samples,
+                        from_ms,
+                        to_ms,
+                        points,
+                    ))
+                })
+                .collect::<Result<Vec<_>, crate::store::StoreError>>()
+        })
+        .await?;
+    Ok(CacheReport {
+        from_ms,
+        to_ms,
+        cache_performance: figures::combined(&figures),
+        sources: figures,
+    })
+}
+
+pub fn performance_op() -> Op {
+    Op::new(
+        "cachePerformance",
+        "Hit rate, hits and misses, PING latency, evictions and memory of the Redis cache sources over a range (seed cache_performance), per source with a series",
+    )
+    .query::<CacheQuery>()
+    .json::<CacheReport>(200, "figures are null when nothing was measured")
+    .error(400, "bad input: the body names the field")
+}
+
+/// `GET cache-performance/?range=1h&source=2&points=120`
+pub async fn performance(
+    State(state): State<Ctx>,
+    ApiQuery(q): ApiQuery<CacheQuery>,
+) -> Result<Json<CacheReport>, ApiError> {
+    let range = crate::metrics::parse_range(
+        &q.time_range(),
+        crate::now_ms(),
+        state.config.retention().as_millis() as i64,
+    )?;
+    Ok(Json(
+        report(
+            &state.store,
+            q.source,
+            range.from_ms,
+            range.to_ms,
+            range.points,
+        )
+        .await?,
+    ))
+}
+
+/// The routes of this module: changes need an admin (they make Vigie
+/// connect to new addresses).
+pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
+    let one = crate::item(paths::CACHE_SOURCES);
+    r.get(paths::CACHE_SOURCES, list, list_op())
+        .change(
+            Method::POST,
+            paths::CACHE_SOURCES,
+            vigie_api::Role::Admin,
+            create,
+            create_op(),
+        )
+        .get(&one, read, read_op())
+        .change(
+            Method::PUT,
+            &one,
+            vigie_api::Role::Admin,
+            replace,
+            replace_op(),
+        )
+        .change(
+            Method::DELETE,
+            &one,
+            vigie_api::Role::Admin,
+            delete,
+            delete_op(),
+        )
+        .get(paths::CACHE_PERFORMANCE, performance, performance_op())
+}

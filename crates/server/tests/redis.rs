@@ -1,0 +1,521 @@
+//! Redis cache sources against a real redis-server (Debian's, started here on
+//! free loopback ports in throwaway directories): hit rates checked against
+//! the lookups the test makes with redis-cli, a restart, the cache-hit-rate
+//! alert firing and resolving, and the failures a source can have.
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use vigie_api::{
+    Alert, AlertList, AlertMetric, AlertRule, AlertRuleList, AlertState, CacheReport, CacheSource,
+    CacheSourceList, Health, Overview,
+};
+
+mod common;
+use common::{Client, free_port, poll, vigie};
+
+const REDIS_SERVER: &str = "/usr/bin/redis-server";
+const REDIS_CLI: &str = "/usr/bin/redis-cli";
+
+/// A redis-server on a free loopback port, stopped when dropped.
+struct Redis {
+    port: u16,
+    child: Child,
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+impl Redis {
+    fn start(args: &[&str]) -> Redis {
+        assert!(
+            std::path::Path::new(REDIS_SERVER).exists(),
+            "{REDIS_SERVER} is missing: `cargo xtask test` installs Debian's redis-server"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let child = spawn(port, dir.path(), &args);
+        let redis = Redis {
+            port,
+            child,
+            dir,
+            args,
+        };
+        redis.wait_up();
+        redis
+    }
+
+    fn wait_up(&self) {
+        for _ in 0..200 {
+            let out = self.cli_output(&["PING"]);
+            // PONG, or NOAUTH when a password is required: either way it answers.
+            if out.contains("PONG") || out.contains("NOAUTH") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("redis-server on {} did not answer", self.port);
+    }
+
+    /// Stops the server and starts it again on the same port (its counters
+    /// start from zero, its run id changes).
+    fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(self.port, self.dir.path(), &self.args);
+        self.wait_up();
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn cli_output(&self, args: &[&str]) -> String {
+        let out = Command::new(REDIS_CLI)
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Sends `commands` (one per line) through one redis-cli.
+    fn run(&self, commands: &[String]) {
+        let mut cli = Command::new(REDIS_CLI)
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-cli");
+        let mut stdin = cli.stdin.take().expect("stdin");
+        for c in commands {
+            writeln!(stdin, "{c}").expect("write");
+        }
+        drop(stdin);
+        assert!(cli.wait().expect("wait").success());
+    }
+
+    /// `n` lookups of a key that exists and `m` of keys that do not.
+    fn lookups(&self, hits: usize, misses: usize) {
+        let mut commands = vec!["SET vigie:present 1".to_owned()];
+        commands.extend((0..hits).map(|_| "GET vigie:present".to_owned()));
+        commands.extend((0..misses).map(|i| format!("GET vigie:absent:{i}")));
+        self.run(&commands);
+    }
+
+    /// A figure of `INFO stats`, as Redis itself counts it.
+    fn stat(&self, key: &str) -> u64 {
+        let info = self.cli_output(&["INFO", "stats"]);
+        info.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{key}:"))?.parse().ok())
+            .expect("stat")
+    }
+}
+
+fn spawn(port: u16, dir: &std::path::Path, args: &[String]) -> Child {
+    Command::new(REDIS_SERVER)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start redis-server")
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn add_source(api: &common::Vigie, body: Value) -> CacheSource {
+    let resp = api.post("/cache-sources/", &body).await;
+    assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+    resp.json().await.expect("source")
+}
+
+/// Waits until source `id` has a sample newer than `after_ms`, read or failed.
+async fn sampled_after(api: &common::Vigie, id: i64, after_ms: i64) -> CacheSource {
+    poll(Duration::from_secs(20), || async {
+        let s: CacheSource = api.get_json(&format!("/cache-sources/{id}")).await;
+        let newer = s.last_sample_ms.is_some_and(|t| t > after_ms);
+        (newer && s.health == Health::Up).then_some(s)
+    })
+    .await
+}
+
+fn now_ms() -> i64 {
+    vigie_server::now_ms()
+}
+
+#[tokio::test]
+async fn the_hit_rate_is_the_lookups_made_and_a_restart_counts_from_zero() {
+    let mut redis = Redis::start(&[]);
+    // Lookups made before Vigie watched are not in its figures.
+    redis.lookups(50, 50);
+    let data = tempfile::tempdir().expect("tempdir");
+    let api = vigie(data.path(), |_| {}).await;
+    let source = add_source(
+        &api,
+        json!({"name": "sessions", "url": redis.url(), "interval_ms": 1000, "timeout_ms": 900}),
+    )
+    .await;
+    let first = sampled_after(&api, source.id, 0).await;
+    assert!(
+        first
+            .version
+            .as_deref()
+            .is_some_and(|v| v.starts_with(char::is_numeric))
+    );
+    let start = first.last_sample_ms.expect("first sample");
+
+    redis.lookups(30, 10);
+    assert_eq!(
+        redis.stat("keyspace_hits"),
+        80,
+        "Redis counted the hits made"
+    );
+    let done = now_ms();
+    sampled_after(&api, source.id, done).await;
+    let q = format!("/cache-performance/?from={start}&to={}", now_ms());
+    let report: CacheReport = api.get_json(&q).await;
+    let f = &report.sources[0];
+    assert_eq!((f.total_hits, f.total_misses), (30, 10));
+    assert_eq!(f.hit_rate, Some(75.0));
+    assert_eq!(f.restarts, 0);
+    assert!(f.avg_response_time.is_some_and(|ms| ms > 0.0 && ms < 900.0));
+    assert!(f.used_memory.is_some_and(|b| b > 0));
+    assert!(f.series.iter().map(|p| p.hits).sum::<u64>() == 30);
+    let combined = &report.cache_performance;
+    assert!(combined.available);
+    assert_eq!(
+        (combined.total_hits, combined.total_misses),
+        (Some(30), Some(10))
+    );
+    // The seeds' combined object carries the same block.
+    let overview: Overview = api
+        .get_json(&format!("/?from={start}&to={}", now_ms()))
+        .await;
+    assert_eq!(overview.cache_performance.hit_rate, Some(75.0));
+
+    // A restart resets Redis' counters: what follows counts from zero.
+    redis.restart();
+    let restarted = now_ms();
+    sampled_after(&api, source.id, restarted).await;
+    redis.lookups(5, 0);
+    let done = now_ms();
+    sampled_after(&api, source.id, done).await;
+    let report: CacheReport = api
+        .get_json(&format!("/cache-performance/?from={start}&to={}", now_ms()))
+        .await;
+    let f = &report.sources[0];
+    assert_eq!((f.total_hits, f.total_misses), (35, 10));
+    assert_eq!(f.restarts, 1);
+}
+
+#[tokio::test]
+async fn the_cache_hit_rate_alert_fires_from_a_real_redis_and_resolves() {
+    let redis = Redis::start(&[]);
+    let data = tempfile::tempdir().expect("tempdir");
+    let api = vigie(data.path(), |c| c.alert_interval_ms = 200).await;
+    // The default rule (the seeds' "cache hit rate below 50 %"), over 10 s.
+    let rules: AlertRuleList = api.get_json("/alert-rules/").await;
+    let rule: AlertRule = rules
+        .rules
+        .into_iter()
+        .find(|r| r.spec.metric == AlertMetric::CacheHitRate)
+        .expect("the default cache rule");
+    assert_eq!(rule.spec.threshold, 50.0);
+    let mut spec = serde_json::to_value(&rule.spec).expect("spec");
+    spec["window_seconds"] = json!(10);
+    spec["for_seconds"] = json!(0);
+    let resp = api
+        .send(
+            reqwest::Method::PUT,
+            &format!("/alert-rules/{}", rule.id),
+            &spec,
+        )
+        .await;
+    assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+    let source = add_source(
+        &api,
+        json!({"name": "sessions", "url": redis.url(), "interval_ms": 1000, "timeout_ms": 900}),
+    )
+    .await;
+    sampled_after(&api, source.id, 0).await;
+
+    // 10 hits, 90 misses: 10 %.
+    redis.lookups(10, 90);
+    let open = |state| {
+        let api = &api;
+        async move {
+            let list: AlertList = api.get_json("/alerts/?state=open&limit=500").await;
+            list.alerts
+                .into_iter()
+                .find(|a: &Alert| a.rule_id == rule.id && a.state == state)
+        }
+    };
+    let fired = poll(Duration::from_secs(20), || open(AlertState::Firing)).await;
+    assert_eq!(fired.current_value, Some(10.0));
+
+    // Then 900 hits: (10 + 900) of 1000 lookups in the window, 91 %.
+    redis.lookups(900, 0);
+    let resolved = poll(Duration::from_secs(20), || async {
+        let a: Alert = api.get_json(&format!("/alerts/{}", fired.id)).await;
+        (a.state == AlertState::Resolved).then_some(a)
+    })
+    .await;
+    assert!(
+        resolved.current_value.is_some_and(|v| v > 55.0),
+        "{resolved:?}"
+    );
+}
+
+/// Waits until source `id` reports a failure, and returns its message.
+async fn failure(api: &common::Vigie, id: i64) -> String {
+    poll(Duration::from_secs(20), || async {
+        let s: CacheSource = api.get_json(&format!("/cache-sources/{id}")).await;
+        (s.health == Health::Down).then(|| s.last_error.expect("a down source says why"))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn each_failure_shows_on_its_source_and_the_rest_keeps_working() {
+    let guarded = Redis::start(&["--requirepass", "right-password"]);
+    guarded.run(&[
+        "AUTH right-password".to_owned(),
+        "ACL SETUSER pinger on >pinger-password -@all +ping".to_owned(),
+    ]);
+    let healthy = Redis::start(&[]);
+    let data = tempfile::tempdir().expect("tempdir");
+    let api = vigie(data.path(), |_| {}).await;
+    let source = |name: &str, url: String, extra: Value| {
+        let mut body = json!({"name": name, "url": url, "interval_ms": 1000, "timeout_ms": 500});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        body
+    };
+    let closed_port = free_port();
+    let unreachable = add_source(
+        &api,
+        source(
+            "gone",
+            format!("redis://127.0.0.1:{closed_port}"),
+            json!({}),
+        ),
+    )
+    .await;
+    let wrong = add_source(
+        &api,
+        source(
+            "wrong",
+            guarded.url(),
+            json!({"password": "wrong-password"}),
+        ),
+    )
+    .await;
+    let anonymous = add_source(&api, source("anonymous", guarded.url(), json!({}))).await;
+    let no_info = add_source(
+        &api,
+        source(
+            "no info",
+            guarded.url(),
+            json!({"username": "pinger", "password": "pinger-password"}),
+        ),
+    )
+    .await;
+    // Vigie's own port speaks HTTP, not Redis.
+    let not_redis = add_source(
+        &api,
+        source("http", format!("redis://{}", api.server.addr()), json!({})),
+    )
+    .await;
+    let good = add_source(&api, source("good", healthy.url(), json!({}))).await;
+    let authorised = add_source(
+        &api,
+        source(
+            "authorised",
+            guarded.url(),
+            json!({"password": "right-password"}),
+        ),
+    )
+    .await;
+
+    assert!(
+        failure(&api, unreachable.id)
+            .await
+            .contains("cannot connect")
+    );
+    let e = failure(&api, wrong.id).await;
+    assert!(
+        e.contains("authentication refused") && e.contains("WRONGPASS"),
+        "{e}"
+    );
+    let e = failure(&api, anonymous.id).await;
+    assert!(e.contains("NOAUTH"), "{e}");
+    let e = failure(&api, no_info.id).await;
+    assert!(e.contains("INFO refused") && e.contains("NOPERM"), "{e}");
+    let e = failure(&api, not_redis.id).await;
+    assert!(e.contains("not a Redis reply"), "{e}");
+    sampled_after(&api, good.id, 0).await;
+    sampled_after(&api, authorised.id, 0).await;
+
+    // Failed samples are counted in the figures, with the latest reason.
+    let report: CacheReport = api.get_json("/cache-performance/?range=5m").await;
+    let of = |id| {
+        report
+            .sources
+            .iter()
+            .find(|s| s.source_id == id)
+            .expect("source")
+    };
+    assert!(of(wrong.id).failed_samples >= 1);
+    assert_eq!(of(wrong.id).samples, 0);
+    assert!(
+        of(wrong.id)
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("WRONGPASS"))
+    );
+    assert!(of(good.id).samples >= 1 && of(good.id).last_error.is_none());
+    // A password is never sent back.
+    let listed = api
+        .http
+        .get(format!("{}/cache-sources/", api.base))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    assert!(!listed.contains("right-password") && !listed.contains("wrong-password"));
+    let list: CacheSourceList = serde_json::from_str(&listed).expect("list");
+    assert!(
+        list.sources
+            .iter()
+            .find(|s| s.id == authorised.id)
+            .is_some_and(|s| s.has_password)
+    );
+    // The rest of Vigie answers.
+    let resp = api
+        .http
+        .get(format!("{}/metrics/", api.base))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn bad_sources_are_refused_naming_the_field_and_nothing_is_stored() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let api = vigie(data.path(), |_| {}).await;
+    let cases = [
+        (json!({"name": "a", "url": "http://127.0.0.1:6379"}), "url"),
+        (
+            json!({"name": "a", "url": "redis://user:pw@127.0.0.1"}),
+            "url",
+        ),
+        (json!({"name": "a", "url": "rediss://127.0.0.1"}), "url"),
+        (
+            json!({"name": "a", "url": "redis://169.254.169.254"}),
+            "url",
+        ),
+        (
+            json!({"name": "a", "url": "redis://metadata.google.internal"}),
+            "url",
+        ),
+        (
+            json!({"name": "a", "url": "redis://127.0.0.1/0?x=1"}),
+            "url",
+        ),
+        (json!({"name": " ", "url": "redis://127.0.0.1"}), "name"),
+        (
+            json!({"name": "a", "url": "redis://127.0.0.1", "interval_ms": 10}),
+            "interval_ms",
+        ),
+        (
+            json!({"name": "a", "url": "redis://127.0.0.1", "interval_ms": 1000, "timeout_ms": 5000}),
+            "timeout_ms",
+        ),
+        (
+            json!({"name": "a", "url": "redis://127.0.0.1", "username": "a b", "password": "p"}),
+            "username",
+        ),
+        (
+            json!({"name": "a", "url": "redis://127.0.0.1", "pasword": "p"}),
+            "pasword",
+        ),
+    ];
+    for (body, field) in cases {
+        let resp = api.post("/cache-sources/", &body).await;
+        assert_eq!(resp.status(), 400, "{body}");
+        let e: vigie_api::ErrorBody = resp.json().await.expect("error");
+        assert!(
+            e.field.as_deref() == Some(field) || e.error.contains(field),
+            "{body}: {e:?}"
+        );
+    }
+    let list: CacheSourceList = api.get_json("/cache-sources/").await;
+    assert!(list.sources.is_empty(), "{list:?}");
+    let missing = api
+        .http
+        .get(format!("{}/cache-performance/?source=99", api.base))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(missing.status(), 400);
+}
+
+#[tokio::test]
+async fn a_replace_keeps_the_password_unless_given_and_restarts_sampling() {
+    let guarded = Redis::start(&["--requirepass", "right-password"]);
+    let data = tempfile::tempdir().expect("tempdir");
+    let api = vigie(data.path(), |_| {}).await;
+    let s = add_source(
+        &api,
+        json!({"name": "s", "url": guarded.url(), "password": "right-password", "interval_ms": 1000, "timeout_ms": 500}),
+    )
+    .await;
+    sampled_after(&api, s.id, 0).await;
+    let path = format!("/cache-sources/{}", s.id);
+    // Renamed, password not given: it stays, sampling goes on.
+    let resp = api
+        .send(
+            reqwest::Method::PUT,
+            &path,
+            &json!({"name": "renamed", "url": guarded.url(), "interval_ms": 1000, "timeout_ms": 500}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let replaced: CacheSource = resp.json().await.expect("source");
+    assert!(replaced.has_password && replaced.name == "renamed");
+    sampled_after(&api, s.id, now_ms()).await;
+    // An empty password removes it: the server then refuses.
+    let resp = api
+        .send(
+            reqwest::Method::PUT,
+            &path,
+            &json!({"name": "renamed", "url": guarded.url(), "password": "", "interval_ms": 1000, "timeout_ms": 500}),
+        )
+        .await;
+    let replaced: CacheSource = resp.json().await.expect("source");
+    assert!(!replaced.has_password);
+    assert!(failure(&api, s.id).await.contains("NOAUTH"));
+    let resp = api.send(reqwest::Method::DELETE, &path, &json!({})).await;
+    assert_eq!(resp.status(), 204);
+    let gone = api
+        .http
+        .get(format!("{}{path}", api.base))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(gone.status(), 404);
+}
