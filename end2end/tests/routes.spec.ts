@@ -16,6 +16,7 @@ const ROUTES = [
   { path: '/alerts', link: /^Alerts\b/, heading: 'Alerts', chunk: 'alerts_page' },
   { path: '/alerts/rules', link: 'Alert rules', heading: 'Alert rules', chunk: 'alert_rules_page' },
   { path: '/scaling', link: 'Scaling', heading: 'Scaling', chunk: 'scaling_page' },
+  { path: '/cache', link: 'Cache', heading: 'Cache', chunk: 'cache_page' },
   { path: '/reports', link: 'Reports', heading: 'Reports', chunk: 'reports_page' },
   { path: '/recommendations', link: 'Recommendations', heading: 'Recommendations', chunk: 'recommendations_page' },
 ];

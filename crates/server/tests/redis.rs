@@ -291,6 +291,8 @@ async fn each_failure_shows_on_its_source_and_the_rest_keeps_working() {
     guarded.run(&[
         "AUTH right-password".to_owned(),
         "ACL SETUSER pinger on >pinger-password -@all +ping".to_owned(),
+        // What the README tells an admin to give Vigie.
+        "ACL SETUSER vigie on >vigie-password -@all +ping +info".to_owned(),
     ]);
     let healthy = Redis::start(&[]);
     let data = tempfile::tempdir().expect("tempdir");
@@ -366,6 +368,7 @@ async fn each_failure_shows_on_its_source_and_the_rest_keeps_working() {
     assert!(e.contains("not a Redis reply"), "{e}");
     sampled_after(&api, good.id, 0).await;
     sampled_after(&api, authorised.id, 0).await;
+    sampled_after(&api, least.id, 0).await;
 
     // Failed samples are counted in the figures, with the latest reason.
     let report: CacheReport = api.get_json("/cache-performance/?range=5m").await;
