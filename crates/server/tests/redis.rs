@@ -349,6 +349,15 @@ async fn each_failure_shows_on_its_source_and_the_rest_keeps_working() {
         ),
     )
     .await;
+    let least = add_source(
+        &api,
+        source(
+            "least privilege",
+            guarded.url(),
+            json!({"username": "vigie", "password": "vigie-password"}),
+        ),
+    )
+    .await;
 
     assert!(
         failure(&api, unreachable.id)
