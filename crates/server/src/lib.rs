@@ -52,6 +52,7 @@ pub mod rollup;
 pub mod scaling;
 pub mod scrape;
 pub mod security;
+pub mod sources;
 pub mod store;
 pub mod stream;
 pub mod targets;

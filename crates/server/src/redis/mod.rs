@@ -14,19 +14,14 @@ pub mod info;
 pub mod resp;
 pub mod store;
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{Method, StatusCode};
 use tokio_util::sync::CancellationToken;
-use vigie_api::{
-    CacheQuery, CacheReport, CacheSource, CacheSourceList, CacheSourceSpec, Health, paths,
-};
+use vigie_api::{CacheQuery, CacheReport, CacheSource, CacheSourceList, CacheSourceSpec, paths};
 
 use crate::error::{ApiError, ApiQuery, parse_json};
 use crate::fetch_policy::FetchPolicy;
@@ -48,29 +43,12 @@ handler_ctx! {
     }
 }
 
-/// A source's live state, since this process started.
-#[derive(Debug, Clone, Default)]
-pub struct Runtime {
-    pub health: Option<bool>,
-    pub last_sample_ms: Option<i64>,
-    pub last_error: Option<String>,
-    pub version: Option<String>,
-}
-
 /// Starts, restarts and stops the sampling tasks; holds each source's live state.
 #[derive(Debug, Clone)]
 pub struct CacheSamplers {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
     store: Store,
     policy: FetchPolicy,
-    monitoring: Monitoring,
-    shutdown: CancellationToken,
-    tasks: Mutex<HashMap<i64, CancellationToken>>,
-    runtime: Mutex<HashMap<i64, Runtime>>,
+    tasks: crate::sources::Tasks,
 }
 
 impl CacheSamplers {
@@ -81,152 +59,74 @@ impl CacheSamplers {
         shutdown: CancellationToken,
     ) -> Self {
         CacheSamplers {
-            inner: Arc::new(Inner {
-                store,
-                policy,
-                monitoring,
-                shutdown,
-                tasks: Mutex::default(),
-                runtime: Mutex::default(),
-            }),
+            store,
+            policy,
+            tasks: crate::sources::Tasks::new(monitoring, shutdown),
         }
     }
 
     pub fn policy(&self) -> &FetchPolicy {
-        &self.inner.policy
+        &self.policy
     }
 
-    pub fn runtime(&self, id: i64) -> Runtime {
-        self.inner
-            .runtime
-            .lock()
-            .ok()
-            .and_then(|r| r.get(&id).cloned())
-            .unwrap_or_default()
+    pub fn runtime(&self, id: i64) -> crate::sources::Runtime {
+        self.tasks.runtime(id)
     }
 
     /// (Re)starts sampling `source`, or stops it when disabled.
     pub fn apply(&self, source: &StoredSource) {
-        self.stop(source.id);
         if !source.spec.enabled {
+            self.tasks.stop(source.id);
             return;
         }
-        let token = self.inner.shutdown.child_token();
-        if let Ok(mut tasks) = self.inner.tasks.lock() {
-            tasks.insert(source.id, token.clone());
-        }
-        tokio::spawn(run(self.inner.clone(), source.clone(), token));
+        let sampler = RedisSampler {
+            source: source.clone(),
+            policy: self.policy.clone(),
+            store: self.store.clone(),
+        };
+        let spec = &source.spec;
+        self.tasks
+            .start(source.id, spec.interval_ms, spec.timeout_ms, sampler);
     }
 
     /// Stops sampling `id` and forgets its live state.
     pub fn stop(&self, id: i64) {
-        if let Some(token) = self.inner.tasks.lock().ok().and_then(|mut t| t.remove(&id)) {
-            token.cancel();
-        }
-        if let Ok(mut runtime) = self.inner.runtime.lock() {
-            runtime.remove(&id);
-        }
+        self.tasks.stop(id);
     }
 }
 
-async fn run(inner: Arc<Inner>, source: StoredSource, stop: CancellationToken) {
-    let mut ticker = tokio::time::interval(Duration::from_millis(source.spec.interval_ms));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let timeout = Duration::from_millis(source.spec.timeout_ms);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            _ = ticker.tick() => {}
-        }
-        if !inner.monitoring.is_on() {
-            continue;
-        }
-        let ts_ms = crate::now_ms();
-        let read = tokio::select! {
-            () = stop.cancelled() => return,
-            r = tokio::time::timeout(timeout, sample(&source.spec, &inner.policy)) => {
-                r.unwrap_or_else(|_| Err(format!("no answer within {} ms", source.spec.timeout_ms)))
-            }
-        };
-        if let Ok(mut runtime) = inner.runtime.lock() {
-            // Stopped meanwhile (replaced, deleted): `stop` cancels before it
-            // clears the state, so checking under the lock leaves nothing stale.
-            if stop.is_cancelled() {
-                return;
-            }
-            let rt = runtime.entry(source.id).or_default();
-            rt.health = Some(read.is_ok());
-            match &read {
-                Ok((info, _)) => {
-                    rt.last_sample_ms = Some(ts_ms);
-                    rt.last_error = None;
-                    rt.version = info.version.clone().or(rt.version.take());
-                }
-                Err(e) => rt.last_error = Some(e.clone()),
-            }
-        }
-        if let Err(e) = &read {
-            tracing::debug!(source = source.id, error = %e, "cache sample failed");
-        }
+/// One Redis server's sampling.
+struct RedisSampler {
+    source: StoredSource,
+    policy: FetchPolicy,
+    store: Store,
+}
+
+impl crate::sources::Sampler for RedisSampler {
+    type Sample = (info::Info, u64);
+
+    async fn sample(&mut self) -> Result<Self::Sample, String> {
+        sample(&self.source.spec, &self.policy).await
+    }
+
+    fn version(sample: &Self::Sample) -> Option<String> {
+        sample.0.version.clone()
+    }
+
+    async fn store(&mut self, ts_ms: i64, read: Result<Self::Sample, String>) {
         let sample = NewSample {
-            source_id: source.id,
+            source_id: self.source.id,
             ts_ms,
             read,
         };
-        if let Err(e) = inner
+        if let Err(e) = self
             .store
             .call(move |s| s.insert_cache_sample(&sample))
             .await
         {
-            tracing::error!(source = source.id, error = %e, "cannot store a cache sample");
+            tracing::error!(source = self.source.id, error = %e, "cannot store a cache sample");
         }
     }
-}
-
-/// The host and port of a source's URL.
-fn endpoint(url: &reqwest::Url) -> Result<(String, u16), String> {
-    let host = url
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or("the URL names no host")?;
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    Ok((host, url.port().unwrap_or(DEFAULT_PORT)))
-}
-
-/// Resolves the source's host and connects to the first address the fetch
-/// policy allows; every resolved address is checked first (a connection
-/// could use any of them).
-async fn connect(
-    url: &reqwest::Url,
-    policy: &FetchPolicy,
-) -> Result<tokio::net::TcpStream, String> {
-    policy.check_url(url).map_err(|e| e.to_string())?;
-    let (host, port) = endpoint(url)?;
-    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-                .await
-                .map_err(|e| format!("cannot resolve {host}: {e}"))?
-                .collect();
-            let ips: Vec<IpAddr> = addrs.iter().map(SocketAddr::ip).collect();
-            policy
-                .check_resolved(&host, &ips)
-                .map_err(|e| e.to_string())?;
-            addrs
-        }
-    };
-    let mut last = format!("{host} resolves to no address");
-    for addr in addrs {
-        match tokio::net::TcpStream::connect(addr).await {
-            Ok(s) => return Ok(s),
-            Err(e) => last = format!("cannot connect to {addr}: {e}"),
-        }
-    }
-    Err(last)
 }
 
 fn unexpected(command: &str, reply: &Reply) -> String {
@@ -239,7 +139,7 @@ pub async fn sample(
     policy: &FetchPolicy,
 ) -> Result<(info::Info, u64), String> {
     let url = reqwest::Url::parse(&spec.url).map_err(|e| format!("bad URL: {e}"))?;
-    let mut conn = Connection::new(connect(&url, policy).await?);
+    let mut conn = Connection::new(crate::sources::connect(&url, DEFAULT_PORT, policy).await?);
     let io = |e: resp::RespError| e.to_string();
     if let Some(password) = spec.password.as_deref().filter(|p| !p.is_empty()) {
         let mut args: Vec<&[u8]> = vec![b"AUTH"];
@@ -277,56 +177,21 @@ pub async fn validate(
     spec.name = spec.name.trim().to_owned();
     spec.url = spec.url.trim().to_owned();
     crate::targets::check_name(&spec.name)?;
-    let url = reqwest::Url::parse(&spec.url)
-        .map_err(|e| ApiError::bad_request("url", format!("url is not a valid URL: {e}")))?;
-    match url.scheme() {
-        "redis" => {}
-        "rediss" => {
-            return Err(ApiError::bad_request(
-                "url",
-                "url: rediss:// (TLS) is not supported yet; use redis:// on a trusted network",
-            ));
-        }
-        other => {
-            return Err(ApiError::bad_request(
-                "url",
-                format!("url must start with redis://, not {other}://"),
-            ));
-        }
-    }
-    if !url.username().is_empty() || url.password().is_some() {
+    if spec.url.starts_with("rediss://") {
         return Err(ApiError::bad_request(
             "url",
-            "url must not hold credentials: give them as username and password",
+            "url: rediss:// (TLS) is not supported yet; use redis:// on a trusted network",
         ));
     }
-    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
-        return Err(ApiError::bad_request(
-            "url",
-            "url is redis://host[:port], without a path or query",
-        ));
-    }
-    endpoint(&url).map_err(|e| ApiError::bad_request("url", format!("url: {e}")))?;
-    policy
-        .check_url_resolving(&url)
-        .await
-        .map_err(|b| ApiError::bad_request("url", format!("url is refused: {b}")))?;
-    if let Some(user) = &spec.username
-        && (user.is_empty()
-            || user.len() > 100
-            || user.chars().any(|c| c.is_whitespace() || c.is_control()))
-    {
-        return Err(ApiError::bad_request(
-            "username",
-            "username must be 1 to 100 characters, without spaces",
-        ));
-    }
-    if spec.password.as_ref().is_some_and(|p| p.len() > 512) {
-        return Err(ApiError::bad_request(
-            "password",
-            "password must be at most 512 bytes",
-        ));
-    }
+    crate::sources::validate_endpoint(
+        &spec.url,
+        "redis",
+        |path| matches!(path, "" | "/"),
+        spec.username.as_deref(),
+        spec.password.as_deref(),
+        policy,
+    )
+    .await?;
     crate::targets::check_timing(spec.interval_ms, spec.timeout_ms)?;
     Ok(spec)
 }
@@ -342,11 +207,7 @@ fn shown(samplers: &CacheSamplers, s: &StoredSource) -> CacheSource {
         interval_ms: s.spec.interval_ms,
         timeout_ms: s.spec.timeout_ms,
         enabled: s.spec.enabled,
-        health: match rt.health {
-            None => Health::Unknown,
-            Some(true) => Health::Up,
-            Some(false) => Health::Down,
-        },
+        health: rt.health(),
         last_sample_ms: rt.last_sample_ms,
         last_error: rt.last_error,
         version: rt.version,
