@@ -120,8 +120,9 @@ pub fn ensure_build_tools() -> Result {
 /// Chromium and ChromeDriver (wasm tests, Playwright), node_exporter (the
 /// scrape tests), poppler's `pdftoppm` (the reports' printed pages
 /// rendered to images), nginx (the CDN and portal tests serve the build
-/// with it) and redis-server with its redis-cli (the cache source tests).
-const TEST_PACKAGES: [(&str, &str); 6] = [
+/// with it), redis-server with its redis-cli (the cache source tests) and
+/// PostgreSQL 15 with pg_stat_statements and psql (the database source tests).
+const TEST_PACKAGES: [(&str, &str); 7] = [
     (CHROMIUM, "chromium"),
     (CHROMEDRIVER, "chromium-driver"),
     (
@@ -131,6 +132,7 @@ const TEST_PACKAGES: [(&str, &str); 6] = [
     ("/usr/bin/pdftoppm", "poppler-utils"),
     ("/usr/sbin/nginx", "nginx"),
     ("/usr/bin/redis-server", "redis-server"),
+    ("/usr/lib/postgresql/15/bin/postgres", "postgresql"),
 ];
 
 /// What the benchmarks add: wrk (nginx, the static-file ceiling, is a test package).

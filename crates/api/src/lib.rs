@@ -12,6 +12,8 @@ mod alerts;
 pub use alerts::*;
 mod cache;
 pub use cache::*;
+mod database;
+pub use database::*;
 mod embed;
 pub use embed::*;
 mod query;
@@ -86,6 +88,11 @@ pub mod paths {
     /// `GET`: the cache sources' hit rate, lookups, latency, evictions and
     /// memory over a range (seed `cache_performance`).
     pub const CACHE_PERFORMANCE: &str = "/api/performance/cache-performance";
+    /// `GET` list, `POST` create; `database-sources/{id}`: `GET`, `PUT`, `DELETE`.
+    pub const DATABASE_SOURCES: &str = "/api/performance/database-sources";
+    /// `GET`: statements whose mean is over a threshold in a range, with
+    /// advice; `slow-queries/{hash}`: one, with its plan and history.
+    pub const SLOW_QUERIES: &str = "/api/performance/slow-queries";
 }
 
 /// What a token may do. Each role includes the ones before it, except

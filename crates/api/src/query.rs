@@ -122,6 +122,21 @@ ranged_query! {
 }
 
 ranged_query! {
+    /// `GET slow-queries/`: statements of every database source, or one
+    /// (`source`), whose mean is at least `threshold_ms`.
+    SlowQueriesQuery {
+        /// One database source only (needed by `slow-queries/{hash}`).
+        source: i64,
+        /// Milliseconds; 1000 when absent (the seeds' "over 1 s").
+        #[cfg_attr(feature = "openapi", param(minimum = 0))]
+        threshold_ms: f64,
+        /// 1 to 200; 50 when absent.
+        #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
+        limit: u32,
+    }
+}
+
+ranged_query! {
     /// `GET system-resources/`: this host, or the one behind a node_exporter
     /// target (`host`); with a range, also the stored samples bucketed.
     SystemResourcesQuery {

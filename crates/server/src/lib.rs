@@ -44,6 +44,7 @@ pub mod measures;
 pub mod metrics;
 pub mod monitoring;
 pub mod openapi;
+pub mod postgres;
 pub mod probes;
 pub mod recommendations;
 pub mod redis;
@@ -108,6 +109,7 @@ struct Inner {
     monitoring: Monitoring,
     prober: Prober,
     cache_sources: redis::CacheSamplers,
+    database_sources: postgres::DatabaseSamplers,
     writer: writer::Writer,
     telemetry: Arc<telemetry::Telemetry>,
     cache: Arc<cache::ResponseCache>,
@@ -144,6 +146,9 @@ impl AppState {
     }
     pub fn cache_sources(&self) -> &redis::CacheSamplers {
         &self.inner.cache_sources
+    }
+    pub fn database_sources(&self) -> &postgres::DatabaseSamplers {
+        &self.inner.database_sources
     }
     pub fn writer(&self) -> &writer::Writer {
         &self.inner.writer
@@ -353,6 +358,7 @@ fn declare(state: &AppState) -> (Routes, Routes) {
         .with(metrics::routes)
         .with(targets::routes)
         .with(redis::routes)
+        .with(postgres::routes)
         .with(ingest::routes)
         .with(monitoring::routes)
         .with(alerts::routes)
@@ -598,7 +604,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     // Probe ourselves on loopback even when listening on every interface.
     let livez = format!("http://127.0.0.1:{}{}", addr.port(), paths::LIVEZ);
     let default_target = config.default_target;
-    let (store, collector, history, monitoring, (targets, cache_sources)) =
+    let (store, collector, history, monitoring, (targets, cache_sources, database_sources)) =
         tokio::task::spawn_blocking(move || {
             let store = Store::open(&db_path)?;
             if default_target {
@@ -611,12 +617,13 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             let monitoring = Monitoring::load(&store)?;
             let targets = store.targets()?;
             let cache_sources = store.cache_sources()?;
+            let database_sources = store.database_sources()?;
             Ok::<_, StartError>((
                 store,
                 HostCollector::new(&data_dir),
                 history,
                 monitoring,
-                (targets, cache_sources),
+                (targets, cache_sources, database_sources),
             ))
         })
         .await
@@ -648,6 +655,15 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     );
     for source in &cache_sources {
         samplers.apply(source);
+    }
+    let databases = postgres::DatabaseSamplers::new(
+        store.clone(),
+        prober.fetch_policy().clone(),
+        monitoring.clone(),
+        shutdown.clone(),
+    );
+    for source in &database_sources {
+        databases.apply(source);
     }
     let maintenance = maintenance::spawn_maintenance(
         store.clone(),
@@ -681,6 +697,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             monitoring,
             prober,
             cache_sources: samplers,
+            database_sources: databases,
             writer,
             telemetry,
             cache: Arc::default(),

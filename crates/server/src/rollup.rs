@@ -261,12 +261,42 @@ impl Sums {
         self.sum += o.sum;
     }
 
+    /// The bucket's spread. A sum of n equal values divided by n can land
+    /// a rounding step below or above them: the mean is kept between the
+    /// minimum and the maximum it lies between.
     pub fn spread(&self, count: u64) -> Spread {
+        let avg = self.sum / count.max(1) as f64;
         Spread {
             min: self.min,
-            avg: self.sum / count.max(1) as f64,
+            avg: if self.min <= self.max {
+                avg.clamp(self.min, self.max)
+            } else {
+                avg
+            },
             max: self.max,
         }
+    }
+}
+
+#[cfg(test)]
+mod spread_tests {
+    use super::*;
+
+    #[test]
+    fn the_mean_of_equal_values_is_that_value_despite_rounding() {
+        // Seven of this value summed, then divided by seven, come out one
+        // step below it: a host bucket's mean once fell under its minimum so.
+        let v = 2.7487167221203466_f64;
+        let mut sums = Sums {
+            min: v,
+            max: v,
+            sum: 0.0,
+        };
+        for _ in 0..7 {
+            sums.sum += v;
+        }
+        let s = sums.spread(7);
+        assert!(s.min <= s.avg && s.avg <= s.max, "{s:?}");
     }
 }
 

@@ -391,6 +391,43 @@ const MIGRATIONS: &[&str] = &[
         clients INTEGER
      );
      CREATE INDEX cache_samples_by_source ON cache_samples (source_id, ts_ms);",
+    // PostgreSQL database sources: each read of pg_stat_statements (its
+    // failure with the reason), the statements' increases since the read
+    // before, and their normalised texts.
+    "CREATE TABLE database_sources (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        url TEXT NOT NULL,
+        username TEXT NOT NULL,
+        password TEXT,
+        interval_ms INTEGER NOT NULL,
+        timeout_ms INTEGER NOT NULL,
+        enabled INTEGER NOT NULL
+     );
+     CREATE TABLE database_samples (
+        source_id INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        error TEXT
+     );
+     CREATE INDEX database_samples_by_source ON database_samples (source_id, ts_ms);
+     CREATE TABLE statement_texts (
+        source_id INTEGER NOT NULL,
+        queryid INTEGER NOT NULL,
+        query TEXT NOT NULL,
+        PRIMARY KEY (source_id, queryid)
+     );
+     CREATE TABLE statement_deltas (
+        source_id INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        queryid INTEGER NOT NULL,
+        calls INTEGER NOT NULL,
+        total_ms REAL NOT NULL,
+        max_ms REAL NOT NULL,
+        rows INTEGER NOT NULL,
+        blks_hit INTEGER NOT NULL,
+        blks_read INTEGER NOT NULL
+     );
+     CREATE INDEX statement_deltas_by_source ON statement_deltas (source_id, ts_ms);",
 ];
 
 /// The schema version that added `request_rollups`: a database below it
@@ -653,6 +690,8 @@ fn delete_before(conn: &Connection, before_ms: i64) -> Result<usize, StoreError>
         "node_samples",
         "scraped_requests",
         "cache_samples",
+        "database_samples",
+        "statement_deltas",
     ] {
         n += conn.execute(
             &format!("DELETE FROM {table} WHERE ts_ms < ?1"),

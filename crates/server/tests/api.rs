@@ -247,6 +247,14 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         .await;
     assert_eq!(resp.status(), 201);
     let cache_source: vigie_api::CacheSource = resp.json().await.expect("cache source");
+    let resp = app
+        .post(
+            "/api/performance/database-sources/",
+            &json!({"name": "shop", "url": "postgres://127.0.0.1:6391/shop", "username": "vigie", "enabled": false}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let database: vigie_api::DatabaseSource = resp.json().await.expect("database source");
     common::poll(Duration::from_secs(20), || async {
         let r: vigie_api::ReportInfo = app
             .get(&format!("/api/performance/reports/{}/", report.id))
@@ -303,6 +311,26 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
             "/api/performance/cache-sources/{id}/" => {
                 format!("/api/performance/cache-sources/{}/", cache_source.id)
             }
+            "/api/performance/database-sources/{id}/" => {
+                format!("/api/performance/database-sources/{}/", database.id)
+            }
+            // No database answers here, so no statement is known: both
+            // forms say so alike.
+            "/api/performance/slow-queries/{hash}/" => {
+                let url = "/api/performance/slow-queries/42";
+                let query = format!("?source={}", database.id);
+                let (a, b) = (
+                    app.get(&format!("{url}/{query}")).await,
+                    app.get(&format!("{url}{query}")).await,
+                );
+                assert_eq!(
+                    (a.status().as_u16(), b.status().as_u16()),
+                    (404, 404),
+                    "{url}"
+                );
+                walked.push(format!("{url}/"));
+                continue;
+            }
             // A file, not JSON: its format is the one query it needs.
             "/api/performance/reports/{id}/download/" => {
                 let url = format!("/api/performance/reports/{}/download", report.id);
@@ -358,6 +386,7 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         "/api/performance/auto-scaling-status/",
         "/api/performance/cache-performance/",
         "/api/performance/cache-sources/",
+        "/api/performance/database-sources/",
         "/api/performance/endpoints/",
         "/api/performance/metrics/",
         "/api/performance/monitoring/",
@@ -367,6 +396,7 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         "/api/performance/scaling-actions/",
         "/api/performance/scaling-configurations/",
         "/api/performance/session/",
+        "/api/performance/slow-queries/",
         "/api/performance/stream/",
         "/api/performance/system-resources/",
         "/api/performance/targets/",
@@ -382,6 +412,8 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         format!("/api/performance/reports/{}/download/", report.id),
         format!("/api/performance/report-schedules/{}/", schedule.id),
         format!("/api/performance/cache-sources/{}/", cache_source.id),
+        format!("/api/performance/database-sources/{}/", database.id),
+        "/api/performance/slow-queries/42/".to_owned(),
     ])
     .collect();
     expected.sort_unstable();

@@ -67,6 +67,17 @@ fn expected_roles() -> BTreeMap<(&'static str, &'static str), Option<Role>> {
         ("get", format!("{p}/cache-sources/"), Some(Viewer)),
         ("get", format!("{p}/cache-sources/{{id}}/"), Some(Viewer)),
         ("get", format!("{p}/cache-performance/"), Some(Viewer)),
+        ("get", format!("{p}/database-sources/"), Some(Viewer)),
+        ("get", format!("{p}/database-sources/{{id}}/"), Some(Viewer)),
+        ("post", format!("{p}/database-sources/"), Some(Admin)),
+        ("put", format!("{p}/database-sources/{{id}}/"), Some(Admin)),
+        (
+            "delete",
+            format!("{p}/database-sources/{{id}}/"),
+            Some(Admin),
+        ),
+        ("get", format!("{p}/slow-queries/"), Some(Viewer)),
+        ("get", format!("{p}/slow-queries/{{hash}}/"), Some(Viewer)),
         ("post", format!("{p}/cache-sources/"), Some(Admin)),
         ("put", format!("{p}/cache-sources/{{id}}/"), Some(Admin)),
         ("delete", format!("{p}/cache-sources/{{id}}/"), Some(Admin)),
@@ -171,7 +182,10 @@ async fn every_documented_route_answers_each_role_as_expected() {
                 assert_eq!(op["security"], json!([]), "{method} {path}: security");
             }
             seen.push((method, path.clone()));
-            let url = format!("{origin}{}", path.replace("{id}", "1"));
+            let url = format!(
+                "{origin}{}",
+                path.replace("{id}", "1").replace("{hash}", "1")
+            );
             let verb =
                 reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
             for (who, token) in credentials {

@@ -1,0 +1,229 @@
+//! Database sources (PostgreSQL servers) and what is read from them: the
+//! statements of `pg_stat_statements`, their slow ones over a range, and
+//! advice drawn from their plans.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Health;
+
+/// What an admin declares about a PostgreSQL database to watch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSourceSpec {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    pub name: String,
+    /// `postgres://host[:port]/database` (port 5432 when absent), without
+    /// credentials.
+    pub url: String,
+    /// The role Vigie connects as (`pg_read_all_stats` is enough for the
+    /// statistics; index advice also needs to read the tables' plans).
+    pub username: String,
+    /// Write-only: stored, never sent back (a [`DatabaseSource`] says
+    /// `has_password`). On a replace, absent keeps the stored password and
+    /// `""` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(write_only))]
+    pub password: Option<String>,
+    /// Milliseconds between two reads of the statistics; at least 1000.
+    #[serde(default = "default_interval_ms")]
+    #[cfg_attr(feature = "openapi", schema(default = default_interval_ms, minimum = 1000, maximum = 86_400_000))]
+    pub interval_ms: u64,
+    /// Milliseconds a read may take; at most `interval_ms`.
+    #[serde(default = "default_timeout_ms")]
+    #[cfg_attr(feature = "openapi", schema(default = default_timeout_ms, minimum = 50))]
+    pub timeout_ms: u64,
+    #[serde(default = "default_true")]
+    #[cfg_attr(feature = "openapi", schema(default = default_true))]
+    pub enabled: bool,
+}
+
+fn default_interval_ms() -> u64 {
+    30_000
+}
+
+fn default_timeout_ms() -> u64 {
+    5_000
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A database source as stored (without its password), with its live state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DatabaseSource {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub username: String,
+    pub has_password: bool,
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+    pub enabled: bool,
+    pub health: Health,
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub last_sample_ms: Option<i64>,
+    /// Why the last read failed (unreachable, refused password,
+    /// pg_stat_statements missing — with how to enable it…).
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub last_error: Option<String>,
+    /// `server_version` of the database.
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub version: Option<String>,
+}
+
+/// Body of `GET database-sources/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DatabaseSourceList {
+    pub sources: Vec<DatabaseSource>,
+}
+
+/// What a statement does, from its first keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum QueryType {
+    Select,
+    Insert,
+    Update,
+    Delete,
+    Other,
+}
+
+impl QueryType {
+    /// The type of a statement's text: its first keyword, or, after a
+    /// `WITH`, the first of `INSERT`, `UPDATE`, `DELETE` it holds (else a
+    /// `SELECT`).
+    pub fn of(text: &str) -> QueryType {
+        let words: Vec<String> = text
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let kind = |w: &str| match w {
+            "select" | "values" | "table" => Some(QueryType::Select),
+            "insert" => Some(QueryType::Insert),
+            "update" => Some(QueryType::Update),
+            "delete" => Some(QueryType::Delete),
+            _ => None,
+        };
+        match words.first().map(String::as_str) {
+            Some("with") => words
+                .iter()
+                .find_map(|w| kind(w).filter(|k| *k != QueryType::Select))
+                .unwrap_or(if words.iter().any(|w| w == "select") {
+                    QueryType::Select
+                } else {
+                    QueryType::Other
+                }),
+            Some(first) => kind(first).unwrap_or(QueryType::Other),
+            None => QueryType::Other,
+        }
+    }
+}
+
+/// One piece of advice on a statement, with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Optimization {
+    pub title: String,
+    /// The figures and the plan that call for it.
+    pub evidence: String,
+    /// The statement that carries it out, when there is one.
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub sql: Option<String>,
+}
+
+/// A statement over a range, from the increases of its statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlowQuery {
+    pub source_id: i64,
+    pub source_name: String,
+    /// pg_stat_statements' `queryid`, as text (it does not fit a JSON number).
+    pub query_hash: String,
+    pub query_type: QueryType,
+    /// The normalised text (constants replaced by `$1`, `$2`…).
+    pub query_text: String,
+    pub execution_count: u64,
+    /// Mean execution time in the range, ms.
+    pub avg_execution_time: f64,
+    /// The longest execution since the statistics were last reset, ms.
+    pub max_execution_time: f64,
+    /// Execution time spent in the range, ms.
+    pub total_time: f64,
+    /// This statement's part of all statements' execution time, percent.
+    pub time_share: f64,
+    pub rows_per_call: f64,
+    /// Shared blocks found in the buffer cache over those read, percent.
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub cache_hit_ratio: Option<f64>,
+    pub optimizations: Vec<Optimization>,
+}
+
+/// Body of `GET slow-queries/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlowQueryList {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Statements whose mean is at least this are listed, ms.
+    pub threshold_ms: f64,
+    /// Slowest share of time first.
+    pub queries: Vec<SlowQuery>,
+}
+
+/// One bucket of a statement's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueryPoint {
+    pub ts_ms: i64,
+    pub calls: u64,
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub avg_execution_time: Option<f64>,
+}
+
+/// Body of `GET slow-queries/{hash}/`: one statement, its plan and history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlowQueryDetail {
+    pub query: SlowQuery,
+    /// The plan's nodes, one per line, indented (`EXPLAIN`, never run);
+    /// null for a statement that is not a `SELECT`.
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub plan: Option<Vec<String>>,
+    /// Why there is no plan, when there is none.
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub plan_error: Option<String>,
+    pub history: Vec<QueryPoint>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_is_typed_by_its_first_keyword() {
+        let cases = [
+            ("SELECT * FROM orders WHERE id = $1", QueryType::Select),
+            ("  select 1", QueryType::Select),
+            ("INSERT INTO t VALUES ($1)", QueryType::Insert),
+            ("update t set a = $1", QueryType::Update),
+            ("DELETE FROM t", QueryType::Delete),
+            (
+                "WITH x AS (SELECT 1) DELETE FROM t USING x",
+                QueryType::Delete,
+            ),
+            ("WITH x AS (SELECT 1) SELECT * FROM x", QueryType::Select),
+            ("VACUUM t", QueryType::Other),
+            ("<insufficient privilege>", QueryType::Other),
+            ("", QueryType::Other),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(QueryType::of(text), expected, "{text}");
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Database sources, their reads and their statements' increases in SQLite.
+
+use rusqlite::{OptionalExtension, Row, params};
+use vigie_api::DatabaseSourceSpec;
+
+use super::stats::Counters;
+use crate::store::{Store, StoreError};
+
+/// A source as stored, password included (never sent back).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSource {
+    pub id: i64,
+    pub spec: DatabaseSourceSpec,
+}
+
+const COLUMNS: &str = "id, name, url, username, password, interval_ms, timeout_ms, enabled";
+
+fn source_row(r: &Row<'_>) -> rusqlite::Result<StoredSource> {
+    Ok(StoredSource {
+        id: r.get(0)?,
+        spec: DatabaseSourceSpec {
+            name: r.get(1)?,
+            url: r.get(2)?,
+            username: r.get(3)?,
+            password: r.get(4)?,
+            interval_ms: r.get::<_, i64>(5)?.max(0) as u64,
+            timeout_ms: r.get::<_, i64>(6)?.max(0) as u64,
+            enabled: r.get(7)?,
+        },
+    })
+}
+
+fn as_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A statement's increases summed over a range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summed {
+    pub queryid: i64,
+    pub query: String,
+    pub counters: Counters,
+}
+
+impl Store {
+    pub fn database_sources(&self) -> Result<Vec<StoredSource>, StoreError> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM database_sources ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], source_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    pub fn database_source(&self, id: i64) -> Result<Option<StoredSource>, StoreError> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM database_sources WHERE id = ?1"
+        ))?;
+        Ok(stmt.query_row([id], source_row).optional()?)
+    }
+
+    pub fn insert_database_source(&self, s: &DatabaseSourceSpec) -> Result<i64, StoreError> {
+        let conn = self.write()?;
+        conn.execute(
+            "INSERT INTO database_sources (name, url, username, password, interval_ms, timeout_ms, enabled)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                s.name,
+                s.url,
+                s.username,
+                s.password.as_deref().filter(|p| !p.is_empty()),
+                as_i64(s.interval_ms),
+                as_i64(s.timeout_ms),
+                s.enabled
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Replaces a source's spec; its password stays when `s.password` is
+    /// `None` and goes when it is empty. `None` when there is no such source.
+    pub fn update_database_source(
+        &self,
+        id: i64,
+        s: &DatabaseSourceSpec,
+    ) -> Result<Option<StoredSource>, StoreError> {
+        self.transaction(|tx| {
+            let n = tx.execute(
+                "UPDATE database_sources SET name = ?2, url = ?3, username = ?4,
+                        password = CASE WHEN ?5 IS NULL THEN password WHEN ?5 = '' THEN NULL ELSE ?5 END,
+                        interval_ms = ?6, timeout_ms = ?7, enabled = ?8
+                 WHERE id = ?1",
+                params![
+                    id,
+                    s.name,
+                    s.url,
+                    s.username,
+                    s.password,
+                    as_i64(s.interval_ms),
+                    as_i64(s.timeout_ms),
+                    s.enabled
+                ],
+            )?;
+            if n == 0 {
+                return Ok(None);
+            }
+            Ok(tx
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM database_sources WHERE id = ?1"),
+                    [id],
+                    source_row,
+                )
+                .optional()?)
+        })
+    }
+
+    /// Deletes a source (its reads stay until retention); `false` when absent.
+    pub fn delete_database_source(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .write()?
+            .execute("DELETE FROM database_sources WHERE id = ?1", [id])?
+            == 1)
+    }
+
+    /// One read of source `id`: failed (`error`), or the increases since
+    /// the read before with their statements' texts, in one transaction.
+    pub fn insert_database_read(
+        &self,
+        id: i64,
+        ts_ms: i64,
+        read: Result<&[(i64, String, Counters)], &str>,
+    ) -> Result<(), StoreError> {
+        self.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO database_samples (source_id, ts_ms, error) VALUES (?1, ?2, ?3)",
+                params![id, ts_ms, read.err()],
+            )?;
+            let Ok(increases) = read else {
+                return Ok(());
+            };
+            let mut text = tx.prepare_cached(
+                "INSERT INTO statement_texts (source_id, queryid, query) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source_id, queryid) DO UPDATE SET query = excluded.query",
+            )?;
+            let mut delta = tx.prepare_cached(
+                "INSERT INTO statement_deltas
+                    (source_id, ts_ms, queryid, calls, total_ms, max_ms, rows, blks_hit, blks_read)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for (queryid, query, c) in increases {
+                text.execute(params![id, queryid, query])?;
+                delta.execute(params![
+                    id,
+                    ts_ms,
+                    queryid,
+                    c.calls,
+                    c.total_ms,
+                    c.max_ms,
+                    c.rows,
+                    c.blks_hit,
+                    c.blks_read
+                ])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Every statement of source `id` called in `[from_ms, to_ms]`, summed.
+    pub fn statements_in(
+        &self,
+        id: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Summed>, StoreError> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT d.queryid, t.query, SUM(d.calls), SUM(d.total_ms), MAX(d.max_ms), SUM(d.rows),
+                    SUM(d.blks_hit), SUM(d.blks_read)
+             FROM statement_deltas d
+             JOIN statement_texts t ON t.source_id = d.source_id AND t.queryid = d.queryid
+             WHERE d.source_id = ?1 AND d.ts_ms BETWEEN ?2 AND ?3
+             GROUP BY d.queryid",
+        )?;
+        let rows = stmt.query_map(params![id, from_ms, to_ms], |r| {
+            Ok(Summed {
+                queryid: r.get(0)?,
+                query: r.get(1)?,
+                counters: Counters {
+                    calls: r.get(2)?,
+                    total_ms: r.get(3)?,
+                    max_ms: r.get(4)?,
+                    rows: r.get(5)?,
+                    blks_hit: r.get(6)?,
+                    blks_read: r.get(7)?,
+                },
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Statement `queryid`'s increases in `[from_ms, to_ms]`: `(ts_ms,
+    /// calls, total_ms)`, oldest first.
+    pub fn statement_history(
+        &self,
+        id: i64,
+        queryid: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, i64, f64)>, StoreError> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT ts_ms, calls, total_ms FROM statement_deltas
+             WHERE source_id = ?1 AND queryid = ?2 AND ts_ms BETWEEN ?3 AND ?4 ORDER BY ts_ms",
+        )?;
+        let rows = stmt.query_map(params![id, queryid, from_ms, to_ms], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
