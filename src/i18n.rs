@@ -122,6 +122,7 @@ pub fn metric_label(m: vigie_api::AlertMetric) -> &'static str {
         (Lang::Fr, M::P95) => "Temps de réponse p95",
         (Lang::Fr, M::P99) => "Temps de réponse p99",
         (Lang::Fr, M::CacheHitRate) => "Taux de succès du cache",
+        (Lang::Fr, M::SlowQueryTime) => "Requête la plus lente (moyenne)",
     }
 }
 

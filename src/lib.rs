@@ -393,6 +393,7 @@ fn Shell(client: ApiClient, token_epoch: RwSignal<u64>) -> impl IntoView {
                             <Route path=path!("/scaling") view=routes::scaling />
                             <Route path=path!("/reports") view=routes::reports />
                             <Route path=path!("/cache") view=routes::cache />
+                            <Route path=path!("/slow-queries") view=routes::slow_queries />
                             <Route path=path!("/recommendations") view=routes::recommendations />
                         </Routes>
                     </main>

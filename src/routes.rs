@@ -82,6 +82,10 @@ lazy_page!(
     cache => cache_page, crate::pages::cache::Cache
 );
 lazy_page!(
+    /// `/slow-queries`.
+    slow_queries => slow_queries_page, crate::pages::slow_queries::SlowQueries
+);
+lazy_page!(
     /// `/reports`.
     reports => reports_page, crate::pages::reports::Reports
 );
@@ -173,6 +177,7 @@ pub fn prefetch_when_idle() {
                 let _ = __wasm_split_preload_scaling_page().await;
                 let _ = __wasm_split_preload_reports_page().await;
                 let _ = __wasm_split_preload_cache_page().await;
+                let _ = __wasm_split_preload_slow_queries_page().await;
                 let _ = __wasm_split_preload_recommendations_page().await;
             });
         });

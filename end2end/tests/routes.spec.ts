@@ -17,6 +17,7 @@ const ROUTES = [
   { path: '/alerts/rules', link: 'Alert rules', heading: 'Alert rules', chunk: 'alert_rules_page' },
   { path: '/scaling', link: 'Scaling', heading: 'Scaling', chunk: 'scaling_page' },
   { path: '/cache', link: 'Cache', heading: 'Cache', chunk: 'cache_page' },
+  { path: '/slow-queries', link: 'Slow queries', heading: 'Slow queries', chunk: 'slow_queries_page' },
   { path: '/reports', link: 'Reports', heading: 'Reports', chunk: 'reports_page' },
   { path: '/recommendations', link: 'Recommendations', heading: 'Recommendations', chunk: 'recommendations_page' },
 ];

@@ -15,13 +15,13 @@ use serde::de::DeserializeOwned;
 use vigie_api::{
     AcknowledgeAlert, Alert, AlertList, AlertRule, AlertRuleList, AlertRuleSpec, AlertState,
     AlertsQuery, AutoScalingStatus, CacheQuery, CacheReport, CacheSourceList, Comma,
-    DashboardConfig, DownloadQuery, EndpointList, EndpointsQuery, ErrorBody, MetricsQuery,
-    MetricsResponse, MonitoringState, RecommendationList, RecommendationsQuery, ReportFormat,
-    ReportInfo, ReportList, ReportRequest, ReportSchedule, ReportScheduleList, ReportScheduleSpec,
-    ReportsQuery, ResolveAlert, Role, ScalingAction, ScalingActionList, ScalingActionsQuery,
-    ScalingConfig, ScalingConfigSpec, ScalingRequest, ScalingScope, Session, Severity, Source,
-    StreamTicket, SystemResources, SystemResourcesQuery, Target, TargetList, TargetSpec, TimeRange,
-    paths,
+    DashboardConfig, DatabaseSourceList, DownloadQuery, EndpointList, EndpointsQuery, ErrorBody,
+    MetricsQuery, MetricsResponse, MonitoringState, RecommendationList, RecommendationsQuery,
+    ReportFormat, ReportInfo, ReportList, ReportRequest, ReportSchedule, ReportScheduleList,
+    ReportScheduleSpec, ReportsQuery, ResolveAlert, Role, ScalingAction, ScalingActionList,
+    ScalingActionsQuery, ScalingConfig, ScalingConfigSpec, ScalingRequest, ScalingScope, Session,
+    Severity, SlowQueriesQuery, SlowQueryDetail, SlowQueryList, Source, StreamTicket,
+    SystemResources, SystemResourcesQuery, Target, TargetList, TargetSpec, TimeRange, paths,
 };
 
 pub use stream::{Connection, LiveStream, StreamHandlers};
@@ -308,6 +308,41 @@ impl ApiClient {
     pub async fn cache_performance(&self, window: &Window) -> Result<CacheReport, ClientError> {
         let query = CacheQuery::default().with_range(window.time_range());
         self.get_query(paths::CACHE_PERFORMANCE, &query).await
+    }
+
+    /// The PostgreSQL databases watched, with their live state.
+    pub async fn database_sources(&self) -> Result<DatabaseSourceList, ClientError> {
+        self.get_json(paths::DATABASE_SOURCES).await
+    }
+
+    /// The statements over `window` whose mean is at least `threshold_ms`.
+    pub async fn slow_queries(
+        &self,
+        window: &Window,
+        threshold_ms: f64,
+    ) -> Result<SlowQueryList, ClientError> {
+        let query = SlowQueriesQuery {
+            threshold_ms: Some(threshold_ms),
+            ..SlowQueriesQuery::default()
+        }
+        .with_range(window.time_range());
+        self.get_query(paths::SLOW_QUERIES, &query).await
+    }
+
+    /// One statement of `source` over `window`: its plan, advice and history.
+    pub async fn slow_query(
+        &self,
+        source: i64,
+        hash: &str,
+        window: &Window,
+    ) -> Result<SlowQueryDetail, ClientError> {
+        let query = SlowQueriesQuery {
+            source: Some(source),
+            ..SlowQueriesQuery::default()
+        }
+        .with_range(window.time_range());
+        let path = format!("{}/{hash}", paths::SLOW_QUERIES);
+        self.get_query(&path, &query).await
     }
 
     pub async fn targets(&self) -> Result<TargetList, ClientError> {

@@ -17,6 +17,7 @@ struct Text {
     targets: &'static str,
     endpoints: &'static str,
     cache: &'static str,
+    slow_queries: &'static str,
     alerts: &'static str,
     scaling: &'static str,
     reports: &'static str,
@@ -29,6 +30,7 @@ const EN: Text = Text {
     targets: "Targets",
     endpoints: "Endpoints",
     cache: "Cache",
+    slow_queries: "Slow queries",
     alerts: "Alerts",
     scaling: "Scaling",
     reports: "Reports",
@@ -41,6 +43,7 @@ const FR: Text = Text {
     targets: "Cibles",
     endpoints: "Points d’accès",
     cache: "Cache",
+    slow_queries: "Requêtes lentes",
     alerts: "Alertes",
     scaling: "Mise à l’échelle",
     reports: "Rapports",
@@ -58,6 +61,7 @@ pub fn Header() -> impl IntoView {
                 <A href=app_path("/targets")>{t.targets}</A>
                 <A href=app_path("/endpoints")>{t.endpoints}</A>
                 <A href=app_path("/cache")>{t.cache}</A>
+                <A href=app_path("/slow-queries")>{t.slow_queries}</A>
                 <A href=app_path("/alerts")>{t.alerts} <AlertBadge /></A>
                 <A href=app_path("/scaling")>{t.scaling}</A>
                 <A href=app_path("/reports")>{t.reports}</A>

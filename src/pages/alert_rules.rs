@@ -22,6 +22,7 @@ use crate::{format, i18n};
 struct Text {
     this_host: &'static str,
     the_cache: &'static str,
+    the_databases: &'static str,
     target: fn(i64) -> String,
     all_probes: &'static str,
     /// A comparison's word in the form's choice (its `value` keeps the wire's).
@@ -65,6 +66,7 @@ struct Text {
 const EN: Text = Text {
     this_host: "this host",
     the_cache: "the cache",
+    the_databases: "the databases",
     target: |id| format!("target {id}"),
     all_probes: "all probes",
     comparison: comparison_word,
@@ -107,6 +109,7 @@ const EN: Text = Text {
 const FR: Text = Text {
     this_host: "cet hôte",
     the_cache: "le cache",
+    the_databases: "les bases de données",
     target: |id| format!("cible {id}"),
     all_probes: "toutes les sondes",
     comparison: |c| match c {
@@ -156,10 +159,7 @@ fn text() -> &'static Text {
 /// Whether a metric is measured over a window of requests (probes or
 /// ingested), so that the window and the request scope apply to it.
 fn uses_requests(metric: AlertMetric) -> bool {
-    matches!(
-        metric,
-        AlertMetric::ResponseTime | AlertMetric::P95 | AlertMetric::P99 | AlertMetric::ErrorRate
-    )
+    metric.takes_scope()
 }
 
 /// `> 80 %`
@@ -177,6 +177,9 @@ fn scope_text(spec: &AlertRuleSpec, target_name: Option<&str>) -> String {
     let t = text();
     if spec.metric.is_host() {
         return t.this_host.into();
+    }
+    if spec.metric == AlertMetric::SlowQueryTime {
+        return t.the_databases.into();
     }
     if !uses_requests(spec.metric) {
         return t.the_cache.into();

@@ -10,4 +10,5 @@ pub mod recommendations;
 pub mod reports;
 pub mod response_times;
 pub mod scaling;
+pub mod slow_queries;
 pub mod targets;

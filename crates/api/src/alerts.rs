@@ -57,10 +57,13 @@ pub enum AlertMetric {
     P99,
     /// Cache hit rate, percent (needs a cache source).
     CacheHitRate,
+    /// The highest mean execution time among the database sources'
+    /// statements over the window, ms (needs a database source).
+    SlowQueryTime,
 }
 
 impl AlertMetric {
-    pub const ALL: [AlertMetric; 8] = [
+    pub const ALL: [AlertMetric; 9] = [
         AlertMetric::CpuUsage,
         AlertMetric::MemoryUsage,
         AlertMetric::DiskUsage,
@@ -69,6 +72,7 @@ impl AlertMetric {
         AlertMetric::P95,
         AlertMetric::P99,
         AlertMetric::CacheHitRate,
+        AlertMetric::SlowQueryTime,
     ];
 
     /// The name on the wire (`metric_type`).
@@ -82,6 +86,7 @@ impl AlertMetric {
             AlertMetric::P95 => "p95",
             AlertMetric::P99 => "p99",
             AlertMetric::CacheHitRate => "cache_hit_rate",
+            AlertMetric::SlowQueryTime => "slow_query_time",
         }
     }
 
@@ -96,12 +101,16 @@ impl AlertMetric {
             AlertMetric::P95 => "p95 response time",
             AlertMetric::P99 => "p99 response time",
             AlertMetric::CacheHitRate => "Cache hit rate",
+            AlertMetric::SlowQueryTime => "Slowest statement (mean)",
         }
     }
 
     pub fn unit(self) -> &'static str {
         match self {
-            AlertMetric::ResponseTime | AlertMetric::P95 | AlertMetric::P99 => "ms",
+            AlertMetric::ResponseTime
+            | AlertMetric::P95
+            | AlertMetric::P99
+            | AlertMetric::SlowQueryTime => "ms",
             _ => "%",
         }
     }
@@ -113,7 +122,20 @@ impl AlertMetric {
             AlertMetric::ResponseTime | AlertMetric::P95 | AlertMetric::P99 => "response_time",
             AlertMetric::ErrorRate => "error_rate",
             AlertMetric::CacheHitRate => "cache",
+            AlertMetric::SlowQueryTime => "database",
         }
+    }
+
+    /// Response metrics: measured on a target's probes or a service's
+    /// requests, which a rule may name; the others have no such scope.
+    pub fn takes_scope(self) -> bool {
+        matches!(
+            self,
+            AlertMetric::ResponseTime
+                | AlertMetric::P95
+                | AlertMetric::P99
+                | AlertMetric::ErrorRate
+        )
     }
 
     /// Host metrics read the latest sample; the others a window of requests.

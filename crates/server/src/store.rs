@@ -427,7 +427,10 @@ const MIGRATIONS: &[&str] = &[
         blks_hit INTEGER NOT NULL,
         blks_read INTEGER NOT NULL
      );
-     CREATE INDEX statement_deltas_by_source ON statement_deltas (source_id, ts_ms);",
+     CREATE INDEX statement_deltas_by_source ON statement_deltas (source_id, ts_ms);
+     INSERT INTO alert_rules (name, metric, comparison, threshold, severity, for_seconds,
+                              recovery_margin, window_seconds, enabled) VALUES
+        ('Slow query above 1000 ms', 'slow_query_time', 'above', 1000, 'medium', 0, 100, 300, 1);",
 ];
 
 /// The schema version that added `request_rollups`: a database below it

@@ -319,7 +319,11 @@ async fn bad_input_is_refused_with_the_problem_named_and_nothing_changes() {
     let vigie = common::vigie(data.path(), |c| c.alert_interval_ms = 200).await;
     let api = vigie.api();
     let before: AlertRuleList = api.get_json("/alert-rules/").await;
-    assert_eq!(before.rules.len(), 8, "the seeds' default rules");
+    assert_eq!(
+        before.rules.len(),
+        9,
+        "the seeds' default rules and the slow-query rule"
+    );
     let rule = |extra: Value| {
         let mut body = json!({"name": "memory", "metric": "memory_usage", "comparison": "above",
             "threshold": 1, "severity": "low", "for_seconds": 0});

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use vigie_api::{
-    DatabaseSource, DatabaseSourceList, Health, QueryType, SlowQueryDetail, SlowQueryList,
+    AlertList, AlertMetric, AlertRuleList, DatabaseSource, DatabaseSourceList, Health, QueryType,
+    SlowQueryDetail, SlowQueryList,
 };
 
 mod common;
@@ -188,7 +189,26 @@ async fn a_slow_query_without_an_index_is_found_with_the_index_that_answers_it()
     let pg = Postgres::start(true);
     pg.psql(SETUP);
     let data = tempfile::tempdir().expect("tempdir");
-    let api = vigie(data.path(), |_| {}).await;
+    let api = vigie(data.path(), |c| c.alert_interval_ms = 200).await;
+    // The default slow-query rule, at 1 ms over 10 s.
+    let rules: AlertRuleList = api.get_json("/alert-rules/").await;
+    let rule = rules
+        .rules
+        .into_iter()
+        .find(|r| r.spec.metric == AlertMetric::SlowQueryTime)
+        .expect("the default slow-query rule");
+    assert_eq!(rule.spec.threshold, 1000.0);
+    let mut spec = serde_json::to_value(&rule.spec).expect("spec");
+    spec["threshold"] = json!(1);
+    spec["window_seconds"] = json!(10);
+    let resp = api
+        .send(
+            reqwest::Method::PUT,
+            &format!("/alert-rules/{}", rule.id),
+            &spec,
+        )
+        .await;
+    assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
     let source = add(
         &api,
         json!({"name": "shop", "url": pg.url(), "username": "vigie", "password": "vigie-password",
@@ -239,6 +259,13 @@ async fn a_slow_query_without_an_index_is_found_with_the_index_that_answers_it()
         Some("CREATE INDEX CONCURRENTLY ON public.orders (customer_id);")
     );
     assert!(advice[0].evidence.contains("public.orders") && advice[0].evidence.contains("5 calls"));
+    // The rule fired on the slowest statement's mean.
+    let fired = poll(Duration::from_secs(20), || async {
+        let list: AlertList = api.get_json("/alerts/?state=firing").await;
+        list.alerts.into_iter().find(|a| a.rule_id == rule.id)
+    })
+    .await;
+    assert!(fired.current_value.is_some_and(|v| v >= 1.0), "{fired:?}");
 
     let path = format!(
         "/slow-queries/{}?source={}&range=5m",

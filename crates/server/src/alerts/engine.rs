@@ -116,8 +116,18 @@ async fn measure(state: &AppState, rule: &AlertRuleSpec, now_ms: i64) -> Option<
     if rule.metric.is_host() {
         return host_value(state, rule.metric, now_ms);
     }
-    if rule.metric == AlertMetric::CacheHitRate {
-        return cache_hit_rate(state, rule.window_seconds, now_ms).await;
+    let from_ms = now_ms - i64::from(rule.window_seconds) * 1000;
+    match rule.metric {
+        AlertMetric::CacheHitRate => {
+            return cache_hit_rate(state, rule.window_seconds, now_ms).await;
+        }
+        AlertMetric::SlowQueryTime => {
+            return crate::postgres::slowest_mean(state.store(), from_ms, now_ms)
+                .await
+                .ok()
+                .flatten();
+        }
+        _ => {}
     }
     let scope = match &rule.service {
         Some(service) => Scope::Requests {

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
-use vigie_api::{ALERT_EVENT, AlertRule, AlertRuleList, AlertRuleSpec, SYSTEM_ACTOR};
+use vigie_api::{ALERT_EVENT, AlertMetric, AlertRule, AlertRuleList, AlertRuleSpec, SYSTEM_ACTOR};
 
 use super::Ctx;
 use crate::error::{ApiError, parse_json};
@@ -64,7 +64,12 @@ pub fn validate(mut r: AlertRuleSpec) -> Result<AlertRuleSpec, ApiError> {
         .endpoint
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
-    if r.metric.is_host() {
+    if !r.metric.takes_scope() {
+        let where_ = match r.metric {
+            AlertMetric::CacheHitRate => "across the cache sources",
+            AlertMetric::SlowQueryTime => "across the database sources",
+            _ => "on this host",
+        };
         for (field, set) in [
             ("target_id", r.target_id.is_some()),
             ("service", r.service.is_some()),
@@ -73,7 +78,7 @@ pub fn validate(mut r: AlertRuleSpec) -> Result<AlertRuleSpec, ApiError> {
             if set {
                 return Err(ApiError::bad_request(
                     field,
-                    format!("{} is measured on this host: no {field}", r.metric.as_str()),
+                    format!("{} is measured {where_}: no {field}", r.metric.as_str()),
                 ));
             }
         }

@@ -407,6 +407,23 @@ async fn slow_of(
         .collect())
 }
 
+/// The highest mean execution time of any statement of any database
+/// source in `[from_ms, to_ms]`, ms; `None` when none was called.
+pub async fn slowest_mean(
+    store: &Store,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Option<f64>, ApiError> {
+    let sources = store.call(|s| s.database_sources()).await?;
+    let mut slowest = None::<f64>;
+    for source in &sources {
+        for q in slow_of(store, source, from_ms, to_ms, 0.0).await? {
+            slowest = Some(slowest.map_or(q.avg_execution_time, |m| m.max(q.avg_execution_time)));
+        }
+    }
+    Ok(slowest)
+}
+
 fn threshold_of(q: &SlowQueriesQuery) -> Result<f64, ApiError> {
     match q.threshold_ms {
         None => Ok(DEFAULT_THRESHOLD_MS),
