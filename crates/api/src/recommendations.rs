@@ -23,6 +23,10 @@ pub enum RecommendationRule {
     MemoryGrowing,
     /// A target down more than once.
     TargetDown,
+    /// A Redis cache source missing more lookups than it hits.
+    LowCacheHitRate,
+    /// A database statement whose mean execution time is over a second.
+    SlowQuery,
 }
 
 impl RecommendationRule {
@@ -34,6 +38,8 @@ impl RecommendationRule {
             RecommendationRule::DiskFilling => "disk_filling",
             RecommendationRule::MemoryGrowing => "memory_growing",
             RecommendationRule::TargetDown => "target_down",
+            RecommendationRule::LowCacheHitRate => "low_cache_hit_rate",
+            RecommendationRule::SlowQuery => "slow_query",
         }
     }
 }

@@ -262,6 +262,14 @@ async fn the_cache_hit_rate_alert_fires_from_a_real_redis_and_resolves() {
     };
     let fired = poll(Duration::from_secs(20), || open(AlertState::Firing)).await;
     assert_eq!(fired.current_value, Some(10.0));
+    // The same lookups make a recommendation, with their counts.
+    let advice: vigie_api::RecommendationList = api.get_json("/recommendations/").await;
+    let low = advice
+        .recommendations
+        .iter()
+        .find(|r| r.key == format!("low_cache_hit_rate:{}", source.id))
+        .unwrap_or_else(|| panic!("{advice:?}"));
+    assert!(low.detail.contains("10 of 100 lookups"), "{}", low.detail);
 
     // Then 900 hits: (10 + 900) of 1000 lookups in the window, 91 %.
     redis.lookups(900, 0);

@@ -394,7 +394,7 @@ async fn slow_of(
     from_ms: i64,
     to_ms: i64,
     threshold_ms: f64,
-) -> Result<Vec<SlowQuery>, ApiError> {
+) -> Result<Vec<SlowQuery>, crate::store::StoreError> {
     let id = source.id;
     let summed = store
         .call(move |s| s.statements_in(id, from_ms, to_ms))
@@ -407,21 +407,34 @@ async fn slow_of(
         .collect())
 }
 
+/// Every database source's statements in `[from_ms, to_ms]` whose mean
+/// is at least `threshold_ms` (without advice: no database is asked).
+pub async fn statements_over(
+    store: &Store,
+    from_ms: i64,
+    to_ms: i64,
+    threshold_ms: f64,
+) -> Result<Vec<SlowQuery>, crate::store::StoreError> {
+    let sources = store.call(|s| s.database_sources()).await?;
+    let mut out = Vec::new();
+    for source in &sources {
+        out.extend(slow_of(store, source, from_ms, to_ms, threshold_ms).await?);
+    }
+    Ok(out)
+}
+
 /// The highest mean execution time of any statement of any database
 /// source in `[from_ms, to_ms]`, ms; `None` when none was called.
 pub async fn slowest_mean(
     store: &Store,
     from_ms: i64,
     to_ms: i64,
-) -> Result<Option<f64>, ApiError> {
-    let sources = store.call(|s| s.database_sources()).await?;
-    let mut slowest = None::<f64>;
-    for source in &sources {
-        for q in slow_of(store, source, from_ms, to_ms, 0.0).await? {
-            slowest = Some(slowest.map_or(q.avg_execution_time, |m| m.max(q.avg_execution_time)));
-        }
-    }
-    Ok(slowest)
+) -> Result<Option<f64>, crate::store::StoreError> {
+    Ok(statements_over(store, from_ms, to_ms, 0.0)
+        .await?
+        .iter()
+        .map(|q| q.avg_execution_time)
+        .reduce(f64::max))
 }
 
 fn threshold_of(q: &SlowQueriesQuery) -> Result<f64, ApiError> {

@@ -213,6 +213,13 @@ pub(crate) async fn for_period(
         out.extend(rules::error_burst(&Subject::Service(service), &minutes, p));
     }
 
+    // The cache and database sources, when there are any.
+    let caches = crate::redis::figures_of(store, None, from, to, 1).await?;
+    out.extend(rules::low_cache_hit_rates(&caches, p));
+    let statements =
+        crate::postgres::statements_over(store, from, to, rules::SLOW_QUERY_MS).await?;
+    out.extend(rules::slow_queries(&statements, p));
+
     rules::sort(&mut out);
     Ok(out)
 }

@@ -5,8 +5,8 @@
 //! figures are kept exact in the evidence and rounded only in the text.
 
 use vigie_api::{
-    ChartLink, EndpointStats, Evidence, Recommendation, RecommendationRule as Rule,
-    RecommendationSeverity as Severity, sli,
+    CacheSourceFigures, ChartLink, EndpointStats, Evidence, Recommendation,
+    RecommendationRule as Rule, RecommendationSeverity as Severity, SlowQuery, sli,
 };
 
 use crate::reports::render::utc;
@@ -350,6 +350,106 @@ pub fn slow_endpoints(endpoints: &[EndpointStats], p: Period) -> Vec<Recommendat
                         (e.count as f64 * 0.05).ceil()
                     ),
                     link,
+                },
+                p,
+            )
+        })
+        .collect()
+}
+
+/// The seeds' cache alert: a hit rate below this, percent.
+pub const CACHE_HIT_RATE_PCT: f64 = 50.0;
+/// Lookups a cache source needs in the period for its hit rate to count.
+pub const MIN_CACHE_LOOKUPS: u64 = 100;
+/// The seeds' slow query: a mean over this, ms.
+pub const SLOW_QUERY_MS: f64 = 1000.0;
+
+/// A cache source whose hit rate over the period is under
+/// [`CACHE_HIT_RATE_PCT`], over at least [`MIN_CACHE_LOOKUPS`] lookups.
+pub fn low_cache_hit_rates(sources: &[CacheSourceFigures], p: Period) -> Vec<Recommendation> {
+    sources
+        .iter()
+        .filter(|s| s.total_hits + s.total_misses >= MIN_CACHE_LOOKUPS)
+        .filter_map(|s| Some((s, s.hit_rate.filter(|r| *r < CACHE_HIT_RATE_PCT)?)))
+        .map(|(s, rate)| {
+            let lookups = s.total_hits + s.total_misses;
+            let evicting = s.evictions > 0;
+            finish(
+                Draft {
+                    rule: Rule::LowCacheHitRate,
+                    what: s.source_id.to_string(),
+                    severity: Severity::Warning,
+                    title: format!("Low cache hit rate on {}", s.name),
+                    subject: s.name.clone(),
+                    detail: format!(
+                        "{} found {} of {} lookups {} ({} % hit rate, under {} %), with {} keys evicted{}.",
+                        s.name,
+                        s.total_hits,
+                        lookups,
+                        p.text(),
+                        fig(rate),
+                        fig(CACHE_HIT_RATE_PCT),
+                        s.evictions,
+                        if evicting {
+                            ": keys are pushed out for lack of memory (raise maxmemory or review the eviction policy)"
+                        } else {
+                            ": the keys asked for are mostly not cached (review what is cached and for how long)"
+                        }
+                    ),
+                    evidence: vec![
+                        ev("hit rate", rate, "%"),
+                        ev("hits", s.total_hits as f64, "count"),
+                        ev("misses", s.total_misses as f64, "count"),
+                        ev("evictions", s.evictions as f64, "count"),
+                    ],
+                    gain: format!(
+                        "Each miss made a hit spares the work behind the cache: {} lookups went past it {}.",
+                        s.total_misses,
+                        p.text()
+                    ),
+                    link: p.link("/cache"),
+                },
+                p,
+            )
+        })
+        .collect()
+}
+
+/// A database statement whose mean over the period is over
+/// [`SLOW_QUERY_MS`].
+pub fn slow_queries(queries: &[SlowQuery], p: Period) -> Vec<Recommendation> {
+    queries
+        .iter()
+        .filter(|q| q.execution_count > 0 && q.avg_execution_time > SLOW_QUERY_MS)
+        .map(|q| {
+            let text: String = q.query_text.chars().take(120).collect();
+            finish(
+                Draft {
+                    rule: Rule::SlowQuery,
+                    what: format!("{}:{}", q.source_id, q.query_hash),
+                    severity: Severity::Warning,
+                    title: format!("Slow query on {}", q.source_name),
+                    subject: text.clone(),
+                    detail: format!(
+                        "{text} ran {} times {} on {}, {} ms on average (longest {} ms), {} % of that database's statement time. Its plan and the index it calls for are on the Slow-queries page.",
+                        q.execution_count,
+                        p.text(),
+                        q.source_name,
+                        fig(q.avg_execution_time),
+                        fig(q.max_execution_time),
+                        fig(q.time_share)
+                    ),
+                    evidence: vec![
+                        ev("mean", q.avg_execution_time, "ms"),
+                        ev("calls", q.execution_count as f64, "count"),
+                        ev("share of time", q.time_share, "%"),
+                    ],
+                    gain: format!(
+                        "Bringing it under {} ms saves {} s or more of database time in a period like this one.",
+                        fig(SLOW_QUERY_MS),
+                        fig((q.avg_execution_time - SLOW_QUERY_MS) * q.execution_count as f64 / 1000.0)
+                    ),
+                    link: p.link("/slow-queries"),
                 },
                 p,
             )
@@ -740,6 +840,79 @@ mod tests {
         from: T0,
         to: T0 + DAY_MS,
     };
+
+    fn cache(id: i64, hits: u64, misses: u64, evictions: u64) -> CacheSourceFigures {
+        CacheSourceFigures {
+            source_id: id,
+            name: format!("redis {id}"),
+            hit_rate: (hits + misses > 0).then(|| hits as f64 * 100.0 / (hits + misses) as f64),
+            total_hits: hits,
+            total_misses: misses,
+            evictions,
+            expired: 0,
+            avg_response_time: Some(0.3),
+            max_response_time: Some(1.0),
+            used_memory: None,
+            maxmemory: None,
+            ops_per_sec: None,
+            connected_clients: None,
+            samples: 10,
+            failed_samples: 0,
+            restarts: 0,
+            last_error: None,
+            series: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_cache_missing_more_than_it_hits_is_advised_with_its_counts() {
+        let sources = [
+            cache(1, 30, 70, 12),
+            // Enough hits.
+            cache(2, 60, 40, 0),
+            // Too few lookups to say.
+            cache(3, 1, 50, 0),
+        ];
+        let r = low_cache_hit_rates(&sources, P);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].key, "low_cache_hit_rate:1");
+        assert!(
+            r[0].detail.contains("30 of 100 lookups") && r[0].detail.contains("12 keys evicted"),
+            "{}",
+            r[0].detail
+        );
+        assert_eq!(r[0].evidence[0].value, 30.0);
+        assert_eq!(r[0].link.page, "/cache");
+    }
+
+    #[test]
+    fn a_statement_over_a_second_is_advised_with_its_figures() {
+        let q = |hash: &str, mean: f64| SlowQuery {
+            source_id: 4,
+            source_name: "shop".into(),
+            query_hash: hash.into(),
+            query_type: vigie_api::QueryType::Select,
+            query_text: "SELECT * FROM orders WHERE customer_id = $1".into(),
+            execution_count: 10,
+            avg_execution_time: mean,
+            max_execution_time: mean * 2.0,
+            total_time: mean * 10.0,
+            time_share: 80.0,
+            rows_per_call: 60.0,
+            cache_hit_ratio: None,
+            optimizations: Vec::new(),
+        };
+        let r = slow_queries(&[q("7", 1500.0), q("8", 900.0)], P);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].key, "slow_query:4:7");
+        assert!(
+            r[0].detail.contains("ran 10 times") && r[0].detail.contains("1500 ms"),
+            "{}",
+            r[0].detail
+        );
+        // (1500 - 1000) ms × 10 calls.
+        assert!(r[0].gain.contains("5 s"), "{}", r[0].gain);
+    }
 
     fn minutes(n: i64, f: impl Fn(i64) -> (f64, f64, f64)) -> Vec<HostMinute> {
         (0..n)

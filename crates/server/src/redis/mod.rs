@@ -326,37 +326,25 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The figures of every source (or `only`) over `[from_ms, to_ms]`.
-pub async fn report(
+/// The figures of every source (or `only`, when it exists) over
+/// `[from_ms, to_ms]`.
+pub async fn figures_of(
     store: &Store,
     only: Option<i64>,
     from_ms: i64,
     to_ms: i64,
     points: u32,
-) -> Result<CacheReport, ApiError> {
-    let sources = store.call(|s| s.cache_sources()).await?;
-    if let Some(id) = only
-        && !sources.iter().any(|s| s.id == id)
-    {
-        return Err(ApiError::bad_request(
-            "source",
-            format!("no cache source {id}"),
-        ));
-    }
-    let chosen: Vec<(i64, String)> = sources
-        .into_iter()
-        .filter(|s| only.is_none_or(|id| id == s.id))
-        .map(|s| (s.id, s.spec.name))
-        .collect();
-    let figures = store
+) -> Result<Vec<vigie_api::CacheSourceFigures>, crate::store::StoreError> {
+    store
         .call(move |s| {
-            chosen
-                .iter()
-                .map(|(id, name)| {
-                    let (before, samples) = s.cache_samples(*id, from_ms, to_ms)?;
+            s.cache_sources()?
+                .into_iter()
+                .filter(|src| only.is_none_or(|id| id == src.id))
+                .map(|src| {
+                    let (before, samples) = s.cache_samples(src.id, from_ms, to_ms)?;
                     Ok(figures::figures(
-                        *id,
-                        name,
+                        src.id,
+                        &src.spec.name,
                         before.as_ref(),
                         &samples,
                         from_ms,
@@ -364,9 +352,29 @@ pub async fn report(
                         points,
                     ))
                 })
-                .collect::<Result<Vec<_>, crate::store::StoreError>>()
+                .collect()
         })
-        .await?;
+        .await
+}
+
+/// The figures of every source (or `only`) over `[from_ms, to_ms]`, and
+/// them together; an unknown `only` is a bad request naming `source`.
+pub async fn report(
+    store: &Store,
+    only: Option<i64>,
+    from_ms: i64,
+    to_ms: i64,
+    points: u32,
+) -> Result<CacheReport, ApiError> {
+    let figures = figures_of(store, only, from_ms, to_ms, points).await?;
+    if let Some(id) = only
+        && figures.is_empty()
+    {
+        return Err(ApiError::bad_request(
+            "source",
+            format!("no cache source {id}"),
+        ));
+    }
     Ok(CacheReport {
         from_ms,
         to_ms,
