@@ -87,10 +87,16 @@ impl Tasks {
     /// (Re)starts sampling source `id` every `interval_ms`, each sample
     /// given `timeout_ms`.
     pub fn start<S: Sampler>(&self, id: i64, interval_ms: u64, timeout_ms: u64, sampler: S) {
-        self.stop(id);
         let token = self.inner.shutdown.child_token();
-        if let Ok(mut tasks) = self.inner.tasks.lock() {
-            tasks.insert(id, token.clone());
+        // One lock for the swap: two restarts at once leave one task, never
+        // an orphan no one can stop.
+        if let Ok(mut tasks) = self.inner.tasks.lock()
+            && let Some(old) = tasks.insert(id, token.clone())
+        {
+            old.cancel();
+        }
+        if let Ok(mut runtime) = self.inner.runtime.lock() {
+            runtime.remove(&id);
         }
         tokio::spawn(run(
             self.inner.clone(),

@@ -363,9 +363,10 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX probe_results_by_target ON probe_results (target_id, ts_ms, outcome);",
     // Redis cache sources and their samples: the counters as the server
     // reported them (increases are computed when read, so a restart is
-    // seen), `error` set on a failed sample.
+    // seen), `error` set on a failed sample. Ids are never reused: a new
+    // source never takes over a removed one's samples.
     "CREATE TABLE cache_sources (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         name TEXT NOT NULL,
         url TEXT NOT NULL,
         username TEXT,
@@ -379,6 +380,7 @@ const MIGRATIONS: &[&str] = &[
         ts_ms INTEGER NOT NULL,
         error TEXT,
         run_id TEXT,
+        uptime_s INTEGER,
         version TEXT,
         latency_us INTEGER,
         hits INTEGER,
@@ -395,7 +397,7 @@ const MIGRATIONS: &[&str] = &[
     // failure with the reason), the statements' increases since the read
     // before, and their normalised texts.
     "CREATE TABLE database_sources (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         name TEXT NOT NULL,
         url TEXT NOT NULL,
         username TEXT NOT NULL,

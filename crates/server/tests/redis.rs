@@ -529,6 +529,36 @@ async fn a_replace_keeps_the_password_unless_given_and_restarts_sampling() {
     let replaced: CacheSource = resp.json().await.expect("source");
     assert!(!replaced.has_password);
     assert!(failure(&api, s.id).await.contains("NOAUTH"));
+    // Pointed elsewhere without a password: the stored one is not sent
+    // to the new server, it is dropped.
+    let resp = api
+        .send(
+            reqwest::Method::PUT,
+            &path,
+            &json!({"name": "renamed", "url": guarded.url(), "password": "right-password", "interval_ms": 1000, "timeout_ms": 500}),
+        )
+        .await;
+    assert!(
+        resp.json::<CacheSource>()
+            .await
+            .expect("source")
+            .has_password
+    );
+    let elsewhere = format!("redis://localhost:{}", guarded.port);
+    let resp = api
+        .send(
+            reqwest::Method::PUT,
+            &path,
+            &json!({"name": "renamed", "url": elsewhere, "interval_ms": 1000, "timeout_ms": 500}),
+        )
+        .await;
+    assert!(
+        !resp
+            .json::<CacheSource>()
+            .await
+            .expect("source")
+            .has_password
+    );
     let resp = api.send(reqwest::Method::DELETE, &path, &json!({})).await;
     assert_eq!(resp.status(), 204);
     let gone = api

@@ -41,6 +41,10 @@ pub const DEFAULT_PORT: u16 = 5432;
 pub const DEFAULT_THRESHOLD_MS: f64 = 1000.0;
 /// Statements read per sample, the most time-consuming first.
 const STATEMENTS_READ: i64 = 1000;
+/// Plans asked for per source and request, the slowest first.
+const EXPLAINED: usize = 20;
+/// The most a request waits for one source's plans.
+const ADVICE_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 /// A table this large (estimated rows) scanned whole is worth an index.
 pub const LARGE_TABLE_ROWS: f64 = 10_000.0;
 
@@ -130,7 +134,7 @@ impl crate::sources::Sampler for StatementsSampler {
                         .into_iter()
                         .map(|(q, c)| (q, snapshot.statements[&q].0.clone(), c))
                         .collect();
-                self.last = Some(snapshot);
+                self.last = Some(stats::carried(self.last.take(), snapshot));
                 Ok(increases)
             }
             Err(e) => Err(e),
@@ -173,8 +177,16 @@ fn described(e: &tokio_postgres::Error) -> String {
     }
 }
 
-/// Connects as the source's role, through the fetch policy.
+/// Connects as the source's role, through the fetch policy, within its
+/// timeout.
 async fn connect(spec: &DatabaseSourceSpec, policy: &FetchPolicy) -> Result<Client, String> {
+    let limit = std::time::Duration::from_millis(spec.timeout_ms);
+    tokio::time::timeout(limit, connect_now(spec, policy))
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {} ms", spec.timeout_ms)))
+}
+
+async fn connect_now(spec: &DatabaseSourceSpec, policy: &FetchPolicy) -> Result<Client, String> {
     let url = reqwest::Url::parse(&spec.url).map_err(|e| format!("bad URL: {e}"))?;
     let stream = crate::sources::connect(&url, DEFAULT_PORT, policy).await?;
     let mut config = tokio_postgres::Config::new();
@@ -217,11 +229,6 @@ async fn read_statements(client: &Client) -> Result<(Snapshot, String), String> 
             _ => format!("cannot read pg_stat_statements: {}", described(&e)),
         }
     };
-    let reset: Option<String> = client
-        .query_one("SELECT stats_reset::text FROM pg_stat_statements_info", &[])
-        .await
-        .and_then(|r| r.try_get(0))
-        .map_err(missing)?;
     let rows = client
         .query(
             "SELECT queryid, min(query), sum(calls)::int8, sum(total_exec_time)::float8,
@@ -235,6 +242,13 @@ async fn read_statements(client: &Client) -> Result<(Snapshot, String), String> 
         )
         .await
         .map_err(missing)?;
+    // PostgreSQL 14 and later say when the statistics were reset; before,
+    // a reset shows as calls going back.
+    let reset: Option<String> = client
+        .query_one("SELECT stats_reset::text FROM pg_stat_statements_info", &[])
+        .await
+        .ok()
+        .and_then(|r| r.try_get(0).ok());
     let mut statements = HashMap::with_capacity(rows.len());
     for r in rows {
         let get = |e: tokio_postgres::Error| format!("pg_stat_statements: {}", described(&e));
@@ -254,10 +268,15 @@ async fn read_statements(client: &Client) -> Result<(Snapshot, String), String> 
     Ok((Snapshot { reset, statements }, version))
 }
 
-/// The plan of a `SELECT` as PostgreSQL would run it with any parameters
-/// (its generic plan), never run: prepared and explained in a read-only
-/// transaction that is rolled back. Anything else is refused here.
-async fn explain(client: &Client, text: &str) -> Result<serde_json::Value, String> {
+/// PostgreSQL's limit on a statement's parameters.
+const MAX_PARAMETERS: usize = 65_535;
+
+/// What may be explained: a single `SELECT` (its text without a final
+/// `;`) and the count of its parameters. Anything else is refused: a
+/// statement that writes, several statements, a `WITH` (which may hold a
+/// write), a count of parameters PostgreSQL would not accept (a `$N` in a
+/// comment counts too).
+pub fn explainable(text: &str) -> Result<(&str, usize), String> {
     let body = text.trim().trim_end_matches(';');
     if QueryType::of(body) != QueryType::Select
         || !body
@@ -268,6 +287,17 @@ async fn explain(client: &Client, text: &str) -> Result<serde_json::Value, Strin
         return Err("only a single SELECT is explained".into());
     }
     let n = plan::parameters(body);
+    if n > MAX_PARAMETERS {
+        return Err(format!("{n} parameters: more than PostgreSQL takes"));
+    }
+    Ok((body, n))
+}
+
+/// The plan of a `SELECT` as PostgreSQL would run it with any parameters
+/// (its generic plan), never run: prepared and explained in a read-only
+/// transaction that is rolled back. Anything else is refused here.
+async fn explain(client: &Client, text: &str) -> Result<serde_json::Value, String> {
+    let (body, n) = explainable(text)?;
     let args = if n == 0 {
         String::new()
     } else {
@@ -498,19 +528,26 @@ pub async fn slow_queries(
         .await?;
         slow.sort_by(|a, b| b.total_time.total_cmp(&a.total_time));
         slow.truncate(limit);
-        // Advice needs the plans: one connection per source, each plan
-        // bounded by the statement timeout set in `explain`.
-        if slow.iter().any(|q| q.query_type == QueryType::Select)
-            && let Ok(client) = connect(&source.spec, state.database_sources.policy()).await
-        {
-            for q in slow
-                .iter_mut()
-                .filter(|q| q.query_type == QueryType::Select)
-            {
-                if let Ok(plan) = explain(&client, &q.query_text).await {
-                    q.optimizations = advice(&client, q, &plan).await;
+        // Advice needs the plans: one connection per source, at most
+        // `EXPLAINED` plans, the whole bounded by `ADVICE_TIME` (a database
+        // that stops answering cannot hold the request).
+        if slow.iter().any(|q| q.query_type == QueryType::Select) {
+            let _ = tokio::time::timeout(ADVICE_TIME, async {
+                let Ok(client) = connect(&source.spec, state.database_sources.policy()).await
+                else {
+                    return;
+                };
+                for q in slow
+                    .iter_mut()
+                    .filter(|q| q.query_type == QueryType::Select)
+                    .take(EXPLAINED)
+                {
+                    if let Ok(plan) = explain(&client, &q.query_text).await {
+                        q.optimizations = advice(&client, q, &plan).await;
+                    }
                 }
-            }
+            })
+            .await;
         }
         queries.extend(slow);
     }
@@ -812,4 +849,29 @@ pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
         )
         .get(paths::SLOW_QUERIES, slow_queries, slow_queries_op())
         .get(&statement, slow_query_detail, slow_query_op())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_single_select_is_explained() {
+        assert_eq!(
+            explainable("SELECT * FROM orders WHERE id = $1;"),
+            Ok(("SELECT * FROM orders WHERE id = $1", 1))
+        );
+        for refused in [
+            "UPDATE orders SET amount = $1",
+            "DELETE FROM orders",
+            "INSERT INTO orders VALUES ($1)",
+            "WITH gone AS (DELETE FROM orders RETURNING *) SELECT * FROM gone",
+            "SELECT 1; DROP TABLE orders",
+            "select pg_sleep($1) /* $99999999999 */",
+            "<insufficient privilege>",
+            "",
+        ] {
+            assert!(explainable(refused).is_err(), "{refused}");
+        }
+    }
 }

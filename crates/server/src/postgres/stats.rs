@@ -59,6 +59,21 @@ pub fn increases(before: Option<&Snapshot>, now: &Snapshot) -> Vec<(i64, Counter
     out
 }
 
+/// The baseline for the next read: `now`, plus the statements of `before`
+/// it did not read (beyond the most time-consuming read, or not called
+/// lately), unless the statistics were reset. A statement coming back is
+/// then compared with its last counters, not counted whole.
+pub fn carried(before: Option<Snapshot>, mut now: Snapshot) -> Snapshot {
+    if let Some(before) = before
+        && before.reset == now.reset
+    {
+        for (id, entry) in before.statements {
+            now.statements.entry(id).or_insert(entry);
+        }
+    }
+    now
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +111,23 @@ mod tests {
             (1, 4, 80.0, 8)
         );
         assert_eq!((d[1].0, d[1].1.calls), (3, 2));
+    }
+
+    #[test]
+    fn a_statement_out_of_one_read_is_compared_with_its_last_counters() {
+        let first = snap("r", &[(1, c(10, 100.0)), (2, c(5, 5.0))]);
+        // 2 not read this time (beyond the statements read).
+        let second = snap("r", &[(1, c(11, 110.0))]);
+        let base = carried(Some(first), second.clone());
+        let third = snap("r", &[(1, c(11, 110.0)), (2, c(7, 7.0))]);
+        let d = increases(Some(&base), &third);
+        assert_eq!(
+            d.iter().map(|(id, c)| (*id, c.calls)).collect::<Vec<_>>(),
+            [(2, 2)]
+        );
+        // After a reset nothing is carried.
+        let reset = carried(Some(base), snap("r2", &[]));
+        assert!(reset.statements.is_empty());
     }
 
     #[test]

@@ -79,7 +79,8 @@ impl Store {
     }
 
     /// Replaces a source's spec; its password stays when `s.password` is
-    /// `None` and goes when it is empty. `None` when there is no such source.
+    /// `None` and the URL and user are the same (it is never sent to another
+    /// server or as another user), and goes when it is empty. `None` when there is no such source.
     pub fn update_database_source(
         &self,
         id: i64,
@@ -88,7 +89,8 @@ impl Store {
         self.transaction(|tx| {
             let n = tx.execute(
                 "UPDATE database_sources SET name = ?2, url = ?3, username = ?4,
-                        password = CASE WHEN ?5 IS NULL THEN password WHEN ?5 = '' THEN NULL ELSE ?5 END,
+                        password = CASE WHEN ?5 IS NULL AND url = ?3 AND username IS ?4 THEN password
+                                        WHEN ?5 IS NULL OR ?5 = '' THEN NULL ELSE ?5 END,
                         interval_ms = ?6, timeout_ms = ?7, enabled = ?8
                  WHERE id = ?1",
                 params![

@@ -25,20 +25,46 @@ pub struct Read {
     pub maxmemory: Option<u64>,
     pub ops_per_sec: Option<u64>,
     pub clients: Option<u64>,
+    /// Seconds since the server started, as it said.
+    pub uptime_s: Option<u64>,
 }
 
-/// Counter increases from `a` to `b`; `None` when the server restarted in
-/// between (another `run_id`, or a counter that went back).
-fn increase(a: &Read, b: &Read) -> Option<[u64; 4]> {
+/// What the counters did from one sample to the next.
+#[derive(Debug, PartialEq)]
+enum Step {
+    /// They grew by this much.
+    Grew([u64; 4]),
+    /// The server restarted (another `run_id`, started since the sample
+    /// before) or its statistics were reset (a counter went back): they
+    /// count from zero.
+    FromZero,
+    /// Another server answers (another `run_id`, up for longer than since
+    /// the sample before: a changed URL, a failover): its counters are a
+    /// new baseline, not lookups of this range.
+    Baseline,
+}
+
+/// The step from `a` to `b`, taken `gap_ms` apart.
+fn step(a: &Read, b: &Read, gap_ms: i64) -> Step {
     if a.run_id != b.run_id {
-        return None;
+        let restarted = b
+            .uptime_s
+            .is_none_or(|up| (up as i128) * 1000 <= i128::from(gap_ms) + 1000);
+        return if restarted {
+            Step::FromZero
+        } else {
+            Step::Baseline
+        };
     }
-    Some([
-        b.hits.checked_sub(a.hits)?,
-        b.misses.checked_sub(a.misses)?,
-        b.evicted.checked_sub(a.evicted)?,
-        b.expired.checked_sub(a.expired)?,
-    ])
+    let grew = || {
+        Some([
+            b.hits.checked_sub(a.hits)?,
+            b.misses.checked_sub(a.misses)?,
+            b.evicted.checked_sub(a.evicted)?,
+            b.expired.checked_sub(a.expired)?,
+        ])
+    };
+    grew().map_or(Step::FromZero, Step::Grew)
 }
 
 fn percent(hits: u64, misses: u64) -> Option<f64> {
@@ -57,12 +83,12 @@ struct Bucket {
 }
 
 /// The figures of `samples` (ordered by time) within `[from_ms, to_ms]`.
-/// `before` is the last sample read before `from_ms`, if any: the
-/// increase up to the range's first sample counts in the range.
+/// `before` is the last sample read before `from_ms`, with its time, if
+/// any: the increase up to the range's first sample counts in the range.
 pub fn figures(
     source_id: i64,
     name: &str,
-    before: Option<&Read>,
+    before: Option<(&Read, i64)>,
     samples: &[Sample],
     from_ms: i64,
     to_ms: i64,
@@ -74,7 +100,7 @@ pub fn figures(
     let bucket_of = |ts: i64| {
         (((ts - from_ms).max(0) as i128 * points as i128 / span as i128) as usize).min(points - 1)
     };
-    let mut previous = before.cloned();
+    let mut previous = before.map(|(r, ts)| (r.clone(), ts));
     let (mut total, mut restarts) = ([0_u64; 4], 0_u64);
     let (mut latency_sum, mut latency_max, mut read_n, mut failed) = (0.0, None::<f64>, 0, 0);
     let mut latest: Option<&Read> = None;
@@ -90,10 +116,14 @@ pub fn figures(
         };
         last_error = None;
         let delta = match &previous {
-            Some(p) => increase(p, read).unwrap_or_else(|| {
-                restarts += 1;
-                [read.hits, read.misses, read.evicted, read.expired]
-            }),
+            Some((p, p_ts)) => match step(p, read, s.ts_ms - p_ts) {
+                Step::Grew(d) => d,
+                Step::FromZero => {
+                    restarts += 1;
+                    [read.hits, read.misses, read.evicted, read.expired]
+                }
+                Step::Baseline => [0; 4],
+            },
             // The first sample ever: what it counts happened before Vigie watched.
             None => [0; 4],
         };
@@ -111,7 +141,7 @@ pub fn figures(
         latency_max = Some(latency_max.map_or(read.latency_ms, |m: f64| m.max(read.latency_ms)));
         read_n += 1;
         latest = Some(read);
-        previous = Some(read.clone());
+        previous = Some((read.clone(), s.ts_ms));
     }
     let series = buckets
         .iter()
@@ -202,7 +232,7 @@ mod tests {
             at(10, read("a", 1010, 505, 2.0)),
             at(20, read("a", 1030, 510, 4.0)),
         ];
-        let f = figures(1, "s", Some(&before), &samples, 0, 100, 10);
+        let f = figures(1, "s", Some((&before, -10)), &samples, 0, 100, 10);
         assert_eq!((f.total_hits, f.total_misses), (30, 10));
         assert_eq!(f.hit_rate, Some(75.0));
         assert_eq!(f.avg_response_time, Some(3.0));
@@ -230,6 +260,26 @@ mod tests {
         // happened before anything was watched.
         assert_eq!((f.total_hits, f.total_misses), (59, 3));
         assert_eq!(f.restarts, 2);
+    }
+
+    #[test]
+    fn another_server_up_for_long_is_a_new_baseline_not_a_restart() {
+        let mut other = read("b", 5000, 100, 1.0);
+        other.uptime_s = Some(86_400);
+        let mut restarted = read("c", 3, 0, 1.0);
+        restarted.uptime_s = Some(2);
+        let samples = [
+            at(10_000, read("a", 10, 0, 1.0)),
+            at(20_000, read("a", 15, 0, 1.0)),
+            // The URL now names a server up for a day: not this range's lookups.
+            at(30_000, other),
+            at(40_000, read("b", 5010, 100, 1.0)),
+            // Then it restarts: up for 2 s, within the 10 s since the last sample.
+            at(50_000, restarted),
+        ];
+        let f = figures(1, "s", None, &samples, 0, 100_000, 1);
+        assert_eq!((f.total_hits, f.total_misses), (5 + 10 + 3, 0));
+        assert_eq!(f.restarts, 1);
     }
 
     #[test]
@@ -261,7 +311,7 @@ mod tests {
         let a = figures(
             1,
             "a",
-            Some(&read("x", 0, 0, 1.0)),
+            Some((&read("x", 0, 0, 1.0), 0)),
             &[at(10, read("x", 90, 10, 1.0))],
             0,
             100,
@@ -270,7 +320,7 @@ mod tests {
         let b = figures(
             2,
             "b",
-            Some(&read("y", 0, 0, 1.0)),
+            Some((&read("y", 0, 0, 1.0), 0)),
             &[
                 at(10, read("y", 10, 90, 3.0)),
                 at(20, read("y", 10, 90, 3.0)),

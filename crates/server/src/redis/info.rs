@@ -7,6 +7,8 @@ pub struct Info {
     pub version: Option<String>,
     /// Changes when the server restarts: counters then start from zero.
     pub run_id: Option<String>,
+    /// Seconds since the server started.
+    pub uptime_s: Option<u64>,
     pub hits: u64,
     pub misses: u64,
     pub evicted: u64,
@@ -32,6 +34,7 @@ pub fn parse(text: &str) -> Result<Info, String> {
         match key {
             "redis_version" => info.version = Some(value.to_owned()),
             "run_id" => info.run_id = Some(value.to_owned()),
+            "uptime_in_seconds" => info.uptime_s = number(),
             "keyspace_hits" => hits = number(),
             "keyspace_misses" => misses = number(),
             "evicted_keys" => info.evicted = number().unwrap_or(0),
@@ -54,12 +57,13 @@ mod tests {
 
     #[test]
     fn the_figures_are_read_from_their_sections() {
-        let text = "# Server\r\nredis_version:7.0.15\r\nrun_id:abc123\r\n\r\n# Clients\r\nconnected_clients:3\r\n\r\n# Memory\r\nused_memory:1048576\r\nmaxmemory:0\r\n\r\n# Stats\r\ninstantaneous_ops_per_sec:12\r\nexpired_keys:4\r\nevicted_keys:2\r\nkeyspace_hits:90\r\nkeyspace_misses:10\r\n\r\n# Keyspace\r\ndb0:keys=5,expires=0,avg_ttl=0\r\n";
+        let text = "# Server\r\nredis_version:7.0.15\r\nrun_id:abc123\r\nuptime_in_seconds:3600\r\n\r\n# Clients\r\nconnected_clients:3\r\n\r\n# Memory\r\nused_memory:1048576\r\nmaxmemory:0\r\n\r\n# Stats\r\ninstantaneous_ops_per_sec:12\r\nexpired_keys:4\r\nevicted_keys:2\r\nkeyspace_hits:90\r\nkeyspace_misses:10\r\n\r\n# Keyspace\r\ndb0:keys=5,expires=0,avg_ttl=0\r\n";
         assert_eq!(
             parse(text).expect("info"),
             Info {
                 version: Some("7.0.15".into()),
                 run_id: Some("abc123".into()),
+                uptime_s: Some(3600),
                 hits: 90,
                 misses: 10,
                 evicted: 2,

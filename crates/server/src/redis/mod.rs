@@ -129,8 +129,11 @@ impl crate::sources::Sampler for RedisSampler {
     }
 }
 
+/// What a command got instead of Redis' answer: its start only (a reply
+/// may be a MiB long, and this is stored with every failed sample).
 fn unexpected(command: &str, reply: &Reply) -> String {
-    format!("{command} answered {reply:?}, not what Redis answers")
+    let shown: String = format!("{reply:?}").chars().take(200).collect();
+    format!("{command} answered {shown}, not what Redis answers")
 }
 
 /// One sample: `INFO`'s figures and the `PING` round trip in µs.
@@ -345,7 +348,7 @@ pub async fn figures_of(
                     Ok(figures::figures(
                         src.id,
                         &src.spec.name,
-                        before.as_ref(),
+                        before.as_ref().map(|(r, ts)| (r, *ts)),
                         &samples,
                         from_ms,
                         to_ms,

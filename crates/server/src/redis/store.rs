@@ -30,7 +30,7 @@ fn source_row(r: &Row<'_>) -> rusqlite::Result<StoredSource> {
     })
 }
 
-const SAMPLE_COLUMNS: &str = "ts_ms, error, run_id, latency_us, hits, misses, evicted, expired, used_memory, maxmemory, ops_per_sec, clients";
+const SAMPLE_COLUMNS: &str = "ts_ms, error, run_id, latency_us, hits, misses, evicted, expired, used_memory, maxmemory, ops_per_sec, clients, uptime_s";
 
 fn sample_row(r: &Row<'_>) -> rusqlite::Result<Sample> {
     let ts_ms = r.get(0)?;
@@ -58,9 +58,13 @@ fn sample_row(r: &Row<'_>) -> rusqlite::Result<Sample> {
             maxmemory: gauge(9)?,
             ops_per_sec: gauge(10)?,
             clients: gauge(11)?,
+            uptime_s: gauge(12)?,
         }),
     })
 }
+
+/// The last sample read before a range, and its time.
+pub type Before = (Read, i64);
 
 /// A sample to store: read, or why not.
 #[derive(Debug, Clone)]
@@ -111,7 +115,8 @@ impl Store {
     }
 
     /// Replaces a source's spec; its password stays when `s.password` is
-    /// `None` and goes when it is empty. `None` when there is no such source.
+    /// `None` and the URL and user are the same (it is never sent to another
+    /// server or as another user), and goes when it is empty. `None` when there is no such source.
     pub fn update_cache_source(
         &self,
         id: i64,
@@ -120,7 +125,8 @@ impl Store {
         self.transaction(|tx| {
             let n = tx.execute(
                 "UPDATE cache_sources SET name = ?2, url = ?3, username = ?4,
-                        password = CASE WHEN ?5 IS NULL THEN password WHEN ?5 = '' THEN NULL ELSE ?5 END,
+                        password = CASE WHEN ?5 IS NULL AND url = ?3 AND username IS ?4 THEN password
+                                        WHEN ?5 IS NULL OR ?5 = '' THEN NULL ELSE ?5 END,
                         interval_ms = ?6, timeout_ms = ?7, enabled = ?8
                  WHERE id = ?1",
                 params![
@@ -159,8 +165,8 @@ impl Store {
         let conn = self.write()?;
         let mut stmt = conn.prepare_cached(
             "INSERT INTO cache_samples (source_id, ts_ms, error, run_id, version, latency_us, hits,
-                 misses, evicted, expired, used_memory, maxmemory, ops_per_sec, clients)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 misses, evicted, expired, used_memory, maxmemory, ops_per_sec, clients, uptime_s)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         match &s.read {
             Err(e) => stmt.execute(params![
@@ -169,6 +175,7 @@ impl Store {
                 e,
                 None::<String>,
                 None::<String>,
+                None::<i64>,
                 None::<i64>,
                 None::<i64>,
                 None::<i64>,
@@ -193,7 +200,8 @@ impl Store {
                 info.used_memory.map(as_i64),
                 info.maxmemory.map(as_i64),
                 info.ops_per_sec.map(as_i64),
-                info.clients.map(as_i64)
+                info.clients.map(as_i64),
+                info.uptime_s.map(as_i64)
             ])?,
         };
         Ok(())
@@ -206,7 +214,7 @@ impl Store {
         id: i64,
         from_ms: i64,
         to_ms: i64,
-    ) -> Result<(Option<Read>, Vec<Sample>), StoreError> {
+    ) -> Result<(Option<Before>, Vec<Sample>), StoreError> {
         let conn = self.read()?;
         let before = conn
             .prepare_cached(&format!(
@@ -216,7 +224,7 @@ impl Store {
             ))?
             .query_row(params![id, from_ms], sample_row)
             .optional()?
-            .and_then(|s| s.read.ok());
+            .and_then(|s| s.read.ok().map(|r| (r, s.ts_ms)));
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {SAMPLE_COLUMNS} FROM cache_samples
              WHERE source_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 ORDER BY ts_ms"
