@@ -1,6 +1,7 @@
 //! Database sources (PostgreSQL servers) and what is read from them: the
 //! statements of `pg_stat_statements`, their slow ones over a range, and
-//! advice drawn from their plans.
+//! advice drawn from their plans; the tables' scans, the indexes' use and
+//! the buffer cache over a range, and advice drawn from them.
 
 use serde::{Deserialize, Serialize};
 
@@ -199,6 +200,114 @@ pub struct SlowQueryDetail {
     #[cfg_attr(feature = "openapi", schema(required))]
     pub plan_error: Option<String>,
     pub history: Vec<QueryPoint>,
+}
+
+/// A table over a range, from the increases of `pg_stat_user_tables`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TableScans {
+    pub schema: String,
+    pub table: String,
+    /// Sequential scans in the range.
+    pub seq_scans: u64,
+    /// Rows those scans read.
+    pub seq_rows_read: u64,
+    pub rows_per_scan: f64,
+    /// Index scans in the range.
+    pub index_scans: u64,
+    /// `n_live_tup` at the last read that saw the table scanned.
+    pub live_rows: u64,
+}
+
+/// An index no scan used over a range watched long enough; never one
+/// that enforces a unique, primary-key or exclusion constraint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnusedIndex {
+    pub schema: String,
+    pub table: String,
+    pub index: String,
+    /// `pg_relation_size` of the index at the last read.
+    pub size_bytes: u64,
+}
+
+/// The buffer cache over a range: the increases of `pg_stat_database`'s
+/// `blks_hit` (found in shared buffers) and `blks_read` (asked of the
+/// operating system).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BufferCache {
+    pub blocks_hit: u64,
+    pub blocks_read: u64,
+    /// Hits over both, percent; null without any block.
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub hit_ratio: Option<f64>,
+}
+
+/// What a piece of database advice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseAdviceKind {
+    /// A large table read by sequential scans more than by index scans.
+    SequentialScans,
+    /// An index no scan used.
+    UnusedIndex,
+    /// A buffer cache hit ratio under 99 %.
+    LowBufferHitRatio,
+}
+
+/// One piece of advice on a database, with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DatabaseAdvice {
+    pub kind: DatabaseAdviceKind,
+    /// The table or index (`schema.name`), or the database.
+    pub subject: String,
+    pub title: String,
+    /// The figures that call for it, and what to do.
+    pub evidence: String,
+    /// The statement that carries it out, when there is one.
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub sql: Option<String>,
+}
+
+/// One database source over a range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DatabaseInsights {
+    pub source_id: i64,
+    pub source_name: String,
+    /// Reads in the range compared with the read before.
+    pub reads: u64,
+    /// The part of the range watched without a break (no restart of the
+    /// reading, whose first read is only a baseline), Unix ms; null
+    /// without a compared read.
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub watched_from_ms: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub watched_to_ms: Option<i64>,
+    pub buffer_cache: BufferCache,
+    /// Tables of 10,000 live rows or more read by 10 sequential scans or
+    /// more, and by more sequential scans than index scans; most rows read first.
+    pub sequential_scans: Vec<TableScans>,
+    /// Largest first.
+    pub unused_indexes: Vec<UnusedIndex>,
+    pub advice: Vec<DatabaseAdvice>,
+    /// What the range could not tell, and why.
+    pub notes: Vec<String>,
+}
+
+/// Body of `GET database-insights/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DatabaseInsightList {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// An index is called unused only once watched this long without a
+    /// scan, ms.
+    pub unused_index_watch_ms: u64,
+    pub databases: Vec<DatabaseInsights>,
 }
 
 #[cfg(test)]

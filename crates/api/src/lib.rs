@@ -93,6 +93,9 @@ pub mod paths {
     /// `GET`: statements whose mean is over a threshold in a range, with
     /// advice; `slow-queries/{hash}`: one, with its plan and history.
     pub const SLOW_QUERIES: &str = "/api/performance/slow-queries";
+    /// `GET`: tables read by sequential scans, unused indexes and the
+    /// buffer cache hit ratio of the database sources over a range.
+    pub const DATABASE_INSIGHTS: &str = "/api/performance/database-insights";
 }
 
 /// What a token may do. Each role includes the ones before it, except

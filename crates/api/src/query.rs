@@ -137,6 +137,15 @@ ranged_query! {
 }
 
 ranged_query! {
+    /// `GET database-insights/`: the tables, indexes and buffer cache of
+    /// every database source, or one (`source`), over a range.
+    DatabaseInsightsQuery {
+        /// One database source only.
+        source: i64,
+    }
+}
+
+ranged_query! {
     /// `GET system-resources/`: this host, or the one behind a node_exporter
     /// target (`host`); with a range, also the stored samples bucketed.
     SystemResourcesQuery {

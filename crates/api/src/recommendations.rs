@@ -27,6 +27,12 @@ pub enum RecommendationRule {
     LowCacheHitRate,
     /// A database statement whose mean execution time is over a second.
     SlowQuery,
+    /// A large table read by sequential scans more than by index scans.
+    SequentialScans,
+    /// A database index no scan used over a long enough range.
+    UnusedIndex,
+    /// A database's buffer cache hit ratio under 99 %.
+    LowBufferHitRatio,
 }
 
 impl RecommendationRule {
@@ -40,6 +46,9 @@ impl RecommendationRule {
             RecommendationRule::TargetDown => "target_down",
             RecommendationRule::LowCacheHitRate => "low_cache_hit_rate",
             RecommendationRule::SlowQuery => "slow_query",
+            RecommendationRule::SequentialScans => "sequential_scans",
+            RecommendationRule::UnusedIndex => "unused_index",
+            RecommendationRule::LowBufferHitRatio => "low_buffer_hit_ratio",
         }
     }
 }

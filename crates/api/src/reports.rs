@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Alert, EndpointStats, Recommendation, ScalingAction};
+use crate::{
+    Alert, CacheSourceFigures, EndpointStats, Recommendation, ScalingAction, SlowQueryList,
+};
 
 /// A download format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,7 +49,7 @@ pub enum ReportSection {
     Summary,
     /// Response-time charts.
     ResponseTimes,
-    /// This host's CPU and memory.
+    /// This host's CPU and memory; the cache and database sources.
     Resources,
     /// The worst endpoints of the ingested requests.
     Endpoints,
@@ -213,6 +215,15 @@ pub struct ReportContent {
     pub alerts: Vec<Alert>,
     pub scaling_actions: Vec<ScalingAction>,
     pub recommendations: Vec<Recommendation>,
+    /// With `resources`: each Redis cache source over the period; empty
+    /// without one.
+    #[serde(default)]
+    pub cache: Vec<CacheSourceFigures>,
+    /// With `resources`: the statements of the database sources over the
+    /// seeds' threshold (1000 ms), with their advice; null without a
+    /// database source.
+    #[serde(default)]
+    pub slow_queries: Option<SlowQueryList>,
     /// What the period lacks, said plainly (no data, a source not set up).
     pub notes: Vec<String>,
 }

@@ -55,6 +55,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=87_600))]
     pub retention_hours: u64,
 
+    /// Seconds a database index must go without a scan, watched without a
+    /// break, before it is called unused (and its removal advised).
+    #[arg(long, env = "VIGIE_UNUSED_INDEX_WATCH_S", default_value_t = 604_800,
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub unused_index_watch_s: u64,
+
     /// JSON file of probe targets (an array of target specs) stored at start;
     /// a target of the same name is replaced.
     #[arg(long, env = "VIGIE_TARGETS_FILE")]
@@ -224,6 +230,11 @@ impl Config {
 
     pub fn retention(&self) -> Duration {
         Duration::from_secs(self.retention_hours * 3600)
+    }
+
+    /// How long an index goes without a scan before it is called unused.
+    pub fn unused_index_watch(&self) -> Duration {
+        Duration::from_secs(self.unused_index_watch_s)
     }
 
     /// How long raw measurements are kept: never longer than the retention.

@@ -433,6 +433,44 @@ const MIGRATIONS: &[&str] = &[
      INSERT INTO alert_rules (name, metric, comparison, threshold, severity, for_seconds,
                               recovery_margin, window_seconds, enabled) VALUES
         ('Slow query above 1000 ms', 'slow_query_time', 'above', 1000, 'medium', 0, 100, 300, 1);",
+    // The tables', indexes' and buffer cache's statistics of the database
+    // sources: each read's block increases (null on a baseline read, the
+    // first after the reading starts), the tables scanned since the read
+    // before, the indexes as last read (sizes, when first and last seen)
+    // and those scanned.
+    "ALTER TABLE database_samples ADD COLUMN blks_hit INTEGER;
+     ALTER TABLE database_samples ADD COLUMN blks_read INTEGER;
+     CREATE TABLE table_scan_deltas (
+        source_id INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        relid INTEGER NOT NULL,
+        schema_name TEXT NOT NULL,
+        table_name TEXT NOT NULL,
+        seq_scan INTEGER NOT NULL,
+        seq_tup_read INTEGER NOT NULL,
+        idx_scan INTEGER NOT NULL,
+        live_rows INTEGER NOT NULL
+     );
+     CREATE INDEX table_scan_deltas_by_source ON table_scan_deltas (source_id, ts_ms);
+     CREATE TABLE database_indexes (
+        source_id INTEGER NOT NULL,
+        indexrelid INTEGER NOT NULL,
+        schema_name TEXT NOT NULL,
+        table_name TEXT NOT NULL,
+        index_name TEXT NOT NULL,
+        is_constraint INTEGER NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        first_seen_ms INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL,
+        PRIMARY KEY (source_id, indexrelid)
+     ) WITHOUT ROWID;
+     CREATE TABLE index_scan_deltas (
+        source_id INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        indexrelid INTEGER NOT NULL,
+        idx_scan INTEGER NOT NULL
+     );
+     CREATE INDEX index_scan_deltas_by_source ON index_scan_deltas (source_id, indexrelid, ts_ms);",
 ];
 
 /// The schema version that added `request_rollups`: a database below it
@@ -697,12 +735,18 @@ fn delete_before(conn: &Connection, before_ms: i64) -> Result<usize, StoreError>
         "cache_samples",
         "database_samples",
         "statement_deltas",
+        "table_scan_deltas",
+        "index_scan_deltas",
     ] {
         n += conn.execute(
             &format!("DELETE FROM {table} WHERE ts_ms < ?1"),
             [before_ms],
         )?;
     }
+    n += conn.execute(
+        "DELETE FROM database_indexes WHERE last_seen_ms < ?1",
+        [before_ms],
+    )?;
     Ok(n)
 }
 

@@ -386,6 +386,7 @@ async fn every_seed_path_answers_with_and_without_trailing_slash() {
         "/api/performance/auto-scaling-status/",
         "/api/performance/cache-performance/",
         "/api/performance/cache-sources/",
+        "/api/performance/database-insights/",
         "/api/performance/database-sources/",
         "/api/performance/endpoints/",
         "/api/performance/metrics/",

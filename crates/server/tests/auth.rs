@@ -78,6 +78,7 @@ fn expected_roles() -> BTreeMap<(&'static str, &'static str), Option<Role>> {
         ),
         ("get", format!("{p}/slow-queries/"), Some(Viewer)),
         ("get", format!("{p}/slow-queries/{{hash}}/"), Some(Viewer)),
+        ("get", format!("{p}/database-insights/"), Some(Viewer)),
         ("post", format!("{p}/cache-sources/"), Some(Admin)),
         ("put", format!("{p}/cache-sources/{{id}}/"), Some(Admin)),
         ("delete", format!("{p}/cache-sources/{{id}}/"), Some(Admin)),

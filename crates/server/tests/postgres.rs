@@ -2,155 +2,23 @@
 //! here on free loopback ports in throwaway data directories, with
 //! pg_stat_statements preloaded or not): a real slow query on a table
 //! without an index found with its call count and the index that would
-//! answer it, the advice gone once that index exists, and the failures a
-//! source can have.
+//! answer it, the advice gone once that index exists; a large table read
+//! by sequential scans, an index never used and the buffer cache hit
+//! ratio, checked against what psql reads of the statistics; and the
+//! failures a source can have.
 
-use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use vigie_api::{
-    AlertList, AlertMetric, AlertRuleList, DatabaseSource, DatabaseSourceList, Health, QueryType,
+    AlertList, AlertMetric, AlertRuleList, DatabaseAdviceKind, DatabaseInsightList,
+    DatabaseInsights, DatabaseSource, DatabaseSourceList, Health, QueryType, RecommendationList,
     SlowQueryDetail, SlowQueryList,
 };
 
 mod common;
+use common::postgres::Postgres;
 use common::{Client, free_port, poll, vigie};
-
-const BIN: &str = "/usr/lib/postgresql/15/bin";
-
-/// The user the server runs as: `postgres` when the tests run as root
-/// (PostgreSQL refuses to), else the tests' own.
-fn postgres_ids() -> Option<(u32, u32)> {
-    let me = std::fs::metadata("/proc/self").expect("proc").uid();
-    if me != 0 {
-        return None;
-    }
-    let passwd = std::fs::read_to_string("/etc/passwd").expect("passwd");
-    let line = passwd
-        .lines()
-        .find(|l| l.starts_with("postgres:"))
-        .expect("Debian's postgresql package creates the postgres user");
-    let f: Vec<&str> = line.split(':').collect();
-    Some((f[2].parse().expect("uid"), f[3].parse().expect("gid")))
-}
-
-fn as_postgres(cmd: &mut Command) -> &mut Command {
-    if let Some((uid, gid)) = postgres_ids() {
-        cmd.uid(uid).gid(gid);
-    }
-    cmd
-}
-
-/// A PostgreSQL server on a free loopback port, stopped when dropped. Its
-/// superuser `admin` signs in without a password on the Unix socket (the
-/// test's psql) and with `admin-password` over TCP, like every role.
-struct Postgres {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl Postgres {
-    fn start(preload: bool) -> Postgres {
-        assert!(
-            std::path::Path::new(&format!("{BIN}/postgres")).exists(),
-            "{BIN}/postgres is missing: `cargo xtask test` installs Debian's postgresql"
-        );
-        let dir = tempfile::tempdir().expect("tempdir");
-        if let Some((uid, gid)) = postgres_ids() {
-            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown");
-        }
-        let pwfile = dir.path().join("pw");
-        std::fs::write(&pwfile, "admin-password\n").expect("pwfile");
-        if let Some((uid, gid)) = postgres_ids() {
-            std::os::unix::fs::chown(&pwfile, Some(uid), Some(gid)).expect("chown");
-        }
-        let status = as_postgres(
-            Command::new(format!("{BIN}/initdb"))
-                .arg("-D")
-                .arg(dir.path().join("data"))
-                .args([
-                    "-U",
-                    "admin",
-                    "--auth-local=trust",
-                    "--auth-host=scram-sha-256",
-                ])
-                .arg(format!("--pwfile={}", pwfile.display()))
-                .stdout(Stdio::null()),
-        )
-        .status()
-        .expect("initdb");
-        assert!(status.success(), "initdb");
-        let port = free_port();
-        let mut server = Command::new(format!("{BIN}/postgres"));
-        server
-            .arg("-D")
-            .arg(dir.path().join("data"))
-            .args(["-p", &port.to_string(), "-k"])
-            .arg(dir.path())
-            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if preload {
-            server.args(["-c", "shared_preload_libraries=pg_stat_statements"]);
-        }
-        let child = as_postgres(&mut server).spawn().expect("postgres");
-        let pg = Postgres { port, dir, child };
-        for _ in 0..400 {
-            if pg.try_psql("SELECT 1").is_some() {
-                return pg;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("PostgreSQL on {port} did not start");
-    }
-
-    fn try_psql(&self, sql: &str) -> Option<String> {
-        let out = Command::new("/usr/bin/psql")
-            .args([
-                "-X",
-                "-q",
-                "-At",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-U",
-                "admin",
-                "-d",
-                "postgres",
-                "-h",
-            ])
-            .arg(self.dir.path())
-            .args(["-p", &self.port.to_string(), "-c", sql])
-            .stderr(Stdio::null())
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    /// Runs `sql` as the superuser, through the socket (psql: not Vigie's client).
-    fn psql(&self, sql: &str) -> String {
-        self.try_psql(sql).unwrap_or_else(|| panic!("psql: {sql}"))
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        // SIGINT: a fast shutdown, its backends with it.
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
 
 async fn add(api: &common::Vigie, body: Value) -> DatabaseSource {
     let resp = api.post("/database-sources/", &body).await;
@@ -294,6 +162,288 @@ async fn a_slow_query_without_an_index_is_found_with_the_index_that_answers_it()
     );
 }
 
+/// Waits for a read of source `id` taken after `after_ms` and stored (the
+/// read after it has started, and a source stores each read before taking
+/// the next): its time.
+async fn stored_read_after(api: &common::Vigie, id: i64, after_ms: i64) -> i64 {
+    let read = read_after(api, id, after_ms)
+        .await
+        .last_sample_ms
+        .expect("read");
+    read_after(api, id, read).await;
+    read
+}
+
+/// `pg_stat_database`'s `blks_hit` and `blks_read` of the database, as psql
+/// reads them.
+fn blocks(pg: &Postgres) -> [u64; 2] {
+    let out = pg.psql(
+        "SELECT blks_hit || ' ' || blks_read FROM pg_stat_database WHERE datname = current_database()",
+    );
+    let mut figures = out.split_whitespace().map(|f| f.parse().expect("count"));
+    [figures.next().expect("hit"), figures.next().expect("read")]
+}
+
+/// `seq_scan` and `idx_scan` of `events`, as psql reads them.
+fn scans(pg: &Postgres) -> [u64; 2] {
+    let out = pg.psql(
+        "SELECT seq_scan || ' ' || COALESCE(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'events'",
+    );
+    let mut figures = out.split_whitespace().map(|f| f.parse().expect("count"));
+    [figures.next().expect("seq"), figures.next().expect("idx")]
+}
+
+async fn insights(api: &common::Vigie, id: i64, from: i64, to: i64) -> DatabaseInsights {
+    let list: DatabaseInsightList = api
+        .get_json(&format!(
+            "/database-insights/?source={id}&from={from}&to={to}"
+        ))
+        .await;
+    assert_eq!((list.from_ms, list.to_ms), (from, to));
+    assert_eq!(list.unused_index_watch_ms, 2000);
+    list.databases.into_iter().next().expect("the source")
+}
+
+/// 40,000 rows (over the 10,000 that matter), a primary key, a unique
+/// index and a plain one that no statement will use; the statistics
+/// flushed before psql returns, so that Vigie's next read sees them.
+const EVENTS: &str = "
+    CREATE EXTENSION pg_stat_statements;
+    CREATE TABLE events (id serial PRIMARY KEY, kind int NOT NULL, ref text NOT NULL, note text NOT NULL);
+    INSERT INTO events (kind, ref, note)
+        SELECT g % 100, md5(g::text), md5((g * 7)::text) FROM generate_series(1, 40000) g;
+    CREATE UNIQUE INDEX events_ref_key ON events (ref);
+    CREATE INDEX events_note_idx ON events (note);
+    ANALYZE events;
+    CREATE ROLE vigie LOGIN PASSWORD 'vigie-password';
+    GRANT pg_read_all_stats TO vigie;
+    SELECT pg_stat_force_next_flush();";
+
+/// `n` sequential scans of `events` (index scans turned off).
+fn seq_scans(n: usize) -> String {
+    let mut sql =
+        "SET enable_indexscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off;"
+            .to_owned();
+    for _ in 0..n {
+        sql.push_str(" SELECT count(*) FROM events WHERE kind = 3;");
+    }
+    sql.push_str(" SELECT pg_stat_force_next_flush();");
+    sql
+}
+
+#[tokio::test]
+async fn large_tables_scanned_whole_unused_indexes_and_the_buffer_cache_are_judged_over_the_range()
+{
+    // Shared buffers of 1 MB: most of a 4 MB table cannot stay in them,
+    // so each scan asks the operating system for its blocks.
+    let pg = Postgres::start_with(
+        true,
+        &["shared_buffers=1MB", "max_parallel_workers_per_gather=0"],
+    );
+    pg.psql(EVENTS);
+    let rows: u64 = pg
+        .psql("SELECT count(*) FROM events")
+        .trim()
+        .parse()
+        .expect("count");
+    assert_eq!(rows, 40_000);
+    let data = tempfile::tempdir().expect("tempdir");
+    let api = vigie(data.path(), |c| c.unused_index_watch_s = 2).await;
+    let source = add(
+        &api,
+        json!({"name": "events", "url": pg.url(), "username": "vigie", "password": "vigie-password",
+               "interval_ms": 1000, "timeout_ms": 900}),
+    )
+    .await;
+    // The first read is the baseline; the range starts after a later one.
+    stored_read_after(&api, source.id, 0).await;
+    let s0 = blocks(&pg);
+    let v1 = stored_read_after(&api, source.id, vigie_server::now_ms()).await;
+    let s1 = blocks(&pg);
+    let before = scans(&pg);
+    pg.psql(&seq_scans(12));
+    let after = scans(&pg);
+    assert_eq!(
+        [after[0] - before[0], after[1] - before[1]],
+        [12, 0],
+        "psql counts the scans made"
+    );
+    let s2 = blocks(&pg);
+    // At least the 2 s an index must go unused, watched.
+    let v2 = stored_read_after(&api, source.id, vigie_server::now_ms().max(v1 + 2001)).await;
+    let s3 = blocks(&pg);
+    let db = insights(&api, source.id, v1 + 1, v2).await;
+    assert!(db.reads >= 2, "{db:?}");
+    assert_eq!(
+        (db.watched_from_ms, db.watched_to_ms),
+        (Some(v1 + 1), Some(v2))
+    );
+
+    // The table: 12 scans of all its rows, no index scan.
+    let live: u64 = pg
+        .psql("SELECT n_live_tup FROM pg_stat_user_tables WHERE relname = 'events'")
+        .trim()
+        .parse()
+        .expect("live rows");
+    let t = db
+        .sequential_scans
+        .iter()
+        .find(|t| t.table == "events")
+        .unwrap_or_else(|| panic!("events is listed: {db:?}"));
+    assert_eq!(
+        (
+            t.schema.as_str(),
+            t.seq_scans,
+            t.seq_rows_read,
+            t.index_scans,
+            t.live_rows
+        ),
+        ("public", 12, 12 * rows, 0, live)
+    );
+    assert_eq!(t.rows_per_scan, rows as f64);
+    let advice = |kind: DatabaseAdviceKind, db: &DatabaseInsights| {
+        db.advice
+            .iter()
+            .filter(|a| a.kind == kind)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let scanned = advice(DatabaseAdviceKind::SequentialScans, &db);
+    assert_eq!(scanned.len(), 1, "{db:?}");
+    assert_eq!(scanned[0].subject, "public.events");
+    for figure in [
+        "12 sequential scans".to_owned(),
+        format!("read {} rows", 12 * rows),
+        format!("{rows} rows per scan"),
+        format!("{live} live rows"),
+        "against 0 index scans".to_owned(),
+    ] {
+        assert!(
+            scanned[0].evidence.contains(&figure),
+            "{figure}: {}",
+            scanned[0].evidence
+        );
+    }
+
+    // The index never used, with its size as PostgreSQL gives it; the
+    // primary key's and the unique index, unused as well, never.
+    let size: u64 = pg
+        .psql("SELECT pg_relation_size('public.events_note_idx')")
+        .trim()
+        .parse()
+        .expect("size");
+    assert!(size > 0);
+    let names: Vec<&str> = db.unused_indexes.iter().map(|i| i.index.as_str()).collect();
+    assert_eq!(names, ["events_note_idx"], "{db:?}");
+    assert_eq!(db.unused_indexes[0].size_bytes, size);
+    assert_eq!(db.unused_indexes[0].table, "events");
+    let unused = advice(DatabaseAdviceKind::UnusedIndex, &db);
+    assert_eq!(
+        unused[0].sql.as_deref(),
+        Some("DROP INDEX CONCURRENTLY public.events_note_idx;")
+    );
+    assert!(
+        unused[0].evidence.contains(&format!("{size} bytes"))
+            && unused[0].evidence.contains("watched without a break"),
+        "{}",
+        unused[0].evidence
+    );
+
+    // The buffer cache: Vigie's increases are between its reads v1 and v2,
+    // psql's s1, s2 between them and s0, s3 around them; the counters only
+    // grow, so s2 - s1 <= Vigie's <= s3 - s0, whatever else ran meanwhile.
+    let b = &db.buffer_cache;
+    for (i, got) in [b.blocks_hit, b.blocks_read].into_iter().enumerate() {
+        assert!(
+            s2[i] - s1[i] <= got && got <= s3[i] - s0[i],
+            "block figure {i}: {} <= {got} <= {}",
+            s2[i] - s1[i],
+            s3[i] - s0[i]
+        );
+    }
+    let ratio = b.hit_ratio.expect("blocks were asked for");
+    assert_eq!(
+        ratio,
+        b.blocks_hit as f64 * 100.0 / (b.blocks_hit + b.blocks_read) as f64
+    );
+    // The ratio's own bounds, from psql's figures alone: under 99 % either way.
+    let most = (s3[0] - s0[0]) as f64 * 100.0 / (s3[0] - s0[0] + s2[1] - s1[1]) as f64;
+    assert!(
+        ratio <= most && most < 99.0,
+        "{ratio} <= {most}: {s0:?} {s1:?} {s2:?} {s3:?} {b:?}"
+    );
+    let low = advice(DatabaseAdviceKind::LowBufferHitRatio, &db);
+    assert_eq!(low.len(), 1, "{db:?}");
+    assert!(
+        low[0].evidence.contains(&format!(
+            "{} of {} blocks",
+            b.blocks_hit,
+            b.blocks_hit + b.blocks_read
+        )) && low[0].evidence.contains("shared_buffers"),
+        "{}",
+        low[0].evidence
+    );
+    // The same, as recommendations of the period.
+    let recs: RecommendationList = api
+        .get_json(&format!("/recommendations/?from={}&to={v2}", v1 + 1))
+        .await;
+    let keys: Vec<&str> = recs
+        .recommendations
+        .iter()
+        .map(|r| r.key.as_str())
+        .collect();
+    for key in [
+        format!("sequential_scans:{}:public.events", source.id),
+        format!("unused_index:{}:public.events_note_idx", source.id),
+        format!("low_buffer_hit_ratio:{}", source.id),
+    ] {
+        assert!(keys.contains(&key.as_str()), "{key}: {keys:?}");
+    }
+
+    // An index on what the statements filter, used: in a later range, as
+    // many index scans as sequential ones, and the advice is gone.
+    pg.psql("CREATE INDEX events_kind_idx ON events (kind); SELECT pg_stat_force_next_flush();");
+    let v3 = stored_read_after(&api, source.id, vigie_server::now_ms()).await;
+    let before = scans(&pg);
+    let mut lookups = "SET enable_seqscan = off;".to_owned();
+    for _ in 0..12 {
+        lookups.push_str(" SELECT count(*) FROM events WHERE kind = 3;");
+    }
+    lookups.push_str(" SELECT pg_stat_force_next_flush();");
+    pg.psql(&lookups);
+    pg.psql(&seq_scans(12));
+    let after = scans(&pg);
+    assert_eq!([after[0] - before[0], after[1] - before[1]], [12, 12]);
+    let v4 = stored_read_after(&api, source.id, vigie_server::now_ms().max(v3 + 2001)).await;
+    let later = insights(&api, source.id, v3 + 1, v4).await;
+    assert!(
+        later.sequential_scans.is_empty()
+            && advice(DatabaseAdviceKind::SequentialScans, &later).is_empty(),
+        "{later:?}"
+    );
+    let names: Vec<&str> = later
+        .unused_indexes
+        .iter()
+        .map(|i| i.index.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["events_note_idx"],
+        "the index used is not: {later:?}"
+    );
+
+    // A range too short to call an index unused says so.
+    let short = insights(&api, source.id, v4 - 1000, v4).await;
+    assert!(short.unused_indexes.is_empty());
+    assert!(
+        short
+            .notes
+            .iter()
+            .any(|n| n.contains("No index is called unused")),
+        "{short:?}"
+    );
+}
+
 #[tokio::test]
 async fn each_failure_shows_on_its_source_and_says_how_to_fix_it() {
     let without = Postgres::start(false);
@@ -397,4 +547,26 @@ async fn bad_sources_are_refused_naming_the_field_and_nothing_is_stored() {
             .expect("GET");
         assert_eq!(resp.status(), 400, "{bad}");
     }
+    for (bad, field) in [
+        ("source=9", "source"),
+        ("source=x", "source"),
+        ("range=forever", "range"),
+        ("from=2000&to=1000", "from"),
+        ("threshold_ms=1", "threshold_ms"),
+    ] {
+        let resp = api
+            .http
+            .get(format!("{}/database-insights/?{bad}", api.base))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(resp.status(), 400, "{bad}");
+        let e: vigie_api::ErrorBody = resp.json().await.expect("error");
+        assert!(
+            e.field.as_deref() == Some(field) || e.error.contains(field),
+            "{bad}: {e:?}"
+        );
+    }
+    let none: DatabaseInsightList = api.get_json("/database-insights/").await;
+    assert!(none.databases.is_empty());
 }

@@ -1,11 +1,14 @@
 //! Reports through the HTTP API: figures checked against what the test
 //! sent (computed here, not by the server's functions), the three formats,
-//! refusals naming the field, and a generation cut by a stop.
+//! the cache and slow-query sections from a real redis-server and
+//! PostgreSQL, refusals naming the field, and a generation cut by a stop.
 
 mod common;
 
 use std::time::Duration;
 
+use common::postgres::Postgres;
+use common::redis::Redis;
 use common::{Client, Vigie};
 use serde_json::{Value, json};
 use vigie_api::{ReportContent, ReportInfo, ReportStatus};
@@ -179,6 +182,137 @@ async fn a_report_holds_the_figures_of_what_was_sent() {
         .find(|l| l.starts_with("service,shop,200,"))
         .expect("kpi row");
     assert!(shop_row.contains(",95,5,"), "{shop_row}");
+    // No cache nor database source: neither section, in any format.
+    assert!(c.cache.is_empty() && c.slow_queries.is_none(), "{c:?}");
+    assert!(!html.contains("<h2>Cache") && !html.contains("<h2>Slow queries"));
+    assert!(!csv.contains("# cache") && !csv.contains("# slow_quer"));
+    v.server.shutdown().await.expect("shutdown");
+}
+
+/// Waits until `path` (a source) has a sample newer than `after_ms`, and
+/// the one after it (so that the first is stored): the first's time.
+async fn stored_sample_after(v: &Vigie, path: &str, after_ms: i64) -> i64 {
+    let newer = |after: i64| async move {
+        common::poll(Duration::from_secs(30), || async {
+            let s: Value = v.get_json(path).await;
+            let ts = s["last_sample_ms"].as_i64()?;
+            (ts > after && s["health"] == "up").then_some(ts)
+        })
+        .await
+    };
+    let ts = newer(after_ms).await;
+    newer(ts).await;
+    ts
+}
+
+#[tokio::test]
+async fn a_report_holds_the_cache_sources_and_the_slow_statements_with_their_advice() {
+    let redis = Redis::start(&[]);
+    let pg = Postgres::start(true);
+    pg.psql(
+        "CREATE EXTENSION pg_stat_statements;
+         CREATE TABLE orders (id serial PRIMARY KEY, customer_id int NOT NULL, amount int NOT NULL);
+         INSERT INTO orders (customer_id, amount) SELECT g % 500, g FROM generate_series(1, 20000) g;
+         ANALYZE orders;
+         CREATE ROLE vigie LOGIN PASSWORD 'vigie-password';
+         GRANT pg_read_all_stats, pg_read_all_data TO vigie;",
+    );
+    let data = tempfile::tempdir().expect("tempdir");
+    let v = vigie(data.path()).await;
+    let start = vigie_server::now_ms();
+    let resp = v
+        .post(
+            "/cache-sources/",
+            &json!({"name": "sessions", "url": redis.url(), "interval_ms": 1000, "timeout_ms": 900}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let cache: Value = resp.json().await.expect("source");
+    let resp = v
+        .post(
+            "/database-sources/",
+            &json!({"name": "shop", "url": pg.url(), "username": "vigie",
+                    "password": "vigie-password", "interval_ms": 1000, "timeout_ms": 900}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let database: Value = resp.json().await.expect("source");
+    let cache_path = format!("/cache-sources/{}/", cache["id"]);
+    let database_path = format!("/database-sources/{}/", database["id"]);
+    // The first samples: the baselines.
+    stored_sample_after(&v, &cache_path, 0).await;
+    stored_sample_after(&v, &database_path, 0).await;
+
+    redis.lookups(30, 10);
+    // Two statements over a second (each sleeps 1.1 s and filters orders
+    // with a sequential scan), and a fast one.
+    for customer in [42, 43] {
+        pg.psql(&format!(
+            "SELECT count(*) FROM orders o, pg_sleep(1.1) WHERE o.customer_id = {customer}"
+        ));
+    }
+    pg.psql("SELECT * FROM orders WHERE id = 7");
+    let done = vigie_server::now_ms();
+    stored_sample_after(&v, &cache_path, done).await;
+    stored_sample_after(&v, &database_path, done).await;
+    let report = generated(&v, json!({"from": start, "to": vigie_server::now_ms()})).await;
+    assert_eq!(report.status, ReportStatus::Succeeded, "{report:?}");
+
+    let (_, json_text) = download(&v, report.id, "json").await;
+    let c: ReportContent = serde_json::from_str(&json_text).expect("content");
+    assert_eq!(c.cache.len(), 1, "{:?}", c.cache);
+    let f = &c.cache[0];
+    assert_eq!(
+        (f.name.as_str(), f.total_hits, f.total_misses, f.evictions),
+        ("sessions", 30, 10, 0)
+    );
+    assert_eq!(f.hit_rate, Some(75.0));
+    let latency = f.avg_response_time.expect("PING timed");
+    assert!(latency > 0.0 && latency < 900.0);
+    let slow = c.slow_queries.as_ref().expect("the slow-query section");
+    assert_eq!(slow.threshold_ms, 1000.0);
+    assert_eq!(slow.queries.len(), 1, "{slow:?}");
+    let q = &slow.queries[0];
+    assert!(q.query_text.contains("pg_sleep"), "{q:?}");
+    assert_eq!(q.execution_count, 2);
+    assert!(q.avg_execution_time >= 1100.0, "{q:?}");
+    let index = "CREATE INDEX CONCURRENTLY ON public.orders (customer_id);";
+    assert_eq!(q.optimizations.len(), 1, "{q:?}");
+    assert_eq!(q.optimizations[0].sql.as_deref(), Some(index));
+
+    let (_, html) = download(&v, report.id, "html").await;
+    let cache_row = format!(
+        "<tr><td>sessions</td><td>75 %</td><td>30</td><td>10</td><td>0</td><td>{}</td>",
+        vigie_charts::format_value(latency) + " ms"
+    );
+    assert!(
+        html.contains("<h2>Cache</h2>") && html.contains(&cache_row),
+        "{html}"
+    );
+    assert!(html.contains("<h2>Slow queries</h2>"));
+    assert!(
+        html.contains("pg_sleep") && html.contains(&format!("<code>{index}</code>")),
+        "{html}"
+    );
+    let (_, csv) = download(&v, report.id, "csv").await;
+    assert!(
+        csv.contains("# cache\r\n") || csv.contains("# cache\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!("\r\nsessions,75,30,10,0,0,{latency},")),
+        "{csv}"
+    );
+    assert!(csv.contains("# slow_queries"));
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with("shop,") && l.contains("pg_sleep"))
+        .expect("the statement's row");
+    assert!(
+        row.contains(&format!(",select,\"{}\",2,", q.query_text)),
+        "{row}"
+    );
+    assert!(csv.contains(&format!(",{index}\r\n")), "{csv}");
     v.server.shutdown().await.expect("shutdown");
 }
 

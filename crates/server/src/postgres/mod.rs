@@ -5,11 +5,14 @@
 //! statements whose mean is over a threshold, with advice drawn from their
 //! plans (`EXPLAIN`, never `ANALYZE`, only of `SELECT`s, in a read-only
 //! transaction): a sequential scan filtering a large table gets the index
-//! that would answer it, with the evidence.
+//! that would answer it, with the evidence. The same reads take the
+//! tables', indexes' and buffer cache's statistics, answered by
+//! `database-insights/` (see [`insights`]).
 //!
 //! The connection goes through the fetch policy like every other (see
 //! [`crate::sources::connect`]); without TLS.
 
+pub mod insights;
 pub mod plan;
 pub mod stats;
 pub mod store;
@@ -32,7 +35,7 @@ use crate::fetch_policy::FetchPolicy;
 use crate::monitoring::Monitoring;
 use crate::openapi::Op;
 use crate::store::Store;
-use stats::{Counters, Snapshot};
+use stats::{Activity, Snapshot};
 use store::StoredSource;
 
 /// PostgreSQL's port when the URL names none.
@@ -110,40 +113,52 @@ struct StatementsSampler {
     source: StoredSource,
     policy: FetchPolicy,
     store: Store,
-    last: Option<Snapshot>,
+    last: Option<(Snapshot, Activity)>,
 }
 
 impl crate::sources::Sampler for StatementsSampler {
-    type Sample = (Snapshot, String);
+    type Sample = (Snapshot, Activity, String);
 
     async fn sample(&mut self) -> Result<Self::Sample, String> {
         let client = connect(&self.source.spec, &self.policy).await?;
-        read_statements(&client).await
+        let activity = read_activity(&client).await?;
+        let (snapshot, version) = read_statements(&client).await?;
+        Ok((snapshot, activity, version))
     }
 
     fn version(sample: &Self::Sample) -> Option<String> {
-        Some(sample.1.clone())
+        Some(sample.2.clone())
     }
 
     async fn store(&mut self, ts_ms: i64, read: Result<Self::Sample, String>) {
         let id = self.source.id;
-        let rows = match read {
-            Ok((snapshot, _)) => {
-                let increases: Vec<(i64, String, Counters)> =
-                    stats::increases(self.last.as_ref(), &snapshot)
-                        .into_iter()
-                        .map(|(q, c)| (q, snapshot.statements[&q].0.clone(), c))
-                        .collect();
-                self.last = Some(stats::carried(self.last.take(), snapshot));
-                Ok(increases)
+        let read = match read {
+            Ok((snapshot, activity, _)) => {
+                let (last_statements, last_activity) = self.last.take().unzip();
+                let statements = stats::increases(last_statements.as_ref(), &snapshot)
+                    .into_iter()
+                    .map(|(q, c)| (q, snapshot.statements[&q].0.clone(), c))
+                    .collect();
+                let read = store::Read {
+                    statements,
+                    activity: stats::activity_increase(last_activity.as_ref(), &activity),
+                    indexes: activity
+                        .indexes
+                        .iter()
+                        .map(|(id, i)| (*id, i.clone()))
+                        .collect(),
+                };
+                self.last = Some((
+                    stats::carried(last_statements, snapshot),
+                    stats::carried_activity(last_activity, activity),
+                ));
+                Ok(read)
             }
             Err(e) => Err(e),
         };
         let stored = self
             .store
-            .call(move |s| {
-                s.insert_database_read(id, ts_ms, rows.as_deref().map_err(String::as_str))
-            })
+            .call(move |s| s.insert_database_read(id, ts_ms, read.as_ref().map_err(String::as_str)))
             .await;
         if let Err(e) = stored {
             tracing::error!(source = id, error = %e, "cannot store a database read");
@@ -252,7 +267,7 @@ async fn read_statements(client: &Client) -> Result<(Snapshot, String), String> 
     let mut statements = HashMap::with_capacity(rows.len());
     for r in rows {
         let get = |e: tokio_postgres::Error| format!("pg_stat_statements: {}", described(&e));
-        let counters = Counters {
+        let counters = stats::Counters {
             calls: r.try_get(2).map_err(get)?,
             total_ms: r.try_get(3).map_err(get)?,
             max_ms: r.try_get(4).map_err(get)?,
@@ -266,6 +281,73 @@ async fn read_statements(client: &Client) -> Result<(Snapshot, String), String> 
         );
     }
     Ok((Snapshot { reset, statements }, version))
+}
+
+/// Tables and indexes read per sample: the tables whose sequential scans
+/// read the most rows, the largest indexes.
+const OBJECTS_READ: i64 = 1000;
+
+/// Reads the statistics of this database's tables, indexes and buffer cache.
+async fn read_activity(client: &Client) -> Result<Activity, String> {
+    let get = |e: tokio_postgres::Error| format!("cannot read the statistics: {}", described(&e));
+    let db = client
+        .query_one(
+            "SELECT blks_hit, blks_read, stats_reset::text FROM pg_stat_database
+             WHERE datname = current_database()",
+            &[],
+        )
+        .await
+        .map_err(get)?;
+    let mut activity = Activity {
+        reset: db.try_get(2).map_err(get)?,
+        blocks: [db.try_get(0).map_err(get)?, db.try_get(1).map_err(get)?],
+        ..Activity::default()
+    };
+    let tables = client
+        .query(
+            "SELECT relid::int8, schemaname::text, relname::text, COALESCE(seq_scan, 0),
+                    COALESCE(seq_tup_read, 0), COALESCE(idx_scan, 0), COALESCE(n_live_tup, 0)
+             FROM pg_stat_user_tables ORDER BY seq_tup_read DESC NULLS LAST, relid LIMIT $1",
+            &[&OBJECTS_READ],
+        )
+        .await
+        .map_err(get)?;
+    for r in tables {
+        let table = stats::TableStat {
+            schema: r.try_get(1).map_err(get)?,
+            table: r.try_get(2).map_err(get)?,
+            counters: [
+                r.try_get(3).map_err(get)?,
+                r.try_get(4).map_err(get)?,
+                r.try_get(5).map_err(get)?,
+            ],
+            live_rows: r.try_get(6).map_err(get)?,
+        };
+        activity.tables.insert(r.try_get(0).map_err(get)?, table);
+    }
+    let indexes = client
+        .query(
+            "SELECT s.indexrelid::int8, s.schemaname::text, s.relname::text, s.indexrelname::text,
+                    COALESCE(s.idx_scan, 0), i.indisunique OR i.indisprimary OR i.indisexclusion,
+                    COALESCE(pg_relation_size(s.indexrelid), 0)
+             FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
+             ORDER BY 7 DESC, 1 LIMIT $1",
+            &[&OBJECTS_READ],
+        )
+        .await
+        .map_err(get)?;
+    for r in indexes {
+        let index = stats::IndexStat {
+            schema: r.try_get(1).map_err(get)?,
+            table: r.try_get(2).map_err(get)?,
+            index: r.try_get(3).map_err(get)?,
+            scans: r.try_get(4).map_err(get)?,
+            constraint: r.try_get(5).map_err(get)?,
+            size_bytes: r.try_get(6).map_err(get)?,
+        };
+        activity.indexes.insert(r.try_get(0).map_err(get)?, index);
+    }
+    Ok(activity)
 }
 
 /// PostgreSQL's limit on a statement's parameters.
@@ -467,6 +549,49 @@ pub async fn slowest_mean(
         .reduce(f64::max))
 }
 
+/// The statements of `sources` in `[from_ms, to_ms]` whose mean is at
+/// least `threshold_ms`, most total time first, at most `limit`; each
+/// `SELECT` with the advice its plan calls for.
+pub async fn slow_with_advice(
+    store: &Store,
+    policy: &FetchPolicy,
+    sources: &[StoredSource],
+    (from_ms, to_ms): (i64, i64),
+    threshold_ms: f64,
+    limit: usize,
+) -> Result<Vec<SlowQuery>, crate::store::StoreError> {
+    let mut queries = Vec::new();
+    for source in sources {
+        let mut slow = slow_of(store, source, from_ms, to_ms, threshold_ms).await?;
+        slow.sort_by(|a, b| b.total_time.total_cmp(&a.total_time));
+        slow.truncate(limit);
+        // Advice needs the plans: one connection per source, at most
+        // `EXPLAINED` plans, the whole bounded by `ADVICE_TIME` (a database
+        // that stops answering cannot hold the request).
+        if slow.iter().any(|q| q.query_type == QueryType::Select) {
+            let _ = tokio::time::timeout(ADVICE_TIME, async {
+                let Ok(client) = connect(&source.spec, policy).await else {
+                    return;
+                };
+                for q in slow
+                    .iter_mut()
+                    .filter(|q| q.query_type == QueryType::Select)
+                    .take(EXPLAINED)
+                {
+                    if let Ok(plan) = explain(&client, &q.query_text).await {
+                        q.optimizations = advice(&client, q, &plan).await;
+                    }
+                }
+            })
+            .await;
+        }
+        queries.extend(slow);
+    }
+    queries.sort_by(|a, b| b.total_time.total_cmp(&a.total_time));
+    queries.truncate(limit);
+    Ok(queries)
+}
+
 fn threshold_of(q: &SlowQueriesQuery) -> Result<f64, ApiError> {
     match q.threshold_ms {
         None => Ok(DEFAULT_THRESHOLD_MS),
@@ -513,46 +638,19 @@ pub async fn slow_queries(
             format!("no database source {id}"),
         ));
     }
-    let mut queries = Vec::new();
-    for source in sources
-        .iter()
+    let chosen: Vec<StoredSource> = sources
+        .into_iter()
         .filter(|s| q.source.is_none_or(|id| id == s.id))
-    {
-        let mut slow = slow_of(
-            &state.store,
-            source,
-            range.from_ms,
-            range.to_ms,
-            threshold_ms,
-        )
-        .await?;
-        slow.sort_by(|a, b| b.total_time.total_cmp(&a.total_time));
-        slow.truncate(limit);
-        // Advice needs the plans: one connection per source, at most
-        // `EXPLAINED` plans, the whole bounded by `ADVICE_TIME` (a database
-        // that stops answering cannot hold the request).
-        if slow.iter().any(|q| q.query_type == QueryType::Select) {
-            let _ = tokio::time::timeout(ADVICE_TIME, async {
-                let Ok(client) = connect(&source.spec, state.database_sources.policy()).await
-                else {
-                    return;
-                };
-                for q in slow
-                    .iter_mut()
-                    .filter(|q| q.query_type == QueryType::Select)
-                    .take(EXPLAINED)
-                {
-                    if let Ok(plan) = explain(&client, &q.query_text).await {
-                        q.optimizations = advice(&client, q, &plan).await;
-                    }
-                }
-            })
-            .await;
-        }
-        queries.extend(slow);
-    }
-    queries.sort_by(|a, b| b.total_time.total_cmp(&a.total_time));
-    queries.truncate(limit);
+        .collect();
+    let queries = slow_with_advice(
+        &state.store,
+        state.database_sources.policy(),
+        &chosen,
+        (range.from_ms, range.to_ms),
+        threshold_ms,
+        limit,
+    )
+    .await?;
     Ok(Json(SlowQueryList {
         from_ms: range.from_ms,
         to_ms: range.to_ms,
@@ -849,6 +947,11 @@ pub(crate) fn routes(r: crate::Routes) -> crate::Routes {
         )
         .get(paths::SLOW_QUERIES, slow_queries, slow_queries_op())
         .get(&statement, slow_query_detail, slow_query_op())
+        .get(
+            paths::DATABASE_INSIGHTS,
+            insights::database_insights,
+            insights::insights_op(),
+        )
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
-//! Database sources, their reads and their statements' increases in SQLite.
+//! Database sources, their reads, their statements' increases and their
+//! tables', indexes' and buffer cache's in SQLite.
 
 use rusqlite::{OptionalExtension, Row, params};
 use vigie_api::DatabaseSourceSpec;
 
-use super::stats::Counters;
+use super::stats::{ActivityIncrease, Counters, IndexStat};
 use crate::store::{Store, StoreError};
 
 /// A source as stored, password included (never sent back).
@@ -40,6 +41,41 @@ pub struct Summed {
     pub queryid: i64,
     pub query: String,
     pub counters: Counters,
+}
+
+/// What a successful read stores.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Read {
+    /// The statements' increases since the read before, with their texts.
+    pub statements: Vec<(i64, String, Counters)>,
+    /// The tables', indexes' and blocks' increases; `None` on a baseline.
+    pub activity: Option<ActivityIncrease>,
+    /// The indexes this read saw (`indexrelid`, as read).
+    pub indexes: Vec<(i64, IndexStat)>,
+}
+
+/// A source's reads in a range, summed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActivityIn {
+    /// Reads compared with the one before.
+    pub reads: u64,
+    /// `blks_hit`, `blks_read` increases.
+    pub blocks: [i64; 2],
+    /// The latest baseline read at or before the last compared read, if any.
+    pub baseline_ms: Option<i64>,
+    /// The last compared read.
+    pub last_ms: Option<i64>,
+}
+
+/// A table's increases summed over a range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableIn {
+    pub schema: String,
+    pub table: String,
+    /// `seq_scan`, `seq_tup_read`, `idx_scan`.
+    pub counters: [i64; 3],
+    /// At the range's last read that saw it scanned.
+    pub live_rows: i64,
 }
 
 impl Store {
@@ -125,20 +161,22 @@ impl Store {
             == 1)
     }
 
-    /// One read of source `id`: failed (`error`), or the increases since
-    /// the read before with their statements' texts, in one transaction.
+    /// One read of source `id`: failed (`error`), or what it read (see
+    /// [`Read`]), in one transaction.
     pub fn insert_database_read(
         &self,
         id: i64,
         ts_ms: i64,
-        read: Result<&[(i64, String, Counters)], &str>,
+        read: Result<&Read, &str>,
     ) -> Result<(), StoreError> {
         self.transaction(|tx| {
+            let blocks = read.ok().and_then(|r| r.activity.as_ref()).map(|a| a.blocks);
             tx.execute(
-                "INSERT INTO database_samples (source_id, ts_ms, error) VALUES (?1, ?2, ?3)",
-                params![id, ts_ms, read.err()],
+                "INSERT INTO database_samples (source_id, ts_ms, error, blks_hit, blks_read)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, ts_ms, read.err(), blocks.map(|b| b[0]), blocks.map(|b| b[1])],
             )?;
-            let Ok(increases) = read else {
+            let Ok(read) = read else {
                 return Ok(());
             };
             let mut text = tx.prepare_cached(
@@ -150,7 +188,7 @@ impl Store {
                     (source_id, ts_ms, queryid, calls, total_ms, max_ms, rows, blks_hit, blks_read)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
-            for (queryid, query, c) in increases {
+            for (queryid, query, c) in &read.statements {
                 text.execute(params![id, queryid, query])?;
                 delta.execute(params![
                     id,
@@ -164,8 +202,130 @@ impl Store {
                     c.blks_read
                 ])?;
             }
+            let mut index = tx.prepare_cached(
+                "INSERT INTO database_indexes (source_id, indexrelid, schema_name, table_name,
+                    index_name, is_constraint, size_bytes, first_seen_ms, last_seen_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+                 ON CONFLICT (source_id, indexrelid) DO UPDATE SET schema_name = excluded.schema_name,
+                    table_name = excluded.table_name, index_name = excluded.index_name,
+                    is_constraint = excluded.is_constraint, size_bytes = excluded.size_bytes,
+                    last_seen_ms = excluded.last_seen_ms",
+            )?;
+            for (indexrelid, i) in &read.indexes {
+                index.execute(params![
+                    id,
+                    indexrelid,
+                    i.schema,
+                    i.table,
+                    i.index,
+                    i.constraint,
+                    i.size_bytes,
+                    ts_ms
+                ])?;
+            }
+            let Some(activity) = &read.activity else {
+                return Ok(());
+            };
+            let mut table = tx.prepare_cached(
+                "INSERT INTO table_scan_deltas (source_id, ts_ms, relid, schema_name, table_name,
+                    seq_scan, seq_tup_read, idx_scan, live_rows)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for (relid, t) in &activity.tables {
+                let [seq, rows, idx] = t.counters;
+                table.execute(params![id, ts_ms, relid, t.schema, t.table, seq, rows, idx, t.live_rows])?;
+            }
+            let mut scans = tx.prepare_cached(
+                "INSERT INTO index_scan_deltas (source_id, ts_ms, indexrelid, idx_scan)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (indexrelid, n) in &activity.indexes {
+                scans.execute(params![id, ts_ms, indexrelid, n])?;
+            }
             Ok(())
         })
+    }
+
+    /// Source `id`'s reads in `[from_ms, to_ms]`: the compared ones summed,
+    /// and where the stretch of reads ending at the last one started.
+    pub fn database_activity_in(
+        &self,
+        id: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<ActivityIn, StoreError> {
+        let conn = self.read()?;
+        let (reads, hit, read, last_ms): (i64, Option<i64>, Option<i64>, Option<i64>) = conn
+            .prepare_cached(
+                "SELECT COUNT(*), SUM(blks_hit), SUM(blks_read), MAX(ts_ms) FROM database_samples
+                 WHERE source_id = ?1 AND ts_ms BETWEEN ?2 AND ?3
+                   AND error IS NULL AND blks_hit IS NOT NULL",
+            )?
+            .query_row(params![id, from_ms, to_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+        let baseline_ms = match last_ms {
+            Some(last) => conn
+                .prepare_cached(
+                    "SELECT MAX(ts_ms) FROM database_samples
+                     WHERE source_id = ?1 AND ts_ms <= ?2 AND error IS NULL AND blks_hit IS NULL",
+                )?
+                .query_row(params![id, last], |r| r.get(0))?,
+            None => None,
+        };
+        Ok(ActivityIn {
+            reads: reads.max(0) as u64,
+            blocks: [hit.unwrap_or(0), read.unwrap_or(0)],
+            baseline_ms,
+            last_ms,
+        })
+    }
+
+    /// Source `id`'s tables scanned in `[from_ms, to_ms]`, summed.
+    pub fn tables_in(&self, id: i64, from_ms: i64, to_ms: i64) -> Result<Vec<TableIn>, StoreError> {
+        let conn = self.read()?;
+        // The bare columns come from the row of MAX(ts_ms): the latest read.
+        let mut stmt = conn.prepare_cached(
+            "SELECT schema_name, table_name, SUM(seq_scan), SUM(seq_tup_read), SUM(idx_scan),
+                    live_rows, MAX(ts_ms)
+             FROM table_scan_deltas WHERE source_id = ?1 AND ts_ms BETWEEN ?2 AND ?3
+             GROUP BY relid",
+        )?;
+        let rows = stmt.query_map(params![id, from_ms, to_ms], |r| {
+            Ok(TableIn {
+                schema: r.get(0)?,
+                table: r.get(1)?,
+                counters: [r.get(2)?, r.get(3)?, r.get(4)?],
+                live_rows: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Source `id`'s indexes that enforce no constraint, first seen at or
+    /// before `since_ms`, seen at `last_ms`, and not scanned in
+    /// `[from_ms, last_ms]`: `(schema, table, index, size)`, largest first.
+    pub fn unscanned_indexes(
+        &self,
+        id: i64,
+        from_ms: i64,
+        since_ms: i64,
+        last_ms: i64,
+    ) -> Result<Vec<(String, String, String, i64)>, StoreError> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT i.schema_name, i.table_name, i.index_name, i.size_bytes FROM database_indexes i
+             WHERE i.source_id = ?1 AND NOT i.is_constraint
+               AND i.first_seen_ms <= ?3 AND i.last_seen_ms >= ?4
+               AND NOT EXISTS (SELECT 1 FROM index_scan_deltas d
+                               WHERE d.source_id = ?1 AND d.indexrelid = i.indexrelid
+                                 AND d.ts_ms BETWEEN ?2 AND ?4)
+             ORDER BY i.size_bytes DESC, i.schema_name, i.index_name",
+        )?;
+        let rows = stmt.query_map(params![id, from_ms, since_ms, last_ms], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Every statement of source `id` called in `[from_ms, to_ms]`, summed.

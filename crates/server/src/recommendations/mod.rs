@@ -219,6 +219,12 @@ pub(crate) async fn for_period(
     let statements =
         crate::postgres::statements_over(store, from, to, rules::SLOW_QUERY_MS).await?;
     out.extend(rules::slow_queries(&statements, p));
+    let watch = state.config().unused_index_watch().as_millis() as i64;
+    for db in crate::postgres::insights::of_sources(store, None, from, to, watch).await? {
+        out.extend(rules::sequential_scans(&db, p));
+        out.extend(rules::unused_indexes(&db, p));
+        out.extend(rules::low_buffer_hit_ratio(&db, p));
+    }
 
     rules::sort(&mut out);
     Ok(out)
@@ -227,7 +233,7 @@ pub(crate) async fn for_period(
 pub fn recommendations_op() -> Op {
     Op::new(
         "recommendations",
-        "Advice drawn from the measurements of a period (the last day by default, at most 31 days): CPU saturated without scaling, slow endpoints, bursts of errors, targets down more than once, a disk filling, memory growing; each with its figures, the gain expected and the dashboard range that shows it, most severe first. One whose condition no longer holds is not listed",
+        "Advice drawn from the measurements of a period (the last day by default, at most 31 days): CPU saturated without scaling, slow endpoints, bursts of errors, targets down more than once, a disk filling, memory growing, a cache missing, slow statements, large tables read by sequential scans, unused indexes, a low buffer cache hit ratio; each with its figures, the gain expected and the dashboard range that shows it, most severe first. One whose condition no longer holds is not listed",
     )
     .query::<RecommendationsQuery>()
     .json::<RecommendationList>(200, "most severe first; empty when no rule's condition holds")

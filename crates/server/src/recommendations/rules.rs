@@ -5,9 +5,11 @@
 //! figures are kept exact in the evidence and rounded only in the text.
 
 use vigie_api::{
-    CacheSourceFigures, ChartLink, EndpointStats, Evidence, Recommendation,
+    CacheSourceFigures, ChartLink, DatabaseInsights, EndpointStats, Evidence, Recommendation,
     RecommendationRule as Rule, RecommendationSeverity as Severity, SlowQuery, sli,
 };
+
+use crate::postgres::insights::{MIN_HIT_RATIO_PCT, low_hit_ratio, scans_call_for_an_index};
 
 use crate::reports::render::utc;
 use crate::rollup::ROLLUP_MS;
@@ -455,6 +457,130 @@ pub fn slow_queries(queries: &[SlowQuery], p: Period) -> Vec<Recommendation> {
             )
         })
         .collect()
+}
+
+/// A database's large tables read by sequential scans more than by index
+/// scans (see [`scans_call_for_an_index`]).
+pub fn sequential_scans(db: &DatabaseInsights, p: Period) -> Vec<Recommendation> {
+    db.sequential_scans
+        .iter()
+        .filter(|t| scans_call_for_an_index(t))
+        .map(|t| {
+            let table = format!("{}.{}", t.schema, t.table);
+            finish(
+                Draft {
+                    rule: Rule::SequentialScans,
+                    what: format!("{}:{table}", db.source_id),
+                    severity: Severity::Warning,
+                    title: format!("Sequential scans of {table} on {}", db.source_name),
+                    subject: table.clone(),
+                    detail: format!(
+                        "{table} ({} live rows) was read whole {} times {} on {}, {} rows per scan, against {} index scans: the statements that filter it have no index to use. The Slow-queries page shows their plans and the index they call for.",
+                        t.live_rows,
+                        t.seq_scans,
+                        p.text(),
+                        db.source_name,
+                        fig(t.rows_per_scan),
+                        t.index_scans
+                    ),
+                    evidence: vec![
+                        ev("sequential scans", t.seq_scans as f64, "count"),
+                        ev("rows per scan", t.rows_per_scan, "count"),
+                        ev("index scans", t.index_scans as f64, "count"),
+                        ev("live rows", t.live_rows as f64, "count"),
+                    ],
+                    gain: format!(
+                        "An index on the columns they filter on reads the few rows they keep: {} rows were read by sequential scans {}.",
+                        t.seq_rows_read,
+                        p.text()
+                    ),
+                    link: p.link("/slow-queries"),
+                },
+                p,
+            )
+        })
+        .collect()
+}
+
+/// A database's indexes no scan used over the period, watched long enough
+/// (the list holds only those; never a constraint's index).
+pub fn unused_indexes(db: &DatabaseInsights, p: Period) -> Vec<Recommendation> {
+    let (Some(since), Some(last)) = (db.watched_from_ms, db.watched_to_ms) else {
+        return Vec::new();
+    };
+    db.unused_indexes
+        .iter()
+        .map(|i| {
+            let index = format!("{}.{}", i.schema, i.index);
+            finish(
+                Draft {
+                    rule: Rule::UnusedIndex,
+                    what: format!("{}:{index}", db.source_id),
+                    severity: Severity::Info,
+                    title: format!("Unused index {index} on {}", db.source_name),
+                    subject: index.clone(),
+                    detail: format!(
+                        "No scan used {index} (on {}.{}, {} bytes) between {} and {} UTC, {} watched without a break. It enforces no unique or primary-key constraint: DROP INDEX CONCURRENTLY {index}; removes it without blocking writes.",
+                        i.schema,
+                        i.table,
+                        i.size_bytes,
+                        utc(since),
+                        utc(last),
+                        duration(last - since)
+                    ),
+                    evidence: vec![
+                        ev("size", i.size_bytes as f64, "bytes"),
+                        ev("scans", 0.0, "count"),
+                        ev("watched", ((last - since) / 1000) as f64, "s"),
+                    ],
+                    gain: format!(
+                        "Dropping it frees {} bytes and spares every write to {}.{} its upkeep.",
+                        i.size_bytes, i.schema, i.table
+                    ),
+                    link: p.link("/slow-queries"),
+                },
+                p,
+            )
+        })
+        .collect()
+}
+
+/// A database whose buffer cache hit ratio over the period is under
+/// [`MIN_HIT_RATIO_PCT`] (see [`low_hit_ratio`]).
+pub fn low_buffer_hit_ratio(db: &DatabaseInsights, p: Period) -> Option<Recommendation> {
+    let ratio = low_hit_ratio(&db.buffer_cache)?;
+    let b = &db.buffer_cache;
+    Some(finish(
+        Draft {
+            rule: Rule::LowBufferHitRatio,
+            what: db.source_id.to_string(),
+            severity: Severity::Warning,
+            title: format!("Low buffer cache hit ratio on {}", db.source_name),
+            subject: db.source_name.clone(),
+            detail: format!(
+                "{} found {} of {} blocks in shared buffers {} ({} %, under {} %) and read {} from the operating system: raise shared_buffers (a quarter of the server's RAM is the usual start; it takes a restart), or give the server more RAM when its working set outgrows it.",
+                db.source_name,
+                b.blocks_hit,
+                b.blocks_hit + b.blocks_read,
+                p.text(),
+                fig(ratio),
+                fig(MIN_HIT_RATIO_PCT),
+                b.blocks_read
+            ),
+            evidence: vec![
+                ev("hit ratio", ratio, "%"),
+                ev("blocks hit", b.blocks_hit as f64, "count"),
+                ev("blocks read", b.blocks_read as f64, "count"),
+            ],
+            gain: format!(
+                "Each block found in shared buffers spares a read from the operating system: {} were read {}.",
+                b.blocks_read,
+                p.text()
+            ),
+            link: p.link("/slow-queries"),
+        },
+        p,
+    ))
 }
 
 /// Failures of `subject` at [`ERROR_RATE_PCT`] or more over the period, or
@@ -912,6 +1038,112 @@ mod tests {
         );
         // (1500 - 1000) ms × 10 calls.
         assert!(r[0].gain.contains("5 s"), "{}", r[0].gain);
+    }
+
+    fn database(tables: Vec<vigie_api::TableScans>, hit: u64, read: u64) -> DatabaseInsights {
+        DatabaseInsights {
+            source_id: 4,
+            source_name: "shop".into(),
+            reads: 10,
+            watched_from_ms: Some(T0),
+            watched_to_ms: Some(T0 + DAY_MS),
+            buffer_cache: vigie_api::BufferCache {
+                blocks_hit: hit,
+                blocks_read: read,
+                hit_ratio: (hit + read > 0).then(|| hit as f64 * 100.0 / (hit + read) as f64),
+            },
+            sequential_scans: tables,
+            unused_indexes: vec![vigie_api::UnusedIndex {
+                schema: "public".into(),
+                table: "events".into(),
+                index: "events_note_idx".into(),
+                size_bytes: 458_752,
+            }],
+            advice: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn scans(
+        table: &str,
+        live_rows: u64,
+        seq_scans: u64,
+        index_scans: u64,
+    ) -> vigie_api::TableScans {
+        vigie_api::TableScans {
+            schema: "public".into(),
+            table: table.into(),
+            seq_scans,
+            seq_rows_read: seq_scans * live_rows,
+            rows_per_scan: live_rows as f64,
+            index_scans,
+            live_rows,
+        }
+    }
+
+    #[test]
+    fn a_large_table_scanned_sequentially_is_advised_with_its_scans() {
+        let db = database(
+            vec![
+                scans("events", 20_000, 12, 1),
+                // Too small; index scans as many.
+                scans("kinds", 50, 400, 0),
+                scans("orders", 300_000, 15, 15),
+            ],
+            0,
+            0,
+        );
+        let r = sequential_scans(&db, P);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].key, "sequential_scans:4:public.events");
+        assert!(
+            r[0].detail.contains("20000 live rows")
+                && r[0].detail.contains("12 times")
+                && r[0].detail.contains("against 1 index scans"),
+            "{}",
+            r[0].detail
+        );
+        assert_eq!(r[0].evidence[0].value, 12.0);
+        assert!(r[0].gain.contains("240000 rows"), "{}", r[0].gain);
+    }
+
+    #[test]
+    fn an_unused_index_is_advised_with_its_size_and_the_time_watched() {
+        let r = unused_indexes(&database(Vec::new(), 0, 0), P);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].key, "unused_index:4:public.events_note_idx");
+        assert_eq!(r[0].severity, Severity::Info);
+        assert!(
+            r[0].detail.contains("458752 bytes")
+                && r[0].detail.contains("24 h 0 min watched")
+                && r[0]
+                    .detail
+                    .contains("DROP INDEX CONCURRENTLY public.events_note_idx;"),
+            "{}",
+            r[0].detail
+        );
+        assert_eq!(r[0].evidence[2].value, 86_400.0);
+        let mut unwatched = database(Vec::new(), 0, 0);
+        unwatched.watched_from_ms = None;
+        assert!(unused_indexes(&unwatched, P).is_empty());
+    }
+
+    #[test]
+    fn a_buffer_cache_hit_ratio_under_99_percent_is_advised() {
+        let r = low_buffer_hit_ratio(&database(Vec::new(), 9_700, 300), P).expect("advised");
+        assert_eq!(r.key, "low_buffer_hit_ratio:4");
+        assert!(
+            r.detail.contains("9700 of 10000 blocks") && r.detail.contains("(97 %"),
+            "{}",
+            r.detail
+        );
+        assert!(r.detail.contains("shared_buffers"));
+        assert_eq!(r.evidence[0].value, 97.0);
+        assert!(low_buffer_hit_ratio(&database(Vec::new(), 9_950, 50), P).is_none());
+        assert!(
+            low_buffer_hit_ratio(&database(Vec::new(), 10, 90), P).is_none(),
+            "too few blocks"
+        );
     }
 
     fn minutes(n: i64, f: impl Fn(i64) -> (f64, f64, f64)) -> Vec<HostMinute> {

@@ -1,5 +1,6 @@
 //! A report's content, from the stored measurements of its period: the
-//! figures `measures` gives the dashboard, the alerts and the scaling
+//! figures `measures` gives the dashboard, the cache sources' figures and
+//! the database sources' slow statements, the alerts and the scaling
 //! actions of the period, and its recommendations. Nothing here knows HTTP.
 
 use vigie_api::{
@@ -19,6 +20,8 @@ const POINTS: u32 = 200;
 const WORST: usize = 10;
 /// Alerts and actions listed at most.
 const LISTED: u32 = 500;
+/// Slow statements listed at most.
+const SLOW_LISTED: usize = 10;
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +126,8 @@ pub async fn content(
         alerts: Vec::new(),
         scaling_actions: Vec::new(),
         recommendations: Vec::new(),
+        cache: Vec::new(),
+        slow_queries: None,
         notes: Vec::new(),
     };
 
@@ -215,6 +220,31 @@ pub async fn content(
                 name: "memory".into(),
                 unit: "%".into(),
                 points: pick(|s| s.memory_usage),
+            });
+        }
+    }
+
+    if has(ReportSection::Resources) {
+        go(74, "cache sources")?;
+        out.cache = crate::redis::figures_of(state.store(), None, from, to, POINTS).await?;
+        let databases = state.store().call(|s| s.database_sources()).await?;
+        if !databases.is_empty() {
+            go(76, "slow queries")?;
+            let threshold_ms = crate::postgres::DEFAULT_THRESHOLD_MS;
+            let queries = crate::postgres::slow_with_advice(
+                state.store(),
+                state.database_sources().policy(),
+                &databases,
+                (from, to),
+                threshold_ms,
+                SLOW_LISTED,
+            )
+            .await?;
+            out.slow_queries = Some(vigie_api::SlowQueryList {
+                from_ms: from,
+                to_ms: to,
+                threshold_ms,
+                queries,
             });
         }
     }

@@ -193,6 +193,12 @@ pub fn html(c: &ReportContent) -> String {
             out.push_str(&chart_svg("This host's CPU and memory", &pct, period));
         }
     }
+    if !c.cache.is_empty() {
+        cache(&mut out, &c.cache);
+    }
+    if let Some(slow) = &c.slow_queries {
+        slow_queries(&mut out, slow);
+    }
     if c.sections.contains(&S::Endpoints) {
         out.push_str("<h2>Worst endpoints (by p95)</h2>");
         if c.worst_endpoints.is_empty() {
@@ -268,6 +274,68 @@ pub fn html(c: &ReportContent) -> String {
     out
 }
 
+fn cache(out: &mut String, sources: &[vigie_api::CacheSourceFigures]) {
+    out.push_str("<h2>Cache</h2><table><thead><tr><th>source</th><th>hit rate</th><th>hits</th><th>misses</th><th>evictions</th><th>mean latency</th><th>max latency</th><th>samples (failed)</th></tr></thead><tbody>");
+    for f in sources {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ({})</td></tr>",
+            esc(&f.name),
+            num(f.hit_rate, "%"),
+            f.total_hits,
+            f.total_misses,
+            f.evictions,
+            num(f.avg_response_time, "ms"),
+            num(f.max_response_time, "ms"),
+            f.samples,
+            f.failed_samples
+        );
+    }
+    out.push_str("</tbody></table>");
+}
+
+fn slow_queries(out: &mut String, slow: &vigie_api::SlowQueryList) {
+    out.push_str("<h2>Slow queries</h2>");
+    if slow.queries.is_empty() {
+        let _ = write!(
+            out,
+            "<p class=\"note\">No statement's mean reached {} ms in this period.</p>",
+            vigie_charts::format_value(slow.threshold_ms)
+        );
+        return;
+    }
+    out.push_str("<table><thead><tr><th>database</th><th>statement</th><th>calls</th><th>mean</th><th>total</th><th>share of time</th><th>advice</th></tr></thead><tbody>");
+    for q in &slow.queries {
+        let advice: Vec<String> = q
+            .optimizations
+            .iter()
+            .map(|o| {
+                let sql = o
+                    .sql
+                    .as_deref()
+                    .map_or_else(String::new, |sql| format!("<br><code>{}</code>", esc(sql)));
+                format!("<b>{}</b><br>{}{sql}", esc(&o.title), esc(&o.evidence))
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&q.source_name),
+            esc(&q.query_text),
+            q.execution_count,
+            num(Some(q.avg_execution_time), "ms"),
+            num(Some(q.total_time), "ms"),
+            num(Some(q.time_share), "%"),
+            if advice.is_empty() {
+                "—".to_owned()
+            } else {
+                advice.join("<br>")
+            }
+        );
+    }
+    out.push_str("</tbody></table>");
+}
+
 /// A figure of a recommendation's evidence with its unit.
 fn evidence_value(e: &vigie_api::Evidence) -> String {
     match e.unit.as_str() {
@@ -308,6 +376,17 @@ fn recommendations(out: &mut String, recs: &[vigie_api::Recommendation]) {
     out.push_str("</tbody></table>");
 }
 
+fn query_type(q: vigie_api::QueryType) -> &'static str {
+    use vigie_api::QueryType as Q;
+    match q {
+        Q::Select => "select",
+        Q::Insert => "insert",
+        Q::Update => "update",
+        Q::Delete => "delete",
+        Q::Other => "other",
+    }
+}
+
 fn resolution(a: &vigie_api::Alert) -> String {
     match (&a.resolved_by, &a.note) {
         (Some(by), Some(note)) => format!("{by}: {note}"),
@@ -316,7 +395,8 @@ fn resolution(a: &vigie_api::Alert) -> String {
     }
 }
 
-fn duration(ms: i64) -> String {
+/// A duration as `42 s`, `3 min 5 s` or `2 h 10 min`.
+pub fn duration(ms: i64) -> String {
     let s = ms.max(0) / 1000;
     match s {
         s if s < 60 => format!("{s} s"),
@@ -424,6 +504,90 @@ pub fn csv(c: &ReportContent) -> String {
             })
         }),
     );
+    if !c.cache.is_empty() {
+        block(
+            &mut out,
+            "cache",
+            &[
+                "source",
+                "hit_rate_pct",
+                "hits",
+                "misses",
+                "evictions",
+                "expired",
+                "avg_latency_ms",
+                "max_latency_ms",
+                "samples",
+                "failed_samples",
+                "restarts",
+            ],
+            c.cache.iter().map(|f| {
+                vec![
+                    t(&f.name),
+                    Cell::Num(f.hit_rate),
+                    Cell::Int(f.total_hits as i64),
+                    Cell::Int(f.total_misses as i64),
+                    Cell::Int(f.evictions as i64),
+                    Cell::Int(f.expired as i64),
+                    Cell::Num(f.avg_response_time),
+                    Cell::Num(f.max_response_time),
+                    Cell::Int(f.samples as i64),
+                    Cell::Int(f.failed_samples as i64),
+                    Cell::Int(f.restarts as i64),
+                ]
+            }),
+        );
+    }
+    if let Some(slow) = &c.slow_queries {
+        block(
+            &mut out,
+            "slow_queries",
+            &[
+                "source",
+                "query_hash",
+                "query_type",
+                "query",
+                "calls",
+                "avg_ms",
+                "max_ms",
+                "total_ms",
+                "time_share_pct",
+                "rows_per_call",
+                "cache_hit_ratio_pct",
+            ],
+            slow.queries.iter().map(|q| {
+                vec![
+                    t(&q.source_name),
+                    t(&q.query_hash),
+                    t(query_type(q.query_type)),
+                    t(&q.query_text),
+                    Cell::Int(q.execution_count as i64),
+                    Cell::Num(Some(q.avg_execution_time)),
+                    Cell::Num(Some(q.max_execution_time)),
+                    Cell::Num(Some(q.total_time)),
+                    Cell::Num(Some(q.time_share)),
+                    Cell::Num(Some(q.rows_per_call)),
+                    Cell::Num(q.cache_hit_ratio),
+                ]
+            }),
+        );
+        block(
+            &mut out,
+            "slow_query_advice",
+            &["source", "query_hash", "title", "evidence", "sql"],
+            slow.queries.iter().flat_map(|q| {
+                q.optimizations.iter().map(move |o| {
+                    vec![
+                        t(&q.source_name),
+                        t(&q.query_hash),
+                        t(&o.title),
+                        t(&o.evidence),
+                        t(o.sql.as_deref().unwrap_or("")),
+                    ]
+                })
+            }),
+        );
+    }
     block(
         &mut out,
         "worst_endpoints",
@@ -625,6 +789,8 @@ mod tests {
             alerts: Vec::new(),
             scaling_actions: Vec::new(),
             recommendations: vec![rec],
+            cache: Vec::new(),
+            slow_queries: None,
             notes: Vec::new(),
         };
         let page = html(&content);
@@ -650,5 +816,102 @@ mod tests {
             ..content
         };
         assert!(html(&none).contains("No recommendation"));
+    }
+
+    #[test]
+    fn cache_and_slow_query_sections_show_only_with_their_sources_escaped() {
+        use vigie_api::{
+            CacheSourceFigures, Optimization, QueryType, ReportSection, SlowQuery, SlowQueryList,
+        };
+        let empty = ReportContent {
+            id: 1,
+            from: 0,
+            to: 60_000,
+            generated_at: 60_000,
+            sections: vec![ReportSection::Resources],
+            kpis: Vec::new(),
+            series: Vec::new(),
+            worst_endpoints: Vec::new(),
+            alerts: Vec::new(),
+            scaling_actions: Vec::new(),
+            recommendations: Vec::new(),
+            cache: Vec::new(),
+            slow_queries: None,
+            notes: Vec::new(),
+        };
+        assert!(!html(&empty).contains("<h2>Cache") && !html(&empty).contains("<h2>Slow"));
+        assert!(!csv(&empty).contains("# cache") && !csv(&empty).contains("# slow"));
+        let figures = CacheSourceFigures {
+            source_id: 1,
+            name: "=<sessions>".into(),
+            hit_rate: Some(75.0),
+            total_hits: 30,
+            total_misses: 10,
+            evictions: 2,
+            expired: 0,
+            avg_response_time: Some(0.5),
+            max_response_time: Some(1.5),
+            used_memory: None,
+            maxmemory: None,
+            ops_per_sec: None,
+            connected_clients: None,
+            samples: 4,
+            failed_samples: 1,
+            restarts: 0,
+            last_error: None,
+            series: Vec::new(),
+        };
+        let query = SlowQuery {
+            source_id: 2,
+            source_name: "shop".into(),
+            query_hash: "7".into(),
+            query_type: QueryType::Select,
+            query_text: "SELECT * FROM t WHERE a < $1".into(),
+            execution_count: 3,
+            avg_execution_time: 1500.0,
+            max_execution_time: 2000.0,
+            total_time: 4500.0,
+            time_share: 90.0,
+            rows_per_call: 1.0,
+            cache_hit_ratio: Some(100.0),
+            optimizations: vec![Optimization {
+                title: "Index public.t on a".into(),
+                evidence: "reads all of public.t".into(),
+                sql: Some("CREATE INDEX CONCURRENTLY ON public.t (a);".into()),
+            }],
+        };
+        let slow = |queries| SlowQueryList {
+            from_ms: 0,
+            to_ms: 60_000,
+            threshold_ms: 1000.0,
+            queries,
+        };
+        let full = ReportContent {
+            cache: vec![figures],
+            slow_queries: Some(slow(vec![query])),
+            ..empty.clone()
+        };
+        let page = html(&full);
+        assert!(page.contains(
+            "<tr><td>=&lt;sessions&gt;</td><td>75 %</td><td>30</td><td>10</td><td>2</td><td>0.5 ms</td><td>1.5 ms</td><td>4 (1)</td></tr>"
+        ));
+        assert!(page.contains("<code>SELECT * FROM t WHERE a &lt; $1</code>"));
+        assert!(page.contains("<code>CREATE INDEX CONCURRENTLY ON public.t (a);</code>"));
+        let text = csv(&full);
+        assert!(
+            text.contains("'=<sessions>,75,30,10,2,0,0.5,1.5,4,1,0\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "shop,7,select,SELECT * FROM t WHERE a < $1,3,1500,2000,4500,90,1,100\r\n"
+            )
+        );
+        assert!(text.contains("shop,7,Index public.t on a,reads all of public.t,CREATE INDEX CONCURRENTLY ON public.t (a);\r\n"));
+        let none = ReportContent {
+            slow_queries: Some(slow(Vec::new())),
+            ..empty
+        };
+        assert!(html(&none).contains("No statement's mean reached 1000 ms"));
     }
 }

@@ -10,6 +10,8 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 pub mod kube;
+pub mod postgres;
+pub mod redis;
 
 use vigie_server::{Config, Server, start};
 

@@ -540,6 +540,7 @@ async fn real_answers_match_the_documented_schemas() {
         format!("{p}/alert-rules/"),
         format!("{p}/session/"),
         format!("{p}/recommendations/"),
+        format!("{p}/database-insights/"),
         "/livez".into(),
         "/readyz".into(),
         "/metrics".into(),
