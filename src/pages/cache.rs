@@ -43,6 +43,7 @@ struct Text {
     url: &'static str,
     username: &'static str,
     password: &'static str,
+    tls_ca: &'static str,
     every: &'static str,
     timeout: &'static str,
     state: &'static str,
@@ -78,6 +79,7 @@ const EN: Text = Text {
     url: "URL",
     username: "ACL user",
     password: "Password",
+    tls_ca: "CA certificate (PEM), for rediss:// with a private CA",
     every: "Every (s)",
     timeout: "Timeout (ms)",
     state: "State",
@@ -113,6 +115,7 @@ const FR: Text = Text {
     url: "URL",
     username: "Utilisateur ACL",
     password: "Mot de passe",
+    tls_ca: "Certificat de l’autorité (PEM), pour rediss:// avec une autorité privée",
     every: "Toutes les (s)",
     timeout: "Délai (ms)",
     state: "État",
@@ -316,11 +319,12 @@ fn SourceForm(on_saved: Callback<()>) -> impl IntoView {
     let url = RwSignal::new(String::new());
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    let tls_ca = RwSignal::new(String::new());
     let interval_s = RwSignal::new("5".to_owned());
     let timeout_ms = RwSignal::new("2000".to_owned());
     let error = RwSignal::new(None);
     let save = save_action::<CacheSourceSpec>(client, error, move || {
-        for s in [name, url, username, password] {
+        for s in [name, url, username, password, tls_ca] {
             s.set(String::new());
         }
         error.set(None);
@@ -334,6 +338,7 @@ fn SourceForm(on_saved: Callback<()>) -> impl IntoView {
             url: url.get_untracked(),
             username: optional(username),
             password: optional(password),
+            tls_ca: optional(tls_ca),
             interval_ms: interval_s
                 .get_untracked()
                 .trim()
@@ -361,6 +366,7 @@ fn SourceForm(on_saved: Callback<()>) -> impl IntoView {
                 <label class="wide">{t.url} <input type="text" required placeholder="redis://10.0.0.5:6379" bind:value=url aria-invalid=invalid("url") /></label>
                 <label>{t.username} <input type="text" autocomplete="off" bind:value=username aria-invalid=invalid("username") /></label>
                 <label>{t.password} <input type="password" autocomplete="new-password" bind:value=password aria-invalid=invalid("password") /></label>
+                <label class="wide">{t.tls_ca} <textarea rows="3" spellcheck="false" placeholder="-----BEGIN CERTIFICATE-----" bind:value=tls_ca aria-invalid=invalid("tls_ca")></textarea></label>
                 <label>{t.every} <input type="number" min="1" step="any" bind:value=interval_s aria-invalid=invalid("interval_ms") /></label>
                 <label>{t.timeout} <input type="number" min="50" bind:value=timeout_ms aria-invalid=invalid("timeout_ms") /></label>
             </div>

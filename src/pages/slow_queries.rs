@@ -45,6 +45,7 @@ struct Text {
     url: &'static str,
     username: &'static str,
     password: &'static str,
+    tls_ca: &'static str,
     every: &'static str,
     timeout: &'static str,
     state: &'static str,
@@ -82,6 +83,7 @@ const EN: Text = Text {
     url: "URL",
     username: "Role",
     password: "Password",
+    tls_ca: "CA certificate (PEM), for sslmode=require with a private CA",
     every: "Every (s)",
     timeout: "Timeout (ms)",
     state: "State",
@@ -119,6 +121,7 @@ const FR: Text = Text {
     url: "URL",
     username: "Rôle",
     password: "Mot de passe",
+    tls_ca: "Certificat de l’autorité (PEM), pour sslmode=require avec une autorité privée",
     every: "Toutes les (s)",
     timeout: "Délai (ms)",
     state: "État",
@@ -411,11 +414,12 @@ fn SourceForm(on_saved: Callback<()>) -> impl IntoView {
     let url = RwSignal::new(String::new());
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    let tls_ca = RwSignal::new(String::new());
     let interval_s = RwSignal::new("30".to_owned());
     let timeout_ms = RwSignal::new("5000".to_owned());
     let error = RwSignal::new(None);
     let save = save_action::<DatabaseSourceSpec>(client, error, move || {
-        for s in [name, url, username, password] {
+        for s in [name, url, username, password, tls_ca] {
             s.set(String::new());
         }
         error.set(None);
@@ -428,6 +432,7 @@ fn SourceForm(on_saved: Callback<()>) -> impl IntoView {
             url: url.get_untracked(),
             username: username.get_untracked(),
             password: Some(password.get_untracked()).filter(|p| !p.is_empty()),
+            tls_ca: Some(tls_ca.get_untracked()).filter(|p| !p.trim().is_empty()),
             interval_ms: interval_s
                 .get_untracked()
                 .trim()
@@ -455,6 +460,7 @@ fn SourceForm(on_saved: Callback<()>) -> impl IntoView {
                 <label class="wide">{t.url} <input type="text" required placeholder="postgres://10.0.0.7:5432/shop" bind:value=url aria-invalid=invalid("url") /></label>
                 <label>{t.username} <input type="text" autocomplete="off" bind:value=username aria-invalid=invalid("username") /></label>
                 <label>{t.password} <input type="password" autocomplete="new-password" bind:value=password aria-invalid=invalid("password") /></label>
+                <label class="wide">{t.tls_ca} <textarea rows="3" spellcheck="false" placeholder="-----BEGIN CERTIFICATE-----" bind:value=tls_ca aria-invalid=invalid("tls_ca")></textarea></label>
                 <label>{t.every} <input type="number" min="1" step="any" bind:value=interval_s aria-invalid=invalid("interval_ms") /></label>
                 <label>{t.timeout} <input type="number" min="50" bind:value=timeout_ms aria-invalid=invalid("timeout_ms") /></label>
             </div>

@@ -12,7 +12,9 @@ use crate::Health;
 pub struct CacheSourceSpec {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
-    /// `redis://host[:port]` (6379 when absent), without credentials.
+    /// `redis://host[:port]` (6379 when absent), without credentials;
+    /// `rediss://` for TLS (the certificate is verified: its chain and the
+    /// host name).
     pub url: String,
     /// An ACL user (Redis 6 and later); the default user when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -23,6 +25,12 @@ pub struct CacheSourceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(write_only))]
     pub password: Option<String>,
+    /// With `rediss://`: PEM certificates of the authority that signed the
+    /// server's certificate (a private CA), trusted instead of the public
+    /// roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 65536))]
+    pub tls_ca: Option<String>,
     /// Milliseconds between two samples; at least 1000.
     #[serde(default = "default_interval_ms")]
     #[cfg_attr(feature = "openapi", schema(default = default_interval_ms, minimum = 1000, maximum = 86_400_000))]
@@ -60,6 +68,9 @@ pub struct CacheSource {
     pub username: Option<String>,
     /// Whether a password is stored (it is never sent back).
     pub has_password: bool,
+    /// The private CA trusted for `rediss://`, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<String>,
     pub interval_ms: u64,
     pub timeout_ms: u64,
     pub enabled: bool,

@@ -15,7 +15,9 @@ pub struct DatabaseSourceSpec {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
     /// `postgres://host[:port]/database` (port 5432 when absent), without
-    /// credentials.
+    /// credentials. `?sslmode=require` (or `verify-ca`, `verify-full`) for
+    /// TLS, where Vigie always verifies the certificate's chain and host
+    /// name; `sslmode=disable` or none for a plain connection.
     pub url: String,
     /// The role Vigie connects as (`pg_read_all_stats` is enough for the
     /// statistics; index advice also needs to read the tables' plans).
@@ -26,6 +28,11 @@ pub struct DatabaseSourceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(write_only))]
     pub password: Option<String>,
+    /// With TLS: PEM certificates of the authority that signed the server's
+    /// certificate (a private CA), trusted instead of the public roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 65536))]
+    pub tls_ca: Option<String>,
     /// Milliseconds between two reads of the statistics; at least 1000.
     #[serde(default = "default_interval_ms")]
     #[cfg_attr(feature = "openapi", schema(default = default_interval_ms, minimum = 1000, maximum = 86_400_000))]
@@ -60,6 +67,9 @@ pub struct DatabaseSource {
     pub url: String,
     pub username: String,
     pub has_password: bool,
+    /// The private CA trusted for TLS, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<String>,
     pub interval_ms: u64,
     pub timeout_ms: u64,
     pub enabled: bool,

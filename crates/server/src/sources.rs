@@ -208,14 +208,120 @@ pub async fn connect(
     Err(last)
 }
 
+/// Most bytes of PEM a source's `tls_ca` may hold (a CA bundle of a few
+/// certificates is a few KiB).
+pub const TLS_CA_MAX: usize = 64 * 1024;
+
+/// The certificates of `pem` (`-----BEGIN CERTIFICATE-----` blocks).
+pub fn ca_certificates(
+    pem: &str,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not PEM certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+    }
+    Ok(certs)
+}
+
+/// Checks a source's `tls_ca`: only over TLS, PEM certificates each
+/// usable as a trust anchor, at most [`TLS_CA_MAX`] bytes.
+pub fn check_tls_ca(tls_ca: Option<&str>, tls: bool) -> Result<(), crate::error::ApiError> {
+    use crate::error::ApiError;
+    let Some(pem) = tls_ca else {
+        return Ok(());
+    };
+    if !tls {
+        return Err(ApiError::bad_request(
+            "tls_ca",
+            "tls_ca is only for a TLS connection (rediss://, or sslmode=require)",
+        ));
+    }
+    if pem.len() > TLS_CA_MAX {
+        return Err(ApiError::bad_request(
+            "tls_ca",
+            format!("tls_ca must be at most {TLS_CA_MAX} bytes"),
+        ));
+    }
+    tls_config(Some(pem))
+        .map(drop)
+        .map_err(|e| ApiError::bad_request("tls_ca", format!("tls_ca {e}")))
+}
+
+/// What a TLS connection trusts: the certificates of `ca_pem` when given
+/// (a private CA), else the public roots (Mozilla's, from webpki-roots).
+/// TLS 1.2 and 1.3, no client certificate.
+fn tls_config(ca_pem: Option<&str>) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_pem {
+        Some(pem) => {
+            for cert in ca_certificates(pem)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("holds a certificate that cannot be trusted: {e}"))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth())
+}
+
+/// What TLS to `url`'s host needs: the connector (trusting what
+/// [`tls_config`] trusts) and the name the server's certificate must hold
+/// (a DNS name, or an IP address in its subject alternative names).
+pub fn tls_connector(
+    url: &reqwest::Url,
+    ca_pem: Option<&str>,
+) -> Result<
+    (
+        tokio_rustls::TlsConnector,
+        rustls::pki_types::ServerName<'static>,
+    ),
+    String,
+> {
+    let config = tls_config(ca_pem).map_err(|e| format!("tls_ca {e}"))?;
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|_| format!("{host} is not a name a certificate can hold"))?;
+    Ok((Arc::new(config).into(), name))
+}
+
+/// TLS over a connection [`connect`] opened to `url`'s host, the server's
+/// certificate verified as [`tls_connector`] says.
+pub async fn tls(
+    stream: tokio::net::TcpStream,
+    url: &reqwest::Url,
+    ca_pem: Option<&str>,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
+    let (connector, name) = tls_connector(url, ca_pem)?;
+    connector.connect(name, stream).await.map_err(|e| {
+        format!(
+            "TLS with {} failed: {e}",
+            url.host_str().unwrap_or_default()
+        )
+    })
+}
+
 /// What a source's URL, user and password must be: `scheme://host[:port]`
-/// plus what `path_ok` accepts, no credentials in the URL (they go in
+/// (one of `schemes`) with the path and query `rest_ok` accepts, no credentials in the URL (they go in
 /// `username` and `password`), a host the fetch policy accepts as written
 /// and as it resolves now. Each refusal names its field.
 pub async fn validate_endpoint(
     url: &str,
-    scheme: &str,
-    path_ok: fn(&str) -> bool,
+    schemes: &[&str],
+    rest_ok: fn(&reqwest::Url) -> bool,
     username: Option<&str>,
     password: Option<&str>,
     policy: &crate::fetch_policy::FetchPolicy,
@@ -223,11 +329,17 @@ pub async fn validate_endpoint(
     use crate::error::ApiError;
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| ApiError::bad_request("url", format!("url is not a valid URL: {e}")))?;
-    if parsed.scheme() != scheme {
+    let scheme = schemes[0];
+    if !schemes.contains(&parsed.scheme()) {
         return Err(ApiError::bad_request(
             "url",
             format!(
-                "url must start with {scheme}://, not {}://",
+                "url must start with {}, not {}://",
+                schemes
+                    .iter()
+                    .map(|s| format!("{s}://"))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
                 parsed.scheme()
             ),
         ));
@@ -238,10 +350,10 @@ pub async fn validate_endpoint(
             "url must not hold credentials: give them as username and password",
         ));
     }
-    if !path_ok(parsed.path()) || parsed.query().is_some() || parsed.fragment().is_some() {
+    if !rest_ok(&parsed) || parsed.fragment().is_some() {
         return Err(ApiError::bad_request(
             "url",
-            format!("url is {scheme}://host[:port] and what it names, without a query"),
+            format!("url is {scheme}://host[:port] and what it names"),
         ));
     }
     if parsed.host_str().is_none_or(str::is_empty) {

@@ -471,6 +471,9 @@ const MIGRATIONS: &[&str] = &[
         idx_scan INTEGER NOT NULL
      );
      CREATE INDEX index_scan_deltas_by_source ON index_scan_deltas (source_id, indexrelid, ts_ms);",
+    // The private CA each outside source trusts over TLS (PEM), if any.
+    "ALTER TABLE cache_sources ADD COLUMN tls_ca TEXT;
+     ALTER TABLE database_sources ADD COLUMN tls_ca TEXT;",
 ];
 
 /// The schema version that added `request_rollups`: a database below it

@@ -10,12 +10,14 @@
 //! `database-insights/` (see [`insights`]).
 //!
 //! The connection goes through the fetch policy like every other (see
-//! [`crate::sources::connect`]); without TLS.
+//! [`crate::sources::connect`]); over TLS when the URL says
+//! `sslmode=require` ([`tls`]).
 
 pub mod insights;
 pub mod plan;
 pub mod stats;
 pub mod store;
+pub mod tls;
 
 use std::collections::HashMap;
 
@@ -212,13 +214,27 @@ async fn connect_now(spec: &DatabaseSourceSpec, policy: &FetchPolicy) -> Result<
     if let Some(p) = spec.password.as_deref().filter(|p| !p.is_empty()) {
         config.password(p);
     }
-    let (client, connection) = config
-        .connect_raw(stream, tokio_postgres::NoTls)
-        .await
-        .map_err(|e| format!("cannot sign in: {}", described(&e)))?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
+    let signed_in = |e: tokio_postgres::Error| format!("cannot sign in: {}", described(&e));
+    let client = match tls::mode(&url)? {
+        tls::Mode::Plain => {
+            let (client, connection) = config
+                .connect_raw(stream, tokio_postgres::NoTls)
+                .await
+                .map_err(signed_in)?;
+            tokio::spawn(connection);
+            client
+        }
+        tls::Mode::Tls => {
+            let (connector, name) = crate::sources::tls_connector(&url, spec.tls_ca.as_deref())?;
+            config.ssl_mode(tokio_postgres::config::SslMode::Require);
+            let (client, connection) = config
+                .connect_raw(stream, tls::Connect { connector, name })
+                .await
+                .map_err(signed_in)?;
+            tokio::spawn(connection);
+            client
+        }
+    };
     Ok(client)
 }
 
@@ -759,10 +775,12 @@ pub async fn validate(
     } else {
         spec.url.clone()
     };
+    spec.tls_ca = spec.tls_ca.filter(|pem| !pem.trim().is_empty());
     crate::sources::validate_endpoint(
         &url,
-        "postgres",
-        |path| {
+        &["postgres"],
+        |url| {
+            let path = url.path();
             let db = path.trim_start_matches('/');
             !db.is_empty() && path.matches('/').count() == 1
         },
@@ -774,10 +792,14 @@ pub async fn validate(
     .map_err(|e| match e {
         ApiError::BadRequest { field, message } if field == "url" => ApiError::bad_request(
             "url",
-            format!("{message} (postgres://host[:port]/database)"),
+            format!("{message} (postgres://host[:port]/database, ?sslmode=require for TLS)"),
         ),
         other => other,
     })?;
+    let parsed =
+        reqwest::Url::parse(&url).map_err(|e| ApiError::bad_request("url", e.to_string()))?;
+    let mode = tls::mode(&parsed).map_err(|e| ApiError::bad_request("url", format!("url: {e}")))?;
+    crate::sources::check_tls_ca(spec.tls_ca.as_deref(), mode == tls::Mode::Tls)?;
     spec.url = url;
     crate::targets::check_timing(spec.interval_ms, spec.timeout_ms)?;
     Ok(spec)
@@ -791,6 +813,7 @@ fn shown(samplers: &DatabaseSamplers, s: &StoredSource) -> DatabaseSource {
         url: s.spec.url.clone(),
         username: s.spec.username.clone(),
         has_password: s.spec.password.as_deref().is_some_and(|p| !p.is_empty()),
+        tls_ca: s.spec.tls_ca.clone(),
         interval_ms: s.spec.interval_ms,
         timeout_ms: s.spec.timeout_ms,
         enabled: s.spec.enabled,

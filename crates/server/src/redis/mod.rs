@@ -5,7 +5,8 @@
 //!
 //! The connection goes through the same fetch policy as the probes: the
 //! address a name resolves to is checked before connecting, at every
-//! sample. A failed sample (unreachable, refused password, `INFO` not
+//! sample. `rediss://` adds TLS, the server's certificate verified (chain
+//! and host name) against the public roots or the source's `tls_ca`. A failed sample (unreachable, refused password, `INFO` not
 //! permitted, not Redis) is stored with its reason and shown on the source;
 //! the other sources and the rest of Vigie go on.
 
@@ -142,7 +143,23 @@ pub async fn sample(
     policy: &FetchPolicy,
 ) -> Result<(info::Info, u64), String> {
     let url = reqwest::Url::parse(&spec.url).map_err(|e| format!("bad URL: {e}"))?;
-    let mut conn = Connection::new(crate::sources::connect(&url, DEFAULT_PORT, policy).await?);
+    let stream = crate::sources::connect(&url, DEFAULT_PORT, policy).await?;
+    if url.scheme() == "rediss" {
+        let stream = crate::sources::tls(stream, &url, spec.tls_ca.as_deref()).await?;
+        session(Connection::new(stream), spec).await
+    } else {
+        session(Connection::new(stream), spec).await
+    }
+}
+
+/// `AUTH` when configured, then the timed `PING` and `INFO`.
+async fn session<S>(
+    mut conn: Connection<S>,
+    spec: &CacheSourceSpec,
+) -> Result<(info::Info, u64), String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let io = |e: resp::RespError| e.to_string();
     if let Some(password) = spec.password.as_deref().filter(|p| !p.is_empty()) {
         let mut args: Vec<&[u8]> = vec![b"AUTH"];
@@ -180,21 +197,17 @@ pub async fn validate(
     spec.name = spec.name.trim().to_owned();
     spec.url = spec.url.trim().to_owned();
     crate::targets::check_name(&spec.name)?;
-    if spec.url.starts_with("rediss://") {
-        return Err(ApiError::bad_request(
-            "url",
-            "url: rediss:// (TLS) is not supported yet; use redis:// on a trusted network",
-        ));
-    }
+    spec.tls_ca = spec.tls_ca.filter(|pem| !pem.trim().is_empty());
     crate::sources::validate_endpoint(
         &spec.url,
-        "redis",
-        |path| matches!(path, "" | "/"),
+        &["redis", "rediss"],
+        |url| matches!(url.path(), "" | "/") && url.query().is_none(),
         spec.username.as_deref(),
         spec.password.as_deref(),
         policy,
     )
     .await?;
+    crate::sources::check_tls_ca(spec.tls_ca.as_deref(), spec.url.starts_with("rediss://"))?;
     crate::targets::check_timing(spec.interval_ms, spec.timeout_ms)?;
     Ok(spec)
 }
@@ -207,6 +220,7 @@ fn shown(samplers: &CacheSamplers, s: &StoredSource) -> CacheSource {
         url: s.spec.url.clone(),
         username: s.spec.username.clone(),
         has_password: s.spec.password.as_deref().is_some_and(|p| !p.is_empty()),
+        tls_ca: s.spec.tls_ca.clone(),
         interval_ms: s.spec.interval_ms,
         timeout_ms: s.spec.timeout_ms,
         enabled: s.spec.enabled,

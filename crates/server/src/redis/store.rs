@@ -13,7 +13,8 @@ pub struct StoredSource {
     pub spec: CacheSourceSpec,
 }
 
-const SOURCE_COLUMNS: &str = "id, name, url, username, password, interval_ms, timeout_ms, enabled";
+const SOURCE_COLUMNS: &str =
+    "id, name, url, username, password, interval_ms, timeout_ms, enabled, tls_ca";
 
 fn source_row(r: &Row<'_>) -> rusqlite::Result<StoredSource> {
     Ok(StoredSource {
@@ -26,6 +27,7 @@ fn source_row(r: &Row<'_>) -> rusqlite::Result<StoredSource> {
             interval_ms: r.get::<_, i64>(5)?.max(0) as u64,
             timeout_ms: r.get::<_, i64>(6)?.max(0) as u64,
             enabled: r.get(7)?,
+            tls_ca: r.get(8)?,
         },
     })
 }
@@ -99,8 +101,8 @@ impl Store {
     pub fn insert_cache_source(&self, s: &CacheSourceSpec) -> Result<i64, StoreError> {
         let conn = self.write()?;
         conn.execute(
-            "INSERT INTO cache_sources (name, url, username, password, interval_ms, timeout_ms, enabled)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO cache_sources (name, url, username, password, interval_ms, timeout_ms, enabled, tls_ca)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 s.name,
                 s.url,
@@ -108,7 +110,8 @@ impl Store {
                 s.password.as_deref().filter(|p| !p.is_empty()),
                 as_i64(s.interval_ms),
                 as_i64(s.timeout_ms),
-                s.enabled
+                s.enabled,
+                s.tls_ca
             ],
         )?;
         Ok(conn.last_insert_rowid())
@@ -127,7 +130,7 @@ impl Store {
                 "UPDATE cache_sources SET name = ?2, url = ?3, username = ?4,
                         password = CASE WHEN ?5 IS NULL AND url = ?3 AND username IS ?4 THEN password
                                         WHEN ?5 IS NULL OR ?5 = '' THEN NULL ELSE ?5 END,
-                        interval_ms = ?6, timeout_ms = ?7, enabled = ?8
+                        interval_ms = ?6, timeout_ms = ?7, enabled = ?8, tls_ca = ?9
                  WHERE id = ?1",
                 params![
                     id,
@@ -137,7 +140,8 @@ impl Store {
                     s.password,
                     as_i64(s.interval_ms),
                     as_i64(s.timeout_ms),
-                    s.enabled
+                    s.enabled,
+                    s.tls_ca
                 ],
             )?;
             if n == 0 {
