@@ -98,9 +98,17 @@ test('a slow query is listed with its calls, its plan and the index to create', 
   await expect(page.getByRole('columnheader', { name: 'Calls' })).toHaveAttribute('aria-sort', 'descending');
 
   await scan.getByRole('button').first().click();
-  await expect(page.getByTestId('advice-sql')).toHaveText('CREATE INDEX CONCURRENTLY ON public.orders (customer_id);');
-  await expect(page.getByTestId('plan')).toContainText('Seq Scan on public.orders');
+  const detail = page.locator('.slow-query-detail');
+  await expect(detail.getByTestId('advice-sql')).toHaveText('CREATE INDEX CONCURRENTLY ON public.orders (customer_id);');
+  await expect(detail.getByTestId('plan')).toContainText('Seq Scan on public.orders');
   await expect(page.getByRole('img', { name: /Mean execution time of this statement/ })).toBeVisible();
-  await page.getByRole('button', { name: 'Copy' }).click();
-  await expect(page.getByRole('button', { name: 'Copied' })).toBeVisible();
+  await detail.getByRole('button', { name: 'Copy' }).click();
+  await expect(detail.getByRole('button', { name: 'Copied' })).toBeVisible();
+
+  // Ten scans or more of a large table, none by index: the table is named
+  // among those read sequentially, and the buffer cache has its ratio.
+  for (let i = 0; i < 7; i++) psql(`SELECT * FROM orders WHERE customer_id = ${50 + i}`);
+  const insights = page.getByTestId('database-insights').filter({ hasText: 'shop' });
+  await expect(insights.getByTestId('seq-scan-table').filter({ hasText: 'public.orders' })).toBeVisible({ timeout: 20_000 });
+  await expect(insights.getByTestId('buffer-cache')).toContainText(/\d %/);
 });

@@ -315,6 +315,15 @@ impl ApiClient {
         self.get_json(paths::DATABASE_SOURCES).await
     }
 
+    /// Each database's tables, indexes and buffer cache over `window`.
+    pub async fn database_insights(
+        &self,
+        window: &Window,
+    ) -> Result<vigie_api::DatabaseInsightList, ClientError> {
+        let query = vigie_api::DatabaseInsightsQuery::default().with_range(window.time_range());
+        self.get_query(paths::DATABASE_INSIGHTS, &query).await
+    }
+
     /// The statements over `window` whose mean is at least `threshold_ms`.
     pub async fn slow_queries(
         &self,

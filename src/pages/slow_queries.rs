@@ -2,13 +2,15 @@
 //! whose mean execution time over the range picked is at least the
 //! threshold (1 s by default), in a table sorted by mean, max, calls or
 //! share of time; one opened shows its history, its plan and the index its
-//! plan calls for, with a copy button. Then the databases watched and the
+//! plan calls for, with a copy button. Then each database's tables and
+//! indexes (large tables read by sequential scans, unused indexes, the
+//! buffer cache hit ratio, with advice), the databases watched and the
 //! form that adds one.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
-use vigie_api::{DatabaseSource, DatabaseSourceSpec, Health, SlowQuery};
+use vigie_api::{DatabaseInsights, DatabaseSource, DatabaseSourceSpec, Health, SlowQuery};
 
 use crate::api::ApiClient;
 use crate::components::change_error::ChangeError;
@@ -41,6 +43,19 @@ struct Text {
     copied: &'static str,
     no_advice: &'static str,
     sources: &'static str,
+    insights: &'static str,
+    buffer_cache: &'static str,
+    buffer_ratio: fn(String, u64, u64) -> String,
+    no_blocks: &'static str,
+    seq_tables: &'static str,
+    table: &'static str,
+    seq_scans: &'static str,
+    rows_per_scan: &'static str,
+    index_scans: &'static str,
+    live_rows: &'static str,
+    unused: &'static str,
+    index: &'static str,
+    size: &'static str,
     name: &'static str,
     url: &'static str,
     username: &'static str,
@@ -79,6 +94,21 @@ const EN: Text = Text {
     copied: "Copied",
     no_advice: "Nothing to suggest from this plan.",
     sources: "Databases",
+    insights: "Tables and indexes",
+    buffer_cache: "Buffer cache",
+    buffer_ratio: |ratio, hit, read| {
+        format!("{ratio} of blocks found in shared buffers ({hit} hit, {read} read from disk)")
+    },
+    no_blocks: "No block read in this range.",
+    seq_tables: "Large tables read by sequential scans",
+    table: "Table",
+    seq_scans: "Sequential scans",
+    rows_per_scan: "Rows per scan",
+    index_scans: "Index scans",
+    live_rows: "Live rows",
+    unused: "Unused indexes",
+    index: "Index",
+    size: "Size",
     name: "Name",
     url: "URL",
     username: "Role",
@@ -117,6 +147,23 @@ const FR: Text = Text {
     copied: "Copié",
     no_advice: "Rien à suggérer d’après ce plan.",
     sources: "Bases de données",
+    insights: "Tables et index",
+    buffer_cache: "Cache de tampons",
+    buffer_ratio: |ratio, hit, read| {
+        format!(
+            "{ratio} des blocs trouvés dans les tampons partagés ({hit} trouvés, {read} lus sur disque)"
+        )
+    },
+    no_blocks: "Aucun bloc lu sur cette période.",
+    seq_tables: "Grandes tables lues par parcours séquentiels",
+    table: "Table",
+    seq_scans: "Parcours séquentiels",
+    rows_per_scan: "Lignes par parcours",
+    index_scans: "Parcours d’index",
+    live_rows: "Lignes vivantes",
+    unused: "Index inutilisés",
+    index: "Index",
+    size: "Taille",
     name: "Nom",
     url: "URL",
     username: "Rôle",
@@ -271,6 +318,7 @@ pub fn SlowQueries() -> impl IntoView {
                 </tbody>
             </table>
             {move || opened.get().map(|(source, hash)| view! { <Detail source=source hash=hash view=view /> })}
+            <Insights view=view refresh=refresh />
             <section class="panel" aria-labelledby="database-sources">
                 <h2 id="database-sources">{t.sources}</h2>
                 {move || list.with(Vec::is_empty).then(|| view! { <p class="empty">{t.no_source}</p> })}
@@ -333,7 +381,6 @@ fn Detail(source: i64, hash: String, view: TimeView) -> impl IntoView {
         let window = view.window(120);
         async move { client.slow_query(source, &hash, &window).await }
     });
-    let copied = RwSignal::new(false);
     move || match detail.get() {
         None => ().into_any(),
         Some(Err(e)) => {
@@ -362,27 +409,7 @@ fn Detail(source: i64, hash: String, view: TimeView) -> impl IntoView {
             } else {
                 q.optimizations
                     .iter()
-                    .map(|o| {
-                        let sql = o.sql.clone();
-                        view! {
-                            <div class="advice" data-testid="advice">
-                                <h3>{o.title.clone()}</h3>
-                                <p>{o.evidence.clone()}</p>
-                                {sql.map(|sql| {
-                                    let copy = sql.clone();
-                                    view! {
-                                        <pre data-testid="advice-sql">{sql}</pre>
-                                        <button type="button" on:click=move |_| {
-                                            if let Some(w) = web_sys::window() {
-                                                let _ = w.navigator().clipboard().write_text(&copy);
-                                                copied.set(true);
-                                            }
-                                        }>{move || if copied.get() { t.copied } else { t.copy }}</button>
-                                    }
-                                })}
-                            </div>
-                        }
-                    })
+                    .map(|o| view! { <Advice title=o.title.clone() evidence=o.evidence.clone() sql=o.sql.clone() /> })
                     .collect_view()
                     .into_any()
             };
@@ -401,6 +428,120 @@ fn Detail(source: i64, hash: String, view: TimeView) -> impl IntoView {
             }
             .into_any()
         }
+    }
+}
+
+/// A piece of advice: what, the figures that call for it, and the statement
+/// that carries it out with a button that copies it.
+#[component]
+fn Advice(title: String, evidence: String, sql: Option<String>) -> impl IntoView {
+    let t = text();
+    let copied = RwSignal::new(false);
+    view! {
+        <div class="advice" data-testid="advice">
+            <h3>{title}</h3>
+            <p>{evidence}</p>
+            {sql.map(|sql| {
+                let copy = sql.clone();
+                view! {
+                    <pre data-testid="advice-sql">{sql}</pre>
+                    <button type="button" on:click=move |_| {
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.navigator().clipboard().write_text(&copy);
+                            copied.set(true);
+                        }
+                    }>{move || if copied.get() { t.copied } else { t.copy }}</button>
+                }
+            })}
+        </div>
+    }
+}
+
+/// Each database's tables, indexes and buffer cache over the range.
+#[component]
+fn Insights(view: TimeView, refresh: Memo<(u64, u64)>) -> impl IntoView {
+    let t = text();
+    let client = expect_context::<ApiClient>();
+    let insights = LocalResource::new(move || {
+        refresh.get();
+        let client = client.clone();
+        let window = view.window(1);
+        async move { client.database_insights(&window).await }
+    });
+    let answer = last_answer(insights);
+    let database = move |d: DatabaseInsights| {
+        let b = &d.buffer_cache;
+        let ratio = b.hit_ratio.map_or_else(
+            || t.no_blocks.to_owned(),
+            |r| (t.buffer_ratio)(format::percent(Some(r)), b.blocks_hit, b.blocks_read),
+        );
+        let scans = (!d.sequential_scans.is_empty()).then(|| {
+            view! {
+                <table class="targets" aria-label=t.seq_tables>
+                    <caption>{t.seq_tables}</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{t.table}</th>
+                            <th scope="col" class="num">{t.seq_scans}</th>
+                            <th scope="col" class="num">{t.rows_per_scan}</th>
+                            <th scope="col" class="num">{t.index_scans}</th>
+                            <th scope="col" class="num">{t.live_rows}</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {d.sequential_scans.iter().map(|s| view! {
+                            <tr data-testid="seq-scan-table">
+                                <th scope="row">{format!("{}.{}", s.schema, s.table)}</th>
+                                <td class="num">{format::fixed(s.seq_scans as f64, 0)}</td>
+                                <td class="num">{format::fixed(s.rows_per_scan, 0)}</td>
+                                <td class="num">{format::fixed(s.index_scans as f64, 0)}</td>
+                                <td class="num">{format::fixed(s.live_rows as f64, 0)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }
+        });
+        let unused = (!d.unused_indexes.is_empty()).then(|| {
+            view! {
+                <table class="targets" aria-label=t.unused>
+                    <caption>{t.unused}</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{t.index}</th>
+                            <th scope="col">{t.table}</th>
+                            <th scope="col" class="num">{t.size}</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {d.unused_indexes.iter().map(|i| view! {
+                            <tr data-testid="unused-index">
+                                <th scope="row">{format!("{}.{}", i.schema, i.index)}</th>
+                                <td>{i.table.clone()}</td>
+                                <td class="num">{format::bytes(i.size_bytes as f64)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }
+        });
+        view! {
+            <article class="database-insights" data-testid="database-insights" data-source=d.source_id>
+                <h3>{d.source_name.clone()}</h3>
+                <p data-testid="buffer-cache"><strong>{t.buffer_cache}</strong> " · " {ratio}</p>
+                {d.advice.iter().map(|a| view! { <Advice title=a.title.clone() evidence=a.evidence.clone() sql=a.sql.clone() /> }).collect_view()}
+                {scans}
+                {unused}
+                {d.notes.iter().map(|n| view! { <p class="note">{n.clone()}</p> }).collect_view()}
+            </article>
+        }
+    };
+    view! {
+        <section class="panel" aria-labelledby="database-insights">
+            <h2 id="database-insights">{t.insights}</h2>
+            {move || load_error(insights)().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
+            {move || answer.get().map(|a| a.databases.into_iter().map(database).collect_view())}
+        </section>
     }
 }
 

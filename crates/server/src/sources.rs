@@ -307,11 +307,21 @@ pub async fn tls(
 ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
     let (connector, name) = tls_connector(url, ca_pem)?;
     connector.connect(name, stream).await.map_err(|e| {
-        format!(
+        with_tls_hint(format!(
             "TLS with {} failed: {e}",
             url.host_str().unwrap_or_default()
-        )
+        ))
     })
+}
+
+/// A TLS failure's message, with what to do when the certificate's issuer
+/// is not trusted.
+pub fn with_tls_hint(message: String) -> String {
+    if message.contains("UnknownIssuer") {
+        format!("{message} (if a private CA signed it, give its certificate as tls_ca)")
+    } else {
+        message
+    }
 }
 
 /// What a source's URL, user and password must be: `scheme://host[:port]`

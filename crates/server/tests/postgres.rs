@@ -516,7 +516,7 @@ async fn bad_sources_are_refused_naming_the_field_and_nothing_is_stored() {
         (with("url", json!("postgres://127.0.0.1/a/b")), "url"),
         (with("url", json!("postgres://169.254.169.254/shop")), "url"),
         (
-            with("url", json!("postgres://127.0.0.1/shop?sslmode=disable")),
+            with("url", json!("postgres://127.0.0.1/shop?sslmode=prefer")),
             "url",
         ),
         (with("username", json!("a b")), "username"),

@@ -230,7 +230,7 @@ async fn connect_now(spec: &DatabaseSourceSpec, policy: &FetchPolicy) -> Result<
             let (client, connection) = config
                 .connect_raw(stream, tls::Connect { connector, name })
                 .await
-                .map_err(signed_in)?;
+                .map_err(|e| crate::sources::with_tls_hint(signed_in(e)))?;
             tokio::spawn(connection);
             client
         }
