@@ -122,7 +122,7 @@ pub fn ensure_build_tools() -> Result {
 /// rendered to images), nginx (the CDN and portal tests serve the build
 /// with it), redis-server with its redis-cli (the cache source tests) and
 /// PostgreSQL 15 with pg_stat_statements and psql (the database source tests).
-const TEST_PACKAGES: [(&str, &str); 7] = [
+const TEST_PACKAGES: [(&str, &str); 8] = [
     (CHROMIUM, "chromium"),
     (CHROMEDRIVER, "chromium-driver"),
     (
@@ -133,6 +133,8 @@ const TEST_PACKAGES: [(&str, &str); 7] = [
     ("/usr/sbin/nginx", "nginx"),
     ("/usr/bin/redis-server", "redis-server"),
     ("/usr/lib/postgresql/15/bin/postgres", "postgresql"),
+    // The TLS tests' certificate authority.
+    ("/usr/bin/openssl", "openssl"),
 ];
 
 /// What the benchmarks add: wrk (nginx, the static-file ceiling, is a test package).
