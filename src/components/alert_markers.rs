@@ -176,6 +176,7 @@ mod tests {
             target_id,
             service: service.map(str::to_owned),
             endpoint: endpoint.map(str::to_owned),
+            source_id: None,
             enabled: true,
         }
     }

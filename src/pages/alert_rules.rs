@@ -24,6 +24,9 @@ struct Text {
     the_cache: &'static str,
     the_databases: &'static str,
     target: fn(i64) -> String,
+    source: fn(i64) -> String,
+    source_of: &'static str,
+    all_sources: &'static str,
     all_probes: &'static str,
     /// A comparison's word in the form's choice (its `value` keeps the wire's).
     comparison: fn(Comparison) -> &'static str,
@@ -68,6 +71,9 @@ const EN: Text = Text {
     the_cache: "the cache",
     the_databases: "the databases",
     target: |id| format!("target {id}"),
+    source: |id| format!("source {id}"),
+    source_of: "Source",
+    all_sources: "All sources together",
     all_probes: "all probes",
     comparison: comparison_word,
     enabled_label: |name| format!("{name} enabled"),
@@ -111,6 +117,9 @@ const FR: Text = Text {
     the_cache: "le cache",
     the_databases: "les bases de données",
     target: |id| format!("cible {id}"),
+    source: |id| format!("source {id}"),
+    source_of: "Source",
+    all_sources: "Toutes les sources ensemble",
     all_probes: "toutes les sondes",
     comparison: |c| match c {
         Comparison::Above => "au-dessus",
@@ -178,6 +187,9 @@ fn scope_text(spec: &AlertRuleSpec, target_name: Option<&str>) -> String {
     if spec.metric.is_host() {
         return t.this_host.into();
     }
+    if let Some(id) = spec.source_id.filter(|_| spec.metric.takes_source()) {
+        return (t.source)(id);
+    }
     if spec.metric == AlertMetric::SlowQueryTime {
         return t.the_databases.into();
     }
@@ -213,6 +225,7 @@ const FIELDS: &[&str] = &[
     "target_id",
     "service",
     "endpoint",
+    "source_id",
 ];
 
 #[component]
@@ -279,7 +292,7 @@ pub fn AlertRules() -> impl IntoView {
                 <td class="num">{text(|r| condition_text(&r.spec))}</td>
                 <td class="num">{text(|r| format::duration(r.spec.for_seconds))}</td>
                 <td class="num">{text(|r| format!("{} {}", format::number(r.spec.recovery_margin), r.spec.metric.unit()))}</td>
-                <td class="num">{text(|r| if uses_requests(r.spec.metric) { format::duration(r.spec.window_seconds) } else { "—".into() })}</td>
+                <td class="num">{text(|r| if uses_requests(r.spec.metric) || r.spec.metric.takes_source() { format::duration(r.spec.window_seconds) } else { "—".into() })}</td>
                 <td><SeverityChip severity=severity /></td>
                 <td class="num" data-testid="last-value">{text(|r| format::measured(r.last_value, r.spec.metric.unit()))}</td>
                 <td>
@@ -380,6 +393,8 @@ struct RuleForm {
     margin: RwSignal<String>,
     window_seconds: RwSignal<String>,
     target: RwSignal<Option<i64>>,
+    /// The cache or database source a rule is narrowed to.
+    source: RwSignal<Option<i64>>,
     service: RwSignal<String>,
     endpoint: RwSignal<String>,
     /// `Some((id, enabled))` while editing that rule.
@@ -399,6 +414,7 @@ impl RuleForm {
             margin: RwSignal::new("0".into()),
             window_seconds: RwSignal::new("60".into()),
             target: RwSignal::new(None),
+            source: RwSignal::new(None),
             service: RwSignal::new(String::new()),
             endpoint: RwSignal::new(String::new()),
             editing: RwSignal::new(None),
@@ -418,6 +434,7 @@ impl RuleForm {
         self.margin.set(format::input_number(spec.recovery_margin));
         self.window_seconds.set(spec.window_seconds.to_string());
         self.target.set(spec.target_id);
+        self.source.set(spec.source_id);
         self.service.set(spec.service.clone().unwrap_or_default());
         self.endpoint.set(spec.endpoint.clone().unwrap_or_default());
         self.editing.set(Some((rule.id, spec.enabled)));
@@ -436,6 +453,7 @@ impl RuleForm {
         self.window_seconds
             .set(blank.window_seconds.get_untracked());
         self.target.set(None);
+        self.source.set(None);
         self.service.set(String::new());
         self.endpoint.set(String::new());
         self.editing.set(None);
@@ -478,6 +496,10 @@ impl RuleForm {
                 .filter(|_| scoped && service.is_none()),
             endpoint: text(self.endpoint).filter(|_| service.is_some()),
             service,
+            source_id: self
+                .source
+                .get_untracked()
+                .filter(|_| metric.takes_source()),
             enabled: self
                 .editing
                 .get_untracked()
@@ -513,6 +535,28 @@ fn RuleEditor(form: RuleForm, on_saved: Callback<()>) -> impl IntoView {
     let editing = move || form.editing.get().is_some();
     let unit = move || form.metric.get().unit();
     let scoped = move || uses_requests(form.metric.get());
+    let from_sources = move || form.metric.get().takes_source();
+    let client = expect_context::<crate::api::ApiClient>();
+    // The sources a cache or slow-query rule may be narrowed to.
+    let sources = LocalResource::new(move || {
+        let metric = form.metric.get();
+        let client = client.clone();
+        async move {
+            let named = match metric {
+                AlertMetric::CacheHitRate => client
+                    .cache_sources()
+                    .await
+                    .map(|l| l.sources.into_iter().map(|s| (s.id, s.name)).collect()),
+                AlertMetric::SlowQueryTime => client
+                    .database_sources()
+                    .await
+                    .map(|l| l.sources.into_iter().map(|s| (s.id, s.name)).collect()),
+                _ => Ok(Vec::new()),
+            };
+            named.unwrap_or_default()
+        }
+    });
+    let source = form.source;
     let RuleForm {
         name,
         threshold,
@@ -575,6 +619,24 @@ fn RuleEditor(form: RuleForm, on_saved: Callback<()>) -> impl IntoView {
                     <input type="number" min="0" step="any" bind:value=margin
                         aria-invalid=invalid("recovery_margin") aria-describedby="rule-margin-error" />
                 </Field>
+                {move || from_sources().then(|| view! {
+                    <Field label=t.window_seconds error=error field="window_seconds" id="rule-source-window-error">
+                        <input type="number" min="1" step="1" bind:value=window_seconds
+                            aria-invalid=invalid("window_seconds") aria-describedby="rule-source-window-error" />
+                    </Field>
+                    <Field label=t.source_of error=error field="source_id" id="rule-source-error">
+                        <select
+                            aria-invalid=invalid("source_id")
+                            aria-describedby="rule-source-error"
+                            on:change=move |ev| source.set(event_target_value(&ev).parse::<i64>().ok())
+                        >
+                            <option value="" selected=move || source.get().is_none()>{t.all_sources}</option>
+                            {move || sources.get().unwrap_or_default().into_iter().map(|(id, name)| view! {
+                                <option value=id.to_string() selected=move || source.get() == Some(id)>{name}</option>
+                            }).collect_view()}
+                        </select>
+                    </Field>
+                })}
                 {move || scoped().then(|| view! {
                     <Field label=t.window_seconds error=error field="window_seconds" id="rule-window-error">
                         <input type="number" min="1" step="1" bind:value=window_seconds
@@ -624,6 +686,7 @@ mod tests {
             target_id: None,
             service: None,
             endpoint: None,
+            source_id: None,
             enabled: true,
         }
     }

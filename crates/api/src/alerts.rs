@@ -138,6 +138,12 @@ impl AlertMetric {
         )
     }
 
+    /// Measured on outside sources (Redis, PostgreSQL), which a rule may
+    /// narrow to one (`source_id`).
+    pub fn takes_source(self) -> bool {
+        matches!(self, AlertMetric::CacheHitRate | AlertMetric::SlowQueryTime)
+    }
+
     /// Host metrics read the latest sample; the others a window of requests.
     pub fn is_host(self) -> bool {
         matches!(
@@ -210,6 +216,10 @@ pub struct AlertRuleSpec {
     /// With `service`: one endpoint only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// `cache_hit_rate`: this cache source only; `slow_query_time`: this
+    /// database source only. All of them together when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<i64>,
     #[serde(default = "yes")]
     #[cfg_attr(feature = "openapi", schema(default = yes))]
     pub enabled: bool,

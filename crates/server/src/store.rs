@@ -474,6 +474,8 @@ const MIGRATIONS: &[&str] = &[
     // The private CA each outside source trusts over TLS (PEM), if any.
     "ALTER TABLE cache_sources ADD COLUMN tls_ca TEXT;
      ALTER TABLE database_sources ADD COLUMN tls_ca TEXT;",
+    // A cache-hit-rate or slow-query rule narrowed to one source.
+    "ALTER TABLE alert_rules ADD COLUMN source_id INTEGER;",
 ];
 
 /// The schema version that added `request_rollups`: a database below it

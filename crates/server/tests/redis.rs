@@ -325,7 +325,14 @@ async fn bad_sources_are_refused_naming_the_field_and_nothing_is_stored() {
             json!({"name": "a", "url": "redis://user:pw@127.0.0.1"}),
             "url",
         ),
-        (json!({"name": "a", "url": "rediss://127.0.0.1"}), "url"),
+        (
+            json!({"name": "a", "url": "rediss://127.0.0.1/?db=1"}),
+            "url",
+        ),
+        (
+            json!({"name": "a", "url": "redis://127.0.0.1", "tls_ca": "x"}),
+            "tls_ca",
+        ),
         (
             json!({"name": "a", "url": "redis://169.254.169.254"}),
             "url",
@@ -450,4 +457,87 @@ async fn a_replace_keeps_the_password_unless_given_and_restarts_sampling() {
         .await
         .expect("GET");
     assert_eq!(gone.status(), 404);
+}
+
+#[tokio::test]
+async fn a_rule_narrowed_to_one_source_fires_on_that_source_alone() {
+    let (busy, quiet) = (Redis::start(&[]), Redis::start(&[]));
+    let data = tempfile::tempdir().expect("tempdir");
+    let api = vigie(data.path(), |_| {}).await;
+    let mut sources = Vec::new();
+    for (name, redis) in [("busy", &busy), ("quiet", &quiet)] {
+        let s = add_source(
+            &api,
+            json!({"name": name, "url": redis.url(), "interval_ms": 1000, "timeout_ms": 900}),
+        )
+        .await;
+        sampled_after(&api, s.id, 0).await;
+        sources.push(s);
+    }
+    let mut rules = Vec::new();
+    for s in &sources {
+        let resp = api
+            .post(
+                "/alert-rules/",
+                &json!({
+                    "name": format!("{} hit rate below 50 %", s.name), "metric": "cache_hit_rate",
+                    "comparison": "below", "threshold": 50, "severity": "high",
+                    "window_seconds": 120, "source_id": s.id,
+                }),
+            )
+            .await;
+        assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+        let rule: AlertRule = resp.json().await.expect("rule");
+        assert_eq!(rule.spec.source_id, Some(s.id));
+        rules.push(rule);
+    }
+    // 10 % on one, 90 % on the other: 50 % together, which the default
+    // rule over all sources does not call below 50 %.
+    busy.lookups(10, 90);
+    quiet.lookups(90, 10);
+    let alert_of = |rule: i64| {
+        let api = &api;
+        async move {
+            let list: AlertList = api.get_json("/alerts/?state=open&limit=500").await;
+            list.alerts.into_iter().find(|a: &Alert| a.rule_id == rule)
+        }
+    };
+    let fired = poll(Duration::from_secs(20), || alert_of(rules[0].id)).await;
+    assert_eq!(fired.current_value, Some(10.0));
+    assert!(
+        fired
+            .description
+            .contains(&format!("source {}", sources[0].id)),
+        "{}",
+        fired.description
+    );
+    // The quiet source's rule measured its own 90 % and stayed quiet.
+    poll(Duration::from_secs(20), || async {
+        let list: AlertRuleList = api.get_json("/alert-rules/").await;
+        let quiet_rule = list.rules.into_iter().find(|r| r.id == rules[1].id)?;
+        (quiet_rule.last_value == Some(90.0)).then_some(())
+    })
+    .await;
+    assert!(alert_of(rules[1].id).await.is_none());
+
+    // Refused by field: a source on a host metric, a source that is not there.
+    for (body, field) in [
+        (
+            json!({"name": "x", "metric": "cpu_usage", "comparison": "above", "threshold": 80, "severity": "high", "source_id": sources[0].id}),
+            "source_id",
+        ),
+        (
+            json!({"name": "x", "metric": "cache_hit_rate", "comparison": "below", "threshold": 50, "severity": "high", "source_id": 999}),
+            "source_id",
+        ),
+        (
+            json!({"name": "x", "metric": "slow_query_time", "comparison": "above", "threshold": 1000, "severity": "high", "source_id": sources[0].id}),
+            "source_id",
+        ),
+    ] {
+        let resp = api.post("/alert-rules/", &body).await;
+        assert_eq!(resp.status(), 400, "{body}");
+        let e: Value = resp.json().await.expect("error");
+        assert_eq!(e["field"], field, "{e}");
+    }
 }

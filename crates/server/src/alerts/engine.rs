@@ -83,6 +83,10 @@ fn texts(rule: &AlertRuleSpec, value: f64) -> (String, String) {
     let unit = rule.metric.unit();
     let title = rule.name.clone();
     let scope = match (&rule.service, &rule.endpoint, rule.target_id) {
+        _ if rule.metric.takes_source() => match rule.source_id {
+            Some(id) => format!(" of source {id}"),
+            None => " over all sources".to_owned(),
+        },
         (Some(s), Some(e), _) => format!(" of {s} {e}"),
         (Some(s), None, _) => format!(" of service {s}"),
         (None, _, Some(t)) => format!(" of target {t}"),
@@ -119,10 +123,10 @@ async fn measure(state: &AppState, rule: &AlertRuleSpec, now_ms: i64) -> Option<
     let from_ms = now_ms - i64::from(rule.window_seconds) * 1000;
     match rule.metric {
         AlertMetric::CacheHitRate => {
-            return cache_hit_rate(state, rule.window_seconds, now_ms).await;
+            return cache_hit_rate(state, rule.source_id, rule.window_seconds, now_ms).await;
         }
         AlertMetric::SlowQueryTime => {
-            return crate::postgres::slowest_mean(state.store(), from_ms, now_ms)
+            return crate::postgres::slowest_mean(state.store(), rule.source_id, from_ms, now_ms)
                 .await
                 .ok()
                 .flatten();
@@ -166,11 +170,12 @@ pub(crate) fn host_value(state: &AppState, metric: AlertMetric, now_ms: i64) -> 
 /// `window_seconds`; `None` without a source or without lookups.
 pub(crate) async fn cache_hit_rate(
     state: &AppState,
+    source: Option<i64>,
     window_seconds: u32,
     now_ms: i64,
 ) -> Option<f64> {
     let from_ms = now_ms - i64::from(window_seconds) * 1000;
-    crate::redis::report(state.store(), None, from_ms, now_ms, 1)
+    crate::redis::report(state.store(), source, from_ms, now_ms, 1)
         .await
         .ok()?
         .cache_performance
@@ -339,6 +344,7 @@ mod tests {
             target_id: None,
             service: None,
             endpoint: None,
+            source_id: None,
             enabled: true,
         }
     }

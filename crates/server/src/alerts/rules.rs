@@ -64,10 +64,19 @@ pub fn validate(mut r: AlertRuleSpec) -> Result<AlertRuleSpec, ApiError> {
         .endpoint
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
+    if r.source_id.is_some() && !r.metric.takes_source() {
+        return Err(ApiError::bad_request(
+            "source_id",
+            format!(
+                "{} is not measured on a cache or database source: no source_id",
+                r.metric.as_str()
+            ),
+        ));
+    }
     if !r.metric.takes_scope() {
         let where_ = match r.metric {
-            AlertMetric::CacheHitRate => "across the cache sources",
-            AlertMetric::SlowQueryTime => "across the database sources",
+            AlertMetric::CacheHitRate => "on the cache sources (one, with source_id)",
+            AlertMetric::SlowQueryTime => "on the database sources (one, with source_id)",
             _ => "on this host",
         };
         for (field, set) in [
@@ -107,6 +116,32 @@ async fn checked(state: &Ctx, body: &[u8]) -> Result<AlertRuleSpec, ApiError> {
             "target_id",
             format!("no target with id {id}"),
         ));
+    }
+    if let Some(id) = spec.source_id {
+        let (exists, kind) = match spec.metric {
+            AlertMetric::CacheHitRate => (
+                state
+                    .store
+                    .call(move |s| s.cache_source(id))
+                    .await?
+                    .is_some(),
+                "cache",
+            ),
+            _ => (
+                state
+                    .store
+                    .call(move |s| s.database_source(id))
+                    .await?
+                    .is_some(),
+                "database",
+            ),
+        };
+        if !exists {
+            return Err(ApiError::bad_request(
+                "source_id",
+                format!("no {kind} source with id {id}"),
+            ));
+        }
     }
     Ok(spec)
 }
@@ -255,6 +290,7 @@ mod tests {
             target_id: None,
             service: None,
             endpoint: None,
+            source_id: None,
             enabled: true,
         }
     }

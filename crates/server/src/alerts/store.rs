@@ -26,7 +26,7 @@ fn parse<T: DeserializeOwned>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
 }
 
 const RULE_COLUMNS: &str = "id, name, metric, comparison, threshold, severity, for_seconds, \
-     recovery_margin, window_seconds, target_id, service, endpoint, enabled";
+     recovery_margin, window_seconds, target_id, service, endpoint, enabled, source_id";
 
 fn rule_row(row: &Row<'_>) -> rusqlite::Result<(i64, AlertRuleSpec)> {
     Ok((
@@ -44,6 +44,7 @@ fn rule_row(row: &Row<'_>) -> rusqlite::Result<(i64, AlertRuleSpec)> {
             service: row.get(10)?,
             endpoint: row.get(11)?,
             enabled: row.get(12)?,
+            source_id: row.get(13)?,
         },
     ))
 }
@@ -198,7 +199,7 @@ impl Store {
         Ok(row.map(|(_, spec)| spec))
     }
 
-    fn rule_params(r: &AlertRuleSpec) -> [Box<dyn rusqlite::ToSql + '_>; 12] {
+    fn rule_params(r: &AlertRuleSpec) -> [Box<dyn rusqlite::ToSql + '_>; 13] {
         [
             Box::new(&r.name),
             Box::new(r.metric.as_str()),
@@ -212,6 +213,7 @@ impl Store {
             Box::new(&r.service),
             Box::new(&r.endpoint),
             Box::new(r.enabled),
+            Box::new(r.source_id),
         ]
     }
 
@@ -219,8 +221,8 @@ impl Store {
         let conn = self.write()?;
         conn.execute(
             "INSERT INTO alert_rules (name, metric, comparison, threshold, severity, for_seconds,
-                recovery_margin, window_seconds, target_id, service, endpoint, enabled)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                recovery_margin, window_seconds, target_id, service, endpoint, enabled, source_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             rusqlite::params_from_iter(Self::rule_params(r)),
         )?;
         Ok(conn.last_insert_rowid())
@@ -233,8 +235,8 @@ impl Store {
         let n = conn.execute(
             "UPDATE alert_rules SET name = ?1, metric = ?2, comparison = ?3, threshold = ?4,
                 severity = ?5, for_seconds = ?6, recovery_margin = ?7, window_seconds = ?8,
-                target_id = ?9, service = ?10, endpoint = ?11, enabled = ?12
-             WHERE id = ?13",
+                target_id = ?9, service = ?10, endpoint = ?11, enabled = ?12, source_id = ?13
+             WHERE id = ?14",
             rusqlite::params_from_iter(values),
         )?;
         Ok(n == 1)

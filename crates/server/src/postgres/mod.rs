@@ -555,12 +555,14 @@ pub async fn statements_over(
 /// source in `[from_ms, to_ms]`, ms; `None` when none was called.
 pub async fn slowest_mean(
     store: &Store,
+    source: Option<i64>,
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Option<f64>, crate::store::StoreError> {
     Ok(statements_over(store, from_ms, to_ms, 0.0)
         .await?
         .iter()
+        .filter(|q| source.is_none_or(|id| q.source_id == id))
         .map(|q| q.avg_execution_time)
         .reduce(f64::max))
 }
