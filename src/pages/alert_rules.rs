@@ -393,8 +393,10 @@ struct RuleForm {
     margin: RwSignal<String>,
     window_seconds: RwSignal<String>,
     target: RwSignal<Option<i64>>,
-    /// The cache or database source a rule is narrowed to.
-    source: RwSignal<Option<i64>>,
+    /// The cache or database source a rule is narrowed to, with the
+    /// metric it was picked for (cache and database ids are apart: another
+    /// metric drops it).
+    source: RwSignal<Option<(AlertMetric, i64)>>,
     service: RwSignal<String>,
     endpoint: RwSignal<String>,
     /// `Some((id, enabled))` while editing that rule.
@@ -434,7 +436,7 @@ impl RuleForm {
         self.margin.set(format::input_number(spec.recovery_margin));
         self.window_seconds.set(spec.window_seconds.to_string());
         self.target.set(spec.target_id);
-        self.source.set(spec.source_id);
+        self.source.set(spec.source_id.map(|id| (spec.metric, id)));
         self.service.set(spec.service.clone().unwrap_or_default());
         self.endpoint.set(spec.endpoint.clone().unwrap_or_default());
         self.editing.set(Some((rule.id, spec.enabled)));
@@ -499,7 +501,8 @@ impl RuleForm {
             source_id: self
                 .source
                 .get_untracked()
-                .filter(|_| metric.takes_source()),
+                .filter(|(m, _)| *m == metric && metric.takes_source())
+                .map(|(_, id)| id),
             enabled: self
                 .editing
                 .get_untracked()
@@ -628,11 +631,14 @@ fn RuleEditor(form: RuleForm, on_saved: Callback<()>) -> impl IntoView {
                         <select
                             aria-invalid=invalid("source_id")
                             aria-describedby="rule-source-error"
-                            on:change=move |ev| source.set(event_target_value(&ev).parse::<i64>().ok())
+                            on:change=move |ev| {
+                                let metric = form.metric.get_untracked();
+                                source.set(event_target_value(&ev).parse::<i64>().ok().map(|id| (metric, id)));
+                            }
                         >
-                            <option value="" selected=move || source.get().is_none()>{t.all_sources}</option>
+                            <option value="" selected=move || source.get().is_none_or(|(m, _)| m != form.metric.get())>{t.all_sources}</option>
                             {move || sources.get().unwrap_or_default().into_iter().map(|(id, name)| view! {
-                                <option value=id.to_string() selected=move || source.get() == Some(id)>{name}</option>
+                                <option value=id.to_string() selected=move || source.get() == Some((form.metric.get(), id))>{name}</option>
                             }).collect_view()}
                         </select>
                     </Field>

@@ -49,8 +49,14 @@ pub enum ReportSection {
     Summary,
     /// Response-time charts.
     ResponseTimes,
-    /// This host's CPU and memory; the cache and database sources.
+    /// This host's CPU and memory.
     Resources,
+    /// Each Redis cache source's hit rate, lookups, evictions and latency
+    /// (when cache sources exist).
+    Cache,
+    /// The database sources' statements over 1000 ms, with their advice
+    /// (when database sources exist).
+    SlowQueries,
     /// The worst endpoints of the ingested requests.
     Endpoints,
     /// Alerts in the period, with durations and notes.
@@ -62,10 +68,12 @@ pub enum ReportSection {
 }
 
 impl ReportSection {
-    pub const ALL: [ReportSection; 7] = [
+    pub const ALL: [ReportSection; 9] = [
         ReportSection::Summary,
         ReportSection::ResponseTimes,
         ReportSection::Resources,
+        ReportSection::Cache,
+        ReportSection::SlowQueries,
         ReportSection::Endpoints,
         ReportSection::Alerts,
         ReportSection::Scaling,

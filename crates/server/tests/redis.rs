@@ -491,8 +491,7 @@ async fn a_rule_narrowed_to_one_source_fires_on_that_source_alone() {
         assert_eq!(rule.spec.source_id, Some(s.id));
         rules.push(rule);
     }
-    // 10 % on one, 90 % on the other: 50 % together, which the default
-    // rule over all sources does not call below 50 %.
+    // 10 % on one, 90 % on the other: each rule measures its own source.
     busy.lookups(10, 90);
     quiet.lookups(90, 10);
     let alert_of = |rule: i64| {

@@ -111,15 +111,22 @@ pub async fn of_source(
             notes.push("No read of this database in the range was compared with a read before it: nothing to tell yet.".to_owned());
             Vec::new()
         }
-        Some((since, last)) if to_ms - since >= watch_ms && to_ms - last <= 2 * interval => {
+        Some((since, last)) if last - since >= watch_ms && to_ms - last <= 2 * interval => {
             store
                 .call(move |s| s.unscanned_indexes(id, from_ms, since, last))
                 .await?
         }
-        Some((since, _)) => {
+        Some((since, last)) if last - since >= watch_ms => {
+            notes.push(format!(
+                "No index is called unused: the last read of this database was {} before the end of the range, and an index is judged only on a range read to its end.",
+                duration(to_ms - last)
+            ));
+            Vec::new()
+        }
+        Some((since, last)) => {
             notes.push(format!(
                 "No index is called unused: this range was watched without a break for {}, and an index is called unused only after {} without a scan, read to the end of the range.",
-                duration(to_ms - since),
+                duration(last - since),
                 duration(watch_ms)
             ));
             Vec::new()

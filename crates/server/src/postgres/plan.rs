@@ -164,13 +164,121 @@ pub fn ident(name: &str) -> String {
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && name
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && RESERVED.binary_search(&name).is_err();
     if plain {
         name.to_owned()
     } else {
         format!("\"{}\"", name.replace('"', "\"\""))
     }
 }
+
+/// PostgreSQL's reserved key words (those that cannot name a table or a
+/// column unquoted, "reserved" and "reserved (can be function or type)" in
+/// its SQL Key Words appendix), sorted.
+const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+];
 
 #[cfg(test)]
 mod tests {
@@ -233,5 +341,13 @@ mod tests {
         assert_eq!(ident("orders"), "orders");
         assert_eq!(ident("Order Items"), "\"Order Items\"");
         assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+        // Reserved key words are quoted: `user.idx` and `(order)` would not parse.
+        assert_eq!(ident("user"), "\"user\"");
+        assert_eq!(ident("order"), "\"order\"");
+        assert_eq!(ident("orders_user"), "orders_user");
+        assert!(
+            RESERVED.windows(2).all(|w| w[0] < w[1]),
+            "sorted for the search"
+        );
     }
 }

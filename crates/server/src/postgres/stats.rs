@@ -122,12 +122,11 @@ pub struct ActivityIncrease {
     pub indexes: Vec<(i64, i64)>,
 }
 
-/// The increase of counters from `before` to `now`: from zero after a
-/// reset or when one went back; nothing for an object not read before (its
-/// first read is its baseline).
-fn grown<const N: usize>(before: Option<&[i64; N]>, now: &[i64; N], reset: bool) -> [i64; N] {
+/// The increase of counters from `before` to `now`: from zero when one
+/// went back (its counters were reset); nothing for an object not read
+/// before (its first read is its baseline).
+fn grown<const N: usize>(before: Option<&[i64; N]>, now: &[i64; N]) -> [i64; N] {
     match before {
-        _ if reset => *now,
         Some(b) if now.iter().zip(b).all(|(n, b)| n >= b) => std::array::from_fn(|i| now[i] - b[i]),
         Some(_) => *now,
         None => [0; N],
@@ -135,19 +134,22 @@ fn grown<const N: usize>(before: Option<&[i64; N]>, now: &[i64; N], reset: bool)
 }
 
 /// The increases from `before` to `now`; `None` without a `before` (the
-/// first read is a baseline).
+/// first read is a baseline), and `None` when `stats_reset` moved: a read
+/// after a reset is a new baseline. PostgreSQL moves it for
+/// `pg_stat_reset()` and also for one table's
+/// `pg_stat_reset_single_table_counters()`, so it cannot say which
+/// counters started again; taking every object's counters as increases
+/// would count the others' lifetime totals as one read's activity.
 pub fn activity_increase(before: Option<&Activity>, now: &Activity) -> Option<ActivityIncrease> {
     let before = before?;
-    let reset = before.reset != now.reset;
+    if before.reset != now.reset {
+        return None;
+    }
     let mut tables: Vec<(i64, TableStat)> = now
         .tables
         .iter()
         .filter_map(|(id, t)| {
-            let counters = grown(
-                before.tables.get(id).map(|b| &b.counters),
-                &t.counters,
-                reset,
-            );
+            let counters = grown(before.tables.get(id).map(|b| &b.counters), &t.counters);
             (counters[0] > 0 || counters[2] > 0).then(|| {
                 (
                     *id,
@@ -167,14 +169,13 @@ pub fn activity_increase(before: Option<&Activity>, now: &Activity) -> Option<Ac
             let [scans] = grown(
                 before.indexes.get(id).map(|b| [b.scans]).as_ref(),
                 &[i.scans],
-                reset,
             );
             (scans > 0).then_some((*id, scans))
         })
         .collect();
     indexes.sort_unstable();
     Some(ActivityIncrease {
-        blocks: grown(Some(&before.blocks), &now.blocks, reset),
+        blocks: grown(Some(&before.blocks), &now.blocks),
         tables,
         indexes,
     })
@@ -324,18 +325,24 @@ mod tests {
     }
 
     #[test]
-    fn a_reset_or_counters_going_back_count_from_zero_and_carried_objects_are_compared() {
+    fn a_reset_is_a_baseline_counters_going_back_count_from_zero_and_carried_objects_are_compared()
+    {
         let before = activity(
             "r",
             [100, 10],
             &[(1, [50, 5000, 0]), (2, [9, 90, 0])],
             &[(7, 3)],
         );
-        let reset = activity("r2", [30, 3], &[(1, [2, 200, 1])], &[(7, 1), (9, 4)]);
-        let d = activity_increase(Some(&before), &reset).expect("compared");
-        assert_eq!(d.blocks, [30, 3]);
-        assert_eq!(d.tables[0].1.counters, [2, 200, 1]);
-        assert_eq!(d.indexes, [(7, 1), (9, 4)]);
+        // stats_reset moved (pg_stat_reset(), or one table's reset, which
+        // moves it too): a new baseline, nothing counted, not even table 2
+        // whose counters stayed.
+        let reset = activity(
+            "r2",
+            [30, 3],
+            &[(1, [2, 200, 1]), (2, [9, 95, 0])],
+            &[(7, 1), (9, 4)],
+        );
+        assert_eq!(activity_increase(Some(&before), &reset), None);
         // One table's counters reset on their own (they went back).
         let back = activity(
             "r",

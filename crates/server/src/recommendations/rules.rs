@@ -511,7 +511,8 @@ pub fn unused_indexes(db: &DatabaseInsights, p: Period) -> Vec<Recommendation> {
     db.unused_indexes
         .iter()
         .map(|i| {
-            let index = format!("{}.{}", i.schema, i.index);
+            use crate::postgres::plan::ident;
+            let index = format!("{}.{}", ident(&i.schema), ident(&i.index));
             finish(
                 Draft {
                     rule: Rule::UnusedIndex,
@@ -521,8 +522,8 @@ pub fn unused_indexes(db: &DatabaseInsights, p: Period) -> Vec<Recommendation> {
                     subject: index.clone(),
                     detail: format!(
                         "No scan used {index} (on {}.{}, {} bytes) between {} and {} UTC, {} watched without a break. It enforces no unique or primary-key constraint: DROP INDEX CONCURRENTLY {index}; removes it without blocking writes.",
-                        i.schema,
-                        i.table,
+                        ident(&i.schema),
+                        ident(&i.table),
                         i.size_bytes,
                         utc(since),
                         utc(last),

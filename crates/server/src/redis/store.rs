@@ -118,7 +118,7 @@ impl Store {
     }
 
     /// Replaces a source's spec; its password stays when `s.password` is
-    /// `None` and the URL and user are the same (it is never sent to another
+    /// `None` and the URL, user and trusted CA are the same (it is never sent to another
     /// server or as another user), and goes when it is empty. `None` when there is no such source.
     pub fn update_cache_source(
         &self,
@@ -128,7 +128,7 @@ impl Store {
         self.transaction(|tx| {
             let n = tx.execute(
                 "UPDATE cache_sources SET name = ?2, url = ?3, username = ?4,
-                        password = CASE WHEN ?5 IS NULL AND url = ?3 AND username IS ?4 THEN password
+                        password = CASE WHEN ?5 IS NULL AND url = ?3 AND username IS ?4 AND tls_ca IS ?9 THEN password
                                         WHEN ?5 IS NULL OR ?5 = '' THEN NULL ELSE ?5 END,
                         interval_ms = ?6, timeout_ms = ?7, enabled = ?8, tls_ca = ?9
                  WHERE id = ?1",

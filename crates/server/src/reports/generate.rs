@@ -224,9 +224,11 @@ pub async fn content(
         }
     }
 
-    if has(ReportSection::Resources) {
+    if has(ReportSection::Cache) {
         go(74, "cache sources")?;
         out.cache = crate::redis::figures_of(state.store(), None, from, to, POINTS).await?;
+    }
+    if has(ReportSection::SlowQueries) {
         let databases = state.store().call(|s| s.database_sources()).await?;
         if !databases.is_empty() {
             go(76, "slow queries")?;

@@ -828,7 +828,7 @@ mod tests {
             from: 0,
             to: 60_000,
             generated_at: 60_000,
-            sections: vec![ReportSection::Resources],
+            sections: vec![ReportSection::Cache, ReportSection::SlowQueries],
             kpis: Vec::new(),
             series: Vec::new(),
             worst_endpoints: Vec::new(),
