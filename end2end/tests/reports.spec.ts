@@ -171,7 +171,10 @@ test('a report is generated from the page, followed by its progress bar, and dow
   expect(json.name).toMatch(/\.json$/);
   const content = JSON.parse(json.body.toString('utf8'));
   expect(content.id).toBe(id);
-  expect(content.sections).toHaveLength(7);
+  // Every section, in the order the report shows them.
+  expect(content.sections).toEqual([
+    'summary', 'response_times', 'resources', 'cache', 'slow_queries', 'endpoints', 'alerts', 'scaling', 'recommendations',
+  ]);
   expect(content.kpis.map((k: { name: string }) => k.name)).toContain(FORMULA);
 
   // Deleted after a confirmation: gone from the list and from the server,
@@ -414,7 +417,9 @@ test('a schedule is added, refused first with the field explained, edited, switc
   const listed = await (await vigie.api.get('/api/performance/report-schedules/')).json();
   const stored = listed.schedules.find((x: { spec: { name: string } }) => x.spec.name === name);
   expect(stored.spec).toMatchObject({ frequency: 'weekly', weekday: 5, hour: 7, minute: 30, enabled: true });
-  expect(stored.spec.sections).toEqual(['summary', 'response_times', 'resources', 'endpoints', 'scaling', 'recommendations']);
+  expect(stored.spec.sections).toEqual([
+    'summary', 'response_times', 'resources', 'cache', 'slow_queries', 'endpoints', 'scaling', 'recommendations',
+  ]);
   expect(stored.spec.targets ?? null).toBeNull();
   // The add form is blank again: every section ticked.
   await expect(form.getByRole('checkbox', { name: 'Alerts', exact: true })).toBeChecked();
@@ -436,7 +441,9 @@ test('a schedule is added, refused first with the field explained, edited, switc
   await edit.getByRole('button', { name: 'Save changes' }).click();
   await expect(row.getByTestId('when')).toHaveText('daily at 07:05 UTC');
   const changed = await (await vigie.api.get(`/api/performance/report-schedules/${stored.id}/`)).json();
-  expect(changed.spec.sections).toEqual(['summary', 'response_times', 'resources', 'alerts', 'scaling', 'recommendations']);
+  expect(changed.spec.sections).toEqual([
+    'summary', 'response_times', 'resources', 'cache', 'slow_queries', 'alerts', 'scaling', 'recommendations',
+  ]);
 
   // Off: it has no next run.
   await row.getByRole('switch', { name: `${name} enabled` }).uncheck();
