@@ -3,11 +3,17 @@
 //! and one constant of it per language, `EN` and `FR`. A string missing in
 //! either language is a missing field, so the build fails.
 //!
-//! ```ignore
+//! ```
+//! use vigie::i18n::{self, Lang};
+//!
 //! struct Text { title: &'static str, rows: fn(usize) -> String }
 //! const EN: Text = Text { title: "Targets", rows: |n| format!("{n} rows") };
 //! const FR: Text = Text { title: "Cibles", rows: |n| format!("{n} lignes") };
 //! fn t() -> &'static Text { i18n::pick(&EN, &FR) }
+//!
+//! i18n::set_current(Lang::Fr);
+//! assert_eq!(t().title, "Cibles");
+//! assert_eq!((t().rows)(3), "3 lignes");
 //! ```
 //!
 //! The language is [`Locale`], a signal in context. The app draws its pages
