@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 
 use leptos::prelude::*;
-use vigie_api::{BridgeEvent, PortalMessage, VigieMessage};
+use vigie_api::{BridgeEvent, PortalFields, PortalMessage, VigieMessage};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -140,7 +140,8 @@ fn accept(ev: &web_sys::MessageEvent) -> Result<(String, PortalMessage), String>
             "a message from {origin} did not come from the parent window"
         ));
     }
-    let message = crate::json::from_js::<PortalMessage>(ev.data())
+    let message = crate::json::from_js::<PortalFields>(ev.data())
+        .and_then(PortalMessage::from_fields)
         .map_err(|e| format!("a message from {origin} was not understood: {e}"))?;
     Ok((origin, message))
 }

@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use vigie::json;
 use vigie_api::{
-    Alert, AlertRuleList, MetricsResponse, PortalMessage, ReportInfo, ScalingDirection,
-    ScalingRequest, ScalingScope, VigieMessage,
+    Alert, AlertRuleList, MetricsResponse, PortalFields, PortalMessage, ReportInfo,
+    ScalingDirection, ScalingRequest, ScalingScope, VigieMessage,
 };
 use wasm_bindgen_test::*;
 
@@ -85,6 +85,17 @@ fn wire_documents_read_the_same_as_with_serde_json() {
         "range": "1h", "page": "/alerts", "extra": [1, 2]
     }));
     reads_like_serde_json::<ScalingScope>(json!({"kind": "requests", "service": "api"}));
+    // The portal's messages as the bridge reads them: flat, then by type.
+    let init = json!({
+        "type": "vigie:init", "token": "t", "theme": "dark", "lang": "fr",
+        "range": "1h", "page": "/alerts", "extra": [1, 2]
+    });
+    reads_like_serde_json::<PortalFields>(init.clone());
+    let flat = json::from_str::<PortalFields>(&init.to_string()).expect("flat");
+    assert_eq!(
+        PortalMessage::from_fields(flat),
+        Ok(serde_json::from_value::<PortalMessage>(init).expect("enum"))
+    );
 }
 
 #[wasm_bindgen_test]
@@ -97,6 +108,7 @@ fn bad_documents_are_errors() {
     assert!(
         json::from_str::<PortalMessage>(r#"{"type": "vigie:theme", "theme": "pink"}"#).is_err()
     );
+    assert!(json::from_str::<PortalFields>(r#"{"type": "vigie:theme", "theme": "pink"}"#).is_err());
 }
 
 #[wasm_bindgen_test]

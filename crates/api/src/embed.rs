@@ -160,6 +160,69 @@ pub enum PortalMessage {
     Navigate { page: String },
 }
 
+/// Every field a [`PortalMessage`] may carry, read flat: the dashboard reads
+/// a message through this plain struct, then [`PortalMessage::from_fields`],
+/// because the enum's own (internally tagged) decoder buffers the whole
+/// document before it looks at `type`, and weighs 17 KB of wasm in the first
+/// download. Unknown fields are ignored, as by the enum; a field of the
+/// wrong type is an error whichever message it is in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PortalFields {
+    /// Empty when the message has none.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub token: Option<String>,
+    pub theme: Option<ThemeChoice>,
+    pub lang: Option<Lang>,
+    pub range: Option<String>,
+    pub page: Option<String>,
+}
+
+impl PortalMessage {
+    /// The message `fields` spell, or why they spell none: an unknown
+    /// `type`, or a field its type needs missing.
+    pub fn from_fields(fields: PortalFields) -> Result<PortalMessage, String> {
+        let PortalFields {
+            kind,
+            token,
+            theme,
+            lang,
+            range,
+            page,
+        } = fields;
+        fn needs<T>(kind: &str, field: &str, value: Option<T>) -> Result<T, String> {
+            value.ok_or_else(|| format!("{kind} needs `{field}`"))
+        }
+        Ok(match kind.as_str() {
+            "vigie:init" => PortalMessage::Init {
+                token,
+                theme,
+                lang,
+                range,
+                page,
+            },
+            "vigie:token" => PortalMessage::Token {
+                token: needs(&kind, "token", token)?,
+            },
+            "vigie:theme" => PortalMessage::Theme {
+                theme: needs(&kind, "theme", theme)?,
+            },
+            "vigie:lang" => PortalMessage::Lang {
+                lang: needs(&kind, "lang", lang)?,
+            },
+            "vigie:range" => PortalMessage::Range {
+                range: needs(&kind, "range", range)?,
+            },
+            "vigie:navigate" => PortalMessage::Navigate {
+                page: needs(&kind, "page", page)?,
+            },
+            "" => return Err("a message needs a `type`".to_owned()),
+            other => return Err(format!("unknown message type `{other}`")),
+        })
+    }
+}
+
 /// A message from the dashboard to the portal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -239,6 +302,55 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// The flat read gives what the enum's own decoder gives, for every
+    /// message the bridge documents, and refuses what it refuses.
+    #[test]
+    fn portal_messages_read_flat_as_the_enum_reads_them() {
+        let flat = |doc: &Value| {
+            serde_json::from_value::<PortalFields>(doc.clone())
+                .map_err(|e| e.to_string())
+                .and_then(PortalMessage::from_fields)
+        };
+        for good in [
+            json!({"type": "vigie:init", "token": "t", "theme": "dark", "lang": "fr",
+                "range": "1h", "page": "/alerts", "extra": [1, 2]}),
+            json!({"type": "vigie:init"}),
+            json!({"type": "vigie:init", "token": null, "page": null}),
+            json!({"type": "vigie:token", "token": "abc"}),
+            json!({"type": "vigie:theme", "theme": "auto"}),
+            json!({"type": "vigie:lang", "lang": "en"}),
+            json!({"type": "vigie:range", "range": "24h"}),
+            json!({"type": "vigie:navigate", "page": "/reports", "token": "ignored"}),
+        ] {
+            let reference: PortalMessage = serde_json::from_value(good.clone()).expect("enum");
+            assert_eq!(flat(&good), Ok(reference), "{good}");
+        }
+        for bad in [
+            json!({"type": "vigie:theme", "theme": "pink"}),
+            json!({"type": "vigie:lang"}),
+            json!({"type": "vigie:token", "token": null}),
+            json!({"type": "vigie:navigate"}),
+            json!({"type": "vigie:range", "range": 5}),
+            json!({"type": "other"}),
+            json!({"token": "t"}),
+            json!("vigie:init"),
+        ] {
+            assert!(
+                serde_json::from_value::<PortalMessage>(bad.clone()).is_err(),
+                "{bad}"
+            );
+            assert!(flat(&bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            flat(&json!({"type": "vigie:lang"})),
+            Err("vigie:lang needs `lang`".to_owned())
+        );
+        assert_eq!(
+            flat(&json!({"token": "t"})),
+            Err("a message needs a `type`".to_owned())
+        );
     }
 
     #[test]
