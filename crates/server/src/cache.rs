@@ -2,10 +2,21 @@
 //! question in the same second with the same data: a dashboard open in ten
 //! tabs (or ten admins' portals) costs one database query per tick, not ten.
 //!
-//! An answer is keyed by route and query and stamped with the store's
-//! generation (which goes up after every write) and the current second (a
-//! relative range such as `range=1h` moves with the clock). Concurrent misses
-//! of one key wait for a single computation. Errors are not kept.
+//! An answer is keyed by route and query and stamped with the generation of
+//! the data it reads (which goes up after every write of that data: see
+//! [`crate::store::Data`]) and the current period of the clock (a relative
+//! range such as `range=1h` moves with it): a second, or for a question
+//! answered ahead, a tenth of its answer's bucket (see [`period_ms`]).
+//! Concurrent misses of one key wait for a single computation. Errors are
+//! not kept.
+//!
+//! A question a dashboard keeps asking is answered ahead
+//! ([`ResponseCache::get_or_compute_ahead`]): the refresher computes its next
+//! answer as each period starts and after each write, and until it has, the
+//! askers are served the answer of the period before, if no write of its
+//! data came since. So no request for it waits for a computation unless its
+//! data has just changed; an answer served is never older than the last
+//! write of its data, nor more than two periods old.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -19,23 +30,58 @@ use serde::Serialize;
 use tokio::sync::OnceCell;
 
 use crate::error::ApiError;
+use crate::store::Data;
 
-/// Distinct questions kept; past it, every stale answer is dropped (and all
-/// of them if they are all of this second).
+/// Distinct questions kept; past it, the answers of earlier seconds are
+/// dropped (and all of them if they are all this second's or the last's).
 const MAX_ENTRIES: usize = 512;
+
+/// The shortest period, and the one of questions not answered ahead.
+const SECOND_MS: i64 = 1000;
+
+/// The longest period: however coarse its buckets, an answer of a relative
+/// range follows the clock within two minutes.
+const MAX_PERIOD_MS: i64 = 60_000;
+
+/// How long an answer whose series has buckets of `bucket_ms` stays the
+/// answer of a relative range while its data does not change: a tenth of a
+/// bucket (the window's ends move by less than a tenth of a point), in whole
+/// seconds, from one second to [`MAX_PERIOD_MS`]. A dashboard's 5-minute
+/// chart is computed again every second; its 24-hour chart of 120 points
+/// (12-minute buckets) every minute, unless a write of its data comes first.
+pub fn period_ms(bucket_ms: i64) -> i64 {
+    (bucket_ms / 10 / SECOND_MS * SECOND_MS).clamp(SECOND_MS, MAX_PERIOD_MS)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
     generation: u64,
-    second: i64,
+    period_ms: i64,
+    /// Which period of the clock: `now_ms / period_ms`.
+    tick: i64,
 }
 
 impl Stamp {
-    fn of(generation: u64, now_ms: i64) -> Stamp {
+    fn of(generation: u64, now_ms: i64, period_ms: i64) -> Stamp {
         Stamp {
             generation,
-            second: now_ms.div_euclid(1000),
+            period_ms,
+            tick: now_ms.div_euclid(period_ms),
         }
+    }
+
+    /// Whether an answer stamped `self` may be served to a question asked
+    /// at `now`: same data, and of this period or the one before.
+    fn serves(self, now: Stamp) -> bool {
+        self.generation == now.generation
+            && self.period_ms == now.period_ms
+            && (now.tick - 1..=now.tick).contains(&self.tick)
+    }
+
+    /// Whether, at `now_ms`, an answer of this stamp can no longer be served
+    /// whatever the data: two periods or more behind the clock.
+    fn expired(self, now_ms: i64) -> bool {
+        self.tick < now_ms.div_euclid(self.period_ms) - 1
     }
 }
 
@@ -43,6 +89,14 @@ impl Stamp {
 struct Entry {
     stamp: Stamp,
     answer: Arc<OnceCell<Bytes>>,
+    /// The answer this one replaces, while it is being computed.
+    previous: Option<(Stamp, Bytes)>,
+}
+
+impl Entry {
+    fn ready(&self) -> Option<(Stamp, Bytes)> {
+        self.answer.get().map(|b| (self.stamp, b.clone()))
+    }
 }
 
 /// Computes an answer's bytes afresh.
@@ -51,12 +105,17 @@ type Compute = Arc<dyn Fn() -> BoxFuture<'static, Result<Bytes, ApiError>> + Sen
 /// A question asked lately, recomputed ahead of its askers.
 struct Hot {
     compute: Compute,
+    /// The data its answer is computed from.
+    reads: Data,
+    period_ms: i64,
     asked_ms: i64,
 }
 
 impl std::fmt::Debug for Hot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hot")
+            .field("reads", &self.reads)
+            .field("period_ms", &self.period_ms)
             .field("asked_ms", &self.asked_ms)
             .finish()
     }
@@ -100,34 +159,91 @@ pub fn key(route: &str, query: &impl Serialize) -> String {
     }
 }
 
+/// What a question answered ahead reads and how long its answer lasts.
+#[derive(Debug, Clone, Copy)]
+pub struct Ahead {
+    /// The data its answer is computed from.
+    pub reads: Data,
+    /// Their generation when asked.
+    pub generation: u64,
+    /// See [`period_ms`].
+    pub period_ms: i64,
+}
+
+/// What a question finds in the cache.
+enum Found {
+    /// An answer to serve as it is.
+    Ready(Bytes),
+    /// The answer of this stamp, computed by whoever gets there first.
+    Cell(Arc<OnceCell<Bytes>>),
+}
+
 impl ResponseCache {
-    fn cell(&self, key: &str, stamp: Stamp) -> Arc<OnceCell<Bytes>> {
-        let mut entries = self
-            .entries
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(e) = entries.get(key)
-            && e.stamp == stamp
-        {
-            return e.answer.clone();
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The answer of `key` for `stamp` (asked at `now_ms`), or, when
+    /// `recent` and the question is being answered ahead, one it
+    /// [serves](Stamp::serves).
+    fn find(&self, key: &str, stamp: Stamp, now_ms: i64, recent: bool) -> Found {
+        let mut entries = self.entries();
+        if let Some(e) = entries.get(key) {
+            if e.stamp == stamp {
+                if let Some(b) = e.answer.get() {
+                    return Found::Ready(b.clone());
+                }
+                if recent && let Some((_, b)) = e.previous.as_ref().filter(|p| p.0.serves(stamp)) {
+                    return Found::Ready(b.clone());
+                }
+                return Found::Cell(e.answer.clone());
+            }
+            if recent
+                && e.stamp.serves(stamp)
+                && let Some(b) = e.answer.get()
+            {
+                return Found::Ready(b.clone());
+            }
         }
         if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, e| e.stamp == stamp);
-            // As many distinct questions within one second: start afresh
-            // rather than grow (callers under way keep their own handle).
+            entries.retain(|_, e| !e.stamp.expired(now_ms));
+            // As many distinct questions that can still be served: start
+            // afresh rather than grow (callers under way keep their own
+            // handle).
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
         }
         let answer = Arc::new(OnceCell::new());
+        let previous = entries.get(key).and_then(Entry::ready);
         entries.insert(
             key.to_owned(),
             Entry {
                 stamp,
                 answer: answer.clone(),
+                previous,
             },
         );
-        answer
+        Found::Cell(answer)
+    }
+
+    async fn answer<T, F, Fut>(found: Found, compute: F) -> Result<JsonBytes, ApiError>
+    where
+        T: Serialize,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        match found {
+            Found::Ready(bytes) => Ok(JsonBytes(bytes)),
+            Found::Cell(cell) => {
+                let bytes = cell
+                    .get_or_try_init(|| async { serialise(&compute().await?) })
+                    .await?;
+                Ok(JsonBytes(bytes.clone()))
+            }
+        }
     }
 
     /// The answer to `key` for this generation and second, computing it with
@@ -144,22 +260,22 @@ impl ResponseCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
-        let cell = self.cell(key, Stamp::of(generation, now_ms));
-        let bytes = cell
-            .get_or_try_init(|| async { serialise(&compute().await?) })
-            .await?;
-        Ok(JsonBytes(bytes.clone()))
+        let found = self.find(key, Stamp::of(generation, now_ms, SECOND_MS), now_ms, false);
+        Self::answer(found, compute).await
     }
 
-    /// As [`Self::get_or_compute`], and the question is remembered: while it
-    /// is asked, [`Self::refresh`] computes its answer for each new write and
-    /// second before anyone asks, so a dashboard's standard queries find
-    /// their answers ready instead of waiting for the first asker to
-    /// compute them.
+    /// As [`Self::get_or_compute`] for a question whose answer is computed
+    /// from `reads` (`generation` is theirs) and stays its answer for
+    /// `period_ms` of the clock, and the question is remembered: while it is
+    /// asked, [`Self::refresh`] computes its answer for each new write and
+    /// period before anyone asks, and until it has, the answer of the period
+    /// before is served if its data has not changed since. So a dashboard's
+    /// standard queries find their answers ready instead of waiting for a
+    /// computation.
     pub async fn get_or_compute_ahead<T, F, Fut>(
         &self,
         key: &str,
-        generation: u64,
+        ahead: Ahead,
         now_ms: i64,
         compute: F,
     ) -> Result<JsonBytes, ApiError>
@@ -170,17 +286,19 @@ impl ResponseCache {
     {
         // The boxed copy for the refresher is made once per question, not
         // per request.
-        self.remember(key, now_ms, || {
+        self.remember(key, ahead, now_ms, || {
             let compute = compute.clone();
             Arc::new(move || {
                 let answer = compute();
                 Box::pin(async move { serialise(&answer.await?) })
             })
         });
-        self.get_or_compute(key, generation, now_ms, compute).await
+        let stamp = Stamp::of(ahead.generation, now_ms, ahead.period_ms);
+        let found = self.find(key, stamp, now_ms, true);
+        Self::answer(found, compute).await
     }
 
-    fn remember(&self, key: &str, now_ms: i64, compute: impl FnOnce() -> Compute) {
+    fn remember(&self, key: &str, ahead: Ahead, now_ms: i64, compute: impl FnOnce() -> Compute) {
         let mut hot = self
             .hot
             .lock()
@@ -202,44 +320,57 @@ impl ResponseCache {
             key.to_owned(),
             Hot {
                 compute: compute(),
+                reads: ahead.reads,
+                period_ms: ahead.period_ms,
                 asked_ms: now_ms,
             },
         );
     }
 
-    /// Computes, for `generation` and the second of `now_ms`, the answer of
-    /// every question asked within [`HOT_FOR_MS`] that no one has computed
-    /// yet, one after the other, the most recently asked first; forgets the
-    /// others. Stops as soon as `current` (the store's generation and the
-    /// clock) says a write or a new second has made these answers old: the
-    /// next pass starts over with the new ones. Returns how many were
-    /// computed. Run by [`spawn_refresher`] after each write and as each
-    /// second starts.
+    /// Computes the answer of every question asked within [`HOT_FOR_MS`]
+    /// of `clock()` that no one has computed yet for the generation of its
+    /// data (`generation_of`) and the current period, each once, the one
+    /// whose answer is oldest first (the closest to no longer being served);
+    /// forgets the others. Returns how many were computed. Run by
+    /// [`spawn_refresher`] after each write and as each second starts.
     pub async fn refresh(
         &self,
-        generation: u64,
-        now_ms: i64,
-        current: impl Fn() -> (u64, i64),
+        clock: impl Fn() -> i64,
+        generation_of: impl Fn(Data) -> u64,
     ) -> usize {
-        let mut due: Vec<(i64, String, Compute)> = {
+        let started = clock();
+        let hot: Vec<(String, Data, i64, Compute)> = {
             let mut hot = self
                 .hot
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            hot.retain(|_, h| now_ms - h.asked_ms <= HOT_FOR_MS);
+            hot.retain(|_, h| started - h.asked_ms <= HOT_FOR_MS);
             hot.iter()
-                .map(|(k, h)| (h.asked_ms, k.clone(), h.compute.clone()))
+                .map(|(k, h)| (k.clone(), h.reads, h.period_ms, h.compute.clone()))
                 .collect()
         };
-        due.sort_by_key(|d| std::cmp::Reverse(d.0));
-        let stamp = Stamp::of(generation, now_ms);
+        let mut due: Vec<(Option<i64>, String, Data, i64, Compute)> = {
+            let entries = self.entries();
+            hot.into_iter()
+                .filter_map(|(key, reads, period_ms, compute)| {
+                    let now = Stamp::of(generation_of(reads), started, period_ms);
+                    let held = entries.get(&key).map(|e| e.stamp);
+                    (held != Some(now)).then(|| {
+                        let since = held.map(|h| h.tick * h.period_ms);
+                        (since, key, reads, period_ms, compute)
+                    })
+                })
+                .collect()
+        };
+        // No answer at all (None) first, then the oldest.
+        due.sort_by_key(|d| d.0);
         let mut computed = 0;
-        for (_, key, compute) in due {
-            let (generation, now_ms) = current();
-            if Stamp::of(generation, now_ms) != stamp {
-                break;
-            }
-            let cell = self.cell(&key, stamp);
+        for (_, key, reads, period_ms, compute) in due {
+            let now = clock();
+            let stamp = Stamp::of(generation_of(reads), now, period_ms);
+            let Found::Cell(cell) = self.find(&key, stamp, now, false) else {
+                continue;
+            };
             if cell.initialized() {
                 continue;
             }
@@ -250,14 +381,11 @@ impl ResponseCache {
         computed
     }
 
-    /// Whether the answer to `key` for `generation` and the second of
+    /// Whether the answer to `key` for `generation` and the period of
     /// `now_ms` is computed (and would be served without waiting).
     pub fn is_ready(&self, key: &str, generation: u64, now_ms: i64) -> bool {
-        let stamp = Stamp::of(generation, now_ms);
-        self.entries.lock().is_ok_and(|entries| {
-            entries
-                .get(key)
-                .is_some_and(|e| e.stamp == stamp && e.answer.initialized())
+        self.entries().get(key).is_some_and(|e| {
+            e.stamp == Stamp::of(generation, now_ms, e.stamp.period_ms) && e.answer.initialized()
         })
     }
 
@@ -268,7 +396,7 @@ impl ResponseCache {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.entries.lock().map_or(0, |e| e.len())
+        self.entries().len()
     }
 }
 
@@ -292,9 +420,9 @@ pub fn spawn_refresher(
                 () = tokio::time::sleep(next_second) => {}
             }
             if cache.hot_len() > 0 {
-                let current = || (store.generation(), crate::now_ms());
-                let (generation, now) = current();
-                cache.refresh(generation, now, current).await;
+                cache
+                    .refresh(crate::now_ms, |reads| store.generation_of(reads))
+                    .await;
             }
         }
     })
@@ -348,37 +476,60 @@ mod tests {
         assert_eq!(&retried.0[..], b"7");
     }
 
+    fn each_second(reads: Data, generation: u64) -> Ahead {
+        Ahead {
+            reads,
+            generation,
+            period_ms: SECOND_MS,
+        }
+    }
+
+    /// A question answered ahead, counting its computations in `runs`; its
+    /// answer is the count before this run.
+    async fn ask_ahead(
+        cache: &ResponseCache,
+        key: &str,
+        generation: u64,
+        now_ms: i64,
+        runs: &Arc<AtomicUsize>,
+    ) -> Bytes {
+        let runs = runs.clone();
+        cache
+            .get_or_compute_ahead(
+                key,
+                each_second(Data::REQUESTS, generation),
+                now_ms,
+                move || {
+                    let runs = runs.clone();
+                    async move { Ok::<_, ApiError>(runs.fetch_add(1, Ordering::SeqCst)) }
+                },
+            )
+            .await
+            .expect("answer")
+            .0
+    }
+
     #[tokio::test]
     async fn asked_questions_are_answered_ahead_until_no_longer_asked() {
         let cache = ResponseCache::default();
         let runs = Arc::new(AtomicUsize::new(0));
-        let ask = |generation, now_ms| {
-            let runs = runs.clone();
-            cache.get_or_compute_ahead("/m", generation, now_ms, move || {
-                let runs = runs.clone();
-                async move { Ok::<_, ApiError>(runs.fetch_add(1, Ordering::SeqCst)) }
-            })
-        };
-        assert_eq!(&ask(1, 10_000).await.expect("answer").0[..], b"0");
+        let ask = |generation, now_ms| ask_ahead(&cache, "/m", generation, now_ms, &runs);
+        assert_eq!(&ask(1, 10_000).await[..], b"0");
         // A write: the refresher computes the new answer, and the next
         // request is served it without computing.
-        assert_eq!(cache.refresh(2, 10_100, || (2, 10_100)).await, 1);
+        assert_eq!(cache.refresh(|| 10_100, |_| 2).await, 1);
         assert_eq!(runs.load(Ordering::SeqCst), 2);
-        assert_eq!(&ask(2, 10_200).await.expect("answer").0[..], b"1");
+        assert_eq!(&ask(2, 10_200).await[..], b"1");
         assert_eq!(runs.load(Ordering::SeqCst), 2);
         // A pass with nothing new computes nothing.
-        assert_eq!(cache.refresh(2, 10_300, || (2, 10_300)).await, 0);
+        assert_eq!(cache.refresh(|| 10_300, |_| 2).await, 0);
         // A new second: computed ahead too.
-        assert_eq!(cache.refresh(2, 11_000, || (2, 11_000)).await, 1);
-        assert_eq!(&ask(2, 11_001).await.expect("answer").0[..], b"2");
+        assert_eq!(cache.refresh(|| 11_000, |_| 2).await, 1);
+        assert_eq!(&ask(2, 11_001).await[..], b"2");
         assert_eq!(runs.load(Ordering::SeqCst), 3);
         // No longer asked: let go, never computed again.
-        assert_eq!(
-            cache
-                .refresh(3, 11_001 + HOT_FOR_MS + 1, || (3, 11_001 + HOT_FOR_MS + 1))
-                .await,
-            0
-        );
+        let later = 11_001 + HOT_FOR_MS + 1;
+        assert_eq!(cache.refresh(|| later, |_| 3).await, 0);
         assert_eq!(cache.hot_len(), 0);
         assert_eq!(runs.load(Ordering::SeqCst), 3);
         // Plain questions are not remembered.
@@ -390,43 +541,175 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_pass_stops_when_a_write_makes_its_answers_old() {
+    async fn the_refresher_stamps_each_question_with_the_generation_of_its_own_data() {
         let cache = ResponseCache::default();
         let runs = Arc::new(AtomicUsize::new(0));
-        for (key, asked) in [("/a", 1_000), ("/b", 1_001), ("/c", 1_002)] {
-            let runs = runs.clone();
+        for key in ["/requests", "/probes"] {
+            let (runs, reads) = (
+                runs.clone(),
+                if key == "/probes" {
+                    Data::PROBES
+                } else {
+                    Data::REQUESTS
+                },
+            );
             cache
-                .get_or_compute_ahead(key, 1, asked, move || {
+                .get_or_compute_ahead(key, each_second(reads, 1), 5_000, move || {
                     let runs = runs.clone();
                     async move { Ok::<_, ApiError>(runs.fetch_add(1, Ordering::SeqCst)) }
                 })
                 .await
                 .expect("answer");
         }
-        // Three answers computed by the asks; a write lands while the
-        // first answer of generation 2 is computed.
-        let current = || {
-            let written = runs.load(Ordering::SeqCst) > 3;
-            (if written { 3 } else { 2 }, 1_500)
+        // Probes written, requests not: only the probes' answer is new.
+        let generation_of = |reads| if reads == Data::PROBES { 2 } else { 1 };
+        assert_eq!(cache.refresh(|| 5_100, generation_of).await, 1);
+        assert!(cache.is_ready("/probes", 2, 5_100));
+        assert!(cache.is_ready("/requests", 1, 5_100));
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn the_last_seconds_answer_is_served_until_the_next_is_computed_but_never_across_a_write()
+    {
+        let cache = ResponseCache::default();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let ask = |generation, now_ms| ask_ahead(&cache, "/m", generation, now_ms, &runs);
+        assert_eq!(&ask(1, 10_000).await[..], b"0");
+        // The next second, same data, nothing computed ahead yet: the
+        // answer of the second before, at once.
+        assert_eq!(&ask(1, 11_900).await[..], b"0");
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        // Two seconds on: too old, computed for the asker.
+        assert_eq!(&ask(1, 12_000).await[..], b"1");
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        // A write (generation 2): never served the answer from before it,
+        // even within the same second.
+        assert_eq!(&ask(2, 12_001).await[..], b"2");
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn while_the_refresher_computes_the_next_answer_askers_get_the_last_one() {
+        let cache = Arc::new(ResponseCache::default());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(tokio::sync::Semaphore::new(1));
+        let ask = |now_ms| {
+            let (runs, gate) = (runs.clone(), gate.clone());
+            let cache = cache.clone();
+            async move {
+                cache
+                    .get_or_compute_ahead("/m", each_second(Data::REQUESTS, 1), now_ms, move || {
+                        let (runs, gate) = (runs.clone(), gate.clone());
+                        async move {
+                            let _open = gate.acquire().await.expect("gate");
+                            Ok::<_, ApiError>(runs.fetch_add(1, Ordering::SeqCst))
+                        }
+                    })
+                    .await
+                    .expect("answer")
+                    .0
+            }
         };
-        assert_eq!(cache.refresh(2, 1_500, current).await, 1);
-        // The most recently asked went first; the others were left for the
-        // next pass, which computes them for generation 3.
-        assert!(cache.is_ready("/c", 2, 1_500));
-        assert!(!cache.is_ready("/a", 2, 1_500) && !cache.is_ready("/b", 2, 1_500));
-        assert_eq!(cache.refresh(3, 1_500, || (3, 1_500)).await, 3);
+        assert_eq!(&ask(10_000).await[..], b"0");
+        // The refresher starts on second 11 and is held inside the
+        // computation.
+        let held = gate.clone().acquire_owned().await.expect("gate");
+        let refresher = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.refresh(|| 11_000, |_| 1).await }
+        });
+        let started = || {
+            cache
+                .entries()
+                .get("/m")
+                .is_some_and(|e| e.stamp.tick == 11)
+        };
+        while !started() {
+            tokio::task::yield_now().await;
+        }
+        // Asked meanwhile: the second before's answer, without waiting.
+        assert_eq!(&ask(11_010).await[..], b"0");
+        drop(held);
+        assert_eq!(refresher.await.expect("refresher"), 1);
+        assert_eq!(&ask(11_020).await[..], b"1");
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_pass_computes_each_due_answer_once_the_oldest_first() {
+        let cache = ResponseCache::default();
+        let runs = Arc::new(AtomicUsize::new(0));
+        // Asked in seconds 1, 2 and 3 (so "/a" holds the oldest answer).
+        for (key, asked) in [("/a", 1_000), ("/b", 2_000), ("/c", 3_000)] {
+            ask_ahead(&cache, key, 1, asked, &runs).await;
+        }
+        // In second 3 only "/a" and "/b" are due; the clock passes into
+        // second 4 after the first computation, and the pass goes on, each
+        // answer stamped with the second it was computed in.
+        let clock = || {
+            if runs.load(Ordering::SeqCst) > 3 {
+                4_000
+            } else {
+                3_500
+            }
+        };
+        assert_eq!(cache.refresh(clock, |_| 1).await, 2);
+        assert!(cache.is_ready("/a", 1, 3_500), "the oldest first");
+        assert!(cache.is_ready("/b", 1, 4_000));
+        assert!(cache.is_ready("/c", 1, 3_000));
+        assert_eq!(runs.load(Ordering::SeqCst), 5);
+    }
+
+    #[test]
+    fn an_answer_lasts_a_tenth_of_its_bucket_in_whole_seconds_up_to_a_minute() {
+        // 5 minutes of 300 points: 1 s buckets; 24 h of 120: 12 minutes.
+        assert_eq!(period_ms(1_000), 1_000);
+        assert_eq!(period_ms(0), 1_000);
+        assert_eq!(period_ms(12_000), 1_000);
+        assert_eq!(period_ms(25_000), 2_000);
+        assert_eq!(period_ms(720_000), 60_000);
+        assert_eq!(period_ms(144_000), 14_000);
+    }
+
+    #[tokio::test]
+    async fn a_coarse_answer_is_served_for_its_period_and_the_one_after() {
+        let cache = ResponseCache::default();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let ask = |generation, now_ms| {
+            let runs = runs.clone();
+            cache.get_or_compute_ahead(
+                "/day",
+                Ahead {
+                    reads: Data::REQUESTS,
+                    generation,
+                    period_ms: 60_000,
+                },
+                now_ms,
+                move || {
+                    let runs = runs.clone();
+                    async move { Ok::<_, ApiError>(runs.fetch_add(1, Ordering::SeqCst)) }
+                },
+            )
+        };
+        assert_eq!(&ask(1, 60_000).await.expect("answer").0[..], b"0");
+        // The same minute and the next: the same answer, nothing computed.
+        assert_eq!(&ask(1, 119_999).await.expect("answer").0[..], b"0");
+        assert_eq!(&ask(1, 179_999).await.expect("answer").0[..], b"0");
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        // The refresher computes it once a minute.
+        assert_eq!(cache.refresh(|| 150_000, |_| 1).await, 1);
+        assert_eq!(cache.refresh(|| 170_000, |_| 1).await, 0);
+        // Its data written: computed at once.
+        assert_eq!(&ask(2, 170_001).await.expect("answer").0[..], b"2");
     }
 
     #[tokio::test]
     async fn the_questions_answered_ahead_are_bounded() {
         let cache = ResponseCache::default();
+        let runs = Arc::new(AtomicUsize::new(0));
         for i in 0..MAX_HOT + 10 {
-            cache
-                .get_or_compute_ahead(&format!("/k{i}"), 1, i as i64, || async {
-                    Ok::<_, ApiError>(0u8)
-                })
-                .await
-                .expect("answer");
+            ask_ahead(&cache, &format!("/k{i}"), 1, i as i64, &runs).await;
         }
         assert_eq!(cache.hot_len(), MAX_HOT);
         // The least recently asked went first.
@@ -469,8 +752,9 @@ mod tests {
                 .expect("answer");
         }
         assert_eq!(cache.len(), MAX_ENTRIES);
+        // Two seconds later: the first ones are too old to be served.
         cache
-            .get_or_compute("/new", 2, 0, || async { Ok::<_, ApiError>(0u8) })
+            .get_or_compute("/new", 1, 2_000, || async { Ok::<_, ApiError>(0u8) })
             .await
             .expect("answer");
         assert_eq!(cache.len(), 1);

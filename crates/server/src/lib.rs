@@ -465,18 +465,25 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     if let Some(cors) = cors_layer(&state.config().cors_origins) {
         router = router.layer(cors);
     }
-    router
+    let router = router
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(security::Protection::from_config(state.config())),
             security::protect,
         ))
-        .layer(CatchPanicLayer::custom(panic_answer))
-        // Errors worth an operator's attention are logged where they happen
-        // (ApiError); a 503 from /readyz during start-up is not one.
-        .layer(
+        .layer(CatchPanicLayer::custom(panic_answer));
+    // Each request traced only when debug logging is on (`RUST_LOG=debug`):
+    // otherwise its span and events would be built for nothing on every
+    // request, the cached ones included. Errors worth an operator's
+    // attention are logged where they happen (ApiError); a 503 from /readyz
+    // during start-up is not one.
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        router.layer(
             TraceLayer::new_for_http()
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
+    } else {
+        router
+    }
 }
 
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {

@@ -17,6 +17,7 @@ use crate::cache::{self, JsonBytes};
 use crate::error::{ApiError, ApiQuery};
 use crate::measures::{self, RangeQuery, Scope};
 use crate::openapi::Op;
+use crate::store::Data;
 
 handler_ctx! {
     /// What this module's handlers reach.
@@ -208,10 +209,16 @@ pub async fn endpoints(
     ApiQuery(q): ApiQuery<EndpointsQuery>,
 ) -> Result<JsonBytes, ApiError> {
     let key = cache::key(paths::ENDPOINTS, &q);
-    let (generation, now) = (state.store.generation(), crate::now_ms());
+    let reads = match q.source {
+        Some(Source::Scrape) => Data::SCRAPES,
+        _ => Data::REQUESTS,
+    };
+    // A ranking has no buckets: its period is that of a chart of the
+    // default points over the same range.
+    let ahead = ahead(&state, reads, &q.time_range());
     let cache = state.cache.clone();
     cache
-        .get_or_compute_ahead(&key, generation, now, move || {
+        .get_or_compute_ahead(&key, ahead, crate::now_ms(), move || {
             let (state, q) = (state.clone(), q.clone());
             async move { endpoint_list(&state, &q).await }
         })
@@ -279,6 +286,19 @@ async fn endpoint_list(state: &Ctx, q: &EndpointsQuery) -> Result<EndpointList, 
     })
 }
 
+/// How a question over `range` is answered ahead: stamped with the
+/// generation of `reads`, for a tenth of its bucket (a range that does not
+/// parse gets a second: its error is not kept anyway).
+fn ahead(state: &Ctx, reads: Data, range: &TimeRange) -> cache::Ahead {
+    let bucket =
+        range_of(state, range).map_or(0, |r| measures::bucket_ms(r.from_ms, r.to_ms, r.points));
+    cache::Ahead {
+        reads,
+        generation: state.store.generation_of(reads),
+        period_ms: cache::period_ms(bucket),
+    }
+}
+
 fn range_of(state: &Ctx, q: &TimeRange) -> Result<RangeQuery, ApiError> {
     parse_range(
         q,
@@ -300,17 +320,23 @@ pub fn metrics_op() -> Op {
 
 /// `GET metrics/?range=1h&target=2&points=300` (or `from`/`to` in Unix ms).
 /// Answered from the response cache: computed at most once per second and
-/// write, however many dashboards ask, and while it is asked, computed for
-/// each write and second before it is asked again.
+/// write of the data it reads (probes, requests or scrapes), however many
+/// dashboards ask, and while it is asked, computed for each such write and
+/// second before it is asked again (see [`cache`]).
 pub async fn metrics(
     State(state): State<Ctx>,
     ApiQuery(q): ApiQuery<MetricsQuery>,
 ) -> Result<JsonBytes, ApiError> {
     let key = cache::key(paths::METRICS, &q);
-    let (generation, now) = (state.store.generation(), crate::now_ms());
+    let reads = match q.source {
+        None | Some(Source::Probes) => Data::PROBES,
+        Some(Source::Requests) => Data::REQUESTS,
+        Some(Source::Scrape) => Data::SCRAPES,
+    };
+    let ahead = ahead(&state, reads, &q.time_range());
     let cache = state.cache.clone();
     cache
-        .get_or_compute_ahead(&key, generation, now, move || {
+        .get_or_compute_ahead(&key, ahead, crate::now_ms(), move || {
             let (state, q) = (state.clone(), q.clone());
             async move {
                 let range = range_of(&state, &q.time_range())?;

@@ -70,8 +70,9 @@ pub const READERS: usize = 4;
 pub struct Store {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Readers>,
-    /// Goes up after every write: what a cached answer is stamped with.
-    generation: Arc<AtomicU64>,
+    /// One counter per kind of [`Data`], each going up after every write
+    /// that changed it: what a cached answer is stamped with.
+    generations: Arc<[AtomicU64; Data::KINDS]>,
     /// Told after every write (one permit kept if no one is waiting).
     written: Arc<tokio::sync::Notify>,
 }
@@ -105,11 +106,45 @@ impl Readers {
     }
 }
 
-/// The connection, held for a write: the store's generation goes up when it
-/// is released, so that nothing computed before the write is served after it.
+/// Kinds of data a write may change, so that an answer computed from one
+/// kind (the ingested requests, say) is not recomputed for a write of
+/// another (the host sample taken every second). A write says what it
+/// changes with [`Store::write_of`]; [`Store::write`] changes every kind,
+/// the safe default for anything not on a hot path (targets, settings,
+/// maintenance, reports, scaling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Data(u8);
+
+impl Data {
+    pub const HOST: Data = Data(1);
+    pub const PROBES: Data = Data(1 << 1);
+    pub const REQUESTS: Data = Data(1 << 2);
+    pub const SCRAPES: Data = Data(1 << 3);
+    pub const ALERTS: Data = Data(1 << 4);
+    /// Readings of the cache and database sources.
+    pub const SOURCES: Data = Data(1 << 5);
+    pub const NONE: Data = Data(0);
+    pub const ALL: Data = Data((1 << Data::KINDS) - 1);
+    const KINDS: usize = 6;
+
+    /// Both sets of kinds.
+    #[must_use]
+    pub const fn and(self, other: Data) -> Data {
+        Data(self.0 | other.0)
+    }
+
+    fn has(self, kind: usize) -> bool {
+        self.0 & (1 << kind) != 0
+    }
+}
+
+/// The connection, held for a write: the generations of the kinds of data it
+/// changes go up when it is released, so that nothing computed before the
+/// write is served after it.
 pub(crate) struct Writing<'a> {
     conn: MutexGuard<'a, Connection>,
-    generation: &'a AtomicU64,
+    changes: Data,
+    generations: &'a [AtomicU64; Data::KINDS],
     written: &'a tokio::sync::Notify,
 }
 
@@ -128,7 +163,14 @@ impl std::ops::DerefMut for Writing<'_> {
 
 impl Drop for Writing<'_> {
     fn drop(&mut self) {
-        self.generation.fetch_add(1, Ordering::Release);
+        if self.changes == Data::NONE {
+            return;
+        }
+        for (kind, generation) in self.generations.iter().enumerate() {
+            if self.changes.has(kind) {
+                generation.fetch_add(1, Ordering::Release);
+            }
+        }
         self.written.notify_one();
     }
 }
@@ -520,7 +562,7 @@ impl Store {
                 conns: readers,
                 next: AtomicUsize::new(0),
             }),
-            generation: Arc::new(AtomicU64::new(0)),
+            generations: Arc::new(std::array::from_fn(|_| AtomicU64::new(0))),
             written: Arc::new(tokio::sync::Notify::new()),
         })
     }
@@ -536,25 +578,53 @@ impl Store {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.write()?;
+        self.transaction_of(Data::ALL, f)
+    }
+
+    /// As [`Self::transaction`], for a write that changes only `changes`.
+    pub(crate) fn transaction_of<T>(
+        &self,
+        changes: Data,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.write_of(changes)?;
         let tx = conn.transaction()?;
         let value = f(&tx)?;
         tx.commit()?;
         Ok(value)
     }
 
-    /// The writing connection, held until the guard drops.
+    /// The writing connection, held until the guard drops; the write may
+    /// change every kind of data.
     pub(crate) fn write(&self) -> Result<Writing<'_>, StoreError> {
+        self.write_of(Data::ALL)
+    }
+
+    /// The writing connection for a write that changes only `changes`.
+    pub(crate) fn write_of(&self, changes: Data) -> Result<Writing<'_>, StoreError> {
         Ok(Writing {
             conn: unpoisoned(self.writer.lock()),
-            generation: &self.generation,
+            changes,
+            generations: &self.generations,
             written: &self.written,
         })
     }
 
     /// Changes after every write (data, targets, settings, maintenance).
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.generation_of(Data::ALL)
+    }
+
+    /// Changes after every write that changed one of `kinds` (and every
+    /// write that does not say what it changes): the sum of their counters,
+    /// each of which only goes up.
+    pub fn generation_of(&self, kinds: Data) -> u64 {
+        self.generations
+            .iter()
+            .enumerate()
+            .filter(|(kind, _)| kinds.has(*kind))
+            .map(|(_, g)| g.load(Ordering::Acquire))
+            .fold(0, u64::wrapping_add)
     }
 
     /// Returns after the next write (at once if one happened since the
@@ -589,7 +659,16 @@ impl Store {
             nodes,
             scraped,
         } = batch;
-        let mut conn = self.write()?;
+        let changes = [
+            (!samples.is_empty(), Data::HOST),
+            (!probes.is_empty(), Data::PROBES),
+            (!requests.is_empty(), Data::REQUESTS),
+            (!nodes.is_empty() || !scraped.is_empty(), Data::SCRAPES),
+        ]
+        .into_iter()
+        .filter(|(changed, _)| *changed)
+        .fold(Data::NONE, |all, (_, kind)| all.and(kind));
+        let mut conn = self.write_of(changes)?;
         let tx = conn.transaction()?;
         crate::host::store::insert(&tx, samples)?;
         crate::probes::store::insert(&tx, probes)?;
@@ -1056,6 +1135,61 @@ mod tests {
     }
 
     use std::collections::BTreeMap;
+
+    #[test]
+    fn a_write_moves_the_generation_of_the_data_it_changed_and_no_other() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("vigie.db")).expect("open");
+        let kinds = [Data::HOST, Data::PROBES, Data::REQUESTS, Data::SCRAPES];
+        let moved = |write: &dyn Fn()| {
+            let before: Vec<u64> = kinds.iter().map(|k| store.generation_of(*k)).collect();
+            let any = store.generation();
+            write();
+            assert!(
+                store.generation() > any,
+                "every write moves the whole store's"
+            );
+            kinds
+                .iter()
+                .zip(before)
+                .filter(|(k, b)| store.generation_of(**k) != *b)
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+        };
+        let store = &store;
+        let batch = |b: Batch| move || store.insert_batch(&b).expect("insert");
+        assert_eq!(
+            moved(&batch(Batch {
+                hosts: vec![sample(1000)],
+                ..Batch::default()
+            })),
+            [Data::HOST]
+        );
+        assert_eq!(
+            moved(&batch(Batch {
+                probes: vec![probe(1000, 1)],
+                requests: vec![request(1000, 1)],
+                ..Batch::default()
+            })),
+            [Data::PROBES, Data::REQUESTS]
+        );
+        // A write that does not say what it changes (a setting, a target,
+        // maintenance) moves every kind.
+        assert_eq!(
+            moved(&|| store.set_setting("k", "v").expect("setting")),
+            kinds
+        );
+        assert_eq!(
+            moved(&|| {
+                store.maintain(0, 0, 0).expect("maintain");
+            }),
+            kinds
+        );
+        // An empty batch changes nothing and moves nothing.
+        let any = store.generation();
+        store.insert_batch(&Batch::default()).expect("insert");
+        assert_eq!(store.generation(), any);
+    }
 
     #[test]
     fn requests_are_rolled_up_at_ingest_in_the_same_transaction() {

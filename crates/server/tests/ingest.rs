@@ -291,7 +291,8 @@ async fn after_a_write_the_asked_answers_are_ready_before_they_are_asked_again()
     assert_eq!(first.performance_metrics.total_requests, 0);
     let parsed: vigie_api::MetricsQuery = serde_urlencoded::from_str(query).expect("query");
     let key = vigie_server::cache::key(vigie_api::paths::METRICS, &parsed);
-    let before = server.state().store().generation();
+    let requests = vigie_server::store::Data::REQUESTS;
+    let before = server.state().store().generation_of(requests);
     let records: Vec<Value> = (0..4).map(|_| record("/a", 200, 10.0, "shop")).collect();
     assert_eq!(
         post(&base, &json!({ "records": records })).await.status(),
@@ -301,7 +302,7 @@ async fn after_a_write_the_asked_answers_are_ready_before_they_are_asked_again()
     common::poll(Duration::from_secs(10), || {
         let (state, key) = (state.clone(), key.clone());
         async move {
-            let generation = state.store().generation();
+            let generation = state.store().generation_of(requests);
             (generation > before
                 && state
                     .cache()

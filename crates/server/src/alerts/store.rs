@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vigie_api::{Alert, AlertMetric, AlertRuleSpec, AlertState, AlertTransition, Severity};
 
-use crate::store::{Store, StoreError};
+use crate::store::{Data, Store, StoreError};
 
 /// An enum's name on the wire, which is also its name in the database.
 fn name<T: Serialize>(v: &T) -> String {
@@ -309,7 +309,7 @@ impl Store {
     /// Opens an alert (pending, or pending then firing); `None` when the rule
     /// already has an open one.
     pub fn open_alert(&self, a: &NewAlert<'_>) -> Result<Option<Alert>, StoreError> {
-        let mut conn = self.write()?;
+        let mut conn = self.write_of(Data::ALERTS)?;
         let tx = conn.transaction()?;
         let inserted = tx.execute(
             "INSERT INTO alerts (rule_id, severity, title, description, metric, comparison,
@@ -364,7 +364,7 @@ impl Store {
         value: Option<f64>,
         at_ms: i64,
     ) -> Result<Option<Alert>, StoreError> {
-        let mut conn = self.write()?;
+        let mut conn = self.write_of(Data::ALERTS)?;
         let tx = conn.transaction()?;
         let moved = transition_in(&tx, id, from, to, actor, note, value, at_ms)?;
         let alert = match moved {
@@ -385,7 +385,7 @@ impl Store {
         note: Option<&str>,
         at_ms: i64,
     ) -> Result<Result<Alert, Refusal>, StoreError> {
-        let mut conn = self.write()?;
+        let mut conn = self.write_of(Data::ALERTS)?;
         let tx = conn.transaction()?;
         let Some(current) = alert_by_id(&tx, id)? else {
             return Ok(Err(Refusal::NotFound));
@@ -415,7 +415,7 @@ impl Store {
         value: f64,
         condition_holds: bool,
     ) -> Result<(), StoreError> {
-        self.write()?.execute(
+        self.write_of(Data::ALERTS)?.execute(
             "UPDATE alerts SET current_value = ?2, condition_holds = ?3
              WHERE id = ?1 AND state != 'resolved'",
             params![id, value, condition_holds],

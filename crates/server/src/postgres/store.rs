@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use vigie_api::DatabaseSourceSpec;
 
 use super::stats::{ActivityIncrease, Counters, IndexStat};
-use crate::store::{Store, StoreError};
+use crate::store::{Data, Store, StoreError};
 
 /// A source as stored, password included (never sent back).
 #[derive(Debug, Clone, PartialEq)]
@@ -172,7 +172,7 @@ impl Store {
         ts_ms: i64,
         read: Result<&Read, &str>,
     ) -> Result<(), StoreError> {
-        self.transaction(|tx| {
+        self.transaction_of(Data::SOURCES, |tx| {
             let blocks = read.ok().and_then(|r| r.activity.as_ref()).map(|a| a.blocks);
             tx.execute(
                 "INSERT INTO database_samples (source_id, ts_ms, error, blks_hit, blks_read)

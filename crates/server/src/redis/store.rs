@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use vigie_api::CacheSourceSpec;
 
 use super::figures::{Read, Sample};
-use crate::store::{Store, StoreError};
+use crate::store::{Data, Store, StoreError};
 
 /// A source as stored, password included (never sent back).
 #[derive(Debug, Clone, PartialEq)]
@@ -166,7 +166,7 @@ impl Store {
     }
 
     pub fn insert_cache_sample(&self, s: &NewSample) -> Result<(), StoreError> {
-        let conn = self.write()?;
+        let conn = self.write_of(Data::SOURCES)?;
         let mut stmt = conn.prepare_cached(
             "INSERT INTO cache_samples (source_id, ts_ms, error, run_id, version, latency_us, hits,
                  misses, evicted, expired, used_memory, maxmemory, ops_per_sec, clients, uptime_s)
