@@ -16,21 +16,48 @@ thread_local! {
     static LINES: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Keeps `series` series of `ts.len()` points: `values` is series-major.
+/// Numbers copied out of JavaScript at a time: the data is read in slices
+/// of this many straight into the series, not copied whole into wasm memory
+/// first (twice 8 MB at a million points, and as much memory grown).
+const SLICE: u32 = 16_384;
+
+/// Keeps `series` series of `ts.length` points: `values` is series-major.
 #[wasm_bindgen]
-pub fn set_data(ts: &[f64], values: &[f64], series: usize) -> Result<(), JsError> {
-    if series == 0 || values.len() != ts.len() * series {
+pub fn set_data(
+    ts: &js_sys::Float64Array,
+    values: &js_sys::Float64Array,
+    series: usize,
+) -> Result<(), JsError> {
+    let n = ts.length();
+    if series == 0 || values.length() as usize != n as usize * series {
         return Err(JsError::new(
             "values must hold `series` × ts.length numbers",
         ));
     }
-    let lines = values
-        .chunks(ts.len().max(1))
-        .enumerate()
-        .map(|(i, ys)| Line {
-            name: "series",
-            color_var: COLORS[i % COLORS.len()],
-            points: ts.iter().zip(ys).map(|(&t, &v)| (t as i64, v)).collect(),
+    let (mut t_buf, mut v_buf) = (vec![0.0; SLICE as usize], vec![0.0; SLICE as usize]);
+    let lines = (0..series)
+        .map(|i| {
+            let mut points = Vec::with_capacity(n as usize);
+            let offset = i as u32 * n;
+            for from in (0..n).step_by(SLICE as usize) {
+                let to = (from + SLICE).min(n);
+                let len = (to - from) as usize;
+                ts.subarray(from, to).copy_to(&mut t_buf[..len]);
+                values
+                    .subarray(offset + from, offset + to)
+                    .copy_to(&mut v_buf[..len]);
+                points.extend(
+                    t_buf[..len]
+                        .iter()
+                        .zip(&v_buf[..len])
+                        .map(|(&t, &v)| (t as i64, v)),
+                );
+            }
+            Line {
+                name: "series",
+                color_var: COLORS[i % COLORS.len()],
+                points,
+            }
         })
         .collect();
     LINES.with_borrow_mut(|l| *l = lines);
@@ -44,13 +71,19 @@ fn clock(ts_ms: i64) -> String {
 }
 
 fn bounds(lines: &[Line]) -> Option<(std::ops::Range<i64>, std::ops::Range<f64>)> {
-    let points = || lines.iter().flat_map(|l| l.points.iter());
-    let (t0, t1) = points().fold((i64::MAX, i64::MIN), |(a, b), p: &Point| {
-        (a.min(p.0), b.max(p.0))
-    });
-    let (y0, y1) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-        (a.min(p.1), b.max(p.1))
-    });
+    // Times are in order within a series: its ends are its first and last.
+    let (t0, t1) = lines
+        .iter()
+        .filter_map(|l| Some((l.points.first()?.0, l.points.last()?.0)))
+        .fold((i64::MAX, i64::MIN), |(a, b), (first, last)| {
+            (a.min(first), b.max(last))
+        });
+    let (y0, y1) = lines
+        .iter()
+        .flat_map(|l| l.points.iter())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p: &Point| {
+            (a.min(p.1), b.max(p.1))
+        });
     (t1 > t0 && y1 >= y0).then(|| (t0..t1, y0.min(0.0)..(y1 * 1.1).max(1.0)))
 }
 

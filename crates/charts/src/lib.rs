@@ -262,15 +262,21 @@ pub fn format_value(v: f64) -> String {
     }
 }
 
+/// The points of a time-ordered series within `x`, and the nearest one on
+/// each side.
+fn in_window<'a>(points: &'a [Point], x: &Range<i64>) -> &'a [Point] {
+    let start = points.partition_point(|p| p.0 < x.start).saturating_sub(1);
+    let end = (points.partition_point(|p| p.0 <= x.end) + 1).min(points.len());
+    &points[start..end]
+}
+
 /// Reduces `points` to what `columns` pixel columns over `x` can show: for each
 /// column the first, lowest, highest and last point, in time order (the "M4"
 /// reduction). The drawn line is pixel-identical to the full one, spikes
 /// included, for at most `4 × columns` points. Points outside `x` are dropped,
 /// except the nearest one on each side so that lines reach the chart's edges.
 pub fn decimate(points: &[Point], x: Range<i64>, columns: usize) -> Vec<Point> {
-    let start = points.partition_point(|p| p.0 < x.start).saturating_sub(1);
-    let end = (points.partition_point(|p| p.0 <= x.end) + 1).min(points.len());
-    let points = &points[start..end];
+    let points = in_window(points, &x);
     if columns == 0 || points.len() <= 4 * columns {
         return points.to_vec();
     }
@@ -281,19 +287,43 @@ pub fn decimate(points: &[Point], x: Range<i64>, columns: usize) -> Vec<Point> {
     let last_column = columns - 1;
     let column_of =
         |t: i64| -> usize { (((t - x.start) as f64 * per_ms).max(0.0) as usize).min(last_column) };
+    // The first time of each column, found once per column, so that the
+    // loop over the points compares integers only (a million points a
+    // redraw at 1M).
+    let column_start = |col: usize| -> i64 {
+        if col == 0 {
+            return i64::MIN;
+        }
+        if col > last_column {
+            return i64::MAX;
+        }
+        let mut t = x.start.saturating_add((col as f64 / per_ms).ceil() as i64);
+        while column_of(t.saturating_sub(1)) >= col && t > i64::MIN {
+            t -= 1;
+        }
+        while column_of(t) < col {
+            t += 1;
+        }
+        t
+    };
     let mut out = Vec::with_capacity(4 * columns + 2);
     let mut i = 0;
     while i < points.len() {
         let col = column_of(points[i].0);
+        let next = column_start(col + 1);
         let first = i;
         let (mut lo, mut hi) = (i, i);
+        let (mut lo_v, mut hi_v) = (points[i].1, points[i].1);
         i += 1;
-        while i < points.len() && column_of(points[i].0) == col {
-            if points[i].1 < points[lo].1 {
-                lo = i;
+        while let Some(&(t, v)) = points.get(i) {
+            if t >= next {
+                break;
             }
-            if points[i].1 > points[hi].1 {
-                hi = i;
+            if v < lo_v {
+                (lo, lo_v) = (i, v);
+            }
+            if v > hi_v {
+                (hi, hi_v) = (i, v);
             }
             i += 1;
         }
@@ -338,6 +368,63 @@ mod tests {
 
     fn ramp(n: i64) -> Vec<Point> {
         (0..n).map(|i| (i * 1000, (i % 7) as f64)).collect()
+    }
+
+    /// The M4 reduction written plainly: each point's column computed on its
+    /// own, the points grouped by it.
+    fn decimate_by_definition(points: &[Point], x: Range<i64>, columns: usize) -> Vec<Point> {
+        let points = in_window(points, &x);
+        if columns == 0 || points.len() <= 4 * columns {
+            return points.to_vec();
+        }
+        let per_ms = columns as f64 / (x.end - x.start).max(1) as f64;
+        let col = |t: i64| (((t - x.start) as f64 * per_ms).max(0.0) as usize).min(columns - 1);
+        let mut out = Vec::new();
+        for group in points.chunk_by(|a, b| col(a.0) == col(b.0)) {
+            let base = group.as_ptr() as usize;
+            let index =
+                |p: &Point| (p as *const Point as usize - base) / std::mem::size_of::<Point>();
+            let lo = group
+                .iter()
+                .fold(&group[0], |m, p| if p.1 < m.1 { p } else { m });
+            let hi = group
+                .iter()
+                .fold(&group[0], |m, p| if p.1 > m.1 { p } else { m });
+            let mut keep = vec![0, index(lo), index(hi), group.len() - 1];
+            keep.sort_unstable();
+            keep.dedup();
+            out.extend(keep.into_iter().map(|k| group[k]));
+        }
+        out
+    }
+
+    #[test]
+    fn decimate_gives_the_reduction_by_definition_at_every_column_edge() {
+        // Uneven steps (1 to 17 ms), values in a pseudo-random walk, over
+        // windows and widths whose columns are not whole milliseconds.
+        let mut points = Vec::new();
+        let (mut t, mut v, mut z) = (-500_i64, 0.0_f64, 12_345_u64);
+        for _ in 0..20_000 {
+            z = z
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            t += 1 + (z >> 60) as i64;
+            v += ((z >> 33) % 200) as f64 - 99.5;
+            points.push((t, v));
+        }
+        for (x, columns) in [
+            (0..t, 777),
+            (0..t, 800),
+            (1_234..t - 999, 333),
+            (-10_000..t + 10_000, 1_599),
+            (5..6, 3),
+        ] {
+            assert_eq!(
+                decimate(&points, x.clone(), columns),
+                decimate_by_definition(&points, x.clone(), columns),
+                "{x:?} over {columns} columns"
+            );
+        }
     }
 
     #[test]
