@@ -89,7 +89,8 @@ impl Stamp {
 struct Entry {
     stamp: Stamp,
     answer: Arc<OnceCell<Bytes>>,
-    /// The answer this one replaces, while it is being computed.
+    /// The answer this one replaces, while it is being computed (dropped
+    /// once this one is served).
     previous: Option<(Stamp, Bytes)>,
 }
 
@@ -190,9 +191,11 @@ impl ResponseCache {
     /// [serves](Stamp::serves).
     fn find(&self, key: &str, stamp: Stamp, now_ms: i64, recent: bool) -> Found {
         let mut entries = self.entries();
-        if let Some(e) = entries.get(key) {
+        if let Some(e) = entries.get_mut(key) {
             if e.stamp == stamp {
                 if let Some(b) = e.answer.get() {
+                    // The answer it replaced is no longer served.
+                    e.previous = None;
                     return Found::Ready(b.clone());
                 }
                 if recent && let Some((_, b)) = e.previous.as_ref().filter(|p| p.0.serves(stamp)) {
@@ -634,6 +637,13 @@ mod tests {
         assert_eq!(refresher.await.expect("refresher"), 1);
         assert_eq!(&ask(11_020).await[..], b"1");
         assert_eq!(runs.load(Ordering::SeqCst), 2);
+        // Once the new answer is served, the old one is not kept beside it.
+        assert!(
+            cache
+                .entries()
+                .get("/m")
+                .is_some_and(|e| e.previous.is_none())
+        );
     }
 
     #[tokio::test]
