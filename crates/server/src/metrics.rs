@@ -319,10 +319,11 @@ pub fn metrics_op() -> Op {
 }
 
 /// `GET metrics/?range=1h&target=2&points=300` (or `from`/`to` in Unix ms).
-/// Answered from the response cache: computed at most once per second and
-/// write of the data it reads (probes, requests or scrapes), however many
-/// dashboards ask, and while it is asked, computed for each such write and
-/// second before it is asked again (see [`cache`]).
+/// Answered from the response cache: computed at most once per period (a
+/// tenth of its bucket, 1 s to 1 min) and write of the data it reads
+/// (probes, requests or scrapes), however many dashboards ask, and while it
+/// is asked, computed for each such write and period before it is asked
+/// again (see [`cache`]).
 pub async fn metrics(
     State(state): State<Ctx>,
     ApiQuery(q): ApiQuery<MetricsQuery>,
