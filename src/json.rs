@@ -30,17 +30,46 @@ pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, String> {
     serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
 }
 
+/// A JSON document as received, not yet read into a type: the value
+/// `JSON.parse` gave in a browser, the text outside one.
+#[derive(Debug, Clone)]
+pub struct Document(
+    #[cfg(target_arch = "wasm32")] JsValue,
+    #[cfg(not(target_arch = "wasm32"))] String,
+);
+
+impl Document {
+    /// Parses JSON text (which need not be of any particular type yet).
+    pub fn parse(text: &str) -> Result<Document, String> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            js_sys::JSON::parse(text)
+                .map(Document)
+                .map_err(|e| describe(&e))
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| e.to_string())?;
+            Ok(Document(text.to_owned()))
+        }
+    }
+
+    /// The document read as a `T`.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, String> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            from_js(self.0.clone())
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            serde_json::from_str(&self.0).map_err(|e| e.to_string())
+        }
+    }
+}
+
 /// A `T` read from JSON text.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        let value = js_sys::JSON::parse(text).map_err(|e| describe(&e))?;
-        from_js(value)
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        serde_json::from_str(text).map_err(|e| e.to_string())
-    }
+    Document::parse(text)?.decode()
 }
 
 /// The JSON text of `value`.
@@ -64,7 +93,9 @@ pub fn describe(error: &JsValue) -> String {
     js_sys::Reflect::get(error, &"message".into())
         .ok()
         .and_then(|m| m.as_string())
-        .unwrap_or_else(|| format!("{error:?}"))
+        .or_else(|| error.as_string())
+        .or_else(|| js_sys::JSON::stringify(error).ok()?.as_string())
+        .unwrap_or_else(|| "unknown error".to_owned())
 }
 
 /// An object of string properties, e.g. `{page: "/alerts"}`.

@@ -323,7 +323,7 @@ fn PortalLink() -> impl IntoView {
 /// at start (a new token reloads the page).
 #[derive(Clone, Copy)]
 pub struct SessionInfo {
-    session: LocalResource<Result<vigie_api::Session, api::ClientError>>,
+    session: api::Fetched<vigie_api::Session>,
 }
 
 impl std::fmt::Debug for SessionInfo {
@@ -335,15 +335,13 @@ impl std::fmt::Debug for SessionInfo {
 impl SessionInfo {
     /// The token's name, when the server records it (tokens configured).
     pub fn name(&self) -> Option<String> {
-        self.session.get().and_then(Result::ok).and_then(|s| s.name)
+        self.session.with(|s| s.and_then(|s| s.name.clone()))
     }
 
     /// The server needs a token and this tab has none that it knows.
     pub fn needs_sign_in(&self) -> bool {
         self.session
-            .get()
-            .and_then(Result::ok)
-            .is_some_and(|s| s.auth_required && s.role.is_none())
+            .with(|s| s.is_some_and(|s| s.auth_required && s.role.is_none()))
     }
 }
 
@@ -355,16 +353,16 @@ impl SessionInfo {
 fn Shell(client: ApiClient, token_epoch: RwSignal<u64>) -> impl IntoView {
     provide_context(client.clone());
     let session = SessionInfo {
-        session: LocalResource::new({
+        session: api::Fetched::new({
             let client = client.clone();
             move || {
                 token_epoch.track();
-                let client = client.clone();
-                async move { client.session().await }
+                Ok(Some(client.url(vigie_api::paths::SESSION)))
             }
         }),
     };
     provide_context(session);
+    provide_context(components::target_picker::Targets::start());
     provide_context(LiveHost::start(client));
     routes::prefetch_when_idle();
     let locale = expect_context::<i18n::Locale>();

@@ -12,12 +12,12 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use vigie_api::{
     AlertState, BridgeEvent, HostSample, Instances, MonitoringState, ReportInfo, ReportStatus,
-    ScalingOutcome, SystemResources,
+    ScalingOutcome, SystemResources, paths,
 };
 
-use crate::api::{ApiClient, ClientError, Connection, LiveStream, StreamHandlers};
+use crate::api::{ApiClient, Connection, Fetched, LiveStream, StreamHandlers};
 use crate::bridge;
-use crate::json::{self, Raw};
+use crate::json::Raw;
 
 /// Samples kept in the browser: as many as the server's recent series.
 pub const KEEP: usize = 300;
@@ -25,7 +25,7 @@ pub const KEEP: usize = 300;
 #[derive(Clone, Copy)]
 pub struct LiveHost {
     /// The server's recent series and the host's capacities.
-    pub history: LocalResource<Result<SystemResources, ClientError>>,
+    pub history: Fetched<SystemResources>,
     pub connection: RwSignal<Connection>,
     /// `performance.now()` when the last sample arrived, for its age.
     pub last_arrival_ms: RwSignal<Option<f64>>,
@@ -59,9 +59,18 @@ pub struct LiveHost {
     monitoring_update: RwSignal<Option<MonitoringState>>,
 }
 
-/// The portal's name for an alert's transition: none for pending, nor for
-/// one resolved before it ever fired (the portal never heard of it).
-pub fn alert_event(alert: &vigie_api::Alert) -> Option<BridgeEvent> {
+/// What the shell reads of a pushed alert.
+#[derive(Debug, Deserialize)]
+struct AlertHead {
+    state: AlertState,
+    fired_at: Option<i64>,
+}
+
+/// The portal's name for a pushed alert's transition (`json`, an `Alert`):
+/// none for pending, nor for one resolved before it ever fired (the portal
+/// never heard of it).
+pub fn alert_event(json: &Raw) -> Option<BridgeEvent> {
+    let alert: AlertHead = json.decode().ok()?;
     match alert.state {
         AlertState::Pending => None,
         AlertState::Firing => Some(BridgeEvent::AlertFired),
@@ -184,38 +193,28 @@ impl std::fmt::Debug for LiveHost {
 impl LiveHost {
     /// Fetches the history and opens the stream for the lifetime of the app.
     pub fn start(client: ApiClient) -> Self {
-        let history = LocalResource::new({
+        let history = Fetched::new({
             let client = client.clone();
-            move || {
-                let client = client.clone();
-                async move { client.system_resources().await }
-            }
+            move || Ok(Some(client.url(paths::SYSTEM_RESOURCES)))
         });
         // Samples pushed by the stream, oldest first, at most KEEP.
         let pushed = RwSignal::new(Vec::<HostSample>::new());
         let connection = RwSignal::new(Connection::Connecting);
         let last_arrival_ms = RwSignal::new(None);
         let samples = Memo::new(move |_| {
-            let history = history.get();
-            let series = match &history {
-                Some(Ok(r)) => r.series.as_slice(),
-                _ => &[],
-            };
-            pushed.with(|p| merge(series, p, KEEP))
+            history.with(|h| {
+                let series = h.map_or(&[][..], |r: &SystemResources| r.series.as_slice());
+                pushed.with(|p| merge(series, p, KEEP))
+            })
         });
 
-        let fetched_monitoring = LocalResource::new({
+        let fetched_monitoring = Fetched::new({
             let client = client.clone();
-            move || {
-                let client = client.clone();
-                async move { client.monitoring().await }
-            }
+            move || Ok(Some(client.url(paths::MONITORING)))
         });
         let monitoring_update = RwSignal::new(None::<MonitoringState>);
-        let monitoring = Memo::new(move |_| {
-            let fetched = fetched_monitoring.get().and_then(Result::ok);
-            newest(fetched, monitoring_update.get())
-        });
+        let monitoring =
+            Memo::new(move |_| newest(fetched_monitoring.get(), monitoring_update.get()));
         let probes_seen = RwSignal::new(0_u64);
         let alerts_seen = RwSignal::new(0_u64);
         let scaling_seen = RwSignal::new(0_u64);
@@ -238,7 +237,7 @@ impl LiveHost {
                 on_monitoring: Box::new(move |m| monitoring_update.set(Some(m))),
                 on_alert: Box::new(move |alert| {
                     if let Some(name) = alert_event(&alert) {
-                        bridge::event(name, json::to_js(&alert));
+                        bridge::event(name, alert.to_js());
                     }
                     alerts_seen.update(|n| *n += 1);
                 }),
@@ -331,8 +330,8 @@ mod tests {
     use super::*;
 
     /// An alert as the stream sends it, in `state`, fired or not.
-    fn alert(state: &str, fired_at: Option<i64>) -> vigie_api::Alert {
-        serde_json::from_value(serde_json::json!({
+    fn alert(state: &str, fired_at: Option<i64>) -> Raw {
+        let alert: vigie_api::Alert = serde_json::from_value(serde_json::json!({
             "id": 1, "alert_type": "resource", "severity": "high", "title": "CPU above 80 %",
             "description": "CPU on this host was 90.31 %, above the threshold of 80 %.",
             "metric_type": "cpu_usage", "threshold_value": 80.0, "current_value": 63.8,
@@ -342,7 +341,8 @@ mod tests {
             "acknowledged_at": null, "resolved_by": null, "resolved_at": null, "note": null,
             "history": []
         }))
-        .expect("an alert")
+        .expect("an alert");
+        Raw::new(serde_json::to_string(&alert).expect("JSON"))
     }
 
     #[test]

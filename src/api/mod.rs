@@ -4,6 +4,7 @@
 //! page's own origin: the same build runs from the server, from a CDN, or in
 //! another site's iframe.
 
+mod fetched;
 mod stream;
 
 use std::sync::{Arc, RwLock};
@@ -19,11 +20,12 @@ use vigie_api::{
     MetricsQuery, MetricsResponse, MonitoringState, RecommendationList, RecommendationsQuery,
     ReportFormat, ReportInfo, ReportList, ReportRequest, ReportSchedule, ReportScheduleList,
     ReportScheduleSpec, ReportsQuery, ResolveAlert, Role, ScalingAction, ScalingActionList,
-    ScalingActionsQuery, ScalingConfig, ScalingConfigSpec, ScalingRequest, ScalingScope, Session,
-    Severity, SlowQueriesQuery, SlowQueryDetail, SlowQueryList, Source, StreamTicket,
-    SystemResources, SystemResourcesQuery, Target, TargetList, TargetSpec, TimeRange, paths,
+    ScalingActionsQuery, ScalingConfig, ScalingConfigSpec, ScalingRequest, ScalingScope, Severity,
+    SlowQueriesQuery, SlowQueryDetail, SlowQueryList, Source, StreamTicket, SystemResources,
+    SystemResourcesQuery, Target, TargetList, TargetSpec, TimeRange, paths,
 };
 
+pub use fetched::Fetched;
 pub use stream::{Connection, LiveStream, StreamHandlers};
 pub use vigie_api::{EndpointSort, Range};
 
@@ -160,19 +162,31 @@ impl ApiClient {
     }
 
     /// `GET path?query`, the query serialised from its `vigie_api` type.
+    /// The URL of `path` with `query` as its query string.
+    pub fn query_url<Q: Serialize>(&self, path: &str, query: &Q) -> Result<String, ClientError> {
+        let query =
+            serde_urlencoded::to_string(query).map_err(|e| ClientError::Decode(e.to_string()))?;
+        Ok(format!("{}?{query}", self.url(path)))
+    }
+
     async fn get_query<Q: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
         query: &Q,
     ) -> Result<T, ClientError> {
-        let query =
-            serde_urlencoded::to_string(query).map_err(|e| ClientError::Decode(e.to_string()))?;
-        self.get_json_url(&format!("{}?{query}", self.url(path)))
-            .await
+        self.get_json_url(&self.query_url(path, query)?).await
     }
 
     async fn get_json_url<T: DeserializeOwned>(&self, url: &str) -> Result<T, ClientError> {
-        parse(&self.get_text(url).await?)
+        self.get_document(url)
+            .await?
+            .decode()
+            .map_err(ClientError::Decode)
+    }
+
+    /// The JSON document `url` answers, not yet read into a type.
+    pub async fn get_document(&self, url: &str) -> Result<crate::json::Document, ClientError> {
+        crate::json::Document::parse(&self.get_text(url).await?).map_err(ClientError::Decode)
     }
 
     /// The body of a `GET` (the one copy of the retry loop, whatever type
@@ -235,11 +249,6 @@ impl ApiClient {
         answer(resp).await
     }
 
-    /// Whether the server needs a token, and who this client's token is.
-    pub async fn session(&self) -> Result<Session, ClientError> {
-        self.get_json(paths::SESSION).await
-    }
-
     /// A single-use ticket for the live stream (an `EventSource` cannot
     /// send the token).
     pub async fn stream_ticket(&self) -> Result<StreamTicket, ClientError> {
@@ -249,10 +258,6 @@ impl ApiClient {
 
     pub fn has_token(&self) -> bool {
         self.token.read().is_ok_and(|t| t.is_some())
-    }
-
-    pub async fn system_resources(&self) -> Result<SystemResources, ClientError> {
-        self.get_json(paths::SYSTEM_RESOURCES).await
     }
 
     /// A host's resources: this one (`None`) or the one behind a node_exporter
@@ -409,10 +414,6 @@ impl ApiClient {
             204 => Ok(()),
             _ => decode::<()>(resp).await,
         }
-    }
-
-    pub async fn monitoring(&self) -> Result<MonitoringState, ClientError> {
-        self.get_json(paths::MONITORING).await
     }
 
     /// Starts or stops monitoring; returns the new state.
@@ -867,7 +868,8 @@ pub fn attachment_name(header: &str) -> Option<String> {
 /// to an object URL, clicked, then the URL let go.
 fn save_file(bytes: &[u8], media_type: &str, name: &str) -> Result<(), String> {
     use wasm_bindgen::JsCast;
-    let fail = |e: wasm_bindgen::JsValue| format!("cannot save the file: {e:?}");
+    let fail =
+        |e: wasm_bindgen::JsValue| format!("cannot save the file: {}", crate::json::describe(&e));
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(media_type);

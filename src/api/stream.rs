@@ -11,9 +11,9 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use vigie_api::{
-    ALERT_EVENT, Alert, HostSample, INSTANCES_EVENT, InstancesEvent, MONITORING_EVENT,
-    MonitoringState, PROBE_EVENT, ProbeResult, REPORT_DELETED_EVENT, REPORT_EVENT, ReportDeleted,
-    SAMPLE_EVENT, SCALING_EVENT, StreamQuery, paths,
+    ALERT_EVENT, HostSample, INSTANCES_EVENT, InstancesEvent, MONITORING_EVENT, MonitoringState,
+    PROBE_EVENT, ProbeResult, REPORT_DELETED_EVENT, REPORT_EVENT, ReportDeleted, SAMPLE_EVENT,
+    SCALING_EVENT, StreamQuery, paths,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -53,8 +53,10 @@ pub struct StreamHandlers {
     pub on_sample: Box<dyn Fn(HostSample)>,
     pub on_probe: Box<dyn Fn(ProbeResult)>,
     pub on_monitoring: Box<dyn Fn(MonitoringState)>,
-    /// An alert after one of its transitions (pending, firing, acknowledged, resolved).
-    pub on_alert: Box<dyn Fn(Alert)>,
+    /// An alert (`Alert`) after one of its transitions (pending, firing,
+    /// acknowledged, resolved), as JSON: the shell tells the portal and
+    /// refetches what it shows (see `on_scaling`).
+    pub on_alert: Box<dyn Fn(Raw)>,
     /// A scaling action (`ScalingAction`), as JSON: the shell only tells
     /// the portal, and the scaling page refetches; decoding it here would
     /// put its decoder in the first download.
@@ -189,7 +191,10 @@ fn open_with(inner: &Rc<Inner>, ticket: &str) {
         listen(&source, MONITORING_EVENT, &weak, |h, t| {
             decoded(&h.on_monitoring, t)
         }),
-        listen(&source, ALERT_EVENT, &weak, |h, t| decoded(&h.on_alert, t)),
+        listen(&source, ALERT_EVENT, &weak, |h, t| {
+            (h.on_alert)(Raw::new(t));
+            Ok(())
+        }),
         listen(&source, SCALING_EVENT, &weak, |h, t| {
             (h.on_scaling)(Raw::new(t));
             Ok(())

@@ -3,9 +3,9 @@
 //! it moves without a reload.
 
 use leptos::prelude::*;
-use vigie_api::Severity;
+use vigie_api::{AlertMarkList, Severity, paths};
 
-use crate::api::{AlertQuery, ApiClient, StateFilter};
+use crate::api::{AlertQuery, ApiClient, Fetched, StateFilter};
 use crate::i18n;
 use crate::live::LiveHost;
 
@@ -27,25 +27,19 @@ pub fn AlertBadge() -> impl IntoView {
     let t = i18n::pick(&EN, &FR);
     let live = expect_context::<LiveHost>();
     // Open alerts come most severe first: the first one tells the colour.
-    let open = LocalResource::new(move || {
-        live.alerts_seen.get();
-        let client = client.clone();
+    // The last answer stays while the next one loads.
+    let open = Fetched::<AlertMarkList>::new(move || {
+        live.alerts_seen.track();
         let query = AlertQuery {
             state: StateFilter::Open,
             limit: 1,
             ..AlertQuery::default()
         };
-        async move { client.alerts(&query).await }
+        client.query_url(paths::ALERTS, &query.to_wire()).map(Some)
     });
-    // The last answer stays while the next one loads.
-    let shown = Memo::new(
-        move |prev: Option<&Option<(u64, Option<Severity>)>>| match open.get() {
-            Some(Ok(list)) => Some((list.open_count, list.alerts.first().map(|a| a.severity))),
-            _ => prev.cloned().flatten(),
-        },
-    );
     move || {
-        shown.get().map(|(count, worst)| {
+        let shown = open.with(|l| l.map(|l| (l.open_count, l.alerts.first().map(|a| a.severity))));
+        shown.map(|(count, worst)| {
             let severity = worst.filter(|_| count > 0).map(Severity::as_str);
             view! {
                 <span class="alert-badge" data-testid="alert-badge" data-count=count data-severity=severity>

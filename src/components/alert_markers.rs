@@ -6,12 +6,11 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use vigie_api::{Alert, AlertRule, AlertRuleSpec};
+use vigie_api::{AlertMark, AlertMarkList, AlertRuleScope, AlertRuleScopeList, paths};
 
-use crate::api::{AlertQuery, ApiClient, Scope, Span};
+use crate::api::{AlertQuery, ApiClient, Fetched, Scope, Span};
 use crate::components::chart::{Marker, MarkerKind};
 use crate::components::range_picker::TimeView;
-use crate::lists::last_list;
 use crate::live::{LiveHost, ticker, unix_now_ms};
 
 /// Most alerts asked for one view.
@@ -19,11 +18,12 @@ const LIMIT: u32 = 100;
 /// Asked beyond a live range's ends: the browser's clock and the server's differ a little.
 const SLACK_MS: i64 = 60_000;
 
-/// The alerts and rules behind a page's markers.
+/// The alerts and rules behind a page's markers: one fetch for all the
+/// charts of a page that share its [`TimeView`].
 #[derive(Debug, Clone, Copy)]
 pub struct AlertsInView {
-    alerts: Memo<Vec<Alert>>,
-    rules: Memo<Vec<AlertRule>>,
+    alerts: Fetched<AlertMarkList>,
+    rules: Fetched<AlertRuleScopeList>,
 }
 
 impl AlertsInView {
@@ -32,11 +32,11 @@ impl AlertsInView {
         let live = expect_context::<LiveHost>();
         // Alerts arrive through the stream; this only catches up on any missed.
         let tick = ticker(Duration::from_secs(60));
-        let alerts = LocalResource::new({
+        let alerts = Fetched::new({
             let client = client.clone();
             move || {
-                live.alerts_seen.get();
-                tick.get();
+                live.alerts_seen.track();
+                tick.track();
                 let (from, to) = match view.window(1).span {
                     Span::Between(from, to) => (from, to),
                     Span::Last(range) => {
@@ -50,32 +50,29 @@ impl AlertsInView {
                     limit: LIMIT,
                     ..AlertQuery::default()
                 };
-                let client = client.clone();
-                async move { client.alerts(&query).await }
+                client.query_url(paths::ALERTS, &query.to_wire()).map(Some)
             }
         });
-        let rules = LocalResource::new(move || {
-            live.alerts_seen.get();
-            let client = client.clone();
-            async move { client.alert_rules().await }
+        let rules = Fetched::new(move || {
+            live.alerts_seen.track();
+            Ok(Some(client.url(paths::ALERT_RULES)))
         });
-        AlertsInView {
-            alerts: last_list(alerts, |l| l.alerts),
-            rules: last_list(rules, |l| l.rules),
-        }
+        AlertsInView { alerts, rules }
     }
 
     /// Markers of the alerts `wants` keeps; it gets each alert with its rule's
     /// spec, `None` when the rule is gone.
     pub fn markers(
         self,
-        wants: impl Fn(&Alert, Option<&AlertRuleSpec>) -> bool + Send + Sync + 'static,
+        wants: impl Fn(&AlertMark, Option<&AlertRuleScope>) -> bool + Send + Sync + 'static,
     ) -> Signal<Vec<Marker>> {
         Memo::new(move |_| {
             self.rules.with(|rules| {
                 self.alerts.with(|alerts| {
+                    let rules: &[AlertRuleScope] = rules.map_or(&[], |l| &l.rules);
+                    let alerts: &[AlertMark] = alerts.map_or(&[], |l| &l.alerts);
                     let kept = alerts.iter().filter(|a| {
-                        let rule = rules.iter().find(|r| r.id == a.rule_id).map(|r| &r.spec);
+                        let rule = rules.iter().find(|r| r.id == a.rule_id);
                         wants(a, rule)
                     });
                     markers_of(kept)
@@ -88,7 +85,7 @@ impl AlertsInView {
 
 /// A start marker for each alert, and an end marker for those resolved.
 /// Alerts that cleared while pending never fired: nothing to mark.
-pub fn markers_of<'a>(alerts: impl IntoIterator<Item = &'a Alert>) -> Vec<Marker> {
+pub fn markers_of<'a>(alerts: impl IntoIterator<Item = &'a AlertMark>) -> Vec<Marker> {
     let mut markers = Vec::new();
     for a in alerts {
         if !a.state.is_open() && a.fired_at.is_none() {
@@ -111,7 +108,7 @@ pub fn markers_of<'a>(alerts: impl IntoIterator<Item = &'a Alert>) -> Vec<Marker
 
 /// Whether a response-metric rule measures what a response-time view of
 /// `scope` shows. A rule that is gone is only kept on the view of all probes.
-pub fn in_scope(rule: Option<&AlertRuleSpec>, scope: &Scope) -> bool {
+pub fn in_scope(rule: Option<&AlertRuleScope>, scope: &Scope) -> bool {
     match (scope, rule) {
         (Scope::Probes(None), None) => true,
         (Scope::Probes(target), Some(r)) => {
@@ -128,34 +125,21 @@ pub fn in_scope(rule: Option<&AlertRuleSpec>, scope: &Scope) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use vigie_api::{AlertMetric, AlertState, Comparison, Severity};
+    use vigie_api::{AlertMetric, AlertState, Severity};
 
     use super::*;
 
-    fn alert(id: i64, state: AlertState, fired: bool, resolved_at: Option<i64>) -> Alert {
-        Alert {
+    fn alert(id: i64, state: AlertState, fired: bool, resolved_at: Option<i64>) -> AlertMark {
+        AlertMark {
             id,
-            alert_type: "resource".into(),
-            severity: Severity::High,
-            title: format!("alert {id}"),
-            description: String::new(),
-            metric_type: AlertMetric::CpuUsage,
-            threshold_value: 80.0,
-            current_value: Some(90.0),
-            is_resolved: state == AlertState::Resolved,
             rule_id: 1,
+            title: format!("alert {id}"),
+            severity: Severity::High,
+            metric_type: AlertMetric::CpuUsage,
             state,
-            comparison: Comparison::Above,
-            condition_holds: true,
-            for_seconds: 60,
             started_at: 1_000,
             fired_at: fired.then_some(61_000),
-            acknowledged_by: None,
-            acknowledged_at: None,
-            resolved_by: resolved_at.map(|_| "system".into()),
             resolved_at,
-            note: None,
-            history: Vec::new(),
         }
     }
 
@@ -163,21 +147,12 @@ mod tests {
         target_id: Option<i64>,
         service: Option<&str>,
         endpoint: Option<&str>,
-    ) -> AlertRuleSpec {
-        AlertRuleSpec {
-            name: "p95".into(),
-            metric: AlertMetric::P95,
-            comparison: Comparison::Above,
-            threshold: 500.0,
-            severity: Severity::High,
-            for_seconds: 0,
-            recovery_margin: 0.0,
-            window_seconds: 60,
+    ) -> AlertRuleScope {
+        AlertRuleScope {
+            id: 1,
             target_id,
             service: service.map(str::to_owned),
             endpoint: endpoint.map(str::to_owned),
-            source_id: None,
-            enabled: true,
         }
     }
 

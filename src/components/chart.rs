@@ -126,11 +126,6 @@ pub fn y_at(value: f64, height: f64, y_range: &Range<f64>) -> Option<f64> {
     Some(MARGIN + (y_range.end - value) / span * plot)
 }
 
-/// What tells two thresholds apart, for a keyed list.
-fn threshold_key(t: &Threshold) -> (ThresholdSide, u64, String) {
-    (t.side, t.value.to_bits(), t.label.clone())
-}
-
 /// What the axes depend on: drawn again only when it changes.
 #[derive(Debug, Clone, PartialEq)]
 struct Shape {
@@ -340,25 +335,17 @@ pub fn TimeSeriesChart(
                 .collect::<Vec<_>>()
         })
     });
-    let level = move |(t, _): (Threshold, f64)| {
-        let side = t.side;
-        let key = threshold_key(&t);
-        let top = move || {
-            levels.with(|l| {
-                l.iter()
-                    .find(|(o, _)| threshold_key(o) == key)
-                    .map(|(_, y)| format!("{y:.1}px"))
-                    .unwrap_or_default()
-            })
-        };
+    // A few lines, drawn again when they move (not keyed: the markers'
+    // keyed list is the one worth its code).
+    let level = |(t, y): (Threshold, f64)| {
         view! {
             <div
                 class="chart-threshold"
                 data-testid="threshold-line"
-                data-side=side.as_str()
+                data-side=t.side.as_str()
                 data-value=t.value.to_string()
                 title=t.label
-                style:top=top
+                style:top=format!("{y:.1}px")
             ></div>
         }
     };
@@ -397,7 +384,7 @@ pub fn TimeSeriesChart(
             <canvas class="chart-axes" node_ref=axes aria-hidden="true"></canvas>
             <canvas class="chart-lines" node_ref=canvas role="img" aria-label=label></canvas>
             <For each=move || placed.get() key=|(m, _)| (m.alert_id, m.kind) children=marker />
-            <For each=move || levels.get() key=|(t, _)| threshold_key(t) children=level />
+            {move || levels.get().into_iter().map(level).collect_view()}
             {move || selection().map(|(left, width)| view! { <div class="chart-selection" style:left=left style:width=width></div> })}
             {move || readout().map(|text| view! { <div class="chart-readout" data-testid="chart-readout">{text}</div> })}
         </div>

@@ -5,10 +5,26 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use vigie_api::TargetKind;
+use vigie_api::{TargetKind, TargetSummaryList, paths};
 
-use crate::api::ApiClient;
+use crate::api::{ApiClient, Fetched};
 use crate::live::ticker;
+
+/// The targets, fetched every 10 s for the whole app: the pickers and the
+/// overview's response-time section read the same list.
+#[derive(Debug, Clone, Copy)]
+pub struct Targets(pub Fetched<TargetSummaryList>);
+
+impl Targets {
+    pub fn start() -> Self {
+        let client = expect_context::<ApiClient>();
+        let tick = ticker(Duration::from_secs(10));
+        Targets(Fetched::new(move || {
+            tick.track();
+            Ok(Some(client.url(paths::TARGETS)))
+        }))
+    }
+}
 
 #[component]
 pub fn TargetPicker(
@@ -25,23 +41,17 @@ pub fn TargetPicker(
     suffix: &'static str,
     #[prop(optional, into)] class: &'static str,
 ) -> impl IntoView {
-    let client = expect_context::<ApiClient>();
-    let tick = ticker(Duration::from_secs(10));
-    let targets = LocalResource::new(move || {
-        tick.get();
-        let client = client.clone();
-        async move { client.targets().await }
-    });
+    let targets = expect_context::<Targets>().0;
     let options = move || match targets.get() {
-        Some(Ok(list)) => list
+        Some(list) => list
             .targets
             .into_iter()
-            .filter(|t| kind.is_none_or(|k| t.spec.kind == k))
+            .filter(|t| kind.is_none_or(|k| t.kind == k))
             .map(|t| {
                 let id = t.id;
                 view! {
                     <option value=id.to_string() selected=move || selected.get() == Some(id)>
-                        {format!("{}{suffix}", t.spec.name)}
+                        {format!("{}{suffix}", t.name)}
                     </option>
                 }
             })

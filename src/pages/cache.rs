@@ -205,7 +205,7 @@ pub fn Cache() -> impl IntoView {
                                 <tr data-testid="cache-source">
                                     <th scope="row">{s.name.clone()}</th>
                                     <td>{s.url.clone()} {s.username.clone().map(|u| format!(" · {u}"))}</td>
-                                    <td data-health=format!("{:?}", s.health).to_lowercase()>{state_text(&s)}</td>
+                                    <td data-health=s.health.as_str()>{state_text(&s)}</td>
                                     <td>
                                         <ConfirmButton verb=t.remove verbing=t.removing name=name on_confirm=Callback::new(move |()| { remove.dispatch(id); }) />
                                     </td>

@@ -8,10 +8,10 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use vigie_api::{HostCapacities, SystemResources, TargetKind};
+use vigie_api::{HostCapacities, SystemResources, SystemResourcesQuery, TargetKind, paths};
 use vigie_charts::steady_window;
 
-use crate::api::ApiClient;
+use crate::api::{ApiClient, Fetched};
 use crate::components::alert_markers::AlertsInView;
 use crate::components::chart::{Line, TimeSeriesChart};
 use crate::components::kpi::Kpi;
@@ -99,29 +99,26 @@ pub fn Overview() -> impl IntoView {
     let host = RwSignal::new(None::<i64>);
     // Fetched unless this is the live default view of this host, which the
     // stream alone draws.
-    let fetch = LocalResource::new(move || {
-        refresh.get();
+    let fetch = Fetched::<SystemResources>::new(move || {
+        refresh.track();
         let host = host.get();
         let window = (!view.is_live_default()).then(|| view.window(POINTS));
-        let client = client.clone();
-        async move {
-            if host.is_none() && window.is_none() {
-                return Ok(None);
-            }
-            client
-                .system_resources_of(host, window.as_ref())
-                .await
-                .map(Some)
+        if host.is_none() && window.is_none() {
+            return Ok(None);
         }
+        let query = SystemResourcesQuery {
+            host,
+            ..SystemResourcesQuery::default()
+        }
+        .with_range(window.map(|w| w.time_range()).unwrap_or_default());
+        client.query_url(paths::SYSTEM_RESOURCES, &query).map(Some)
     });
-    let fetched = Memo::new(move |prev: Option<&Option<SystemResources>>| {
+    // Nothing fetched shows at once when back on this host's live view.
+    let fetched = Memo::new(move |_| {
         if host.get().is_none() && view.is_live_default() {
             return None;
         }
-        match fetch.get() {
-            Some(Ok(r)) => r,
-            _ => prev.cloned().flatten(),
-        }
+        fetch.get()
     });
     let stored = Memo::new(move |_| fetched.get().and_then(|r| r.history));
     let remote = move || host.get().and(fetched.get());
@@ -129,24 +126,22 @@ pub fn Overview() -> impl IntoView {
         Some(_) => remote().and_then(|r| r.series.last().cloned()),
         None => live.latest(),
     });
-    let capacities = Memo::new(move |_| match (host.get(), live.history.get()) {
-        (Some(_), _) => remote().map(|r| r.capacities),
-        (None, Some(Ok(r))) => Some(r.capacities),
-        _ => None,
+    let capacities = Memo::new(move |_| match host.get() {
+        Some(_) => remote().map(|r| r.capacities),
+        None => live.history.with(|h| h.map(|r| r.capacities.clone())),
     });
-    let interval_ms = Memo::new(move |_| match (host.get(), live.history.get()) {
-        (Some(_), _) => remote().map_or(1000, |r| (r.interval_s * 1000.0) as i64),
-        (None, Some(Ok(r))) => (r.interval_s * 1000.0) as i64,
-        _ => 1000,
+    let interval_ms = Memo::new(move |_| {
+        let interval = |r: &SystemResources| (r.interval_s * 1000.0) as i64;
+        match host.get() {
+            Some(_) => remote().map_or(1000, |r| interval(&r)),
+            None => live.history.with(|h| h.map_or(1000, interval)),
+        }
     });
-    let fetched_error = move || match fetch.get() {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
-    };
-    let error = move || match (fetched_error(), live.history.get()) {
-        (Some(e), _) => Some(e),
-        (None, Some(Err(e))) => Some(e.to_string()),
-        _ => None,
+    let error = move || {
+        fetch
+            .error()
+            .or_else(|| live.history.error())
+            .map(|e| e.to_string())
     };
 
     let window = Signal::derive(move || match stored.get() {
@@ -194,8 +189,9 @@ pub fn Overview() -> impl IntoView {
     });
 
     // This host's resource alerts; another host's are not measured.
-    let markers = AlertsInView::new(view)
-        .markers(move |alert, _| host.get().is_none() && alert.metric_type.is_host());
+    let alerts = AlertsInView::new(view);
+    let markers =
+        alerts.markers(move |alert, _| host.get().is_none() && alert.metric_type.is_host());
 
     let cap = move |f: fn(&HostCapacities) -> String| {
         move || capacities.get().as_ref().map(f).unwrap_or_default()
@@ -237,7 +233,7 @@ pub fn Overview() -> impl IntoView {
     view! {
         <section class="page">
             <h1 class="visually-hidden">{t.overview}</h1>
-            <ResponseTimes view=view target=linked.target />
+            <ResponseTimes view=view target=linked.target alerts=alerts />
             <header class="section-header">
                 <h2>{move || if host.get().is_some() { t.host } else { t.this_host }}</h2>
                 <p class="subtitle">{cap(|c| c.hostname.clone())}</p>

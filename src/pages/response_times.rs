@@ -8,14 +8,14 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use vigie_api::{AlertMetric, MetricsResponse, sli};
+use vigie_api::{AlertMetric, MetricsResponse, paths, sli};
 
-use crate::api::{ApiClient, Scope};
+use crate::api::{ApiClient, Fetched, Scope};
 use crate::components::alert_markers::{AlertsInView, in_scope};
 use crate::components::chart::{Line, TimeSeriesChart};
 use crate::components::kpi::Kpi;
 use crate::components::range_picker::{RangePicker, TimeView};
-use crate::components::target_picker::TargetPicker;
+use crate::components::target_picker::{TargetPicker, Targets};
 use crate::live::{LiveHost, ticker};
 use crate::{format, i18n};
 
@@ -136,6 +136,9 @@ pub fn ResponseTimes(
     /// The target picked at first (all of them when `None`).
     #[prop(optional_no_strip)]
     target: Option<i64>,
+    /// The page's alerts for `view`, when it fetches them already.
+    #[prop(optional)]
+    alerts: Option<AlertsInView>,
 ) -> impl IntoView {
     let t = i18n::pick(&EN, &FR);
     let client = expect_context::<ApiClient>();
@@ -159,25 +162,15 @@ pub fn ResponseTimes(
     });
 
     let tick = ticker(Duration::from_secs(1));
-    // New targets show up in the filter within 10 s. A memo: reading the
-    // seconds themselves would fetch every second.
-    let every_10_s = Memo::new(move |_| tick.get() / 10);
-    let targets = LocalResource::new({
-        let client = client.clone();
-        move || {
-            every_10_s.get();
-            let client = client.clone();
-            async move { client.targets().await }
-        }
-    });
+    let targets = expect_context::<Targets>().0;
     // The longest interval among the targets shown.
     let interval_ms = Memo::new(move |_| match targets.get() {
         _ if of_requests => 1000,
-        Some(Ok(list)) => list
+        Some(list) => list
             .targets
             .iter()
-            .filter(|t| t.spec.enabled && target.get().is_none_or(|id| id == t.id))
-            .map(|t| t.spec.interval_ms as i64)
+            .filter(|t| t.enabled && target.get().is_none_or(|id| id == t.id))
+            .map(|t| t.interval_ms as i64)
             .max()
             .unwrap_or(1000),
         _ => 1000,
@@ -190,28 +183,20 @@ pub fn ResponseTimes(
         live.probes_seen.into()
     };
     let refresh = view.refresh_key(&live, tick, pushed);
-    let metrics = LocalResource::new(move || {
-        refresh.get();
+    // The last answer stays while the next one loads.
+    let shown = Fetched::<MetricsResponse>::new(move || {
+        refresh.track();
         let span = match view.zoom.get() {
             Some((from, to)) => to - from,
             None => view.range.get().millis(),
         };
         let window = view.window(points_for(span, interval_ms.get()));
-        let scope = scope.get();
-        let client = client.clone();
-        async move { client.metrics(&window, &scope).await }
+        let query = scope
+            .with(Scope::metrics_query)
+            .with_range(window.time_range());
+        client.query_url(paths::METRICS, &query).map(Some)
     });
-    // Keep showing the last answer while the next one loads.
-    let shown = Memo::new(
-        move |prev: Option<&Option<MetricsResponse>>| match metrics.get() {
-            Some(Ok(m)) => Some(m),
-            _ => prev.cloned().flatten(),
-        },
-    );
-    let error = move || match metrics.get() {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
-    };
+    let error = move || shown.error().map(|e| e.to_string());
 
     let pm = move || shown.get().map(|m| m.performance_metrics);
     let availability = Signal::derive(move || format::percent(pm().and_then(|p| p.availability)));
@@ -291,7 +276,7 @@ pub fn ResponseTimes(
     });
     let throughput_top = Signal::derive(move || throughput_lines.with(|l| top_of(l, 0.1)));
     let on_zoom = view.zoom_to();
-    let alerts = AlertsInView::new(view);
+    let alerts = alerts.unwrap_or_else(|| AlertsInView::new(view));
     let marked = move |metrics: &'static [AlertMetric]| {
         alerts.markers(move |alert, rule| {
             metrics.contains(&alert.metric_type) && scope.with(|s| in_scope(rule, s))
@@ -318,8 +303,8 @@ pub fn ResponseTimes(
                 {move || match fixed_source {
                     Some(text) => text.to_owned(),
                     None => match (target.get(), targets.get()) {
-                        (Some(id), Some(Ok(list))) => (t.source_probes_of)(
-                            list.targets.iter().find(|x| x.id == id).map_or(t.one_target, |x| x.spec.name.as_str())
+                        (Some(id), Some(list)) => (t.source_probes_of)(
+                            list.targets.iter().find(|x| x.id == id).map_or(t.one_target, |x| x.name.as_str())
                         ),
                         _ => t.source_all_probes.to_owned(),
                     },

@@ -304,7 +304,7 @@ pub fn SlowQueries() -> impl IntoView {
                                         {q.query_text.clone()}
                                     </button>
                                 </th>
-                                <td>{format!("{:?}", q.query_type).to_uppercase()}</td>
+                                <td>{q.query_type.as_str().to_uppercase()}</td>
                                 <td>{q.source_name.clone()}</td>
                                 <td class="num">{q.execution_count}</td>
                                 <td class="num">{ms(q.avg_execution_time)}</td>
@@ -338,7 +338,7 @@ pub fn SlowQueries() -> impl IntoView {
                                 <tr data-testid="database-source">
                                     <th scope="row">{s.name.clone()}</th>
                                     <td>{format!("{} · {}", s.url, s.username)}</td>
-                                    <td data-health=format!("{:?}", s.health).to_lowercase()>{state_text(&s)}</td>
+                                    <td data-health=s.health.as_str()>{state_text(&s)}</td>
                                     <td>
                                         <ConfirmButton verb=t.remove verbing=t.removing name=name on_confirm=Callback::new(move |()| { remove.dispatch(id); }) />
                                     </td>

@@ -64,6 +64,18 @@ fn wasm_target() -> Result {
     cmd::run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
 }
 
+/// The standard library's sources: the dashboard's release build compiles
+/// the standard library with it (`web::compile`).
+fn rust_src() -> Result {
+    let installed = cmd::output(Command::new("rustup").args(["component", "list", "--installed"]))
+        .unwrap_or_default();
+    if installed.lines().any(|l| l.trim().starts_with("rust-src")) {
+        return Ok(());
+    }
+    step("installing the standard library's sources (rustup component add rust-src)");
+    cmd::run(Command::new("rustup").args(["component", "add", "rust-src"]))
+}
+
 fn cargo_install(program: &str, krate: &str, version: &str, locked: bool, minutes: u32) -> Result {
     if installed_version(program).as_deref() == Some(version) {
         return Ok(());
@@ -110,6 +122,7 @@ pub fn ensure_trunk() -> Result {
 /// What building the dashboard needs.
 pub fn ensure_build_tools() -> Result {
     wasm_target()?;
+    rust_src()?;
     // Without --locked: the registry lacks a pinned dependency of some releases.
     let bindgen = locked_version("wasm-bindgen")?;
     cargo_install("wasm-bindgen", "wasm-bindgen-cli", &bindgen, false, 3)?;

@@ -347,6 +347,45 @@ pub struct AlertList {
     pub offset: u32,
 }
 
+/// What a chart reads of an [`Alert`] to mark it on a time axis. An
+/// alert's JSON read as this leaves the other fields: a page that only marks
+/// alerts carries no decoder for the rest.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AlertMark {
+    pub id: i64,
+    pub rule_id: i64,
+    pub title: String,
+    pub severity: Severity,
+    pub metric_type: AlertMetric,
+    pub state: AlertState,
+    pub started_at: i64,
+    pub fired_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+}
+
+/// `GET alerts/` read as [`AlertMark`]s.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AlertMarkList {
+    pub alerts: Vec<AlertMark>,
+    /// Alerts open now, whatever the filters.
+    pub open_count: u64,
+}
+
+/// What a chart reads of an [`AlertRule`]: what its alerts are about.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AlertRuleScope {
+    pub id: i64,
+    pub target_id: Option<i64>,
+    pub service: Option<String>,
+    pub endpoint: Option<String>,
+}
+
+/// `GET alert-rules/` read as [`AlertRuleScope`]s.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AlertRuleScopeList {
+    pub rules: Vec<AlertRuleScope>,
+}
+
 /// Body of `POST resolve-alert/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -396,6 +435,103 @@ mod tests {
             );
         }
         assert!(Severity::Critical < Severity::Low, "most urgent first");
+    }
+
+    #[test]
+    fn an_alert_and_a_rule_read_as_marks_keep_the_fields_a_chart_needs() {
+        let spec = |target_id, service: Option<&str>, endpoint: Option<&str>| AlertRuleSpec {
+            name: "p95".into(),
+            metric: AlertMetric::ResponseTime,
+            comparison: Comparison::Above,
+            threshold: 500.0,
+            severity: Severity::High,
+            for_seconds: 0,
+            recovery_margin: 0.0,
+            window_seconds: 300,
+            target_id,
+            service: service.map(str::to_owned),
+            endpoint: endpoint.map(str::to_owned),
+            source_id: None,
+            enabled: true,
+        };
+        let rules = AlertRuleList {
+            rules: vec![
+                AlertRule {
+                    id: 4,
+                    spec: spec(Some(9), None, None),
+                    last_value: None,
+                },
+                AlertRule {
+                    id: 5,
+                    spec: spec(None, Some("shop"), Some("/cart")),
+                    last_value: Some(1.0),
+                },
+            ],
+        };
+        let json = serde_json::to_string(&rules).expect("serialise");
+        let read: AlertRuleScopeList = serde_json::from_str(&json).expect("decode");
+        let want = |id, target_id, service: Option<&str>, endpoint: Option<&str>| AlertRuleScope {
+            id,
+            target_id,
+            service: service.map(str::to_owned),
+            endpoint: endpoint.map(str::to_owned),
+        };
+        assert_eq!(
+            read.rules,
+            vec![
+                want(4, Some(9), None, None),
+                want(5, None, Some("shop"), Some("/cart"))
+            ]
+        );
+
+        let alert = Alert {
+            id: 7,
+            alert_type: "response".into(),
+            severity: Severity::Critical,
+            title: "p95 above 500 ms".into(),
+            description: "…".into(),
+            metric_type: AlertMetric::ResponseTime,
+            threshold_value: 500.0,
+            current_value: Some(620.0),
+            is_resolved: true,
+            rule_id: 4,
+            state: AlertState::Resolved,
+            comparison: Comparison::Above,
+            condition_holds: false,
+            for_seconds: 0,
+            started_at: 1_000,
+            fired_at: Some(2_000),
+            acknowledged_by: None,
+            acknowledged_at: None,
+            resolved_by: Some("ops".into()),
+            resolved_at: Some(3_000),
+            note: None,
+            history: Vec::new(),
+        };
+        let list = AlertList {
+            alerts: vec![alert],
+            total: 1,
+            open_count: 2,
+            limit: 100,
+            offset: 0,
+        };
+        let json = serde_json::to_string(&list).expect("serialise");
+        let read: AlertMarkList = serde_json::from_str(&json).expect("decode");
+        assert_eq!(read.open_count, 2);
+        assert_eq!(
+            read.alerts,
+            vec![AlertMark {
+                id: 7,
+                rule_id: 4,
+                title: "p95 above 500 ms".into(),
+                severity: Severity::Critical,
+                metric_type: AlertMetric::ResponseTime,
+                state: AlertState::Resolved,
+                started_at: 1_000,
+                fired_at: Some(2_000),
+                resolved_at: Some(3_000),
+            }]
+        );
     }
 
     #[test]

@@ -105,6 +105,25 @@ pub enum QueryType {
 }
 
 impl QueryType {
+    pub const ALL: [QueryType; 5] = [
+        QueryType::Select,
+        QueryType::Insert,
+        QueryType::Update,
+        QueryType::Delete,
+        QueryType::Other,
+    ];
+
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryType::Select => "select",
+            QueryType::Insert => "insert",
+            QueryType::Update => "update",
+            QueryType::Delete => "delete",
+            QueryType::Other => "other",
+        }
+    }
+
     /// The type of a statement's text: its first keyword, or, after a
     /// `WITH`, the first of `INSERT`, `UPDATE`, `DELETE` it holds (else a
     /// `SELECT`).
@@ -323,6 +342,14 @@ pub struct DatabaseInsightList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_type_names_itself_as_on_the_wire() {
+        for t in QueryType::ALL {
+            let json = serde_json::to_string(&t).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", t.as_str()));
+        }
+    }
 
     #[test]
     fn a_statement_is_typed_by_its_first_keyword() {

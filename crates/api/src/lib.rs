@@ -414,6 +414,19 @@ pub enum Health {
     Down,
 }
 
+impl Health {
+    pub const ALL: [Health; 3] = [Health::Unknown, Health::Up, Health::Down];
+
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Unknown => "unknown",
+            Health::Up => "up",
+            Health::Down => "down",
+        }
+    }
+}
+
 /// A probe target as stored, with its live state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -429,6 +442,24 @@ pub struct Target {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required))]
     pub last_error: Option<String>,
+}
+
+/// What a picker reads of a [`Target`]. A target's JSON read as this
+/// leaves the other fields: a page that only lists targets by name carries
+/// no decoder for the rest.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TargetSummary {
+    pub id: i64,
+    pub name: String,
+    pub kind: TargetKind,
+    pub enabled: bool,
+    pub interval_ms: u64,
+}
+
+/// `GET targets/` read as [`TargetSummary`]s.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TargetSummaryList {
+    pub targets: Vec<TargetSummary>,
 }
 
 /// Body of `GET targets/`.
@@ -700,6 +731,45 @@ pub struct Readiness {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_read_as_a_summary_keeps_its_name_kind_and_schedule() {
+        let spec: TargetSpec = serde_json::from_value(serde_json::json!({
+            "name": "node", "url": "http://127.0.0.1:9100/metrics",
+            "kind": "prometheus", "interval_ms": 15000, "enabled": false
+        }))
+        .expect("a spec");
+        let list = TargetList {
+            targets: vec![Target {
+                id: 3,
+                spec,
+                health: Health::Down,
+                consecutive_failures: 2,
+                last_result: None,
+                last_error: Some("not the Prometheus format".into()),
+            }],
+        };
+        let json = serde_json::to_string(&list).expect("serialise");
+        let read: TargetSummaryList = serde_json::from_str(&json).expect("decode");
+        assert_eq!(
+            read.targets,
+            vec![TargetSummary {
+                id: 3,
+                name: "node".into(),
+                kind: TargetKind::Prometheus,
+                enabled: false,
+                interval_ms: 15000,
+            }]
+        );
+    }
+
+    #[test]
+    fn a_health_names_itself_as_on_the_wire() {
+        for h in Health::ALL {
+            let json = serde_json::to_string(&h).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", h.as_str()));
+        }
+    }
 
     fn sample() -> HostSample {
         HostSample {
