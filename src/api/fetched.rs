@@ -41,8 +41,30 @@ fn resource(client: ApiClient, url: Signal<Ask>) -> LocalResource<Answer> {
 struct State<T> {
     value: Option<T>,
     error: Option<ClientError>,
-    /// An answer (or `None` for nothing asked) has been received.
-    settled: bool,
+}
+
+/// The state after `answer` (`None`: the first request is under way): an
+/// answer replaces the value, nothing asked clears it, and a failure (of the
+/// request or of decoding) keeps the last value beside its error.
+fn next<T: DeserializeOwned + Clone>(prev: Option<&State<T>>, answer: Option<&Answer>) -> State<T> {
+    let decoded = match answer {
+        None => {
+            return prev.cloned().unwrap_or(State {
+                value: None,
+                error: None,
+            });
+        }
+        Some(Ok(None)) => Ok(None),
+        Some(Ok(Some(document))) => document.decode().map(Some).map_err(ClientError::Decode),
+        Some(Err(e)) => Err(e.clone()),
+    };
+    match decoded {
+        Ok(value) => State { value, error: None },
+        Err(error) => State {
+            value: prev.and_then(|p| p.value.clone()),
+            error: Some(error),
+        },
+    }
 }
 
 /// The answer of a `GET` of the URL a closure gives (`Ok(None)`: nothing to
@@ -77,36 +99,7 @@ where
         let client = expect_context::<ApiClient>();
         let raw = resource(client, Signal::derive(url));
         let state = Memo::new(move |prev: Option<&State<T>>| {
-            let kept = || prev.and_then(|p| p.value.clone());
-            raw.with(|answer| match answer {
-                None => State {
-                    value: kept(),
-                    error: prev.and_then(|p| p.error.clone()),
-                    settled: prev.is_some_and(|p| p.settled),
-                },
-                Some(Ok(None)) => State {
-                    value: None,
-                    error: None,
-                    settled: true,
-                },
-                Some(Ok(Some(document))) => match document.decode::<T>() {
-                    Ok(value) => State {
-                        value: Some(value),
-                        error: None,
-                        settled: true,
-                    },
-                    Err(e) => State {
-                        value: kept(),
-                        error: Some(ClientError::Decode(e)),
-                        settled: true,
-                    },
-                },
-                Some(Err(e)) => State {
-                    value: kept(),
-                    error: Some(e.clone()),
-                    settled: true,
-                },
-            })
+            raw.with(|answer| next(prev, answer.as_ref()))
         });
         Fetched { raw, state }
     }
@@ -132,9 +125,64 @@ impl<T: Clone + PartialEq + Send + Sync + 'static> Fetched<T> {
     pub fn refetch(self) {
         self.raw.refetch();
     }
+}
 
-    /// Whether a first answer (or error) has arrived (tracked).
-    pub fn settled(self) -> bool {
-        self.state.with(|s| s.settled)
+#[cfg(test)]
+mod tests {
+    use vigie_api::ErrorBody;
+
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+    struct Count {
+        n: u32,
+    }
+
+    fn document(text: &str) -> Answer {
+        Ok(Some(Document::parse(text).expect("JSON")))
+    }
+
+    #[test]
+    fn a_failure_keeps_the_last_answer_beside_its_error_and_nothing_asked_clears_both() {
+        let loading: State<Count> = next(None, None);
+        assert_eq!((loading.value, loading.error), (None, None));
+
+        let first = next(None, Some(&document(r#"{"n": 1}"#)));
+        assert_eq!(first.value, Some(Count { n: 1 }));
+        assert_eq!(first.error, None);
+        assert_eq!(
+            next(Some(&first), None),
+            first,
+            "a refetch under way keeps the state"
+        );
+
+        let refused = ClientError::Api {
+            status: 503,
+            body: ErrorBody {
+                error: "store unavailable".into(),
+                field: None,
+                required_role: None,
+            },
+        };
+        let failed = next(Some(&first), Some(&Err(refused.clone())));
+        assert_eq!(failed.value, Some(Count { n: 1 }));
+        assert_eq!(failed.error, Some(refused));
+
+        let odd = next(Some(&failed), Some(&document(r#"{"n": "one"}"#)));
+        assert_eq!(odd.value, Some(Count { n: 1 }));
+        assert!(
+            matches!(odd.error, Some(ClientError::Decode(_))),
+            "{:?}",
+            odd.error
+        );
+
+        let second = next(Some(&odd), Some(&document(r#"{"n": 2}"#)));
+        assert_eq!(
+            (second.value.clone(), second.error.clone()),
+            (Some(Count { n: 2 }), None)
+        );
+
+        let cleared = next(Some(&second), Some(&Ok(None)));
+        assert_eq!((cleared.value, cleared.error), (None, None));
     }
 }
