@@ -21,6 +21,7 @@
 mod bench;
 mod cmd;
 mod dist;
+mod glue;
 mod serve;
 mod test;
 mod tools;

@@ -1,7 +1,7 @@
 //! Installs what the build and the tests need when it is missing, at the
 //! versions known to work (see README): the wasm target,
 //! wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen, wasm-opt from npm's
-//! `binaryen` together with Playwright, and Debian's Chromium and ChromeDriver.
+//! `binaryen` and terser together with Playwright, and Debian's Chromium and ChromeDriver.
 //! Every check is cheap, so a second run installs nothing.
 
 use std::path::{Path, PathBuf};
@@ -98,10 +98,14 @@ fn npm_tools() -> Result {
     let marker = dir.join("node_modules/.package-lock.json");
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let fresh = matches!((modified(&lock), modified(&marker)), (Some(l), Some(m)) if m >= l);
-    if fresh && dir.join("node_modules/.bin/wasm-opt").exists() {
+    if fresh
+        && ["wasm-opt", "terser"]
+            .iter()
+            .all(|t| dir.join("node_modules/.bin").join(t).exists())
+    {
         return Ok(());
     }
-    step("installing npm packages in end2end/ (binaryen's wasm-opt, Playwright)");
+    step("installing npm packages in end2end/ (binaryen's wasm-opt, terser, Playwright)");
     cmd::run(
         Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
