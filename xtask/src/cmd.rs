@@ -21,6 +21,14 @@ pub fn step(msg: &str) {
     let _ = std::io::stdout().flush();
 }
 
+/// Prints how long a step took.
+pub fn timed<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let started = std::time::Instant::now();
+    let out = f()?;
+    println!("{what}: {:.1} s", started.elapsed().as_secs_f64());
+    Ok(out)
+}
+
 pub fn cargo() -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(root());

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cmd::{self, Result, step};
+use crate::cmd::{self, Result, step, timed};
 
 pub const TRUNK_VERSION: &str = "0.21.14";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -61,7 +61,9 @@ fn wasm_target() -> Result {
         return Ok(());
     }
     step("installing the Rust target wasm32-unknown-unknown");
-    cmd::run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+    timed("installed", || {
+        cmd::run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+    })
 }
 
 /// The standard library's sources: the dashboard's release build compiles
@@ -73,7 +75,9 @@ fn rust_src() -> Result {
         return Ok(());
     }
     step("installing the standard library's sources (rustup component add rust-src)");
-    cmd::run(Command::new("rustup").args(["component", "add", "rust-src"]))
+    timed("installed", || {
+        cmd::run(Command::new("rustup").args(["component", "add", "rust-src"]))
+    })
 }
 
 fn cargo_install(program: &str, krate: &str, version: &str, locked: bool, minutes: u32) -> Result {
@@ -88,7 +92,7 @@ fn cargo_install(program: &str, krate: &str, version: &str, locked: bool, minute
     if locked {
         c.arg("--locked");
     }
-    cmd::run(&mut c)
+    timed("installed", || cmd::run(&mut c))
 }
 
 /// `npm ci` in end2end/ when node_modules is missing or older than the lock file.
@@ -106,14 +110,16 @@ fn npm_tools() -> Result {
         return Ok(());
     }
     step("installing npm packages in end2end/ (binaryen's wasm-opt, terser, Playwright)");
-    cmd::run(
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            // Playwright drives Debian's Chromium; its own browser download
-            // cannot work on a machine that only reaches package registries.
-            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
-    )
+    timed("installed", || {
+        cmd::run(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir)
+                // Playwright drives Debian's Chromium; its own browser download
+                // cannot work on a machine that only reaches package registries.
+                .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
+        )
+    })
 }
 
 /// Trunk, for `cargo xtask serve` (development) only: the release build
