@@ -40,7 +40,9 @@ fn main() -> ExitCode {
         Some("e2e") => test::e2e_only(&args.collect::<Vec<_>>()),
         Some("dist") => dist::cdn(&args.collect::<Vec<_>>()),
         Some("serve") => dist::trunk_serve(&args.collect::<Vec<_>>()),
-        Some("setup") => tools::ensure_build_tools().and_then(|()| tools::ensure_test_packages()),
+        Some("setup") => tools::ensure_build_tools()
+            .and_then(|()| tools::ensure_bindgen_cli())
+            .and_then(|()| tools::ensure_test_packages()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

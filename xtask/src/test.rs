@@ -37,6 +37,7 @@ fn pipeline(counts: &mut Counts) -> Result {
     cmd::run(cmd::cargo().args(["fmt", "--all", "--", "--check"]))?;
 
     tools::ensure_build_tools()?;
+    tools::ensure_bindgen_cli()?;
     tools::ensure_bench_packages()?;
 
     step("clippy, native");

@@ -1,6 +1,6 @@
 //! Installs what the build and the tests need when it is missing, at the
 //! versions known to work (see README): the wasm target,
-//! wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen, wasm-opt from npm's
+//! wasm-bindgen-cli (for the wasm tests and Trunk) at exactly Cargo.lock's wasm-bindgen, wasm-opt from npm's
 //! `binaryen` and terser together with Playwright, and Debian's Chromium and ChromeDriver.
 //! Every check is cheap, so a second run installs nothing.
 
@@ -126,17 +126,24 @@ fn npm_tools() -> Result {
 /// does not use it.
 pub fn ensure_trunk() -> Result {
     ensure_build_tools()?;
+    ensure_bindgen_cli()?;
     cargo_install("trunk", "trunk", TRUNK_VERSION, true, 13)
 }
 
-/// What building the dashboard needs.
+/// What building the dashboard needs. wasm-bindgen itself is a library of
+/// xtask's, so `run` and `dist` need no wasm-bindgen-cli.
 pub fn ensure_build_tools() -> Result {
     wasm_target()?;
     rust_src()?;
+    npm_tools()
+}
+
+/// wasm-bindgen-cli, at the dashboard's wasm-bindgen: its test runner runs
+/// the wasm tests in Chromium, and Trunk looks for its `wasm-bindgen`.
+pub fn ensure_bindgen_cli() -> Result {
     // Without --locked: the registry lacks a pinned dependency of some releases.
     let bindgen = locked_version("wasm-bindgen")?;
-    cargo_install("wasm-bindgen", "wasm-bindgen-cli", &bindgen, false, 3)?;
-    npm_tools()
+    cargo_install("wasm-bindgen", "wasm-bindgen-cli", &bindgen, false, 3)
 }
 
 /// Debian packages the tests run for real, by the file each one installs:
@@ -205,4 +212,19 @@ fn ensure_packages(packages: &[(&str, &str)]) -> Result {
     let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
     install.extend(missing);
     apt(&install)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_glue_generator_is_the_dashboards_wasm_bindgen() {
+        let bindgen = locked_version("wasm-bindgen").expect("wasm-bindgen locked");
+        assert_eq!(
+            locked_version("wasm-bindgen-cli-support").as_deref(),
+            Ok(bindgen.as_str()),
+            "xtask's wasm-bindgen-cli-support must be the dashboard's wasm-bindgen"
+        );
+    }
 }

@@ -8,7 +8,8 @@
 //!    points of `src/routes.rs`: a main module, one `split_*` module per page
 //!    and `chunk_*` modules for code several pages share, and writes the
 //!    JavaScript loader the main module imports them through;
-//! 3. `wasm-bindgen --target web --keep-lld-exports` on the main module only
+//! 3. wasm-bindgen (its library, as `--target web --keep-lld-exports`) on
+//!    the main module only
 //!    (the loader reads the linker's exports from the running instance);
 //!    then the glue's import names shortened in it and the glue, and the
 //!    glue and the loader minified ([`crate::glue`]);
@@ -237,21 +238,19 @@ pub fn package(cargo_wasm: &Path, dir: &Path, public_url: &str) -> Result<Bundle
     step("wasm-bindgen on the main module");
     let bg = work.join("bg");
     timed("bindgen", || {
-        cmd::run(
-            Command::new("wasm-bindgen")
-                .args([
-                    "--target",
-                    "web",
-                    "--keep-lld-exports",
-                    "--no-demangle",
-                    "--no-typescript",
-                    "--out-name",
-                ])
-                .arg(format!("vigie-{hash}"))
-                .arg("--out-dir")
-                .arg(&bg)
-                .arg(&main_split),
-        )
+        wasm_bindgen_cli_support::Bindgen::new()
+            .input_path(&main_split)
+            .web(true)
+            .map_err(|e| format!("wasm-bindgen: {e:#}"))?
+            .keep_lld_exports(true)
+            .demangle(false)
+            .typescript(false)
+            // As the command: the glue finds its module beside itself
+            // when `init` is given no path.
+            .omit_default_module_path(false)
+            .out_name(&format!("vigie-{hash}"))
+            .generate(&bg)
+            .map_err(|e| format!("wasm-bindgen: {e:#}"))
     })?;
     step("shortening the glue's import names, minifying the glue");
     timed("glue", || {
