@@ -100,6 +100,32 @@ fn short_hash(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The prefix of the split points' marker symbols: the splitter's macros
+/// follow it with 16 hex digits of the hash of the crate's manifest's
+/// absolute path.
+const SPLIT_MARKER: &[u8] = b"_WASM_SPLIT_MARKER_";
+
+/// The wasm as cargo linked it, with the markers' path hashes zeroed: what
+/// the build's hash is taken of, so that the file names (and so every
+/// byte) are the same wherever the checkout lives. The markers do not
+/// reach the bundle: the splitter consumes them.
+fn without_split_markers(wasm: &[u8]) -> Vec<u8> {
+    let mut out = wasm.to_vec();
+    let mut at = 0;
+    while let Some(found) = out[at..]
+        .windows(SPLIT_MARKER.len())
+        .position(|w| w == SPLIT_MARKER)
+    {
+        let digits = at + found + SPLIT_MARKER.len();
+        let end = (digits + 16).min(out.len());
+        if out[digits..end].iter().all(u8::is_ascii_hexdigit) {
+            out[digits..end].fill(b'0');
+        }
+        at = end;
+    }
+    out
+}
+
 /// `sha384-…`, as `integrity=` wants it.
 fn sri(bytes: &[u8]) -> String {
     format!(
@@ -123,14 +149,11 @@ fn write(path: &Path, bytes: &[u8]) -> Result {
 /// (`-Zfmt-debug=none`: what the page shows never comes from `{:?}`) and
 /// panics carry no source locations. `RUSTC_BOOTSTRAP=1` lets the stable
 /// toolchain take these unstable flags. 293 → 264 KB brotli of first load,
-/// measured on 2026-12-07. The paths rustc writes into the module are
-/// remapped, so that the bytes, and so the file names, do not depend on
-/// where the checkout or the crates live.
+/// measured on 2026-12-07. The same flags on every machine: the paths
+/// rustc writes into the module are trimmed by cargo (`-Ztrim-paths`, see
+/// [`compile`]), not remapped here, since these flags enter the crates'
+/// metadata hashes, so the symbols, and so the bytes and file names.
 fn rustflags() -> Vec<String> {
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .unwrap_or_default();
     vec![
         "-Clink-args=--emit-relocs".into(),
         "--cfg".into(),
@@ -139,8 +162,6 @@ fn rustflags() -> Vec<String> {
         "-Cpanic=immediate-abort".into(),
         "-Zfmt-debug=none".into(),
         "-Zlocation-detail=none".into(),
-        format!("--remap-path-prefix={}=/cargo", cargo_home.display()),
-        format!("--remap-path-prefix={}=/vigie", cmd::root().display()),
     ]
 }
 
@@ -165,8 +186,12 @@ pub fn compile() -> Result<PathBuf> {
                     "split",
                     "-Zbuild-std=std,panic_abort",
                     "-Zbuild-std-features=optimize_for_size",
+                    "-Ztrim-paths",
                 ])
                 .env("RUSTC_BOOTSTRAP", "1")
+                // The checkout, the crates and the standard library named
+                // relative to themselves in the module, wherever they are.
+                .env("CARGO_PROFILE_RELEASE_TRIM_PATHS", "all")
                 .env("CARGO_TARGET_DIR", target_dir())
                 // With --target, only the wasm gets these: the build
                 // scripts stay as they are. `erase_components`: Leptos
@@ -211,7 +236,7 @@ pub fn print_split_summary(b: &Bundle) {
 /// Steps 2 to 6 on the wasm cargo linked.
 pub fn package(cargo_wasm: &Path, dir: &Path, public_url: &str) -> Result<Bundle> {
     let input = read(cargo_wasm)?;
-    let hash = short_hash(&input);
+    let hash = short_hash(&without_split_markers(&input));
     let work = target_dir().join("split");
     for d in [&work, dir] {
         let _ = std::fs::remove_dir_all(d);
@@ -483,6 +508,28 @@ fn index_html(template: &str, f: &Files<'_>) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_build_hash_does_not_depend_on_where_the_checkout_lives() {
+        let linked = |path_hash: &str| {
+            format!("\0asm data_WASM_SPLIT_MARKER_{path_hash}version more _WASM_SPLIT_MARKER_{path_hash}")
+                .into_bytes()
+        };
+        let (here, there) = (linked("732e786d2a082da8"), linked("4947f587224f7c57"));
+        assert_ne!(short_hash(&here), short_hash(&there));
+        assert_eq!(
+            without_split_markers(&here),
+            without_split_markers(&there),
+            "only the markers' digits are zeroed"
+        );
+        assert_eq!(
+            without_split_markers(&here),
+            b"\0asm data_WASM_SPLIT_MARKER_0000000000000000version more _WASM_SPLIT_MARKER_0000000000000000".to_vec()
+        );
+        // A marker cut short, or followed by other text, is left alone.
+        let odd = b"_WASM_SPLIT_MARKER_xyz _WASM_SPLIT_MARKER_12".to_vec();
+        assert_eq!(without_split_markers(&odd), odd);
+    }
 
     #[test]
     fn index_html_names_the_built_files_under_the_public_url() {
