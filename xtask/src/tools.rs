@@ -1,7 +1,8 @@
 //! Installs what the build and the tests need when it is missing, at the
-//! versions known to work (see README): the wasm target,
-//! wasm-bindgen-cli (for the wasm tests and Trunk) at exactly Cargo.lock's wasm-bindgen, wasm-opt from npm's
-//! `binaryen` and terser together with Playwright, and Debian's Chromium and ChromeDriver.
+//! versions known to work (see README): the wasm target, wasm-bindgen-cli
+//! (for the wasm tests and Trunk) at exactly Cargo.lock's wasm-bindgen,
+//! wasm-opt from npm's `binaryen` and terser together with Playwright, and
+//! Debian's Chromium and ChromeDriver.
 //! Every check is cheap, so a second run installs nothing.
 
 use std::path::{Path, PathBuf};

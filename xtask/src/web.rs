@@ -263,16 +263,10 @@ pub fn package(cargo_wasm: &Path, dir: &Path, public_url: &str) -> Result<Bundle
     step("wasm-bindgen on the main module");
     let bg = work.join("bg");
     timed("bindgen", || {
-        wasm_bindgen_cli_support::Bindgen::new()
-            .input_path(&main_split)
-            .web(true)
-            .map_err(|e| format!("wasm-bindgen: {e:#}"))?
+        bindgen_web(&main_split)?
             .keep_lld_exports(true)
             .demangle(false)
             .typescript(false)
-            // As the command: the glue finds its module beside itself
-            // when `init` is given no path.
-            .omit_default_module_path(false)
             .out_name(&format!("vigie-{hash}"))
             .generate(&bg)
             .map_err(|e| format!("wasm-bindgen: {e:#}"))
@@ -391,22 +385,43 @@ fn hashed_copy(from: &Path, dir: &Path, stem: &str, ext: &str) -> Result<String>
     Ok(name)
 }
 
+/// wasm-bindgen's generator for `--target web`, set as the command sets
+/// it: when `init` is given no path, the glue finds its module beside
+/// itself. Callers add their own options, then `generate`.
+pub fn bindgen_web(input: &Path) -> Result<wasm_bindgen_cli_support::Bindgen> {
+    let mut b = wasm_bindgen_cli_support::Bindgen::new();
+    b.input_path(input)
+        .web(true)
+        .map_err(|e| format!("wasm-bindgen: {e:#}"))?
+        .omit_default_module_path(false);
+    Ok(b)
+}
+
+/// The wasm features rustc's wasm32 target emits, as wasm-opt's
+/// `--enable-…` flags name them (`end2end/tools/wasm-opt-all.mjs` reads the
+/// same flags).
+fn wasm_features() -> impl Iterator<Item = String> {
+    [
+        "bulk-memory",
+        "nontrapping-float-to-int",
+        "sign-ext",
+        "mutable-globals",
+        "reference-types",
+        "multivalue",
+    ]
+    .into_iter()
+    .map(|f| format!("--enable-{f}"))
+}
+
 /// `wasm-opt -Oz` from `input` to `output` (the same file is fine), with
 /// the features rustc's wasm32 target emits.
 pub fn wasm_opt(input: &Path, output: &Path) -> Command {
     let mut c = Command::new(tools::npm_dir().join("node_modules/.bin/wasm-opt"));
-    c.args([
-        "-Oz",
-        "--enable-bulk-memory",
-        "--enable-nontrapping-float-to-int",
-        "--enable-sign-ext",
-        "--enable-mutable-globals",
-        "--enable-reference-types",
-        "--enable-multivalue",
-    ])
-    .arg(input)
-    .arg("-o")
-    .arg(output);
+    c.arg("-Oz")
+        .args(wasm_features())
+        .arg(input)
+        .arg("-o")
+        .arg(output);
     c
 }
 
@@ -432,6 +447,7 @@ fn wasm_opt_chunks(paths: &[PathBuf]) -> Result {
     }
     let out = Command::new("node")
         .arg("tools/wasm-opt-all.mjs")
+        .args(wasm_features())
         .args(paths)
         .current_dir(tools::npm_dir())
         .output()

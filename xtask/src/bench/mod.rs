@@ -260,15 +260,11 @@ fn build_chart_bench() -> Result<PathBuf> {
     let out = load::bench_dir().join("chart");
     let pkg = out.join("pkg");
     let _ = std::fs::remove_dir_all(&pkg);
-    wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(
-            cmd::root().join("target/wasm32-unknown-unknown/release/vigie_chart_bench.wasm"),
-        )
-        .web(true)
-        .map_err(|e| format!("wasm-bindgen: {e:#}"))?
-        .omit_default_module_path(false)
-        .generate(&pkg)
-        .map_err(|e| format!("wasm-bindgen: {e:#}"))?;
+    crate::web::bindgen_web(
+        &cmd::root().join("target/wasm32-unknown-unknown/release/vigie_chart_bench.wasm"),
+    )?
+    .generate(&pkg)
+    .map_err(|e| format!("wasm-bindgen: {e:#}"))?;
     let wasm = pkg.join("vigie_chart_bench_bg.wasm");
     cmd::run(&mut crate::web::wasm_opt(&wasm, &wasm))?;
     Ok(out)
