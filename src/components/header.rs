@@ -58,20 +58,26 @@ pub fn Header() -> impl IntoView {
             <span class="brand">"Vigie"</span>
             <nav aria-label=t.main>
                 <A href=app_path("/") exact=true>{t.overview}</A>
-                <A href=app_path("/targets")>{t.targets}</A>
-                <A href=app_path("/endpoints")>{t.endpoints}</A>
-                <A href=app_path("/cache")>{t.cache}</A>
-                <A href=app_path("/slow-queries")>{t.slow_queries}</A>
+                {nav_link("/targets", t.targets)}
+                {nav_link("/endpoints", t.endpoints)}
+                {nav_link("/cache", t.cache)}
+                {nav_link("/slow-queries", t.slow_queries)}
                 <A href=app_path("/alerts")>{t.alerts} <AlertBadge /></A>
-                <A href=app_path("/scaling")>{t.scaling}</A>
-                <A href=app_path("/reports")>{t.reports}</A>
-                <A href=app_path("/recommendations")>{t.recommendations}</A>
+                {nav_link("/scaling", t.scaling)}
+                {nav_link("/reports", t.reports)}
+                {nav_link("/recommendations", t.recommendations)}
             </nav>
             <MonitoringSwitch />
             <ConnectionIndicator />
             <LangSwitch />
         </header>
     }
+}
+
+/// A link of the navigation: one function for them all, so that their code
+/// exists once.
+fn nav_link(path: &'static str, text: &'static str) -> impl IntoView {
+    view! { <A href=app_path(path)>{text}</A> }
 }
 
 /// English or French, for this tab (and the next visit, stand-alone).

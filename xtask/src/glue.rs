@@ -30,7 +30,7 @@ pub fn short_name(mut index: usize) -> String {
     }
 }
 
-fn read_leb(bytes: &[u8], at: &mut usize) -> Result<u32> {
+pub(crate) fn read_leb(bytes: &[u8], at: &mut usize) -> Result<u32> {
     let mut value: u64 = 0;
     for shift in (0..35).step_by(7) {
         let byte = *bytes.get(*at).ok_or("wasm: truncated number")?;
@@ -43,7 +43,7 @@ fn read_leb(bytes: &[u8], at: &mut usize) -> Result<u32> {
     Err("wasm: number too long".into())
 }
 
-fn write_leb(out: &mut Vec<u8>, mut value: u32) {
+pub(crate) fn write_leb(out: &mut Vec<u8>, mut value: u32) {
     loop {
         let byte = (value & 0x7f) as u8;
         value >>= 7;
@@ -55,7 +55,7 @@ fn write_leb(out: &mut Vec<u8>, mut value: u32) {
     }
 }
 
-fn read_name<'a>(bytes: &'a [u8], at: &mut usize) -> Result<&'a [u8]> {
+pub(crate) fn read_name<'a>(bytes: &'a [u8], at: &mut usize) -> Result<&'a [u8]> {
     let len = read_leb(bytes, at)? as usize;
     let name = bytes.get(*at..*at + len).ok_or("wasm: truncated name")?;
     *at += len;
@@ -63,7 +63,7 @@ fn read_name<'a>(bytes: &'a [u8], at: &mut usize) -> Result<&'a [u8]> {
 }
 
 /// Skips an import's description (what follows its two names).
-fn skip_import_desc(bytes: &[u8], at: &mut usize) -> Result {
+pub(crate) fn skip_import_desc(bytes: &[u8], at: &mut usize) -> Result {
     let kind = *bytes.get(*at).ok_or("wasm: truncated import")?;
     *at += 1;
     let limits = |at: &mut usize| -> Result {
@@ -160,6 +160,105 @@ pub fn shorten_imports(wasm: &[u8], js: &str) -> Result<(Vec<u8>, String)> {
         out.extend_from_slice(&section);
     }
     Ok((out, js))
+}
+
+/// Crates whose `#[wasm_bindgen]` exports the dashboard never reaches, taken
+/// out before wasm-bindgen reads the module ([`drop_bindings`]).
+/// `wasm-streams`, which `server_fn` brings (and leptos with it, even
+/// client-side), exports the classes behind `ReadableStream::from_stream`
+/// and `WritableStream::from_sink`; the dashboard never makes a stream from
+/// Rust.
+pub const UNUSED_BINDINGS: &[&str] = &["wasm-streams"];
+
+const BINDGEN_SECTION: &str = "__wasm_bindgen_unstable";
+
+/// The `[u32 length][bytes]` records of a wasm-bindgen section, as ranges
+/// of `data` (length included).
+fn records(data: &[u8]) -> Result<Vec<std::ops::Range<usize>>> {
+    let mut at = 0;
+    let mut out = Vec::new();
+    while at < data.len() {
+        let len = data
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or("wasm-bindgen section: truncated record")?;
+        let end = at + 4 + len;
+        if end > data.len() {
+            return Err("wasm-bindgen section: truncated record".into());
+        }
+        out.push(at..end);
+        at = end;
+    }
+    Ok(out)
+}
+
+/// The crate identifier (`{krate}-{16 hex digits}`) a wasm-bindgen program
+/// carries, if it is one of `krate`'s: the identifier is written as a
+/// length byte, then its text.
+fn crate_identifier(program: &[u8], krate: &str) -> Option<String> {
+    let prefix = format!("{krate}-");
+    let len = prefix.len() + 16;
+    (1..program.len()).find_map(|k| {
+        let text = program.get(k..k + len)?;
+        (usize::from(program[k - 1]) == len
+            && text.starts_with(prefix.as_bytes())
+            && text[prefix.len()..].iter().all(u8::is_ascii_hexdigit))
+        .then(|| String::from_utf8_lossy(text).into_owned())
+    })
+}
+
+/// Takes `krate`'s bindings out of `module` before wasm-bindgen reads it:
+/// its programs in the wasm-bindgen section, the functions it exports (their
+/// names end with the crate's hash, as its identifier does), then all that
+/// only those reached. Returns how many exports went. Fails when the module
+/// holds no bindings of `krate`; if what is left still calls one of them
+/// (an import no program describes any more), wasm-bindgen fails in turn.
+pub fn drop_bindings(module: &mut walrus::Module, krate: &str) -> Result<usize> {
+    let mut sections = Vec::new();
+    while let Some(section) = module.customs.remove_raw(BINDGEN_SECTION) {
+        sections.push(section);
+    }
+    let mut identifier = None;
+    for section in &mut sections {
+        let records = records(&section.data)?;
+        if records.len() % 2 != 0 {
+            return Err("wasm-bindgen section: a version without its program".into());
+        }
+        let mut kept = Vec::with_capacity(section.data.len());
+        // Pairs: the schema version, then the program.
+        for pair in records.chunks(2) {
+            let program = &section.data[pair[1].start + 4..pair[1].end];
+            match crate_identifier(program, krate) {
+                Some(id) => {
+                    if identifier.get_or_insert_with(|| id.clone()) != &id {
+                        return Err(format!("two identifiers for {krate}: {id}, {identifier:?}"));
+                    }
+                }
+                None => kept.extend_from_slice(&section.data[pair[0].start..pair[1].end]),
+            }
+        }
+        section.data = kept;
+    }
+    for section in sections {
+        module.customs.add(section);
+    }
+    let identifier =
+        identifier.ok_or_else(|| format!("the module has no wasm-bindgen program of {krate}"))?;
+    let suffix = format!("_{}", &identifier[krate.len() + 1..]);
+    let exports: Vec<_> = module
+        .exports
+        .iter()
+        .filter(|e| e.name.ends_with(&suffix))
+        .map(|e| e.id())
+        .collect();
+    if exports.is_empty() {
+        return Err(format!("{krate} exports nothing from the module"));
+    }
+    for id in &exports {
+        module.exports.delete(*id);
+    }
+    walrus::passes::gc::run(module);
+    Ok(exports.len())
 }
 
 /// terser on a JavaScript module, in place: compressed and mangled; what it
@@ -260,5 +359,65 @@ mod tests {
         let mut cut = wasm.clone();
         cut.truncate(wasm.len() - 2);
         assert!(shorten_imports(&cut, GLUE).is_err());
+    }
+
+    /// `[u32 length][bytes]`, as a wasm-bindgen section writes a record.
+    fn record(bytes: &[u8]) -> Vec<u8> {
+        let mut r = (bytes.len() as u32).to_le_bytes().to_vec();
+        r.extend_from_slice(bytes);
+        r
+    }
+
+    /// A version record, then a program naming `identifier` as its crate.
+    fn program(identifier: &str) -> Vec<u8> {
+        let mut p = b"\x02\x00\x01".to_vec();
+        p.push(identifier.len() as u8);
+        p.extend_from_slice(identifier.as_bytes());
+        p.push(0);
+        let mut pair = record(br#"{"schema_version":"0","version":"0"}"#);
+        pair.extend(record(&p));
+        pair
+    }
+
+    #[test]
+    fn a_crates_bindings_go_with_the_code_only_they_reached() {
+        use walrus::{FunctionBuilder, Module, RawCustomSection};
+        let mut m = Module::default();
+        let mut helper = FunctionBuilder::new(&mut m.types, &[], &[]);
+        helper.func_body().i32_const(7).drop();
+        let helper = helper.finish(vec![], &mut m.funcs);
+        let mut streams = FunctionBuilder::new(&mut m.types, &[], &[]);
+        streams.func_body().call(helper);
+        let streams = streams.finish(vec![], &mut m.funcs);
+        let kept = FunctionBuilder::new(&mut m.types, &[], &[]).finish(vec![], &mut m.funcs);
+        m.exports
+            .add("intounderlyingsink_write_0123456789abcdef", streams);
+        m.exports.add("__wbindgen_malloc", kept);
+        let other = program("leptos-fedcba9876543210");
+        let mut data = program("wasm-streams-0123456789abcdef");
+        data.extend_from_slice(&other);
+        m.customs.add(RawCustomSection {
+            name: BINDGEN_SECTION.into(),
+            data,
+        });
+
+        assert_eq!(drop_bindings(&mut m, "wasm-streams"), Ok(1));
+        let names: Vec<&str> = m.exports.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["__wbindgen_malloc"]);
+        assert_eq!(
+            m.funcs.iter().count(),
+            1,
+            "the export and its helper are gone"
+        );
+        let section = m.customs.remove_raw(BINDGEN_SECTION).expect("section kept");
+        assert_eq!(section.data, other);
+        m.customs.add(section);
+
+        let again = drop_bindings(&mut m, "wasm-streams").expect_err("nothing left to drop");
+        assert!(again.contains("wasm-streams"), "{again}");
+        assert!(
+            drop_bindings(&mut m, "leptos").is_err(),
+            "a crate exporting nothing is refused"
+        );
     }
 }

@@ -22,6 +22,7 @@ mod bench;
 mod cmd;
 mod dist;
 mod glue;
+mod order;
 mod serve;
 mod test;
 mod tools;

@@ -262,6 +262,8 @@ fn build_chart_bench() -> Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&pkg);
     crate::web::bindgen_web(
         &cmd::root().join("target/wasm32-unknown-unknown/release/vigie_chart_bench.wasm"),
+        "vigie_chart_bench",
+        &[],
     )?
     .generate(&pkg)
     .map_err(|e| format!("wasm-bindgen: {e:#}"))?;
