@@ -96,28 +96,48 @@ pub(crate) fn skip_import_desc(bytes: &[u8], at: &mut usize) -> Result {
     }
 }
 
-/// Renames the module's imports from its glue (module name ending in
-/// `_bg.js`, field `__wbg_…` or `__wbindgen_…`) in the module and in the
-/// glue's import object. Fails when a name is not exactly once in the glue,
-/// so that a glue that refers to an import elsewhere is never broken.
-pub fn shorten_imports(wasm: &[u8], js: &str) -> Result<(Vec<u8>, String)> {
+/// A section of a wasm module: its id, its bytes with its header, its
+/// contents.
+pub(crate) struct Section<'a> {
+    pub id: u8,
+    pub whole: &'a [u8],
+    pub body: &'a [u8],
+}
+
+/// The sections of a wasm module (version 1), in order.
+pub(crate) fn sections(wasm: &[u8]) -> Result<Vec<Section<'_>>> {
     if wasm.get(..8) != Some(b"\0asm\x01\0\0\0".as_slice()) {
         return Err("not a wasm module".into());
     }
-    let mut out = wasm[..8].to_vec();
-    let mut js = js.to_owned();
     let mut at = 8;
-    let mut renamed = 0;
+    let mut out = Vec::new();
     while at < wasm.len() {
         let start = at;
         let id = wasm[at];
         at += 1;
         let size = read_leb(wasm, &mut at)? as usize;
-        let end = at + size;
-        let body = wasm.get(at..end).ok_or("wasm: truncated section")?;
-        at = end;
+        let body = wasm.get(at..at + size).ok_or("wasm: truncated section")?;
+        at += size;
+        out.push(Section {
+            id,
+            whole: &wasm[start..at],
+            body,
+        });
+    }
+    Ok(out)
+}
+
+/// Renames the module's imports from its glue (module name ending in
+/// `_bg.js`, field `__wbg_…` or `__wbindgen_…`) in the module and in the
+/// glue's import object. Fails when a name is not exactly once in the glue,
+/// so that a glue that refers to an import elsewhere is never broken.
+pub fn shorten_imports(wasm: &[u8], js: &str) -> Result<(Vec<u8>, String)> {
+    let mut out = wasm[..8.min(wasm.len())].to_vec();
+    let mut js = js.to_owned();
+    let mut renamed = 0;
+    for Section { id, whole, body } in sections(wasm)? {
         if id != 2 {
-            out.extend_from_slice(&wasm[start..end]);
+            out.extend_from_slice(whole);
             continue;
         }
         let mut p = 0;

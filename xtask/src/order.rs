@@ -9,25 +9,16 @@
 //! checkout lives (some names carry a hash of the manifest's path).
 
 use crate::cmd::Result;
-use crate::glue::{read_leb, read_name, skip_import_desc, write_leb};
+use crate::glue::{Section, read_leb, read_name, sections, skip_import_desc, write_leb};
 
 /// `wasm` with a name section (which it must not have yet) naming each
 /// imported function `i{index}` and each defined one `f{rank}`, its rank
 /// in the order of the bodies read from their last byte (ties: the
 /// module's order).
 pub fn rank_names(wasm: &[u8]) -> Result<Vec<u8>> {
-    if wasm.get(..8) != Some(b"\0asm\x01\0\0\0".as_slice()) {
-        return Err("not a wasm module".into());
-    }
     let mut imported = 0_u32;
     let mut bodies: Vec<&[u8]> = Vec::new();
-    let mut at = 8;
-    while at < wasm.len() {
-        let id = wasm[at];
-        at += 1;
-        let size = read_leb(wasm, &mut at)? as usize;
-        let body = wasm.get(at..at + size).ok_or("wasm: truncated section")?;
-        at += size;
+    for Section { id, body, .. } in sections(wasm)? {
         let mut p = 0;
         match id {
             0 if read_name(body, &mut p)? == b"name" => {

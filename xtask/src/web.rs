@@ -320,16 +320,17 @@ pub fn package(cargo_wasm: &Path, dir: &Path, public_url: &str) -> Result<Bundle
         std::thread::scope(|s| {
             let main = s.spawn(|| {
                 let path = dir.join(&main_wasm);
-                let out = wasm_opt(&bg.join(&main_wasm), &path)
-                    .output()
-                    .map_err(|e| format!("cannot start wasm-opt: {e}"))?;
-                checked("wasm-opt on the main module", &out)?;
-                // Then its functions in the order that compresses better.
+                run_wasm_opt(
+                    "wasm-opt on the main module",
+                    wasm_opt(&bg.join(&main_wasm), &path),
+                )?;
+                // Then its functions in the order that compresses better:
+                // named by rank, sorted by name (no other pass).
                 write(&path, &order::rank_names(&read(&path)?)?)?;
-                let out = wasm_reorder_by_name(&path)
-                    .output()
-                    .map_err(|e| format!("cannot start wasm-opt: {e}"))?;
-                checked("wasm-opt reordering the main module", &out)
+                run_wasm_opt(
+                    "wasm-opt reordering the main module",
+                    wasm_opt_passes("--reorder-functions-by-name", &path, &path),
+                )
             });
             let paths: Vec<PathBuf> = chunks.iter().map(|c| dir.join(c)).collect();
             let chunks = wasm_opt_chunks(&paths);
@@ -406,14 +407,18 @@ pub fn bindgen_web(
     if unused.is_empty() {
         b.input_path(input).out_name(out_name);
     } else {
-        let mut module =
-            walrus::Module::from_file(input).map_err(|e| format!("{}: {e:#}", input.display()))?;
+        // Read as the generator reads a file (no validation of the
+        // linker's output, no DWARF), and handed to it as it is: from a
+        // module, it names its files after the name given.
+        let mut module = walrus::ModuleConfig::new()
+            .strict_validate(false)
+            .parse_file(input)
+            .map_err(|e| format!("{}: {e:#}", input.display()))?;
         for krate in unused {
             let n = glue::drop_bindings(&mut module, krate)?;
             println!("   {krate}: {n} exports and what only they used taken out");
         }
-        // From bytes, the generator names its files after the input's name.
-        b.input_bytes(out_name, module.emit_wasm());
+        b.input_module(out_name, module);
     }
     b.web(true)
         .map_err(|e| format!("wasm-bindgen: {e:#}"))?
@@ -440,8 +445,14 @@ fn wasm_features() -> impl Iterator<Item = String> {
 /// `wasm-opt -Oz` from `input` to `output` (the same file is fine), with
 /// the features rustc's wasm32 target emits.
 pub fn wasm_opt(input: &Path, output: &Path) -> Command {
+    wasm_opt_passes("-Oz", input, output)
+}
+
+/// `wasm-opt {passes}` from `input` to `output`, with the features rustc's
+/// wasm32 target emits; names are not written out.
+fn wasm_opt_passes(passes: &str, input: &Path, output: &Path) -> Command {
     let mut c = Command::new(tools::npm_dir().join("node_modules/.bin/wasm-opt"));
-    c.arg("-Oz")
+    c.arg(passes)
         .args(wasm_features())
         .arg(input)
         .arg("-o")
@@ -449,17 +460,12 @@ pub fn wasm_opt(input: &Path, output: &Path) -> Command {
     c
 }
 
-/// `wasm-opt --reorder-functions-by-name` on `path`, in place: no other
-/// pass, and the names are not written out ([`order::rank_names`] gives
-/// them).
-fn wasm_reorder_by_name(path: &Path) -> Command {
-    let mut c = Command::new(tools::npm_dir().join("node_modules/.bin/wasm-opt"));
-    c.args(wasm_features())
-        .arg("--reorder-functions-by-name")
-        .arg(path)
-        .arg("-o")
-        .arg(path);
-    c
+/// Runs a wasm-opt `command`; fails with what it printed.
+fn run_wasm_opt(what: &str, mut command: Command) -> Result {
+    let out = command
+        .output()
+        .map_err(|e| format!("cannot start wasm-opt: {e}"))?;
+    checked(what, &out)
 }
 
 /// What a tool printed, when it failed.
